@@ -1,0 +1,30 @@
+/**
+ * A generated compute kernel: WGSL text plus everything needed to bind and dispatch it.
+ *
+ * Bindings are all in group 0, binding index = position in `bindings`: read-only inputs first,
+ * then outputs. Sizes are baked into the WGSL as named constants, so a kernel is specialised to
+ * its shapes and needs no uniforms.
+ */
+export type ElemType = 'f32' | 'i32' | 'u32';
+
+export interface KernelBinding {
+  /** Parameter name inside the kernel (`q`, `k`, `out`). */
+  name: string;
+  access: 'read' | 'read_write';
+  elem: ElemType;
+  /** Number of elements the kernel expects in the bound buffer. */
+  elements: number;
+}
+
+export interface Kernel {
+  /** Readable, unique within a program: `L3.attn.chunk_h`. */
+  name: string;
+  wgsl: string;
+  entryPoint: string;
+  bindings: KernelBinding[];
+  workgroupSize: [number, number, number];
+  /** Workgroup counts to dispatch. */
+  dispatch: [number, number, number];
+  /** How `dispatch` was derived, for manifests and dumps: `ceil(N/64) x B*H`. */
+  dispatchFormula: string;
+}

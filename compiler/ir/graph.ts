@@ -1,0 +1,133 @@
+/**
+ * The graph IR: tensor-valued nodes in topological order, each with a concrete shape.
+ *
+ * A graph is specialised to a batch size B and a sequence length T (`graph.dims`). Nodes are
+ * immutable and created only through `GraphBuilder`, which interns them: two structurally equal
+ * nodes are the same node (same id). Passes are pure functions `Graph -> Graph`.
+ *
+ * Conventions (design/MIXERS.md): activations are row-major `[B, T, D]`; per-head tensors are
+ * `[B, T, H, K]` viewed as `[B, T, H*K]`; recurrent state is `[B, H, K, V]`; matmul weights are
+ * `[in, out]` (y = x · W) unless `transposeW` says the weight is stored `[out, in]`.
+ */
+
+export type DType = 'f32' | 'i32';
+
+export interface TensorType {
+  shape: readonly number[];
+  dtype: DType;
+}
+
+/** A pointwise expression over a node's inputs, evaluated independently per element. */
+export type EwExpr =
+  | { kind: 'in'; index: number }
+  | { kind: 'const'; value: number }
+  | { kind: 'fn'; fn: EwFn; args: readonly EwExpr[] };
+
+/** add(a,b), mul(a,b), silu(a) = a*sigmoid(a), elu1(a) = elu(a)+1. */
+export type EwFn = 'add' | 'mul' | 'silu' | 'elu1';
+
+export const EW_ARITY: Record<EwFn, number> = { add: 2, mul: 2, silu: 1, elu1: 1 };
+
+/** Feature maps phi of the linear recurrence that this IR knows (MIXERS.md §1). */
+export type FeatureMap = 'identity' | 'elu1';
+
+/** Knobs of a causal linear-attention mixer, after the checker filled every default. */
+export interface LinearAttnKnobs {
+  heads: number;
+  /** Key/query head dimension K. */
+  keyDim: number;
+  /** Value head dimension V. */
+  valueDim: number;
+  feature: FeatureMap;
+  /** Divide by (scale q~ . z_t + eps) where z_t is the running sum of k~. */
+  normalize: boolean;
+  /** Multiplies q~ (after the feature map). Default K^-1/2. */
+  scale: number;
+  eps: number;
+}
+
+export type Schedule = 'parallel' | 'chunkwise' | 'recurrent';
+
+export type NodeOp =
+  /** Token ids `[B, T]` (i32). */
+  | { op: 'tokens' }
+  /** A named parameter tensor. */
+  | { op: 'weight'; name: string }
+  /** Recurrent state carried in from a previous call (zeros by default). */
+  | { op: 'state_in'; name: string }
+  /** Rows of `table [vocab, D]` picked by `ids [B, T]`: `[B, T, D]`. */
+  | { op: 'embed'; table: number; ids: number }
+  /** `x [.., K] · W` with W `[K, N]`, or `[N, K]` when transposeW: `[.., N]`. */
+  | { op: 'matmul'; x: number; w: number; transposeW: boolean }
+  /** `x * rsqrt(mean(x^2) + eps) * weight` over the last axis. */
+  | { op: 'rmsnorm'; x: number; weight: number; eps: number }
+  /** Pointwise expression over same-shaped inputs. */
+  | { op: 'elementwise'; expr: EwExpr; inputs: readonly number[] }
+  /**
+   * Causal linear attention, output o `[B, T, H*V]`. q, k `[B, T, H*K]`, v `[B, T, H*V]`;
+   * s0 `[B, H, K, V]` and z0 `[B, H, K]` the carried state (z0 only when normalize).
+   */
+  | {
+      op: 'linear_attn';
+      q: number;
+      k: number;
+      v: number;
+      s0: number;
+      z0: number | null;
+      knobs: LinearAttnKnobs;
+    }
+  /** The final state of a mixer node: S `[B, H, K, V]` or z `[B, H, K]`. */
+  | { op: 'state_out'; mixer: number; which: 'S' | 'z'; name: string };
+
+export type Node = NodeOp & {
+  readonly id: number;
+  readonly type: TensorType;
+  /** Layer index the node belongs to, or -1 for embedding and head. */
+  readonly layer: number;
+  /** Readable name for dumps and kernel names: `L3.attn.q`. */
+  readonly label: string;
+};
+
+/** How seeded weights are initialised (deterministic from the seed and the weight's name). */
+export type WeightInit = { kind: 'normal'; std: number } | { kind: 'ones' } | { kind: 'zeros' };
+
+export interface WeightDecl {
+  name: string;
+  shape: readonly number[];
+  init: WeightInit;
+}
+
+export interface Graph {
+  /** Batch size and sequence length the graph is specialised to. */
+  dims: { B: number; T: number };
+  nodes: readonly Node[];
+  weights: readonly WeightDecl[];
+  /** Named results: `logits`, and one entry per final state (`L0.attn.S`, ...). */
+  outputs: Readonly<Record<string, number>>;
+}
+
+/** Input ids of a node, in a fixed order. */
+export function nodeInputs(n: NodeOp): number[] {
+  switch (n.op) {
+    case 'tokens':
+    case 'weight':
+    case 'state_in':
+      return [];
+    case 'embed':
+      return [n.table, n.ids];
+    case 'matmul':
+      return [n.x, n.w];
+    case 'rmsnorm':
+      return [n.x, n.weight];
+    case 'elementwise':
+      return [...n.inputs];
+    case 'linear_attn':
+      return n.z0 === null ? [n.q, n.k, n.v, n.s0] : [n.q, n.k, n.v, n.s0, n.z0];
+    case 'state_out':
+      return [n.mixer];
+  }
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

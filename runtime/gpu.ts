@@ -1,0 +1,132 @@
+/**
+ * Device acquisition through Dawn (the npm package `webgpu`), with errors that say what to
+ * install instead of failing inside the native layer.
+ */
+import { createRequire } from 'node:module';
+import { diag, LoomError } from '../grammar/diagnostics.ts';
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** Dawn backend name when known (`vulkan`, `opengles`). */
+  backend: string;
+  /** True for CPU adapters (lavapipe, SwiftShader, llvmpipe): the planner prefers barrier-free kernels. */
+  isCpu: boolean;
+}
+
+/** The device limits the compiler and planner use. */
+export interface DeviceLimits {
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  maxStorageBuffersPerShaderStage: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupSizeX: number;
+  maxComputeWorkgroupsPerDimension: number;
+}
+
+export interface Gpu {
+  device: GPUDevice;
+  adapter: AdapterDescription;
+  features: string[];
+  limits: DeviceLimits;
+}
+
+const LIMIT_NAMES: (keyof DeviceLimits)[] = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+];
+
+export const INSTALL_HINT =
+  'No WebGPU adapter was found. Dawn needs a Vulkan driver: on a machine without a GPU install ' +
+  "Mesa's lavapipe (Mesa 24 or newer) and the Vulkan loader. On Debian/Ubuntu run " +
+  '`sudo bash scripts/setup-adapter.sh` from the Loom checkout (on Debian 12 it adds ' +
+  'bookworm-backports and runs `apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`); ' +
+  'elsewhere install your GPU vendor\'s Vulkan driver.';
+
+type DawnModule = { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+
+let dawn: DawnModule | undefined;
+let gpuEntry: GPU | undefined;
+
+function loadDawn(): DawnModule {
+  if (!dawn) {
+    const require = createRequire(import.meta.url);
+    try {
+      dawn = require('webgpu') as DawnModule;
+    } catch (e) {
+      throw new LoomError([
+        diag('no-adapter', {
+          message: `cannot load Dawn (the npm package 'webgpu'): ${(e as Error).message}. Run \`npm ci\` in the Loom checkout.`,
+        }),
+      ]);
+    }
+    // Dawn's classes (GPUBufferUsage, GPUShaderStage, ...) as globals, as in a browser.
+    for (const [k, v] of Object.entries(dawn.globals)) {
+      if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    }
+  }
+  return dawn;
+}
+
+function gpuInstance(): GPU {
+  if (!gpuEntry) gpuEntry = loadDawn().create([]);
+  return gpuEntry;
+}
+
+const CPU_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
+
+function describe(adapter: GPUAdapter): AdapterDescription {
+  const info = adapter.info;
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
+  return {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description: info.description ?? '',
+    backend: /vulkan/i.test(info.description ?? '') ? 'vulkan' : '',
+    isCpu: CPU_ADAPTER.test(text),
+  };
+}
+
+/** Finds an adapter and describes it, or returns null when there is none. */
+export async function probeAdapter(): Promise<{ adapter: GPUAdapter; info: AdapterDescription } | null> {
+  const adapter = await gpuInstance().requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) return null;
+  return { adapter, info: describe(adapter) };
+}
+
+let shared: Promise<Gpu> | undefined;
+
+/**
+ * The process-wide device. Requests the adapter's full storage limits (the defaults are smaller
+ * than most adapters allow). Throws a LoomError with install instructions when there is no adapter.
+ */
+export function acquireGpu(): Promise<Gpu> {
+  shared ??= openGpu();
+  return shared;
+}
+
+async function openGpu(): Promise<Gpu> {
+  const found = await probeAdapter();
+  if (!found) throw new LoomError([diag('no-adapter', { message: INSTALL_HINT })]);
+  const { adapter, info } = found;
+  const requiredLimits: Record<string, number> = {};
+  for (const name of LIMIT_NAMES) requiredLimits[name] = adapter.limits[name];
+  const features = [...adapter.features] as string[];
+  const wanted = ['timestamp-query', 'shader-f16'].filter((f) => features.includes(f)) as GPUFeatureName[];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: wanted });
+  device.addEventListener('uncapturederror', (ev) => {
+    const err = (ev as GPUUncapturedErrorEvent).error;
+    process.emitWarning(`WebGPU error: ${err.message}`);
+  });
+  const limits = Object.fromEntries(LIMIT_NAMES.map((n) => [n, device.limits[n]])) as unknown as DeviceLimits;
+  return { device, adapter: info, features, limits };
+}
