@@ -145,6 +145,14 @@ export interface Comment {
   span: Span;
 }
 
+/** `import "file.loom"`: a file of shared definitions (resolved by the checker, not here). */
+export interface ImportDecl {
+  kind: 'Import';
+  /** The path as written between the quotes, escapes (`\"` and `\\`) undone. */
+  path: string;
+  span: Span;
+}
+
 export interface LoomFile {
   kind: 'File';
   /** The path given to the parser (used in diagnostics). */
@@ -152,5 +160,7 @@ export interface LoomFile {
   models: ModelDecl[];
   schedules: ScheduleDecl[];
   comments: Comment[];
+  /** `import` declarations in source order (always set by `parse`). */
+  imports?: ImportDecl[];
   span: Span;
 }

@@ -3,7 +3,10 @@
  * install instead of failing inside the native layer.
  */
 import { createRequire } from 'node:module';
+import type { DeviceLimits, DeviceProfile } from '../compiler/plan/device.ts';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
+
+export type { DeviceLimits } from '../compiler/plan/device.ts';
 
 export interface AdapterDescription {
   vendor: string;
@@ -14,17 +17,6 @@ export interface AdapterDescription {
   backend: string;
   /** True for CPU adapters (lavapipe, SwiftShader, llvmpipe): the planner prefers barrier-free kernels. */
   isCpu: boolean;
-}
-
-/** The device limits the compiler and planner use. */
-export interface DeviceLimits {
-  maxStorageBufferBindingSize: number;
-  maxBufferSize: number;
-  maxStorageBuffersPerShaderStage: number;
-  maxComputeWorkgroupStorageSize: number;
-  maxComputeInvocationsPerWorkgroup: number;
-  maxComputeWorkgroupSizeX: number;
-  maxComputeWorkgroupsPerDimension: number;
 }
 
 export interface Gpu {
@@ -129,4 +121,11 @@ async function openGpu(): Promise<Gpu> {
   });
   const limits = Object.fromEntries(LIMIT_NAMES.map((n) => [n, device.limits[n]])) as unknown as DeviceLimits;
   return { device, adapter: info, features, limits };
+}
+
+/** The planner's view of a device. */
+export function deviceProfile(gpu: Gpu): DeviceProfile {
+  const a = gpu.adapter;
+  const name = [a.description || a.device || a.vendor || 'adapter', a.backend ? `(${a.backend})` : ''].filter(Boolean).join(' ');
+  return { name, isCpu: a.isCpu, limits: gpu.limits };
 }

@@ -131,3 +131,31 @@ export function nodeInputs(n: NodeOp): number[] {
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
+
+/** The same op with every input id replaced through `f`. */
+export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
+  switch (n.op) {
+    case 'tokens':
+    case 'weight':
+    case 'state_in':
+      return { ...n };
+    case 'embed':
+      return { ...n, table: f(n.table), ids: f(n.ids) };
+    case 'matmul':
+      return { ...n, x: f(n.x), w: f(n.w) };
+    case 'rmsnorm':
+      return { ...n, x: f(n.x), weight: f(n.weight) };
+    case 'elementwise':
+      return { ...n, inputs: n.inputs.map(f) };
+    case 'linear_attn':
+      return { ...n, q: f(n.q), k: f(n.k), v: f(n.v), s0: f(n.s0), z0: n.z0 === null ? null : f(n.z0) };
+    case 'state_out':
+      return { ...n, mixer: f(n.mixer) };
+  }
+}
+
+/** Strips a node down to its op (drops id, type, layer, label). */
+export function opOf(n: Node): NodeOp {
+  const { id: _id, type: _type, layer: _layer, label: _label, ...op } = n;
+  return op as NodeOp;
+}

@@ -1,0 +1,63 @@
+/**
+ * The `loom` command line. Thin: every command parses its options and calls the library.
+ * Errors are rendered diagnostics on stderr and a non-zero exit status, never a stack trace
+ * (except for internal errors, which are bugs and say so).
+ */
+import { LoomError, LoomInternalError } from '../grammar/diagnostics.ts';
+import { compileCommand } from './commands/compile.ts';
+import { doctorCommand } from './commands/doctor.ts';
+import { explainCommand } from './commands/explain.ts';
+import { runCommand } from './commands/run.ts';
+import { printDiagnostics, processIo, usageError, type Io } from './io.ts';
+
+export const USAGE = `loom: compile .loom model specs to WGSL and run them on WebGPU (Dawn)
+
+usage:
+  loom doctor                         the adapter, its features and the limits the compiler uses
+  loom compile SPEC -o DIR [options]  write one .wgsl per kernel and manifest.json to DIR
+  loom run SPEC [options]             run a forward pass on random token ids
+  loom explain SPEC [options] [--ir]  the plan: schedule per layer with every alternative's estimate
+
+options:
+  --seq T          sequence length (default 128)
+  --batch B        batch size (default 1)
+  --schedule S     parallel | chunkwise | chunkwise(C) | recurrent | auto (default: the spec's)
+  --weights FILE   weights from a .safetensors file (default: random from --seed)
+  --seed N         seed for random weights and token ids (default 0)
+  --check          run: also run the float64 reference and report rms(out-ref)/rms(ref)
+  --json           run: print exactly one JSON object on stdout
+  --force          compile: write into a directory that holds files loom did not write
+  --ir             explain: dump the graph after each pass
+`;
+
+type Command = (args: string[], io: Io) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  doctor: doctorCommand,
+  compile: compileCommand,
+  run: runCommand,
+  explain: explainCommand,
+};
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(USAGE);
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw usageError(`unknown command '${name}'; try: ${Object.keys(COMMANDS).join(', ')}`);
+    return await command(rest, io);
+  } catch (e) {
+    if (e instanceof LoomError) {
+      printDiagnostics(io, e.diagnostics);
+      return 1;
+    }
+    if (e instanceof LoomInternalError) {
+      io.err(`loom: ${e.message}\nThis is a bug in Loom; please report it with the spec that caused it.\n`);
+      return 70;
+    }
+    throw e;
+  }
+}

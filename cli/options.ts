@@ -1,0 +1,75 @@
+/** Options shared by the commands that compile a spec. */
+import { parseArgs } from 'node:util';
+import { Ctx } from '../compiler/check/eval.ts';
+import { scheduleChoice } from '../compiler/check/schedule.ts';
+import type { ScheduleChoice } from '../compiler/check/spec.ts';
+import { parse } from '../grammar/index.ts';
+import { LoomError } from '../grammar/diagnostics.ts';
+import { usageError } from './io.ts';
+
+export interface CommonOptions {
+  spec: string;
+  seq: number;
+  batch: number;
+  schedule?: ScheduleChoice;
+  seed: number;
+  weights?: string;
+}
+
+const COMMON = {
+  seq: { type: 'string' },
+  batch: { type: 'string' },
+  schedule: { type: 'string' },
+  seed: { type: 'string' },
+  weights: { type: 'string' },
+} as const;
+
+type Extra = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+export function parseCommand<E extends Extra>(command: string, args: string[], extra: E) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...COMMON, ...extra }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw usageError(`${command}: ${(e as Error).message}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw usageError(`${command}: expected one spec file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
+  const v = values as Record<string, string | boolean | undefined>;
+  const common: CommonOptions = {
+    spec: positionals[0],
+    seq: positiveInt(v.seq, 128, '--seq'),
+    batch: positiveInt(v.batch, 1, '--batch'),
+    seed: nonNegativeInt(v.seed, 0, '--seed'),
+    schedule: v.schedule === undefined ? undefined : parseSchedule(String(v.schedule)),
+    weights: v.weights as string | undefined,
+  };
+  return { common, values: v };
+}
+
+function positiveInt(v: unknown, fallback: number, flag: string): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw usageError(`${flag} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+function nonNegativeInt(v: unknown, fallback: number, flag: string): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw usageError(`${flag} must be an integer in [0, 2^32), got '${v}'`);
+  return n;
+}
+
+/** `--schedule chunkwise(32)` parsed with the spec language's own expression grammar. */
+function parseSchedule(text: string): ScheduleChoice {
+  const { file, diagnostics } = parse(`schedule { default = ${text} }`, '--schedule');
+  const entry = file.schedules[0]?.entries[0];
+  if (diagnostics.length || !entry || file.schedules[0].entries.length !== 1) {
+    throw usageError(`--schedule: '${text}' is not a schedule; expected parallel, chunkwise, chunkwise(C), recurrent or auto`);
+  }
+  const ctx = new Ctx('--schedule');
+  const choice = scheduleChoice(entry.value, new Map(), ctx);
+  if (!choice) throw new LoomError(ctx.diagnostics.map((d) => ({ ...d, file: undefined, span: undefined })));
+  return choice;
+}

@@ -1,0 +1,131 @@
+/**
+ * Checks `block { ... }`: every statement assigns a variable (`x` is the residual stream), every
+ * call is a known layer function or a declared mixer, and widths agree.
+ */
+import type { Assign, Call, Expr, NamedArg } from '../../grammar/ast.ts';
+import { suggest } from '../../grammar/suggest.ts';
+import { evalDim, evalNumber, type Ctx } from './eval.ts';
+import type { BlockExpr, BlockStmt, MixerSpec } from './spec.ts';
+
+/** Layer functions usable in a block, with their named arguments. */
+const FUNCTIONS: Record<string, { named: readonly string[] }> = {
+  rmsnorm: { named: ['eps'] },
+  swiglu: { named: ['hidden'] },
+  silu: { named: [] },
+  elu1: { named: [] },
+};
+
+interface BlockEnv {
+  ctx: Ctx;
+  params: ReadonlyMap<string, number>;
+  mixers: Readonly<Record<string, MixerSpec>>;
+  vars: Map<string, number>;
+  dim: number;
+  normEps: number;
+}
+
+export function checkBlock(statements: readonly Assign[], env: Omit<BlockEnv, 'vars'>): BlockStmt[] {
+  const vars = new Map<string, number>([['x', env.dim]]);
+  const e: BlockEnv = { ...env, vars };
+  const out: BlockStmt[] = [];
+  for (const s of statements) {
+    const expr = checkExpr(s.value, e);
+    const target = s.name.name;
+    if (env.mixers[target] || target in FUNCTIONS) {
+      env.ctx.error('duplicate-name', { name: target }, s.name.span);
+      continue;
+    }
+    if (!expr) continue;
+    if (target === 'x' && expr.width !== env.dim) {
+      env.ctx.error('shape-mismatch', { message: `x must stay [B, T, dim = ${env.dim}], this assigns width ${expr.width}` }, s.span);
+      continue;
+    }
+    vars.set(target, expr.width);
+    out.push({ target, expr, span: s.span });
+  }
+  if (statements.length > 0 && !out.some((s) => s.target === 'x') && env.ctx.diagnostics.length === 0) {
+    env.ctx.error('bad-block', { message: 'the block never assigns x, so layers would do nothing' }, statements[0].span);
+  }
+  return out;
+}
+
+function checkExpr(e: Expr, env: BlockEnv): BlockExpr | undefined {
+  const { ctx } = env;
+  switch (e.kind) {
+    case 'Name': {
+      const width = env.vars.get(e.name);
+      if (width === undefined) {
+        const candidates = [...env.vars.keys()];
+        ctx.error('unknown-name', { name: e.name }, e.span, suggest(e.name, candidates));
+        return undefined;
+      }
+      return { kind: 'var', name: e.name, width, span: e.span };
+    }
+    case 'Binary': {
+      if (e.op !== '+' && e.op !== '*') {
+        ctx.error('bad-block', { message: `'${e.op}' is not allowed in a block; use + (residual) or * (gating)` }, e.span);
+        return undefined;
+      }
+      const left = checkExpr(e.left, env);
+      const right = checkExpr(e.right, env);
+      if (!left || !right) return undefined;
+      if (left.width !== right.width) {
+        ctx.error('shape-mismatch', { message: `cannot ${e.op === '+' ? 'add' : 'multiply'} [B, T, ${left.width}] and [B, T, ${right.width}]` }, e.span);
+        return undefined;
+      }
+      return { kind: e.op === '+' ? 'add' : 'mul', left, right, width: left.width, span: e.span };
+    }
+    case 'Call':
+      return checkCall(e, env);
+    default:
+      ctx.error('bad-block', { message: `a block statement is built from variables, calls, + and *; found ${e.kind.toLowerCase()}` }, e.span);
+      return undefined;
+  }
+}
+
+function checkCall(c: Call, env: BlockEnv): BlockExpr | undefined {
+  const { ctx } = env;
+  const name = c.callee.name;
+  const positional = c.args.filter((a): a is Expr => a.kind !== 'NamedArg');
+  const named = c.args.filter((a): a is NamedArg => a.kind === 'NamedArg');
+  const mixer = env.mixers[name];
+  const fn = FUNCTIONS[name];
+  if (!mixer && !fn) {
+    ctx.error('unknown-function', { name }, c.callee.span, suggest(name, [...Object.keys(FUNCTIONS), ...Object.keys(env.mixers)]));
+    return undefined;
+  }
+  if (positional.length !== 1) {
+    ctx.error('bad-arity', { name, expected: 1, found: positional.length }, c.span);
+    return undefined;
+  }
+  const allowed = fn ? fn.named : [];
+  for (const a of named) {
+    if (!allowed.includes(a.name.name)) ctx.error('unknown-argument', { callee: name, name: a.name.name }, a.name.span, suggest(a.name.name, allowed));
+  }
+  const arg = checkExpr(positional[0], env);
+  if (!arg) return undefined;
+  const namedValue = (key: string) => named.find((a) => a.name.name === key)?.value;
+  if (mixer) {
+    if (arg.width !== env.dim) {
+      ctx.error('shape-mismatch', { message: `mixer '${name}' reads [B, T, dim = ${env.dim}], got [B, T, ${arg.width}]` }, positional[0].span);
+      return undefined;
+    }
+    return { kind: 'mixer', mixer: name, arg, width: env.dim, span: c.span };
+  }
+  switch (name) {
+    case 'rmsnorm': {
+      const epsExpr = namedValue('eps');
+      const eps = epsExpr ? evalNumber(epsExpr, env.params, ctx, 'rmsnorm eps') : env.normEps;
+      if (eps === undefined) return undefined;
+      return { kind: 'rmsnorm', arg, eps, width: arg.width, span: c.span };
+    }
+    case 'swiglu': {
+      const hiddenExpr = namedValue('hidden');
+      const hidden = hiddenExpr ? evalDim(hiddenExpr, env.params, ctx, 'swiglu hidden') : (env.dim * 8) / 3 > 0 ? Math.ceil((env.dim * 8) / 3 / 64) * 64 : undefined;
+      if (hidden === undefined) return undefined;
+      return { kind: 'swiglu', arg, hidden, width: arg.width, span: c.span };
+    }
+    default:
+      return { kind: name as 'silu' | 'elu1', arg, width: arg.width, span: c.span };
+  }
+}

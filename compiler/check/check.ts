@@ -1,0 +1,99 @@
+/**
+ * check(ast) -> ModelSpec: resolves names, evaluates every dimension, fills defaults and rejects
+ * inconsistent shapes, each with a located diagnostic.
+ */
+import type { Assign, LoomFile, MixerDecl, ModelDecl } from '../../grammar/ast.ts';
+import type { Diagnostic } from '../../grammar/diagnostics.ts';
+import { suggest } from '../../grammar/suggest.ts';
+import { ALL_PRESETS, familyOfPreset } from '../mixers/registry.ts';
+import { checkBlock } from './block.ts';
+import { Ctx, evalDim, evalNumber, evalWord } from './eval.ts';
+import { checkSchedule } from './schedule.ts';
+import type { MixerSpec, ModelSpec } from './spec.ts';
+
+const REQUIRED = ['vocab', 'dim', 'layers'] as const;
+/** Model-level assignments whose value is a word, not a number. */
+const WORD_PARAMS = { head: ['tied', 'untied'] } as const;
+
+export interface CheckResult {
+  spec?: ModelSpec;
+  diagnostics: Diagnostic[];
+}
+
+export function check(file: LoomFile): CheckResult {
+  const ctx = new Ctx(file.path);
+  if (file.models.length === 0) {
+    ctx.error('missing-model', {}, file.span);
+    return { diagnostics: ctx.diagnostics };
+  }
+  if (file.models.length > 1) ctx.error('multiple-models', { count: file.models.length }, file.models[1].name.span);
+  const spec = checkModel(file, file.models[0], ctx);
+  return { spec: ctx.diagnostics.length ? undefined : spec, diagnostics: ctx.diagnostics };
+}
+
+function checkModel(file: LoomFile, model: ModelDecl, ctx: Ctx): ModelSpec | undefined {
+  const params = new Map<string, number>();
+  const seen = new Set<string>();
+  let head: 'tied' | 'untied' = 'tied';
+  const assigns = model.items.filter((i): i is Assign => i.kind === 'Assign');
+  for (const a of assigns) {
+    const name = a.name.name;
+    if (seen.has(name)) {
+      ctx.error('duplicate-name', { name }, a.name.span);
+      continue;
+    }
+    seen.add(name);
+    if (name === 'head') {
+      head = evalWord(a.value, WORD_PARAMS.head, ctx, 'head') ?? head;
+      continue;
+    }
+    const integer = (REQUIRED as readonly string[]).includes(name) || name === 'heads';
+    const v = integer ? evalDim(a.value, params, ctx, name) : evalNumber(a.value, params, ctx, name);
+    if (v !== undefined) params.set(name, v);
+  }
+  for (const name of REQUIRED) {
+    if (!seen.has(name)) ctx.error('missing-param', { name }, model.name.span);
+  }
+  const dim = params.get('dim');
+  const vocab = params.get('vocab');
+  const layers = params.get('layers');
+  const normEps = params.get('norm_eps') ?? 1e-5;
+  if (dim === undefined || vocab === undefined || layers === undefined) return undefined;
+
+  const mixers: Record<string, MixerSpec> = {};
+  for (const m of model.items.filter((i): i is MixerDecl => i.kind === 'Mixer')) {
+    const checked = checkMixer(m, params, dim, ctx);
+    if (mixers[m.name.name] || params.has(m.name.name)) ctx.error('duplicate-name', { name: m.name.name }, m.name.span);
+    else if (checked) mixers[m.name.name] = checked;
+  }
+  const blocks = model.items.filter((i) => i.kind === 'Block');
+  if (blocks.length === 0) {
+    ctx.error('missing-block', {}, model.name.span);
+    return undefined;
+  }
+  if (blocks.length > 1) ctx.error('duplicate-name', { name: 'block' }, blocks[1].span);
+  const block = checkBlock(blocks[0].statements, { ctx, params, mixers, dim, normEps });
+  const schedule = checkSchedule(file.schedules, layers, params, ctx);
+  return {
+    file: file.path,
+    name: model.name.name,
+    vocab,
+    dim,
+    layers,
+    head,
+    normEps,
+    params: Object.fromEntries(params),
+    mixers,
+    block,
+    schedule,
+  };
+}
+
+function checkMixer(m: MixerDecl, params: ReadonlyMap<string, number>, dim: number, ctx: Ctx): MixerSpec | undefined {
+  const family = familyOfPreset(m.preset.name);
+  if (!family) {
+    ctx.error('unknown-preset', { name: m.preset.name }, m.preset.span, suggest(m.preset.name, ALL_PRESETS));
+    return undefined;
+  }
+  return family.check(m.name.name, m.preset.name, m.knobs, params, dim, m.span, ctx);
+}

@@ -1,0 +1,94 @@
+/**
+ * assemble(graph, plan) -> ProgramSpec: one buffer per tensor the kernels touch, and the kernels
+ * in graph order. Mixer nodes expand into their schedule's kernels (registry), the rest map to
+ * one glue kernel each.
+ */
+import { LoomInternalError } from '../../grammar/diagnostics.ts';
+import { numel, type Graph, type Node } from '../ir/graph.ts';
+import { mixerOpOf } from '../mixers/registry.ts';
+import type { Plan } from '../plan/plan.ts';
+import { elementwiseKernel, embedKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
+import type { BufferDecl, BufferRole, ProgramSpec, Step } from './program.ts';
+
+/** Buffer name of every node: its graph output name if it is one, else its weight name or label. */
+export function bufferNames(g: Graph): string[] {
+  const outputOf = new Map(Object.entries(g.outputs).map(([name, id]) => [id, name]));
+  return g.nodes.map((n) => outputOf.get(n.id) ?? (n.op === 'weight' ? n.name : n.label));
+}
+
+function roleOf(n: Node, isOutput: boolean): BufferRole {
+  if (n.op === 'weight') return 'weight';
+  if (n.op === 'tokens') return 'input';
+  if (n.op === 'state_in') return 'state_in';
+  if (n.op === 'state_out') return 'state_out';
+  return isOutput ? 'output' : 'activation';
+}
+
+export function assemble(g: Graph, plan: Plan): ProgramSpec {
+  const names = bufferNames(g);
+  const outputs = new Set(Object.values(g.outputs));
+  const buffers: BufferDecl[] = g.nodes.map((n) => ({
+    name: names[n.id],
+    elem: n.type.dtype,
+    elements: numel(n.type.shape),
+    role: roleOf(n, outputs.has(n.id)),
+  }));
+  const steps: Step[] = [];
+  const mixerPlans = new Map(plan.mixers.map((m) => [m.node, m]));
+  const matmulPlans = new Map(plan.matmuls.map((m) => [m.node, m]));
+  const lastDim = (id: number) => g.nodes[id].type.shape.at(-1)!;
+  for (const n of g.nodes) {
+    const name = n.label;
+    const out = names[n.id];
+    const arg = (id: number) => names[id];
+    switch (n.op) {
+      case 'tokens':
+      case 'weight':
+      case 'state_in':
+      case 'state_out':
+        break;
+      case 'embed': {
+        const [vocab, dim] = g.nodes[n.table].type.shape;
+        steps.push({ kernel: embedKernel({ name, tokens: numel(g.nodes[n.ids].type.shape), vocab, dim }), args: [arg(n.table), arg(n.ids), out] });
+        break;
+      }
+      case 'matmul': {
+        const K = lastDim(n.x);
+        const M = numel(g.nodes[n.x].type.shape) / K;
+        const N = lastDim(n.id);
+        const p = matmulPlans.get(n.id);
+        if (!p) throw new LoomInternalError('assemble', `matmul ${name} has no plan`);
+        steps.push({ kernel: matmulKernel({ name, M, K, N, transposeW: n.transposeW, variant: p.variant }), args: [arg(n.x), arg(n.w), out] });
+        break;
+      }
+      case 'rmsnorm': {
+        const dim = lastDim(n.x);
+        steps.push({ kernel: rmsnormKernel({ name, rows: numel(n.type.shape) / dim, dim, eps: n.eps }), args: [arg(n.x), arg(n.weight), out] });
+        break;
+      }
+      case 'elementwise':
+        steps.push({
+          kernel: elementwiseKernel({ name, elements: numel(n.type.shape), expr: n.expr, arity: n.inputs.length }),
+          args: [...n.inputs.map(arg), out],
+        });
+        break;
+      case 'linear_attn': {
+        const p = mixerPlans.get(n.id);
+        if (!p) throw new LoomInternalError('assemble', `mixer ${name} has no plan`);
+        const stateOf = (which: 'S' | 'z') => {
+          const s = g.nodes.find((m) => m.op === 'state_out' && m.mixer === n.id && m.which === which);
+          return s ? names[s.id] : null;
+        };
+        const sub = mixerOpOf(n)!.program(n, p.schedule, { ...g.dims, chunk: p.chunk }, {
+          inputs: { q: arg(n.q), k: arg(n.k), v: arg(n.v), s0: arg(n.s0), z0: n.z0 === null ? null : arg(n.z0) },
+          output: out,
+          states: { S: stateOf('S'), z: stateOf('z') },
+        });
+        buffers.push(...sub.buffers);
+        steps.push(...sub.steps);
+        break;
+      }
+    }
+  }
+  return { buffers, steps };
+}

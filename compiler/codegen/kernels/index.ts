@@ -1,0 +1,5 @@
+/** The layer-glue kernels: embedding gather, matmul variants, RMSNorm, fused elementwise. */
+export { embedKernel } from './embed.ts';
+export { matmulKernel, matmulVariants, type MatmulDims, type MatmulVariant } from './matmul.ts';
+export { rmsnormKernel } from './rmsnorm.ts';
+export { elementwiseKernel, flatIndex, foldGrid, MAX_GROUPS_PER_DIM } from './elementwise.ts';

@@ -1,0 +1,40 @@
+/** The one deterministic printer of graphs, for `loom explain --ir` and internal errors. */
+import { nodeInputs, type EwExpr, type Graph, type Node } from './graph.ts';
+
+export function ewToString(e: EwExpr): string {
+  if (e.kind === 'in') return `$${e.index}`;
+  if (e.kind === 'const') return String(e.value);
+  return `${e.fn}(${e.args.map(ewToString).join(', ')})`;
+}
+
+function attrs(n: Node): string {
+  switch (n.op) {
+    case 'weight':
+    case 'state_in':
+      return ` '${n.name}'`;
+    case 'matmul':
+      return n.transposeW ? ' W^T' : '';
+    case 'rmsnorm':
+      return ` eps=${n.eps}`;
+    case 'elementwise':
+      return ` ${ewToString(n.expr)}`;
+    case 'linear_attn': {
+      const k = n.knobs;
+      return ` H=${k.heads} K=${k.keyDim} V=${k.valueDim} phi=${k.feature}${k.normalize ? ' normalized' : ''} scale=${Number(k.scale.toPrecision(6))}`;
+    }
+    case 'state_out':
+      return ` ${n.which} '${n.name}'`;
+    default:
+      return '';
+  }
+}
+
+export function dumpGraph(g: Graph): string {
+  const lines = [`graph B=${g.dims.B} T=${g.dims.T}: ${g.nodes.length} nodes, ${g.weights.length} weights`];
+  for (const n of g.nodes) {
+    const ins = nodeInputs(n).map((i) => `%${i}`).join(', ');
+    lines.push(`  %${n.id} = ${n.op}(${ins})${attrs(n)} : ${n.type.dtype}[${n.type.shape.join(', ')}]  # ${n.label}`);
+  }
+  for (const [name, id] of Object.entries(g.outputs)) lines.push(`  out ${name} = %${id}`);
+  return lines.join('\n') + '\n';
+}

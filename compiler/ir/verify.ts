@@ -1,0 +1,73 @@
+/**
+ * verifyGraph: the invariants every pass must keep, written as one table of per-op shape rules.
+ * A failure is a compiler bug (LoomInternalError with a dump), never a user error.
+ */
+import { LoomInternalError } from '../../grammar/diagnostics.ts';
+import { EW_ARITY, nodeInputs, type EwExpr, type Graph, type Node } from './graph.ts';
+import { dumpGraph } from './dump.ts';
+
+type Rule = (n: Node, get: (id: number) => Node) => string | undefined;
+
+const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const last = (s: readonly number[]) => s[s.length - 1];
+
+function maxInput(e: EwExpr): number {
+  if (e.kind === 'in') return e.index;
+  if (e.kind === 'const') return -1;
+  if (e.args.length !== EW_ARITY[e.fn]) return Infinity;
+  return Math.max(-1, ...e.args.map(maxInput));
+}
+
+const RULES: { [K in Node['op']]: Rule } = {
+  tokens: (n) => (n.type.dtype === 'i32' && n.type.shape.length === 2 ? undefined : 'tokens must be i32 [B, T]'),
+  weight: () => undefined,
+  state_in: () => undefined,
+  embed: (n, get) => {
+    if (n.op !== 'embed') return undefined;
+    const t = get(n.table).type.shape;
+    return same(n.type.shape, [...get(n.ids).type.shape, t[1]]) ? undefined : 'embed output must be [...ids, D]';
+  },
+  matmul: (n, get) => {
+    if (n.op !== 'matmul') return undefined;
+    const x = get(n.x).type.shape;
+    const w = get(n.w).type.shape;
+    const [k, out] = n.transposeW ? [w[1], w[0]] : [w[0], w[1]];
+    if (w.length !== 2 || last(x) !== k) return `matmul: x [${x}] does not match W [${w}]`;
+    return same(n.type.shape, [...x.slice(0, -1), out]) ? undefined : 'matmul output shape';
+  },
+  rmsnorm: (n, get) => {
+    if (n.op !== 'rmsnorm') return undefined;
+    const x = get(n.x).type.shape;
+    return same(get(n.weight).type.shape, [last(x)]) && same(n.type.shape, x) ? undefined : 'rmsnorm shapes';
+  },
+  elementwise: (n, get) => {
+    if (n.op !== 'elementwise') return undefined;
+    if (maxInput(n.expr) !== n.inputs.length - 1) return 'elementwise expression does not use exactly its inputs';
+    return n.inputs.every((i) => same(get(i).type.shape, n.type.shape)) ? undefined : 'elementwise inputs differ in shape';
+  },
+  linear_attn: (n, get) => {
+    if (n.op !== 'linear_attn') return undefined;
+    const { heads: H, keyDim: K, valueDim: V, normalize } = n.knobs;
+    const [B, T] = n.type.shape;
+    if (!same(get(n.q).type.shape, [B, T, H * K]) || !same(get(n.k).type.shape, [B, T, H * K])) return 'q/k shape';
+    if (!same(get(n.v).type.shape, [B, T, H * V]) || !same(n.type.shape, [B, T, H * V])) return 'v/o shape';
+    if (!same(get(n.s0).type.shape, [B, H, K, V])) return 's0 shape';
+    if (normalize !== (n.z0 !== null)) return 'z0 present iff normalize';
+    return undefined;
+  },
+  state_out: (n, get) => (n.op === 'state_out' && get(n.mixer).op === 'linear_attn' ? undefined : 'state_out must read a mixer'),
+};
+
+export function verifyGraph(g: Graph, pass: string): void {
+  const get = (id: number) => g.nodes[id];
+  for (const [i, n] of g.nodes.entries()) {
+    let problem: string | undefined;
+    if (n.id !== i) problem = `node at position ${i} has id ${n.id}`;
+    else if (nodeInputs(n).some((j) => j >= i || j < 0)) problem = 'inputs must come earlier (topological order)';
+    else problem = RULES[n.op](n, get);
+    if (problem) throw new LoomInternalError(pass, `node ${n.id} (${n.label}, ${n.op}): ${problem}`, dumpGraph(g));
+  }
+  for (const [name, id] of Object.entries(g.outputs)) {
+    if (!g.nodes[id]) throw new LoomInternalError(pass, `output ${name} points at missing node ${id}`, dumpGraph(g));
+  }
+}

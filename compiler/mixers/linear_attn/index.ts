@@ -1,0 +1,151 @@
+/**
+ * Causal linear attention (MIXERS.md §1: additive update, no decay, phi = identity or elu1,
+ * optionally normalized) in three barrier-free schedules: recurrent, chunkwise(C), parallel.
+ * See README.md for the math, the kernels and their dispatch.
+ *
+ * Layouts: q, k `[B, T, H, K]`; v, o `[B, T, H, V]`; s0, S `[B, H, K, V]`; z0, z `[B, H, K]`.
+ */
+import type { BufferDecl, Step } from '../../codegen/program.ts';
+import { LoomInternalError } from '../../../grammar/diagnostics.ts';
+import type { LinearAttnKnobs, Schedule } from '../../ir/graph.ts';
+import type { DeviceLimits } from '../../../runtime/gpu.ts';
+import { scheduleCost, type LinearAttnCost } from './cost.ts';
+import { chunkProgram, chunkStateElements } from './kernels/chunk.ts';
+import { groupsFor, type LaShape } from './kernels/common.ts';
+import { outputThreads } from './kernels/output.ts';
+import { parallelProgram } from './kernels/parallel.ts';
+import { recurrentProgram, recurrentThreads } from './kernels/recurrent.ts';
+import { stateThreads } from './kernels/state.ts';
+
+export type { LinearAttnCost } from './cost.ts';
+
+export interface LinearAttnCall {
+  /** Prefix of kernel and intermediate buffer names, e.g. `L0.attn`. */
+  label: string;
+  B: number;
+  T: number;
+  knobs: LinearAttnKnobs;
+  schedule: Schedule;
+  /** Chunk size C for chunkwise (any C >= 1; T need not be a multiple). */
+  chunk: number;
+  /** Buffer names; q, k, v, s0, z0 are read; o, S, z are written completely. z0, z non-null iff normalize. */
+  buffers: { q: string; k: string; v: string; s0: string; z0: string | null; o: string; S: string; z: string | null };
+}
+
+export type LinearAttnDims = Omit<LinearAttnCall, 'label' | 'buffers' | 'schedule'>;
+
+/** Largest private (register) array one invocation keeps: S columns (recurrent) or scale q~_t. */
+export const MAX_PRIVATE_FLOATS = 256;
+
+/** WebGPU's workgroup-count limit per dispatch dimension. */
+const MAX_GROUPS_PER_DIM = 65535;
+
+function shapeOf(d: LinearAttnDims, maxGroupsPerDim: number): LaShape {
+  const { knobs: kn } = d;
+  return {
+    B: d.B,
+    T: d.T,
+    H: kn.heads,
+    K: kn.keyDim,
+    V: kn.valueDim,
+    feature: kn.feature,
+    normalize: kn.normalize,
+    scale: kn.scale,
+    eps: kn.eps,
+    maxGroupsPerDim,
+  };
+}
+
+/** What is wrong with the dimensions themselves, or null. */
+function dimsProblem(schedule: Schedule, d: LinearAttnDims): string | null {
+  const dims: [string, number][] = [['B', d.B], ['T', d.T], ['heads', d.knobs.heads], ['keyDim', d.knobs.keyDim], ['valueDim', d.knobs.valueDim]];
+  if (schedule === 'chunkwise') dims.push(['chunk', d.chunk]);
+  for (const [name, x] of dims) if (!Number.isInteger(x) || x < 1) return `${name} = ${x} must be a positive integer`;
+  if (!Number.isFinite(d.knobs.scale)) return `scale = ${d.knobs.scale} must be finite`;
+  if (d.knobs.normalize && !Number.isFinite(d.knobs.eps)) return `eps = ${d.knobs.eps} must be finite`;
+  return null;
+}
+
+/** Storage buffers bound by the schedule's widest kernel. */
+function bindingCount(schedule: Schedule, normalize: boolean): number {
+  const n = normalize ? 1 : 0;
+  switch (schedule) {
+    case 'recurrent':
+      return 6 + 2 * n; // q k v s0 [z0] o S [z]
+    case 'parallel':
+      return 5 + n; // parallel_o: q k v s0 [z0] o
+    case 'chunkwise':
+      return 5 + 3 * n; // chunk_h: k v s0 [z0] h [hz] S [z]
+  }
+}
+
+/** Element counts of every buffer the schedule binds. */
+function bufferSizes(schedule: Schedule, s: LaShape, chunk: number): [string, number][] {
+  const sizes: [string, number][] = [['q/k', s.B * s.T * s.H * s.K], ['v/o', s.B * s.T * s.H * s.V], ['S', s.B * s.H * s.K * s.V]];
+  if (schedule === 'chunkwise') sizes.push(['h (chunk states)', chunkStateElements(s, chunk).h]);
+  return sizes;
+}
+
+/** Invocation counts of each kernel of the schedule. */
+function kernelThreads(schedule: Schedule, s: LaShape): number[] {
+  return schedule === 'recurrent' ? [recurrentThreads(s)] : [stateThreads(s), outputThreads(s)];
+}
+
+/** Whether a schedule can run these dims on this device, and why not. Pure. */
+export function linearAttnSupports(schedule: Schedule, call: LinearAttnDims, limits: DeviceLimits): { ok: true } | { ok: false; reason: string } {
+  const bad = dimsProblem(schedule, call);
+  if (bad) return { ok: false, reason: bad };
+  const s = shapeOf(call, limits.maxComputeWorkgroupsPerDimension);
+  if (s.K > MAX_PRIVATE_FLOATS) {
+    const what = schedule === 'recurrent' ? 'its K state rows of S' : 'scale q~_t';
+    return { ok: false, reason: `K = ${s.K} > ${MAX_PRIVATE_FLOATS}: each ${schedule} invocation keeps ${what} in a private array of K floats` };
+  }
+  const bindings = bindingCount(schedule, s.normalize);
+  if (bindings > limits.maxStorageBuffersPerShaderStage) {
+    return { ok: false, reason: `needs ${bindings} storage buffers in one kernel, the device allows ${limits.maxStorageBuffersPerShaderStage}` };
+  }
+  const maxBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  for (const [name, elements] of bufferSizes(schedule, s, call.chunk)) {
+    if (elements * 4 > maxBytes) return { ok: false, reason: `${name} needs ${elements * 4} bytes, over the device's ${maxBytes}-byte storage binding limit` };
+    if (elements >= 2 ** 32) return { ok: false, reason: `${name} has ${elements} elements, beyond u32 indexing` };
+  }
+  const maxGroups = limits.maxComputeWorkgroupsPerDimension ** 2;
+  for (const n of kernelThreads(schedule, s)) {
+    if (groupsFor(n) > maxGroups) return { ok: false, reason: `${n} invocations need more than ${maxGroups} workgroups even folded into 2D` };
+  }
+  return { ok: true };
+}
+
+function validateCall(call: LinearAttnCall): void {
+  const bad = dimsProblem(call.schedule, call);
+  if (bad) throw new LoomInternalError('linear_attn', `${call.label}: ${bad}`);
+  const { z0, z } = call.buffers;
+  if ((z0 !== null) !== call.knobs.normalize || (z !== null) !== call.knobs.normalize) {
+    const want = call.knobs.normalize ? 'both set (normalize = true)' : 'both null (normalize = false)';
+    throw new LoomInternalError('linear_attn', `${call.label}: buffers z0 = ${z0}, z = ${z}; expected ${want}`);
+  }
+}
+
+export interface LinearAttnProgramOptions {
+  /** Workgroups per dispatch dimension before a grid is folded into 2D (default 65535; tests lower it). */
+  maxWorkgroupsPerDim?: number;
+}
+
+/** Steps (kernels + buffer names bound) and the intermediate buffers they introduce (role 'activation', named `${label}.<something>`). */
+export function linearAttnProgram(call: LinearAttnCall, opts: LinearAttnProgramOptions = {}): { buffers: BufferDecl[]; steps: Step[] } {
+  validateCall(call);
+  const s = shapeOf(call, opts.maxWorkgroupsPerDim ?? MAX_GROUPS_PER_DIM);
+  switch (call.schedule) {
+    case 'recurrent':
+      return recurrentProgram(call.label, s, call.buffers);
+    case 'parallel':
+      return parallelProgram(call.label, s, call.buffers);
+    case 'chunkwise':
+      return chunkProgram(call.label, s, call.chunk, call.buffers);
+  }
+}
+
+/** Rough operation and memory-traffic counts of a schedule, for the planner. Pure. */
+export function linearAttnCost(schedule: Schedule, call: LinearAttnDims): LinearAttnCost {
+  return scheduleCost(schedule, shapeOf(call, MAX_GROUPS_PER_DIM), call.chunk);
+}

@@ -1,0 +1,141 @@
+/**
+ * Pieces shared by the linear-attention kernel generators: the specialised shape, the thread
+ * grid (folded into 2D past the per-dimension workgroup limit), the fused feature map, and
+ * value-column loads/stores that use vec4 registers when V is a multiple of 4.
+ */
+import type { KernelBinding } from '../../../codegen/kernel.ts';
+import { ceilDiv, WGSL_HELPERS, type WgslBuilder } from '../../../codegen/wgsl.ts';
+import type { FeatureMap } from '../../../ir/graph.ts';
+
+/** Everything a kernel is specialised to. */
+export interface LaShape {
+  B: number;
+  T: number;
+  H: number;
+  K: number;
+  V: number;
+  feature: FeatureMap;
+  normalize: boolean;
+  scale: number;
+  eps: number;
+  /** Largest workgroup count per dispatch dimension (65535 on every WebGPU device). */
+  maxGroupsPerDim: number;
+}
+
+/** Buffers the schedule reads and writes (names chosen by the caller); z0, z non-null exactly when normalized. */
+export interface LaBuffers {
+  q: string;
+  k: string;
+  v: string;
+  s0: string;
+  z0: string | null;
+  o: string;
+  S: string;
+  z: string | null;
+}
+
+/** Invocations per workgroup of every linear-attention kernel (1D). */
+export const WG = 64;
+
+/** Value columns one register holds: 4 (a vec4) when V is a multiple of 4, else 1. */
+export function valueWidth(V: number): 1 | 4 {
+  return V % 4 === 0 ? 4 : 1;
+}
+
+/** WGSL type of one value register. */
+export function valueType(s: LaShape): string {
+  return valueWidth(s.V) === 4 ? 'vec4<f32>' : 'f32';
+}
+
+/** Zero of the value register type. */
+export function valueZero(s: LaShape): string {
+  return valueWidth(s.V) === 4 ? 'vec4<f32>()' : '0.0';
+}
+
+/** Reads VW consecutive f32 starting at `off` as one value register. */
+export function loadValue(s: LaShape, buf: string, off: string): string {
+  if (valueWidth(s.V) === 1) return `${buf}[${off}]`;
+  return `vec4<f32>(${buf}[${off}], ${buf}[${off} + 1u], ${buf}[${off} + 2u], ${buf}[${off} + 3u])`;
+}
+
+/** Writes the value register named `x` (an identifier) to VW consecutive f32 starting at `off`. */
+export function storeValue(b: WgslBuilder, s: LaShape, buf: string, off: string, x: string): void {
+  if (valueWidth(s.V) === 1) {
+    b.line(`${buf}[${off}] = ${x};`);
+    return;
+  }
+  ['x', 'y', 'z', 'w'].forEach((c, i) => b.line(`${buf}[${off}${i ? ` + ${i}u` : ''}] = ${x}.${c};`));
+}
+
+/** The feature map phi applied to a WGSL expression (only the chosen map is emitted). */
+export function phi(s: LaShape, x: string): string {
+  return s.feature === 'elu1' ? `elu1(${x})` : x;
+}
+
+/** Helper functions the feature map needs. */
+export function featureHelpers(s: LaShape): string[] {
+  return s.feature === 'elu1' ? [WGSL_HELPERS.elu1] : [];
+}
+
+/** The named sizes every kernel declares, in a fixed order. */
+export function shapeConsts(s: LaShape): [string, number][] {
+  return [
+    ['B', s.B],
+    ['T', s.T],
+    ['H', s.H],
+    ['K', s.K],
+    ['V', s.V],
+    ['VW', valueWidth(s.V)],
+    ['VG', s.V / valueWidth(s.V)],
+  ];
+}
+
+/** SCALE always; EPS only when the output is normalized. */
+export function floatConsts(s: LaShape): [string, number][] {
+  return s.normalize ? [['SCALE', s.scale], ['EPS', s.eps]] : [['SCALE', s.scale]];
+}
+
+/** A 1D thread grid of `n` invocations, folded into (x, y) when it needs too many workgroups. */
+export interface Grid {
+  n: number;
+  dispatch: [number, number, number];
+  formula: string;
+  /** `N` and, when folded, `WG` and `GRID_X` (invocations per row = GRID_X * WG). */
+  consts: [string, number][];
+  folded: boolean;
+}
+
+export function threadGrid(n: number, what: string, maxGroupsPerDim: number): Grid {
+  const groups = ceilDiv(n, WG);
+  if (groups <= maxGroupsPerDim) {
+    return { n, dispatch: [groups, 1, 1], formula: `ceil(${what}/${WG})`, consts: [['N', n]], folded: false };
+  }
+  const y = ceilDiv(groups, maxGroupsPerDim);
+  const x = ceilDiv(groups, y);
+  return {
+    n,
+    dispatch: [x, y, 1],
+    formula: `ceil(${what}/${WG}) folded as GRID_X x ceil(groups/GRID_X)`,
+    consts: [['N', n], ['WG', WG], ['GRID_X', x]],
+    folded: true,
+  };
+}
+
+/** Workgroups a grid of n invocations needs in total (for supports()). */
+export function groupsFor(n: number): number {
+  return ceilDiv(n, WG);
+}
+
+/** `let i_thread = ...;` and the early return past N. */
+export function emitThreadIndex(b: WgslBuilder, g: Grid): void {
+  b.line(g.folded ? 'let i_thread = gid.y * (GRID_X * WG) + gid.x;' : 'let i_thread = gid.x;');
+  b.line('if (i_thread >= N) { return; }');
+}
+
+export function input(name: string, elements: number): KernelBinding {
+  return { name, access: 'read', elem: 'f32', elements };
+}
+
+export function output(name: string, elements: number): KernelBinding {
+  return { name, access: 'read_write', elem: 'f32', elements };
+}

@@ -1,0 +1,55 @@
+/**
+ * The cost model: turns a schedule's operation counts into an estimated time on a device class.
+ * Deliberately simple and pure; `loom tune` measurements will replace it where available.
+ */
+import type { Schedule } from '../ir/graph.ts';
+import type { DeviceProfile } from './device.ts';
+
+/** What a kernel family reports about one schedule (see linearAttnCost). */
+export interface ScheduleCost {
+  flops: number;
+  bytes: number;
+  /** Longest chain of dependent steps inside one invocation (e.g. T for recurrent). */
+  serialSteps: number;
+  /** Invocations that can run at once. */
+  threads: number;
+}
+
+export interface Candidate {
+  schedule: Schedule;
+  chunk: number;
+  ok: boolean;
+  reason?: string;
+  estimateMs?: number;
+}
+
+interface DeviceRates {
+  flopsPerSec: number;
+  bytesPerSec: number;
+  /** Invocations needed to fill the device. */
+  width: number;
+  /** Cost of one dependent step of a single invocation. */
+  stepSec: number;
+}
+
+/** Rough rates per device class: a 2-core CPU adapter (lavapipe) and a discrete GPU. */
+export function deviceRates(d: DeviceProfile): DeviceRates {
+  return d.isCpu
+    ? { flopsPerSec: 1e10, bytesPerSec: 1e10, width: 64, stepSec: 2e-8 }
+    : { flopsPerSec: 2e13, bytesPerSec: 1e12, width: 65536, stepSec: 2e-9 };
+}
+
+/** Estimated milliseconds: compute at the occupancy the thread count allows, plus memory traffic. */
+export function estimateMs(c: ScheduleCost, d: DeviceProfile): number {
+  const r = deviceRates(d);
+  const occupancy = Math.min(1, c.threads / r.width);
+  const compute = c.flops / (r.flopsPerSec * occupancy);
+  return (compute + c.bytes / r.bytesPerSec + c.serialSteps * r.stepSec) * 1e3;
+}
+
+/** The supported candidate with the lowest estimate (ties: the earlier one). */
+export function chooseCheapest(cands: readonly Candidate[]): Candidate | undefined {
+  let best: Candidate | undefined;
+  for (const c of cands) if (c.ok && (!best || c.estimateMs! < best.estimateMs!)) best = c;
+  return best;
+}

@@ -1,0 +1,36 @@
+/**
+ * What the planner knows about a device: its limits and its class. Plain data, built by the
+ * runtime from a real adapter or taken from the WebGPU defaults when compiling without one.
+ */
+
+/** The device limits the compiler and planner use. */
+export interface DeviceLimits {
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  maxStorageBuffersPerShaderStage: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupSizeX: number;
+  maxComputeWorkgroupsPerDimension: number;
+}
+
+export interface DeviceProfile {
+  /** `llvmpipe (vulkan)`, or `webgpu-defaults` when compiled without an adapter. */
+  name: string;
+  /** CPU adapters (lavapipe, SwiftShader) reward barrier-free register-tiled kernels. */
+  isCpu: boolean;
+  limits: DeviceLimits;
+}
+
+/** The limits every WebGPU device guarantees (the spec's defaults). */
+export const DEFAULT_LIMITS: DeviceLimits = {
+  maxStorageBufferBindingSize: 134217728,
+  maxBufferSize: 268435456,
+  maxStorageBuffersPerShaderStage: 8,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
+
+export const DEFAULT_PROFILE: DeviceProfile = { name: 'webgpu-defaults', isCpu: false, limits: DEFAULT_LIMITS };

@@ -1,0 +1,118 @@
+/**
+ * plan(graph, schedule spec, device) -> Plan: for every mixer node the schedule (and chunk size)
+ * with the estimates of every alternative; for every matmul the kernel variant. Requests the
+ * device cannot honour are diagnostics here, never failures at pipeline creation.
+ */
+import { diag, type Diagnostic } from '../../grammar/diagnostics.ts';
+import type { ScheduleChoice, ScheduleSpec } from '../check/spec.ts';
+import { matmulVariants, type MatmulVariant } from '../codegen/kernels/matmul.ts';
+import type { Graph, Node, Schedule } from '../ir/graph.ts';
+import { mixerOpOf } from '../mixers/registry.ts';
+import type { DeviceProfile } from './device.ts';
+import { chooseCheapest, estimateMs, type Candidate } from './cost.ts';
+
+export type Mode = 'prefill' | 'decode';
+
+export interface MixerPlan {
+  node: number;
+  label: string;
+  layer: number;
+  schedule: Schedule;
+  chunk: number;
+  /** Where the choice came from: `--schedule`, `layers[a..b]`, `prefill`, `default`, or `auto`. */
+  source: string;
+  why: string;
+  candidates: Candidate[];
+}
+
+export interface MatmulPlan {
+  node: number;
+  label: string;
+  variant: MatmulVariant;
+  rejected: { variant: MatmulVariant; reason: string }[];
+}
+
+export interface Plan {
+  mode: Mode;
+  device: DeviceProfile;
+  mixers: MixerPlan[];
+  matmuls: MatmulPlan[];
+}
+
+export interface PlanOptions {
+  mode: Mode;
+  /** A schedule forced for every layer (the CLI's `--schedule`). */
+  override?: ScheduleChoice;
+}
+
+export const DEFAULT_CHUNK = 64;
+const AUTO_CHUNKS = [16, 32, 64, 128];
+
+/** Which written choice applies to a layer, and where it came from. Pure. */
+export function resolveChoice(spec: ScheduleSpec, layer: number, mode: Mode, override?: ScheduleChoice): { choice: ScheduleChoice; source: string } {
+  if (override) return { choice: override, source: '--schedule' };
+  const entry = [...spec.layers].reverse().find((l) => layer >= l.first && layer <= l.last);
+  if (entry) return { choice: entry.choice, source: `layers[${entry.first}..${entry.last}]` };
+  const modeChoice = spec[mode];
+  if (modeChoice) return { choice: modeChoice, source: mode };
+  return { choice: spec.default, source: 'default' };
+}
+
+/** Candidate schedules for auto: every schedule, chunkwise at a few chunk sizes up to ~T. */
+export function autoCandidates(T: number): { schedule: Schedule; chunk: number }[] {
+  const chunks = AUTO_CHUNKS.filter((c, i) => i === 0 || c <= T);
+  return [
+    { schedule: 'recurrent', chunk: 0 },
+    { schedule: 'parallel', chunk: 0 },
+    ...chunks.map((chunk) => ({ schedule: 'chunkwise' as const, chunk })),
+  ];
+}
+
+function planMixer(n: Node, g: Graph, spec: ScheduleSpec, device: DeviceProfile, opts: PlanOptions, diags: Diagnostic[]): MixerPlan | undefined {
+  const family = mixerOpOf(n)!;
+  const { B, T } = g.dims;
+  const { choice, source } = resolveChoice(spec, n.layer, opts.mode, opts.override);
+  const wanted = choice.kind === 'auto' ? autoCandidates(T) : [{ schedule: choice.kind, chunk: choice.kind === 'chunkwise' ? (choice.chunk ?? DEFAULT_CHUNK) : 0 }];
+  const candidates: Candidate[] = wanted.map(({ schedule, chunk }) => {
+    const s = family.supports(n, schedule, { B, T, chunk }, device.limits);
+    if (!s.ok) return { schedule, chunk, ok: false, reason: s.reason };
+    return { schedule, chunk, ok: true, estimateMs: estimateMs(family.cost(n, schedule, { B, T, chunk }), device) };
+  });
+  const pick = choice.kind === 'auto' ? chooseCheapest(candidates) : candidates[0].ok ? candidates[0] : undefined;
+  if (!pick) {
+    const reason = candidates.map((c) => c.reason).filter(Boolean).join('; ');
+    diags.push(diag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule: choice.kind, reason }));
+    return undefined;
+  }
+  const why = choice.kind === 'auto' ? `auto: lowest estimate (${pick.estimateMs!.toPrecision(3)} ms)` : `requested by ${source}`;
+  return { node: n.id, label: n.label, layer: n.layer, schedule: pick.schedule, chunk: pick.chunk, source: choice.kind === 'auto' ? 'auto' : source, why, candidates };
+}
+
+function planMatmul(n: Node & { op: 'matmul' }, g: Graph, device: DeviceProfile): MatmulPlan {
+  const x = g.nodes[n.x].type.shape;
+  const w = g.nodes[n.w].type.shape;
+  const K = x[x.length - 1];
+  const M = x.slice(0, -1).reduce((a, b) => a * b, 1);
+  const N = n.transposeW ? w[0] : w[1];
+  const variants = matmulVariants({ M, K, N, transposeW: n.transposeW }, device.limits, device.isCpu);
+  const chosen = variants.find((v) => v.ok)!;
+  return {
+    node: n.id,
+    label: n.label,
+    variant: chosen.variant,
+    rejected: variants.filter((v) => v !== chosen).map((v) => ({ variant: v.variant, reason: v.reason ?? 'ranked lower for this device class' })),
+  };
+}
+
+export function plan(g: Graph, spec: ScheduleSpec, device: DeviceProfile, opts: PlanOptions): { plan?: Plan; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const mixers: MixerPlan[] = [];
+  const matmuls: MatmulPlan[] = [];
+  for (const n of g.nodes) {
+    if (mixerOpOf(n)) {
+      const p = planMixer(n, g, spec, device, opts, diagnostics);
+      if (p) mixers.push(p);
+    } else if (n.op === 'matmul') matmuls.push(planMatmul(n, g, device));
+  }
+  return diagnostics.length ? { diagnostics } : { plan: { mode: opts.mode, device, mixers, matmuls }, diagnostics };
+}

@@ -1,0 +1,174 @@
+/**
+ * The float64 graph interpreter: evaluates every node of a graph IR in order with the reference
+ * ops, so a whole compiled model can be checked against its definition. Nodes are topologically
+ * sorted and carry concrete shapes (`node.type.shape`); nothing here knows about schedules.
+ */
+import { diag, LoomError } from '../../grammar/diagnostics.ts';
+import { numel } from '../../compiler/ir/graph.ts';
+import type { Graph, Node } from '../../compiler/ir/graph.ts';
+import { linearAttnRef } from './linear-attn.ts';
+import { elementwiseRef, embedRef, matmulRef, rmsnormRef } from './ops.ts';
+
+export interface InterpretResult {
+  /** Every node's value by node id. */
+  values: Map<number, Float64Array>;
+  /** `graph.outputs` names to their node's value. */
+  outputs: Record<string, Float64Array>;
+}
+
+interface Ctx {
+  graph: Graph;
+  weights: ReadonlyMap<string, ArrayLike<number>>;
+  tokens: ArrayLike<number>;
+  states: ReadonlyMap<string, ArrayLike<number>>;
+  values: Map<number, Float64Array>;
+  /** Final states of each linear_attn node, for its state_out nodes. */
+  finals: Map<number, { S: Float64Array; z: Float64Array | null }>;
+  byId: Map<number, Node>;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+function lastDim(shape: readonly number[]): number {
+  return shape[shape.length - 1];
+}
+
+function input(ctx: Ctx, id: number, user: Node): Float64Array {
+  const v = ctx.values.get(id);
+  if (!v) throw new Error(`interpretGraph: node ${user.id} (${user.label}) reads node ${id}, which has no value yet`);
+  return v;
+}
+
+function shapeOf(ctx: Ctx, id: number): readonly number[] {
+  const n = ctx.byId.get(id);
+  if (!n) throw new Error(`interpretGraph: no node with id ${id}`);
+  return n.type.shape;
+}
+
+function toF64(a: ArrayLike<number>): Float64Array {
+  return Float64Array.from(a);
+}
+
+function tokensValue(ctx: Ctx, node: Node): Float64Array {
+  const want = numel(node.type.shape);
+  if (ctx.tokens.length !== want) {
+    const message = `got ${ctx.tokens.length} token ids, the graph needs ${want} = ${shapeText(node.type.shape)}`;
+    throw new LoomError([diag('bad-tokens', { message })]);
+  }
+  return toF64(ctx.tokens);
+}
+
+function weightValue(ctx: Ctx, node: Node & { op: 'weight' }): Float64Array {
+  const w = ctx.weights.get(node.name);
+  const shape = shapeText(node.type.shape);
+  if (!w) throw new LoomError([diag('missing-weight', { name: node.name, shape })]);
+  const want = numel(node.type.shape);
+  if (w.length !== want) {
+    const found = `[${w.length}] (flat)`;
+    throw new LoomError([diag('weight-shape', { name: node.name, found, expected: `${shape} = ${want} values` })]);
+  }
+  return toF64(w);
+}
+
+function stateValue(ctx: Ctx, node: Node & { op: 'state_in' }): Float64Array {
+  const want = numel(node.type.shape);
+  const s = ctx.states.get(node.name);
+  if (!s) return new Float64Array(want);
+  if (s.length !== want) {
+    throw new RangeError(`state '${node.name}' has ${s.length} values, expected ${want} = ${shapeText(node.type.shape)}`);
+  }
+  return toF64(s);
+}
+
+function linearAttnValue(ctx: Ctx, node: Node & { op: 'linear_attn' }): Float64Array {
+  const { heads: H, keyDim: K, valueDim: V, feature, normalize, scale, eps } = node.knobs;
+  const { B, T } = ctx.graph.dims;
+  const r = linearAttnRef({
+    B, T, H, K, V,
+    q: input(ctx, node.q, node),
+    k: input(ctx, node.k, node),
+    v: input(ctx, node.v, node),
+    s0: input(ctx, node.s0, node),
+    z0: node.z0 === null ? undefined : input(ctx, node.z0, node),
+    feature, normalize, scale, eps,
+  });
+  ctx.finals.set(node.id, { S: r.S, z: r.z });
+  return r.o;
+}
+
+function stateOutValue(ctx: Ctx, node: Node & { op: 'state_out' }): Float64Array {
+  const f = ctx.finals.get(node.mixer);
+  if (!f) throw new Error(`interpretGraph: state_out '${node.name}' names node ${node.mixer}, which is not a linear_attn node`);
+  const v = node.which === 'S' ? f.S : f.z;
+  if (!v) throw new Error(`interpretGraph: state_out '${node.name}' reads z of a mixer without normalize`);
+  return v;
+}
+
+function evalNode(ctx: Ctx, node: Node): Float64Array {
+  switch (node.op) {
+    case 'tokens':
+      return tokensValue(ctx, node);
+    case 'weight':
+      return weightValue(ctx, node);
+    case 'state_in':
+      return stateValue(ctx, node);
+    case 'embed': {
+      const [vocab, dim] = shapeOf(ctx, node.table);
+      return embedRef(input(ctx, node.table, node), input(ctx, node.ids, node), vocab, dim);
+    }
+    case 'matmul': {
+      const xs = shapeOf(ctx, node.x);
+      const K = lastDim(xs);
+      const M = numel(xs) / K;
+      const N = lastDim(node.type.shape);
+      return matmulRef(input(ctx, node.x, node), input(ctx, node.w, node), M, K, N, node.transposeW);
+    }
+    case 'rmsnorm': {
+      const D = lastDim(shapeOf(ctx, node.x));
+      const M = numel(shapeOf(ctx, node.x)) / D;
+      return rmsnormRef(input(ctx, node.x, node), input(ctx, node.weight, node), M, D, node.eps);
+    }
+    case 'elementwise':
+      return elementwiseRef(node.expr, node.inputs.map((i) => input(ctx, i, node)), numel(node.type.shape));
+    case 'linear_attn':
+      return linearAttnValue(ctx, node);
+    case 'state_out':
+      return stateOutValue(ctx, node);
+  }
+}
+
+/**
+ * Evaluates every node of `graph` in float64. `weights` maps weight names to their values
+ * (exact length), `tokens` are the ids `[B, T]`, `states` the carried recurrent states by
+ * `state_in` name (zeros when absent).
+ */
+export function interpretGraph(
+  graph: Graph,
+  weights: ReadonlyMap<string, ArrayLike<number>>,
+  tokens: ArrayLike<number>,
+  states: ReadonlyMap<string, ArrayLike<number>> = new Map(),
+): InterpretResult {
+  const ctx: Ctx = {
+    graph, weights, tokens, states,
+    values: new Map(),
+    finals: new Map(),
+    byId: new Map(graph.nodes.map((n) => [n.id, n])),
+  };
+  for (const node of graph.nodes) {
+    const v = evalNode(ctx, node);
+    const want = numel(node.type.shape);
+    if (v.length !== want) {
+      throw new Error(`interpretGraph: node ${node.id} (${node.label}) produced ${v.length} values, its shape ${shapeText(node.type.shape)} has ${want}`);
+    }
+    ctx.values.set(node.id, v);
+  }
+  const outputs: Record<string, Float64Array> = {};
+  for (const [name, id] of Object.entries(graph.outputs)) {
+    const v = ctx.values.get(id);
+    if (!v) throw new Error(`interpretGraph: output '${name}' names node ${id}, which is not in the graph`);
+    outputs[name] = v;
+  }
+  return { values: ctx.values, outputs };
+}

@@ -1,0 +1,118 @@
+/**
+ * Float64 reference implementations of the dense graph ops: embedding lookup, matmul, RMSNorm and
+ * pointwise expressions. Each is the definition written loop by loop, with no tiling or fusion,
+ * so kernels can be checked against it. Every tensor is row-major; every result is a Float64Array.
+ */
+import type { EwExpr, EwFn } from '../../compiler/ir/graph.ts';
+
+/**
+ * Rows of `table [vocab, dim]` picked by `ids [N]`: `[N, dim]`.
+ * Throws a RangeError naming the id and its position when an id is outside [0, vocab).
+ */
+export function embedRef(table: ArrayLike<number>, ids: ArrayLike<number>, vocab: number, dim: number): Float64Array {
+  if (table.length !== vocab * dim) {
+    throw new RangeError(`embedding table has ${table.length} values, expected vocab*dim = ${vocab}*${dim}`);
+  }
+  const out = new Float64Array(ids.length * dim);
+  for (let n = 0; n < ids.length; n++) {
+    const id = ids[n];
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) {
+      throw new RangeError(`token id ${id} at position ${n} is outside [0, ${vocab})`);
+    }
+    for (let d = 0; d < dim; d++) out[n * dim + d] = table[id * dim + d];
+  }
+  return out;
+}
+
+/**
+ * `x [M, K] · W`: `[M, N]`. W is `[K, N]`, or `[N, K]` when `transposeW` (then y = x · Wᵀ).
+ */
+export function matmulRef(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  M: number,
+  K: number,
+  N: number,
+  transposeW: boolean,
+): Float64Array {
+  if (x.length !== M * K) throw new RangeError(`matmul x has ${x.length} values, expected M*K = ${M}*${K}`);
+  if (w.length !== K * N) throw new RangeError(`matmul w has ${w.length} values, expected K*N = ${K}*${N}`);
+  const out = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) {
+        const wkn = transposeW ? w[n * K + k] : w[k * N + n];
+        acc += x[m * K + k] * wkn;
+      }
+      out[m * N + n] = acc;
+    }
+  }
+  return out;
+}
+
+/** Per row of `x [M, D]`: `x * 1/sqrt(mean(x^2) + eps) * weight`, weight `[D]`. */
+export function rmsnormRef(x: ArrayLike<number>, weight: ArrayLike<number>, M: number, D: number, eps: number): Float64Array {
+  if (x.length !== M * D) throw new RangeError(`rmsnorm x has ${x.length} values, expected M*D = ${M}*${D}`);
+  if (weight.length !== D) throw new RangeError(`rmsnorm weight has ${weight.length} values, expected D = ${D}`);
+  const out = new Float64Array(M * D);
+  for (let m = 0; m < M; m++) {
+    let sumSq = 0;
+    for (let d = 0; d < D; d++) sumSq += x[m * D + d] * x[m * D + d];
+    const inv = 1 / Math.sqrt(sumSq / D + eps);
+    for (let d = 0; d < D; d++) out[m * D + d] = x[m * D + d] * inv * weight[d];
+  }
+  return out;
+}
+
+/** silu(x) = x * sigmoid(x) = x / (1 + e^-x). */
+export function siluRef(x: number): number {
+  return x / (1 + Math.exp(-x));
+}
+
+/** elu(x) + 1: x + 1 for x > 0, e^x otherwise. */
+export function elu1Ref(x: number): number {
+  return x > 0 ? x + 1 : Math.exp(x);
+}
+
+function applyFn(fn: EwFn, args: readonly number[]): number {
+  switch (fn) {
+    case 'add':
+      return args[0] + args[1];
+    case 'mul':
+      return args[0] * args[1];
+    case 'silu':
+      return siluRef(args[0]);
+    case 'elu1':
+      return elu1Ref(args[0]);
+  }
+}
+
+function evalAt(expr: EwExpr, inputs: readonly ArrayLike<number>[], i: number): number {
+  switch (expr.kind) {
+    case 'in':
+      return inputs[expr.index][i];
+    case 'const':
+      return expr.value;
+    case 'fn':
+      return applyFn(expr.fn, expr.args.map((a) => evalAt(a, inputs, i)));
+  }
+}
+
+function checkExpr(expr: EwExpr, nInputs: number): void {
+  if (expr.kind === 'in' && (expr.index < 0 || expr.index >= nInputs)) {
+    throw new RangeError(`elementwise expression reads input ${expr.index}, but only ${nInputs} input(s) are given`);
+  }
+  if (expr.kind === 'fn') for (const a of expr.args) checkExpr(a, nInputs);
+}
+
+/** Evaluates `expr` independently at each of the `n` elements of same-length inputs. */
+export function elementwiseRef(expr: EwExpr, inputs: readonly ArrayLike<number>[], n: number): Float64Array {
+  checkExpr(expr, inputs.length);
+  inputs.forEach((inp, j) => {
+    if (inp.length !== n) throw new RangeError(`elementwise input ${j} has ${inp.length} values, expected ${n}`);
+  });
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = evalAt(expr, inputs, i);
+  return out;
+}

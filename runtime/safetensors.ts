@@ -1,0 +1,360 @@
+/**
+ * The safetensors file format, read and written with full validation.
+ *
+ * Layout: an 8-byte little-endian u64 header length N, then N bytes of UTF-8 JSON
+ * `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {str: str}}`, then the
+ * byte buffer. Offsets are relative to the start of the buffer; values are little-endian.
+ *
+ * Reading converts F16, BF16 and F64 to Float32Array and I64 to Int32Array (range checked);
+ * every problem is a `LoomError` with a 'bad-weights' diagnostic naming the file and the tensor.
+ * The header is validated before any tensor data is read, and each tensor is read on its own, so
+ * a file is never loaded whole.
+ */
+import * as fs from 'node:fs';
+import { diag, LoomError } from '../grammar/diagnostics.ts';
+
+export type TensorData = Float32Array | Int32Array;
+
+export interface SafetensorsTensor {
+  dtype: string;
+  shape: number[];
+  data: TensorData;
+}
+
+export interface WriteTensor {
+  dtype: 'F32' | 'I32';
+  shape: number[];
+  data: TensorData;
+}
+
+/** Largest file `readSafetensors` accepts. */
+export const MAX_FILE_BYTES = 8 * 1024 ** 3;
+/** Largest JSON header `readSafetensors` accepts. */
+export const MAX_HEADER_BYTES = 100 * 1000 * 1000;
+
+const DTYPE_BYTES: Readonly<Record<string, number>> = { F16: 2, BF16: 2, F32: 4, F64: 8, I32: 4, I64: 8 };
+const METADATA_KEY = '__metadata__';
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function fail(message: string): never {
+  throw new LoomError([diag('bad-weights', { message })]);
+}
+
+function numelOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+function tensorBytes(data: TensorData): Uint8Array {
+  if (HOST_LE) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Uint8Array(data.byteLength);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) {
+    if (data instanceof Float32Array) view.setFloat32(i * 4, data[i], true);
+    else view.setInt32(i * 4, data[i], true);
+  }
+  return out;
+}
+
+function checkWriteTensor(path: string, name: string, t: WriteTensor): void {
+  const where = `${path}: tensor '${name}'`;
+  if (name === METADATA_KEY) fail(`${where}: the name ${METADATA_KEY} is reserved`);
+  const wantArray = t.dtype === 'F32' ? Float32Array : Int32Array;
+  if (!(t.data instanceof wantArray)) fail(`${where}: dtype ${t.dtype} needs a ${wantArray.name}`);
+  if (!t.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`${where}: bad shape [${t.shape.join(', ')}]`);
+  const n = numelOf(t.shape);
+  if (t.data.length !== n) fail(`${where}: shape [${t.shape.join(', ')}] needs ${n} values, got ${t.data.length}`);
+  if (t.dtype === 'F32') {
+    const bad = t.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) fail(`${where}: value at index ${bad} is ${t.data[bad]}`);
+  }
+}
+
+/** The JSON header, padded with spaces to a multiple of 8 bytes. */
+function headerBytes(names: string[], tensors: Record<string, WriteTensor>, metadata?: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length > 0) {
+    const sorted: Record<string, string> = {};
+    for (const k of Object.keys(metadata).sort()) sorted[k] = String(metadata[k]);
+    header[METADATA_KEY] = sorted;
+  }
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors[name];
+    const end = offset + t.data.byteLength;
+    header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, end] };
+    offset = end;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = new Uint8Array(Math.ceil(json.length / 8) * 8).fill(0x20);
+  padded.set(json);
+  return padded;
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+}
+
+/**
+ * Writes `tensors` (names sorted, data in that order) to `path`. The file is written to
+ * `path.tmp-<pid>` and renamed over `path`, so an interrupted write leaves the old file intact.
+ */
+export function writeSafetensors(path: string, tensors: Record<string, WriteTensor>, metadata?: Record<string, string>): void {
+  const names = Object.keys(tensors).sort();
+  for (const name of names) checkWriteTensor(path, name, tensors[name]);
+  const header = headerBytes(names, tensors, metadata);
+  const prefix = new Uint8Array(8);
+  new DataView(prefix.buffer).setBigUint64(0, BigInt(header.length), true);
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    writeAll(fd, prefix);
+    writeAll(fd, header);
+    for (const name of names) writeAll(fd, tensorBytes(tensors[name].data));
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, path);
+  } catch (e) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already closed
+    }
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading: the header
+
+interface Entry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** Every key of the top-level object of a valid JSON text, in order, duplicates included. */
+function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      expectKey = false;
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = c === '{' && depth === 1;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return keys;
+}
+
+function parseHeaderJson(path: string, text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    fail(`${path}: the header is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    fail(`${path}: the header is not a JSON object`);
+  }
+  const seen = new Set<string>();
+  for (const key of topLevelKeys(text)) {
+    if (seen.has(key)) fail(`${path}: tensor '${key}' appears more than once in the header`);
+    seen.add(key);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function parseMetadata(path: string, raw: unknown): Record<string, string> {
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`${path}: ${METADATA_KEY} is not an object`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v !== 'string') fail(`${path}: ${METADATA_KEY} entry '${k}' is not a string`);
+    out[k] = v;
+  }
+  return out;
+}
+
+function parseEntry(path: string, name: string, raw: unknown, bufferBytes: number): Entry {
+  const where = `${path}: tensor '${name}'`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`${where}: the entry is not an object`);
+  const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
+  if (dtype === undefined) fail(`${where}: the entry has no dtype`);
+  if (shape === undefined) fail(`${where}: the entry has no shape`);
+  if (offsets === undefined) fail(`${where}: the entry has no data_offsets`);
+  if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
+    fail(`${where}: unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    fail(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
+    fail(`${where}: data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (begin > end || end > bufferBytes) {
+    fail(`${where}: data_offsets [${begin}, ${end}] are out of range of the ${bufferBytes}-byte data buffer`);
+  }
+  const want = numelOf(shape as number[]) * DTYPE_BYTES[dtype];
+  if (end - begin !== want) {
+    fail(`${where}: ${dtype} [${(shape as number[]).join(', ')}] needs ${want} bytes, data_offsets give ${end - begin}`);
+  }
+  return { name, dtype, shape: shape as number[], begin, end };
+}
+
+function checkOverlaps(path: string, entries: Entry[]): void {
+  const sorted = entries.filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1], sorted[i]];
+    if (b.begin < a.end) {
+      fail(`${path}: tensor '${b.name}' [${b.begin}, ${b.end}] overlaps tensor '${a.name}' [${a.begin}, ${a.end}]`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading: the data
+
+function readExact(fd: number, path: string, length: number, position: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const chunk = Math.min(length - done, 1 << 30);
+    const n = fs.readSync(fd, out, done, chunk, position + done);
+    if (n === 0) fail(`${path}: the file ended early (wanted ${length} bytes at offset ${position})`);
+    done += n;
+  }
+  return out;
+}
+
+function f16ToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+const F32_SCRATCH = new Float32Array(1);
+const U32_SCRATCH = new Uint32Array(F32_SCRATCH.buffer);
+
+function bf16ToNumber(h: number): number {
+  U32_SCRATCH[0] = h << 16;
+  return F32_SCRATCH[0];
+}
+
+function decodeFloat(where: string, dtype: string, bytes: Uint8Array, n: number): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let x: number;
+    if (dtype === 'F32') x = view.getFloat32(i * 4, true);
+    else if (dtype === 'F64') x = view.getFloat64(i * 8, true);
+    else if (dtype === 'F16') x = f16ToNumber(view.getUint16(i * 2, true));
+    else x = bf16ToNumber(view.getUint16(i * 2, true));
+    if (!Number.isFinite(x)) fail(`${where}: value at index ${i} is ${x}`);
+    out[i] = x;
+    if (!Number.isFinite(out[i])) fail(`${where}: value ${x} at index ${i} does not fit in float32`);
+  }
+  return out;
+}
+
+function decodeInt(where: string, dtype: string, bytes: Uint8Array, n: number): Int32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (dtype === 'I32') {
+      out[i] = view.getInt32(i * 4, true);
+      continue;
+    }
+    const x = view.getBigInt64(i * 8, true);
+    if (x < -2147483648n || x > 2147483647n) fail(`${where}: I64 value ${x} at index ${i} does not fit in int32`);
+    out[i] = Number(x);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface SafetensorsFile {
+  tensors: Map<string, SafetensorsTensor>;
+  metadata: Record<string, string>;
+}
+
+function readHeader(fd: number, path: string, fileBytes: number): { header: Record<string, unknown>; dataStart: number } {
+  if (fileBytes < 8) fail(`${path}: the file is ${fileBytes} bytes, shorter than the 8-byte header length`);
+  const prefix = readExact(fd, path, 8, 0);
+  const n = new DataView(prefix.buffer).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER_BYTES)) fail(`${path}: the header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit`);
+  if (n > BigInt(fileBytes - 8)) fail(`${path}: the header length ${n} is larger than the rest of the file (${fileBytes - 8} bytes)`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(readExact(fd, path, Number(n), 8));
+  } catch (e) {
+    if (e instanceof LoomError) throw e;
+    fail(`${path}: the header is not valid UTF-8`);
+  }
+  return { header: parseHeaderJson(path, text), dataStart: 8 + Number(n) };
+}
+
+function readOpen(fd: number, path: string): SafetensorsFile {
+  const stat = fs.fstatSync(fd);
+  if (!stat.isFile()) fail(`${path}: not a regular file`);
+  const fileBytes = stat.size;
+  if (fileBytes > MAX_FILE_BYTES) {
+    fail(`${path}: the file is ${fileBytes} bytes, over the ${MAX_FILE_BYTES}-byte (8 GiB) limit; refusing to read it`);
+  }
+  const { header, dataStart } = readHeader(fd, path, fileBytes);
+  const metadata = parseMetadata(path, header[METADATA_KEY]);
+  const entries = Object.entries(header)
+    .filter(([name]) => name !== METADATA_KEY)
+    .map(([name, raw]) => parseEntry(path, name, raw, fileBytes - dataStart));
+  checkOverlaps(path, entries);
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const e of entries) {
+    const where = `${path}: tensor '${e.name}'`;
+    const bytes = readExact(fd, path, e.end - e.begin, dataStart + e.begin);
+    const n = numelOf(e.shape);
+    const isInt = e.dtype === 'I32' || e.dtype === 'I64';
+    const data = isInt ? decodeInt(where, e.dtype, bytes, n) : decodeFloat(where, e.dtype, bytes, n);
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
+  }
+  return { tensors, metadata };
+}
+
+/**
+ * Reads and validates a safetensors file. Float tensors come back as Float32Array (from F32,
+ * F16, BF16, F64; NaN and Inf are rejected), integer tensors as Int32Array (from I32, I64).
+ */
+export function readSafetensors(path: string): SafetensorsFile {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (e) {
+    fail(`${path}: cannot open the weights file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return readOpen(fd, path);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

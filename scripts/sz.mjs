@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Line count of the source folders, failing above a budget (raise it only in a deliberate commit),
+// and files over the style guide's size limit.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const BUDGET = { grammar: 2500, compiler: 6000, runtime: 3500 };
+const FILE_LIMIT = 600;
+
+function files(dir) {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+let failed = false;
+for (const [dir, budget] of Object.entries(BUDGET)) {
+  let total = 0;
+  for (const f of files(dir)) {
+    const n = readFileSync(f, 'utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('//') && !l.trim().startsWith('*')).length;
+    total += n;
+    if (n > FILE_LIMIT) {
+      console.log(`sz: ${f} has ${n} code lines (limit ${FILE_LIMIT}): split it by concern`);
+      failed = true;
+    }
+  }
+  console.log(`sz: ${dir.padEnd(9)} ${String(total).padStart(5)} code lines (budget ${budget})`);
+  if (total > budget) failed = true;
+}
+process.exit(failed ? 1 : 0);

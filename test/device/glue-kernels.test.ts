@@ -1,0 +1,176 @@
+/**
+ * The layer-glue kernels (embedding gather, matmul variants, RMSNorm, fused elementwise) on the
+ * real adapter, against the float64 reference ops. Outputs are poisoned with NaN before each run.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Kernel } from '../../compiler/codegen/kernel.ts';
+import type { ProgramSpec } from '../../compiler/codegen/program.ts';
+import {
+  elementwiseKernel,
+  embedKernel,
+  matmulKernel,
+  matmulVariants,
+  rmsnormKernel,
+  type MatmulDims,
+} from '../../compiler/codegen/kernels/index.ts';
+import type { EwExpr } from '../../compiler/ir/graph.ts';
+import { runOnce, type HostArray } from '../../runtime/program.ts';
+import { Rng } from '../../runtime/random.ts';
+import { elementwiseRef, embedRef, matmulRef, rmsnormRef } from '../../runtime/reference/ops.ts';
+import { expectClose } from '../helpers/compare.ts';
+import { gpu } from './gpu.ts';
+
+/** Runs one kernel with a buffer per binding (named like the binding); returns `out`. */
+async function run(kernel: Kernel, inputs: Record<string, HostArray>): Promise<Float32Array> {
+  const spec: ProgramSpec = {
+    buffers: kernel.bindings.map((b) => ({
+      name: b.name,
+      elem: b.elem,
+      elements: b.elements,
+      role: b.access === 'read' ? 'input' : 'output',
+    })),
+    steps: [{ kernel, args: kernel.bindings.map((b) => b.name) }],
+  };
+  const r = await runOnce(await gpu(), spec, inputs, ['out']);
+  return r.out as Float32Array;
+}
+
+const SEED = 20240611;
+
+function normals(id: string, what: string, n: number, std = 1): Float32Array {
+  return Rng.forName(SEED, `${id}.${what}`).normals(n, std);
+}
+
+describe('matmul', () => {
+  const cases: MatmulDims[] = [
+    { M: 1, K: 1, N: 1, transposeW: false },
+    { M: 1, K: 1, N: 1, transposeW: true },
+    { M: 7, K: 33, N: 5, transposeW: false },
+    { M: 7, K: 33, N: 5, transposeW: true },
+    { M: 7, K: 33, N: 8, transposeW: false },
+    { M: 7, K: 32, N: 5, transposeW: true },
+    { M: 64, K: 64, N: 64, transposeW: false },
+    { M: 64, K: 64, N: 64, transposeW: true },
+    { M: 130, K: 96, N: 260, transposeW: false },
+    { M: 130, K: 96, N: 260, transposeW: true },
+  ];
+  const rows = cases.flatMap((d) =>
+    (['naive', 'register4x4', 'workgroup16'] as const).map((variant) => ({
+      id: `M${d.M}-K${d.K}-N${d.N}-${d.transposeW ? 'T' : 'F'}-${variant}`,
+      d,
+      variant,
+    })),
+  );
+
+  it.each(rows)('$id', async ({ id, d, variant }) => {
+    const g = await gpu();
+    const verdict = matmulVariants(d, g.limits, g.adapter.isCpu).find((v) => v.variant === variant);
+    const tileable = d.transposeW ? d.K % 4 === 0 : d.N % 4 === 0;
+    expect(verdict?.ok, verdict?.reason).toBe(variant !== 'register4x4' || tileable);
+    if (!verdict?.ok) return;
+    const x = normals(id, 'x', d.M * d.K);
+    const w = normals(id, 'w', d.K * d.N);
+    const out = await run(matmulKernel({ ...d, name: `mm.${id}`, variant }), { x, w });
+    expectClose(id, out, matmulRef(x, w, d.M, d.K, d.N, d.transposeW), 1e-5);
+  });
+
+  // Grids over 65535 workgroups, folded into (x, y). register4x4 would need over 4M tiles
+  // (268 MB of output), past lavapipe's binding limit: test/codegen/glue-wgsl.test.ts checks its folding.
+  const folds: { id: string; d: MatmulDims; variant: 'naive' | 'workgroup16' }[] = [
+    // ceil(2048*2049/64) = 65568 workgroups.
+    { id: 'fold-M2048-K3-N2049-T-naive', d: { M: 2048, K: 3, N: 2049, transposeW: true }, variant: 'naive' },
+    // 2 * 33000 = 66000 tiles of 16x16.
+    { id: 'fold-M17-K2-N528000-F-workgroup16', d: { M: 17, K: 2, N: 16 * 33000, transposeW: false }, variant: 'workgroup16' },
+  ];
+  it.each(folds)('$id', async ({ id, d, variant }) => {
+    const k = matmulKernel({ ...d, name: `mm.${id}`, variant });
+    expect(k.dispatch[1]).toBeGreaterThan(1);
+    const x = normals(id, 'x', d.M * d.K);
+    const w = normals(id, 'w', d.K * d.N);
+    expectClose(id, await run(k, { x, w }), matmulRef(x, w, d.M, d.K, d.N, d.transposeW), 1e-5);
+  });
+});
+
+/** Positions where a gathered output differs from the reference (a gather must be exact). */
+function mismatches(out: Float32Array, ref: Float64Array): number[] {
+  const bad: number[] = [];
+  for (let i = 0; i < ref.length; i++) if (!(out[i] === ref[i])) bad.push(i);
+  return bad;
+}
+
+describe('embedding', () => {
+  const cases = [
+    { vocab: 1, dim: 1, tokens: 1 },
+    { vocab: 50, dim: 16, tokens: 7 },
+    { vocab: 1000, dim: 37, tokens: 65 },
+    // N*D = 4,198,400 elements: 65600 workgroups, folded into (x, y).
+    { vocab: 16, dim: 1024, tokens: 4100 },
+  ];
+  it.each(cases.map((c) => ({ ...c, id: `V${c.vocab}-D${c.dim}-N${c.tokens}` })))('$id', async (c) => {
+    const table = normals(c.id, 'table', c.vocab * c.dim);
+    const rng = Rng.forName(SEED, `${c.id}.ids`);
+    const ids = Int32Array.from({ length: c.tokens }, () => rng.int(c.vocab));
+    ids[ids.length - 1] = c.vocab - 1;
+    const k = embedKernel({ name: `embed.${c.id}`, ...c });
+    expect(k.dispatch[1] > 1).toBe(c.tokens * c.dim > 65535 * 64);
+    const out = await run(k, { table, ids });
+    expect(mismatches(out, embedRef(table, ids, c.vocab, c.dim)).slice(0, 10)).toEqual([]);
+  });
+
+  it('writes NaN rows for ids outside [0, V) and leaves every other row right', async () => {
+    const vocab = 20;
+    const dim = 8;
+    const table = normals('bad', 'table', vocab * dim);
+    const ids = Int32Array.from([3, 19, 20, 0, -1, 7, 2147483647]);
+    const bad = new Set([2, 4, 6]);
+    const out = await run(embedKernel({ name: 'embed.bad', tokens: ids.length, vocab, dim }), { table, ids });
+    const good = ids.map((id, n) => (bad.has(n) ? 0 : id));
+    const ref = embedRef(table, good, vocab, dim);
+    for (let n = 0; n < ids.length; n++) {
+      const row = Array.from(out.subarray(n * dim, (n + 1) * dim));
+      if (bad.has(n)) expect(row.every(Number.isNaN), `row ${n} (id ${ids[n]})`).toBe(true);
+      else expect(row, `row ${n} (id ${ids[n]})`).toEqual(Array.from(ref.subarray(n * dim, (n + 1) * dim)));
+    }
+  });
+});
+
+describe('rmsnorm', () => {
+  const cases = [
+    { rows: 3, dim: 1 },
+    { rows: 7, dim: 5 },
+    { rows: 33, dim: 128 },
+    { rows: 65, dim: 1000 },
+  ];
+  it.each(cases.map((c) => ({ ...c, id: `M${c.rows}-D${c.dim}` })))('$id', async ({ id, rows, dim }) => {
+    const eps = 1e-6;
+    const x = normals(id, 'x', rows * dim, 2);
+    const weight = normals(id, 'weight', dim, 0.5).map((v) => 1 + v);
+    const out = await run(rmsnormKernel({ name: `rms.${id}`, rows, dim, eps }), { x, weight });
+    expectClose(id, out, rmsnormRef(x, weight, rows, dim, eps));
+  });
+});
+
+describe('elementwise', () => {
+  const a: EwExpr = { kind: 'in', index: 0 };
+  const b: EwExpr = { kind: 'in', index: 1 };
+  const c: EwExpr = { kind: 'in', index: 2 };
+  const k = (value: number): EwExpr => ({ kind: 'const', value });
+  const fn = (f: 'add' | 'mul' | 'silu' | 'elu1', ...args: EwExpr[]): EwExpr => ({ kind: 'fn', fn: f, args });
+  const cases = [
+    { id: 'silu-a-mul-b-n1003', expr: fn('mul', fn('silu', a), b), arity: 2, n: 1003 },
+    { id: 'elu1-a-n1', expr: fn('elu1', a), arity: 1, n: 1 },
+    { id: 'elu1-a-n4096', expr: fn('elu1', a), arity: 1, n: 4096 },
+    { id: 'add-chain-consts-n777', expr: fn('add', fn('add', fn('add', a, k(1.5)), b), k(-0.25)), arity: 2, n: 777 },
+    { id: 'right-nested-n500', expr: fn('add', a, fn('mul', b, fn('add', c, k(2)))), arity: 3, n: 500 },
+    { id: 'three-inputs-n2049', expr: fn('mul', fn('add', a, b), fn('silu', fn('elu1', c))), arity: 3, n: 2049 },
+    // 64 * 65535 + 37 elements: 65536 workgroups, folded into (x, y).
+    { id: 'fold-add-n4194277', expr: fn('add', a, fn('mul', b, k(3))), arity: 2, n: 64 * 65535 + 37 },
+  ];
+  it.each(cases)('$id', async ({ id, expr, arity, n }) => {
+    const inputs = Array.from({ length: arity }, (_, j) => normals(id, `in${j}`, n, 3));
+    const kernel = elementwiseKernel({ name: `ew.${id}`, elements: n, expr, arity });
+    expect(kernel.dispatch[1] > 1).toBe(n > 65535 * 64);
+    const out = await run(kernel, Object.fromEntries(inputs.map((v, j) => [`in${j}`, v])));
+    expectClose(id, out, elementwiseRef(expr, inputs, n));
+  });
+});
