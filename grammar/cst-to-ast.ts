@@ -7,6 +7,7 @@
  * its intact statements when only its closing brace is missing, so a partial file still gives
  * what was parsed. A parenthesized expression's span includes its parentheses.
  */
+import { tokenMatcher } from 'chevrotain';
 import type { CstNode, IToken } from 'chevrotain';
 import type * as A from './ast.ts';
 import type * as C from './cst-types.ts';
@@ -15,6 +16,7 @@ import type { Diagnostic } from './diagnostics.ts';
 import { ExprBuilder, MAX_AST_DEPTH, token, usable } from './cst-to-ast-expr.ts';
 import { joinSpans } from './spans.ts';
 import type { LineIndex } from './spans.ts';
+import { ValidString } from './tokens.ts';
 
 export interface BuildContext {
   file: string;
@@ -54,8 +56,7 @@ class AstBuilder extends ExprBuilder implements C.LoomCstVisitor<void, unknown> 
     const keyword = token(c.Import);
     const str = token(c.StringLit);
     if (!keyword || !str) return undefined;
-    const closed = str.image.length >= 2 && str.image.endsWith('"') && !str.image.endsWith('\\"');
-    const raw = str.image.slice(1, closed ? -1 : undefined);
+    const raw = str.image.slice(1, tokenMatcher(str, ValidString) ? -1 : undefined);
     const path = raw.replace(/\\(.)/g, '$1');
     return { kind: 'Import', path, span: joinSpans(this.tokenSpan(keyword), this.tokenSpan(str)) };
   }

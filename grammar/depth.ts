@@ -1,16 +1,20 @@
 /**
  * The nesting guard. Chevrotain parses by recursive descent, so an expression nested a few
- * hundred levels deep would overflow the stack. Before parsing, this scan measures each
- * expression's nesting (open brackets plus pending prefix minuses) and cuts out every region
+ * hundred levels deep would overflow the stack (and its error recovery needs more stack than the
+ * parse). Before parsing, this scan measures each expression's nesting and cuts out every region
  * that goes deeper than `MAX_NESTING`, reporting LOOM1006 for it. The parser then sees a hole
  * where the region was; `index.ts` drops the one syntax error that hole causes.
+ *
+ * Nesting is counted in levels weighted by the parser's stack use: a `(` or a prefix `-` is one
+ * level, a call's `(` or a list's `[` two (recovering from an unclosed call or list takes about
+ * twice the stack of an unclosed parenthesis).
  */
 import { tokenMatcher } from 'chevrotain';
 import type { IToken, TokenType } from 'chevrotain';
 import * as T from './tokens.ts';
 
 /** Nesting levels allowed in one expression: far below what overflows the parser's stack. */
-export const MAX_NESTING = 100000;
+export const MAX_NESTING = 100;
 
 /** A cut-out region, from the token that went too deep to `last` (merged when adjacent). */
 export interface Excision {
@@ -33,14 +37,15 @@ const is = (t: IToken, types: TokenType[]) => types.some((type) => tokenMatcher(
 export function guardNesting(tokens: IToken[], textLength: number): { tokens: IToken[]; excisions: Excision[] } {
   const kept: IToken[] = [];
   const excisions: Excision[] = [];
-  // pending[i]: prefix minuses still open at bracket level i (level 0 is outside any bracket).
-  let pending: number[] = [0];
+  // levels[i]: weight of bracket i (0 for the level outside any bracket) and its prefix minuses still open.
+  let levels: Level[] = [{ weight: 0, pending: 0 }];
   let depth = 0;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
     const prev = kept[kept.length - 1];
     const prefixMinus = tokenMatcher(t, T.Minus) && !(prev && is(prev, OPERAND_ENDS));
-    if ((is(t, OPENERS) || prefixMinus) && depth >= MAX_NESTING) {
+    const weight = is(t, OPENERS) ? openerWeight(t, prev) : prefixMinus ? 1 : 0;
+    if (weight > 0 && depth + weight > MAX_NESTING) {
       const end = prefixMinus ? i : regionEnd(tokens, i);
       const resumeOffset = tokens[end + 1]?.startOffset ?? textLength;
       const previous = excisions[excisions.length - 1];
@@ -50,24 +55,37 @@ export function guardNesting(tokens: IToken[], textLength: number): { tokens: IT
       continue;
     }
     kept.push(t);
+    const top = levels[levels.length - 1];
     if (is(t, RESETS)) {
-      pending = [0];
+      levels = [{ weight: 0, pending: 0 }];
       depth = 0;
     } else if (is(t, OPENERS)) {
-      pending.push(0);
-      depth++;
-    } else if (is(t, CLOSERS) && pending.length > 1) {
-      depth -= 1 + (pending.pop() ?? 0);
+      levels.push({ weight, pending: 0 });
+      depth += weight;
+    } else if (is(t, CLOSERS) && levels.length > 1) {
+      depth -= top.weight + top.pending;
+      levels.pop();
     } else if (prefixMinus) {
-      pending[pending.length - 1]++;
+      top.pending++;
       depth++;
     } else if (!is(t, OPERAND_ENDS)) {
       // a binary operator, `,`, `=`, `..` or `then`: the prefix minuses before it are closed
-      depth -= pending[pending.length - 1];
-      pending[pending.length - 1] = 0;
+      depth -= top.pending;
+      top.pending = 0;
     }
   }
   return { tokens: kept, excisions };
+}
+
+interface Level {
+  weight: number;
+  pending: number;
+}
+
+/** A plain `(` is one level; a call's `(` (after a name) or a list's `[` two. */
+function openerWeight(t: IToken, prev: IToken | undefined): number {
+  const call = tokenMatcher(t, T.LParen) && prev !== undefined && tokenMatcher(prev, T.Identifier);
+  return call || tokenMatcher(t, T.LBracket) ? 2 : 1;
 }
 
 /** Index of the bracket closing the one at `open`, or of the last token before a reset/the end. */

@@ -18,6 +18,9 @@ import { decodeParserMessage } from './parser-messages.ts';
 import { loomParser } from './parser.ts';
 import { LineIndex } from './spans.ts';
 
+/** Tokens after a reported problem within which a parser error counts as its cascade. */
+const CASCADE = 1;
+
 export interface ParseResult {
   file: LoomFile;
   diagnostics: Diagnostic[];
@@ -37,9 +40,13 @@ export function parse(text: string, path: string): ParseResult {
   const cst = loomParser.file() as FileCstNode;
   const errors = loomParser.errors;
   loomParser.input = [];
-  // The parser trips over the gap a cut region or a bad character leaves: that is reported already.
-  const badChars = lexed.diagnostics.flatMap((d) => (d.code === 1001 && d.span ? [d.span.end] : []));
-  const gaps = [...guarded.excisions.map((c) => c.resumeOffset), ...badChars];
+  // The parser trips over the gap a cut region or a bad character leaves, and over an unterminated
+  // string: those are reported already.
+  const lexical = lexed.diagnostics.flatMap((d) => {
+    if (!d.span) return [];
+    return d.code === 1001 ? [d.span.end] : d.code === 1003 ? [d.span.start] : [];
+  });
+  const gaps = [...guarded.excisions.map((c) => c.resumeOffset), ...lexical];
   diagnostics.push(...syntaxDiagnostics(errors, gaps, lines, path, guarded.tokens));
 
   const cuts = guarded.excisions.map((c) => c.resumeOffset);
@@ -48,9 +55,10 @@ export function parse(text: string, path: string): ParseResult {
 }
 
 /**
- * LOOM1002 for each parser error, except one at a gap (`gaps`: offsets where tokens are missing
- * for a reason already reported), and the cascade a recovery causes at the very next token
- * (TypeScript likewise reports one error per spot).
+ * LOOM1002 for each parser error, except the cascade right after a reported problem: an error
+ * within `CASCADE` tokens after another parser error or after a gap (`gaps`: offsets where tokens
+ * are missing or broken for a reason already reported) is dropped. Recovery guesses; its second
+ * guess at the same spot is rarely news.
  */
 function syntaxDiagnostics(
   errors: IRecognitionException[],
@@ -60,28 +68,36 @@ function syntaxDiagnostics(
   tokens: IToken[],
 ): Diagnostic[] {
   // Positions are token indices; the end of the file is `tokens.length`.
-  const indexAfter = (offset: number) => {
-    let lo = 0;
-    let hi = tokens.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (tokens[mid].startOffset < offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  const indexAfter = (offset: number) => firstAtOrAbove(tokens.length, (i) => tokens[i].startOffset >= offset);
+  const holes = gaps.map(indexAfter).sort((a, b) => a - b);
+  const afterHole = (index: number) => {
+    const next = firstAtOrAbove(holes.length, (i) => holes[i] > index);
+    return next > 0 && index - holes[next - 1] <= CASCADE;
   };
-  const holes = new Set(gaps.map(indexAfter));
   let lastIndex = -Infinity;
   const out: Diagnostic[] = [];
   for (const e of errors) {
     const atEnd = e.token.tokenType === EOF || !Number.isFinite(e.token.startOffset);
     const index = atEnd ? tokens.length : indexAfter(e.token.startOffset);
-    if (holes.has(index) || index - lastIndex <= 1) continue;
+    const cascade = index - lastIndex <= CASCADE || afterHole(index);
     lastIndex = index;
+    if (cascade) continue;
     const span = atEnd ? endSpan(lines, tokens) : lines.span(e.token.startOffset, e.token.startOffset + e.token.image.length);
     out.push(diag('unexpected-token', { ...decodeParserMessage(e.message) }, { file: path, span }));
   }
   return out;
+}
+
+/** The least i in [0, n) with `above(i)` (which must be monotone), or n. */
+function firstAtOrAbove(n: number, above: (i: number) => boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (above(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** At the end of the file: the empty span just after the last token. */

@@ -19,6 +19,8 @@ interface BlockEnv {
   ctx: Ctx;
   params: ReadonlyMap<string, number>;
   mixers: Readonly<Record<string, MixerSpec>>;
+  /** Every mixer name declared, including those whose declaration had errors (no cascades). */
+  declared: ReadonlySet<string>;
   vars: Map<string, number>;
   dim: number;
   normEps: number;
@@ -90,6 +92,7 @@ function checkCall(c: Call, env: BlockEnv): BlockExpr | undefined {
   const named = c.args.filter((a): a is NamedArg => a.kind === 'NamedArg');
   const mixer = env.mixers[name];
   const fn = FUNCTIONS[name];
+  if (!mixer && !fn && env.declared.has(name)) return undefined; // its declaration was already reported
   if (!mixer && !fn) {
     ctx.error('unknown-function', { name }, c.callee.span, suggest(name, [...Object.keys(FUNCTIONS), ...Object.keys(env.mixers)]));
     return undefined;

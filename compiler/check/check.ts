@@ -61,10 +61,15 @@ function checkModel(file: LoomFile, model: ModelDecl, ctx: Ctx): ModelSpec | und
   if (dim === undefined || vocab === undefined || layers === undefined) return undefined;
 
   const mixers: Record<string, MixerSpec> = {};
+  const declared = new Set<string>();
   for (const m of model.items.filter((i): i is MixerDecl => i.kind === 'Mixer')) {
+    if (declared.has(m.name.name) || params.has(m.name.name)) {
+      ctx.error('duplicate-name', { name: m.name.name }, m.name.span);
+      continue;
+    }
+    declared.add(m.name.name);
     const checked = checkMixer(m, params, dim, ctx);
-    if (mixers[m.name.name] || params.has(m.name.name)) ctx.error('duplicate-name', { name: m.name.name }, m.name.span);
-    else if (checked) mixers[m.name.name] = checked;
+    if (checked) mixers[m.name.name] = checked;
   }
   const blocks = model.items.filter((i) => i.kind === 'Block');
   if (blocks.length === 0) {
@@ -72,7 +77,7 @@ function checkModel(file: LoomFile, model: ModelDecl, ctx: Ctx): ModelSpec | und
     return undefined;
   }
   if (blocks.length > 1) ctx.error('duplicate-name', { name: 'block' }, blocks[1].span);
-  const block = checkBlock(blocks[0].statements, { ctx, params, mixers, dim, normEps });
+  const block = checkBlock(blocks[0].statements, { ctx, params, mixers, declared, dim, normEps });
   const schedule = checkSchedule(file.schedules, layers, params, ctx);
   return {
     file: file.path,
@@ -95,5 +100,5 @@ function checkMixer(m: MixerDecl, params: ReadonlyMap<string, number>, dim: numb
     ctx.error('unknown-preset', { name: m.preset.name }, m.preset.span, suggest(m.preset.name, ALL_PRESETS));
     return undefined;
   }
-  return family.check(m.name.name, m.preset.name, m.knobs, params, dim, m.span, ctx);
+  return family.check(m.name.name, m.preset.name, m.knobs, params, dim, m.name.span, ctx);
 }

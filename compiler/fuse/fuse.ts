@@ -26,17 +26,18 @@ export const fuseElementwiseChain: Rule = {
     for (const [slot, input] of n.inputs.entries()) {
       const p = ctx.node(input);
       if (p.op !== 'elementwise' || ctx.uses(input) !== 1) continue;
-      // New input list: ours without `slot`, then the producer's inputs not already present.
-      const inputs = n.inputs.filter((_, i) => i !== slot);
-      const producerIndex = p.inputs.map((id) => {
+      // The producer's inputs take its slot, in order; inputs already read are shared.
+      const inputs: number[] = [];
+      const indexOf = (id: number) => {
         const at = inputs.indexOf(id);
         if (at >= 0) return at;
         inputs.push(id);
         return inputs.length - 1;
-      });
+      };
+      const ours = n.inputs.map((id, i) => (i === slot ? p.inputs.map(indexOf) : indexOf(id)));
       if (inputs.length > MAX_EW_INPUTS) continue;
-      const inlined = substitute(p.expr, (i) => ({ kind: 'in', index: producerIndex[i] }));
-      const expr = substitute(n.expr, (i) => (i === slot ? inlined : { kind: 'in', index: inputs.indexOf(n.inputs[i]) }));
+      const inlined = substitute(p.expr, (i) => ({ kind: 'in', index: (ours[slot] as number[])[i] }));
+      const expr = substitute(n.expr, (i) => (i === slot ? inlined : { kind: 'in', index: ours[i] as number }));
       return { op: 'elementwise', expr, inputs } satisfies NodeOp;
     }
     return undefined;

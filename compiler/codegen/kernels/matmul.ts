@@ -219,9 +219,11 @@ function workgroup16Body(b: WgslBuilder, d: MatmulDims, tileExpr: string, guardT
   // neighbouring addresses either way.
   const wRow = d.transposeW ? 'lid.x' : 'lid.y';
   const wCol = d.transposeW ? 'lid.y' : 'lid.x';
-  b.line(`let i_nw = (i_tile % TILES_N) * TS + ${wCol};`);
-  if (edgeN) b.line('let i_nwc = min(i_nw, N - 1u);');
-  const nw = edgeN ? 'i_nwc' : 'i_nw';
+  // W's column: i_n itself for W [K, N]; for W [N, K] the tile column along lid.y.
+  if (d.transposeW) b.line(`let i_nw = (i_tile % TILES_N) * TS + ${wCol};`);
+  const nwBase = d.transposeW ? 'i_nw' : 'i_n';
+  if (edgeN) b.line(`let i_nwc = min(${nwBase}, N - 1u);`);
+  const nw = edgeN ? 'i_nwc' : nwBase;
   b.line('var b_acc = 0.0;');
   // For W [N, K] the W element's K index is the x element's: i_kx.
   const kw = d.transposeW ? 'i_kx' : 'i_kw';

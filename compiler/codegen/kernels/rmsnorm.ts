@@ -31,7 +31,7 @@ export function rmsnormKernel(o: { name: string; rows: number; dim: number; eps:
       { name: 'out', access: 'read_write', elem: 'f32', elements: M * D },
     ],
     consts: [['M', M], ['D', D], ...index.consts],
-    fconsts: [['INV_D', 1 / D], ['EPS', eps]],
+    fconsts: [['EPS', eps]],
     workgroupSize: [WG, 1, 1],
     dispatch,
     dispatchFormula: formula,
@@ -44,7 +44,7 @@ export function rmsnormKernel(o: { name: string; rows: number; dim: number; eps:
         b.line('let b_x = x[o_row + i_d];');
         b.line('b_sumsq += b_x * b_x;');
       });
-      b.line('let b_scale = inverseSqrt(b_sumsq * INV_D + EPS);');
+      b.line('let b_scale = inverseSqrt(b_sumsq / f32(D) + EPS);');
       b.block('for (var i_d = 0u; i_d < D; i_d++)', () => {
         b.line('out[o_row + i_d] = x[o_row + i_d] * b_scale * weight[i_d];');
       });

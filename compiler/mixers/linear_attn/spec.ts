@@ -63,7 +63,7 @@ export function checkLinearAttn(
     () => {
       if (heads === undefined) return undefined;
       if (dim % heads !== 0) {
-        ctx.error('not-divisible', { what: 'dim', value: dim, by: 'heads', divisor: heads }, given.get('heads')?.value.span ?? span);
+        ctx.error('not-divisible', { what: `dim (for ${name}'s default head_dim = dim / heads)`, value: dim, by: 'heads', divisor: heads }, given.get('heads')?.value.span ?? span);
         return undefined;
       }
       return dim / heads;

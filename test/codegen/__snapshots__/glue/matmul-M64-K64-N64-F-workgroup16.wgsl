@@ -24,13 +24,12 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let i_m = (i_tile / TILES_N) * TS + lid.y;
   let i_n = (i_tile % TILES_N) * TS + lid.x;
   let o_x = i_m * K;
-  let i_nw = (i_tile % TILES_N) * TS + lid.x;
   var b_acc = 0.0;
   for (var i_k0 = 0u; i_k0 < K; i_k0 += TS) {
     let i_kx = i_k0 + lid.x;
     let i_kw = i_k0 + lid.y;
     s_x[lid.y][lid.x] = x[o_x + i_kx];
-    s_w[lid.y][lid.x] = w[i_kw * N + i_nw];
+    s_w[lid.y][lid.x] = w[i_kw * N + i_n];
     workgroupBarrier();
     for (var i_kk = 0u; i_kk < TS; i_kk++) {
       b_acc += s_x[lid.y][i_kk] * s_w[i_kk][lid.x];

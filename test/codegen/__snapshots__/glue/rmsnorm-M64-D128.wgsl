@@ -10,7 +10,6 @@
 
 const M: u32 = 64u;
 const D: u32 = 128u;
-const INV_D: f32 = 0.0078125;
 const EPS: f32 = 0.000009999999747378752;
 
 @compute @workgroup_size(32, 1, 1)
@@ -22,7 +21,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let b_x = x[o_row + i_d];
     b_sumsq += b_x * b_x;
   }
-  let b_scale = inverseSqrt(b_sumsq * INV_D + EPS);
+  let b_scale = inverseSqrt(b_sumsq / f32(D) + EPS);
   for (var i_d = 0u; i_d < D; i_d++) {
     out[o_row + i_d] = x[o_row + i_d] * b_scale * weight[i_d];
   }

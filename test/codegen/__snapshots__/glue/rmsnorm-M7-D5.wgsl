@@ -10,7 +10,6 @@
 
 const M: u32 = 7u;
 const D: u32 = 5u;
-const INV_D: f32 = 0.20000000298023224;
 const EPS: f32 = 9.999999974752427e-7;
 
 @compute @workgroup_size(32, 1, 1)
@@ -23,7 +22,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let b_x = x[o_row + i_d];
     b_sumsq += b_x * b_x;
   }
-  let b_scale = inverseSqrt(b_sumsq * INV_D + EPS);
+  let b_scale = inverseSqrt(b_sumsq / f32(D) + EPS);
   for (var i_d = 0u; i_d < D; i_d++) {
     out[o_row + i_d] = x[o_row + i_d] * b_scale * weight[i_d];
   }

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { emitArtifacts, MANIFEST } from '../../compiler/emit/emit.ts';
+import { GraphBuilder } from '../../compiler/ir/builder.ts';
+import { dumpGraph } from '../../compiler/ir/dump.ts';
+import { verifyGraph } from '../../compiler/ir/verify.ts';
+import { checkSource, compileSource, type Compiled } from '../../compiler/pipeline.ts';
+import { interpretGraph } from '../../runtime/reference/interpret.ts';
+import { seededWeights } from '../../runtime/weights.ts';
+import { closeness } from '../helpers/compare.ts';
+
+const LT = 'models/linear-transformer.loom';
+const FW = 'models/fast-weights.loom';
+const src = (p: string) => readFileSync(p, 'utf8');
+
+function compiled(path: string, opts: { batch: number; seq: number }): Compiled {
+  const r = compileSource(src(path), path, opts);
+  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  return r.compiled;
+}
+
+describe('check', () => {
+  it('computes every dimension of the linear transformer', () => {
+    const { spec, diagnostics } = checkSource(src(LT), LT);
+    expect(diagnostics).toEqual([]);
+    expect(spec).toMatchObject({ name: 'linear_transformer', vocab: 256, dim: 128, layers: 4, head: 'tied', normEps: 1e-5 });
+    expect(spec!.mixers.attn.knobs).toEqual({ heads: 4, keyDim: 32, valueDim: 32, feature: 'elu1', normalize: true, scale: 1 / Math.sqrt(32), eps: 1e-6 });
+    const mlp = spec!.block[1].expr;
+    expect(mlp.kind === 'add' && mlp.right.kind === 'swiglu' && mlp.right.hidden).toBe(384); // 128*8/3 = 341.3 rounded up to 384
+    expect(spec!.schedule.decode).toEqual({ kind: 'recurrent' });
+  });
+  it('reads knobs, locals and per-layer schedules of the fast-weights model', () => {
+    const { spec } = checkSource(src(FW), FW);
+    expect(spec!.mixers.fw.knobs).toMatchObject({ heads: 3, keyDim: 16, valueDim: 32, feature: 'identity', normalize: false });
+    expect(spec!.block.map((s) => s.target)).toEqual(['h', 'x', 'x']);
+    expect(spec!.schedule.layers).toMatchObject([{ first: 0, last: 0, choice: { kind: 'parallel' } }]);
+    expect(spec!.schedule.prefill).toEqual({ kind: 'chunkwise', chunk: 32 });
+  });
+});
+
+describe('lower', () => {
+  it('produces a verified graph with the shapes of MIXERS.md', () => {
+    const c = compiled(LT, { batch: 2, seq: 5 });
+    const g = c.graph;
+    verifyGraph(g, 'test');
+    const byLabel = (l: string) => g.nodes.find((n) => n.label === l)!;
+    expect(byLabel('embed').type.shape).toEqual([2, 5, 128]);
+    expect(byLabel('L0.attn.q').type.shape).toEqual([2, 5, 128]);
+    expect(byLabel('L0.attn.S0').type.shape).toEqual([2, 4, 32, 32]);
+    expect(byLabel('L0.attn.z0').type.shape).toEqual([2, 4, 32]);
+    expect(byLabel('L3.mlp0.gate').type.shape).toEqual([2, 5, 384]);
+    expect(g.nodes[g.outputs.logits].type.shape).toEqual([2, 5, 256]);
+    expect(Object.keys(g.outputs).sort()).toEqual(['L0.attn.S', 'L0.attn.z', 'L1.attn.S', 'L1.attn.z', 'L2.attn.S', 'L2.attn.z', 'L3.attn.S', 'L3.attn.z', 'logits']);
+    const weights = Object.fromEntries(g.weights.map((w) => [w.name, w.shape]));
+    expect(weights['embed.weight']).toEqual([256, 128]);
+    expect(weights['layers.2.attn.o.weight']).toEqual([128, 128]);
+    expect(weights['layers.1.mlp0.down.weight']).toEqual([384, 128]);
+    expect(weights['layers.1.norm1.weight']).toEqual([128]);
+    expect(weights['lm_head.weight']).toBeUndefined(); // tied head reads the embedding
+    expect(g.weights).toHaveLength(1 + 4 * (4 + 2 + 3) + 1);
+  });
+  it('interns structurally equal nodes and keeps labels unique', () => {
+    const b = new GraphBuilder({ B: 1, T: 1 });
+    const t = b.add({ op: 'tokens' }, { shape: [1, 1], dtype: 'i32' }, 'tokens', -1);
+    const w = b.weight('e', [4, 2], { kind: 'ones' }, -1);
+    const e1 = b.add({ op: 'embed', table: w, ids: t }, { shape: [1, 1, 2], dtype: 'f32' }, 'x', -1);
+    const e2 = b.add({ op: 'embed', table: w, ids: t }, { shape: [1, 1, 2], dtype: 'f32' }, 'y', -1);
+    expect(e2).toBe(e1);
+    const ew = (fn: 'silu' | 'elu1') => b.add({ op: 'elementwise', expr: { kind: 'fn', fn, args: [{ kind: 'in', index: 0 }] }, inputs: [e1] }, { shape: [1, 1, 2], dtype: 'f32' }, 'act', -1);
+    expect(b.node(ew('silu')).label).toBe('act');
+    expect(b.node(ew('elu1')).label).toBe('act.1');
+  });
+  it('verifyGraph rejects a broken graph with a dump', () => {
+    const g = compiled(LT, { batch: 1, seq: 3 }).graph;
+    const nodes = g.nodes.map((n) => (n.op === 'matmul' && n.label === 'L0.attn.q' ? { ...n, type: { ...n.type, shape: [1, 3, 7] } } : n));
+    expect(() => verifyGraph({ ...g, nodes }, 'test')).toThrow(/L0\.attn\.q.*matmul output shape[\s\S]*graph B=1 T=3/);
+  });
+});
+
+describe('fuse', () => {
+  it('fuses silu(gate) * up into one elementwise node per MLP', () => {
+    const c = compiled(LT, { batch: 1, seq: 4 });
+    const ew = (g: Compiled['graph']) => g.nodes.filter((n) => n.op === 'elementwise');
+    expect(ew(c.graph)).toHaveLength(4 * 4); // per layer: 2 residual adds, silu, mul
+    expect(ew(c.fused)).toHaveLength(4 * 3);
+    expect(dumpGraph(c.fused)).toContain('elementwise(%');
+    expect(dumpGraph(c.fused)).toMatch(/mul\(silu\(\$0\), \$1\)/);
+  });
+  it('computes the same function (float64 reference on both graphs)', () => {
+    const c = compiled(FW, { batch: 2, seq: 6 });
+    const w = seededWeights(c.graph.weights, 3);
+    const tokens = Int32Array.from({ length: 12 }, (_, i) => (i * 37) % 256);
+    const a = interpretGraph(c.graph, w, tokens).outputs.logits;
+    const b = interpretGraph(c.fused, w, tokens).outputs.logits;
+    expect(closeness(b, a).relErr).toBeLessThan(1e-14);
+  });
+});
+
+describe('plan and emit', () => {
+  it('honours the schedule section per layer and mode', () => {
+    const c = compiled(FW, { batch: 1, seq: 50 });
+    expect(c.plan.mixers.map((m) => [m.schedule, m.chunk, m.source])).toEqual([
+      ['parallel', 0, 'layers[0..0]'],
+      ['chunkwise', 32, 'prefill'],
+      ['chunkwise', 32, 'prefill'],
+    ]);
+    const decode = compiled(LT, { batch: 1, seq: 1 });
+    expect(decode.plan.mode).toBe('decode');
+    expect(decode.plan.mixers.every((m) => m.schedule === 'recurrent' && m.source === 'decode')).toBe(true);
+  });
+  it('auto chooses among supported candidates by estimate', () => {
+    const c = compiled(LT, { batch: 1, seq: 300 });
+    for (const m of c.plan.mixers) {
+      expect(m.source).toBe('auto');
+      const best = Math.min(...m.candidates.filter((x) => x.ok).map((x) => x.estimateMs!));
+      expect(m.candidates.find((x) => x.schedule === m.schedule && x.chunk === m.chunk)!.estimateMs).toBe(best);
+    }
+  });
+  it('emits deterministic kernels and a manifest that names every binding', () => {
+    const a = emitArtifacts(compiled(LT, { batch: 1, seq: 8 }));
+    const b = emitArtifacts(compiled(LT, { batch: 1, seq: 8 }));
+    expect([...a.entries()]).toEqual([...b.entries()]);
+    const m = JSON.parse(a.get(MANIFEST)!);
+    expect(m.kernels.length).toBe(a.size - 1);
+    const buffers = new Map(m.buffers.map((x: { name: string; elements: number }) => [x.name, x.elements]));
+    for (const k of m.kernels) {
+      expect(a.has(k.file)).toBe(true);
+      for (const bd of k.bindings) expect(buffers.get(bd.buffer)).toBeGreaterThanOrEqual(bd.elements);
+    }
+    expect(m.schedules).toHaveLength(4);
+    expect(m.dims).toEqual({ B: 1, T: 8 });
+  });
+});
