@@ -29,12 +29,19 @@ export class WgslBuilder {
   }
 }
 
-/** A WGSL float literal that round-trips the number (`1e-6` -> `0.000001`, `2` -> `2.0`). */
+/** The shortest WGSL float literal that denotes the same f32 (`1e-6` -> `1e-6`, `2` -> `2.0`). */
 export function f32Lit(x: number): string {
   if (!Number.isFinite(x)) throw new Error(`non-finite constant ${x} cannot be a WGSL literal`);
-  const s = String(Math.fround(x));
-  const t = s.includes('e') ? Math.fround(x).toExponential() : s;
-  return /[.e]/.test(t) ? t : `${t}.0`;
+  const target = Math.fround(x);
+  let text = String(target);
+  for (let p = 1; p <= 9; p++) {
+    const candidate = String(Number(target.toPrecision(p)));
+    if (Math.fround(Number(candidate)) === target) {
+      text = candidate;
+      break;
+    }
+  }
+  return /[.e]/.test(text) ? text : `${text}.0`;
 }
 
 export function u32Lit(x: number): string {

@@ -12,7 +12,7 @@
  *   real GPUs, any size (edges clamped and masked at generation time only where needed).
  */
 import { LoomInternalError } from '../../../grammar/diagnostics.ts';
-import type { DeviceLimits } from '../../../runtime/gpu.ts';
+import type { DeviceLimits } from '../../plan/device.ts';
 import type { Kernel, KernelBinding } from '../kernel.ts';
 import { buildKernel, ceilDiv, type WgslBuilder } from '../wgsl.ts';
 import { flatDispatch, flatIndex, foldGrid, MAX_GROUPS_PER_DIM, needsGuard } from './elementwise.ts';

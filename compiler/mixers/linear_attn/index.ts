@@ -8,10 +8,10 @@
 import type { BufferDecl, Step } from '../../codegen/program.ts';
 import { LoomInternalError } from '../../../grammar/diagnostics.ts';
 import type { LinearAttnKnobs, Schedule } from '../../ir/graph.ts';
-import type { DeviceLimits } from '../../../runtime/gpu.ts';
+import type { DeviceLimits } from '../../plan/device.ts';
 import { scheduleCost, type LinearAttnCost } from './cost.ts';
 import { chunkProgram, chunkStateElements } from './kernels/chunk.ts';
-import { groupsFor, type LaShape } from './kernels/common.ts';
+import { groupsFor, threadGrid, WG, type LaShape } from './kernels/common.ts';
 import { outputThreads } from './kernels/output.ts';
 import { parallelProgram } from './kernels/parallel.ts';
 import { recurrentProgram, recurrentThreads } from './kernels/recurrent.ts';
@@ -112,6 +112,8 @@ export function linearAttnSupports(schedule: Schedule, call: LinearAttnDims, lim
   const maxGroups = limits.maxComputeWorkgroupsPerDimension ** 2;
   for (const n of kernelThreads(schedule, s)) {
     if (groupsFor(n) > maxGroups) return { ok: false, reason: `${n} invocations need more than ${maxGroups} workgroups even folded into 2D` };
+    const [x, y] = threadGrid(n, 'n', limits.maxComputeWorkgroupsPerDimension).dispatch;
+    if (x * y * WG >= 2 ** 32) return { ok: false, reason: `${n} invocations overflow the u32 invocation index` };
   }
   return { ok: true };
 }

@@ -78,7 +78,8 @@ function emitStateTerm(b: WgslBuilder, s: LaShape, st: string, zt: string): void
     b.line('let o_col = (o_g0 + i_j) * VW;');
     b.line(`var b_acc = ${valueZero(s)};`);
     b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {
-      b.line(`b_acc += b_q[i_i] * ${loadValue(s, st, '(o_st * K + i_i) * V + o_col')};`);
+      b.line('let o_row = (o_st * K + i_i) * V + o_col;');
+      b.line(`b_acc += b_q[i_i] * ${loadValue(s, st, 'o_row')};`);
     });
     b.line('b_o[i_j] = b_acc;');
   });
@@ -91,7 +92,8 @@ function emitIntra(b: WgslBuilder, s: LaShape, from: string): void {
     b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_a += b_q[i_i] * ${phi(s, 'k[o_src * K + i_i]')};`));
     if (s.normalize) b.line('b_den += b_a;');
     b.block(`for (var i_j = 0u; i_j < ${groupBound(s)}; i_j++)`, () => {
-      b.line(`b_o[i_j] += b_a * ${loadValue(s, 'v', 'o_src * V + (o_g0 + i_j) * VW')};`);
+      b.line('let o_vs = o_src * V + (o_g0 + i_j) * VW;');
+      b.line(`b_o[i_j] += b_a * ${loadValue(s, 'v', 'o_vs')};`);
     });
   });
 }
@@ -105,8 +107,9 @@ function emitBody(b: WgslBuilder, s: LaShape, grid: Grid, chunks: Chunking | nul
   b.line(`// b_o += sum_{s = ${chunks ? 'n*C' : '0'}..t} (scale q~_t . k~_s) v_s`);
   emitIntra(b, s, chunks ? 'i_n * C' : '0u');
   b.block(`for (var i_j = 0u; i_j < ${groupBound(s)}; i_j++)`, () => {
+    b.line('let o_out = i_tok * V + (o_g0 + i_j) * VW;');
     b.line(`let b_out = b_o[i_j]${s.normalize ? ' / b_den' : ''};`);
-    storeValue(b, s, 'o', 'i_tok * V + (o_g0 + i_j) * VW', 'b_out');
+    storeValue(b, s, 'o', 'o_out', 'b_out');
   });
 }
 
@@ -124,13 +127,14 @@ export function outputKernel(name: string, s: LaShape, chunks: Chunking | null):
     if (s.normalize) bindings.push(input('z0', B * H * K));
   }
   bindings.push(output('o', B * T * H * V));
-  const start = chunks ? `(scale q~_t)^T h_n + sum_{s=n*C..t}` : '(scale q~_t)^T s0 + sum_{s<=t}';
+  const start = chunks ? '(scale q~_t)^T h_n + sum_{s=n*C..t}' : '(scale q~_t)^T s0 + sum_{s<=t}';
+  const num = `${start} (scale q~_t . k~_s) v_s`;
   const sizes: [string, number][] = [['BG', BG]];
   if (NS > 1) sizes.push(['NS', NS]);
   if (chunks) sizes.push(['C', chunks.C], ['NC', chunks.NC]);
   return buildKernel({
     name,
-    summary: `o_t = (${start} (scale q~_t . k~_s) v_s)${s.normalize ? ' / (same with z, k~_s; + eps)' : ''}, phi = ${s.feature}`,
+    summary: `o_t = ${s.normalize ? `(${num}) / (same with z, k~_s; + eps)` : num}, phi = ${s.feature}`,
     bindings,
     consts: [...shapeConsts(s), ...sizes, ...grid.consts],
     fconsts: floatConsts(s),

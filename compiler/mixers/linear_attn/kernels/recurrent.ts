@@ -36,7 +36,8 @@ function emitLoadState(b: WgslBuilder, s: LaShape): void {
   b.line(`var b_S: array<${valueType(s)}, K>;`);
   if (s.normalize) b.line('var b_z: array<f32, K>;');
   b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {
-    b.line(`b_S[i_i] = ${loadValue(s, 's0', 'o_state + i_i * V')};`);
+    b.line('let o_row = o_state + i_i * V;');
+    b.line(`b_S[i_i] = ${loadValue(s, 's0', 'o_row')};`);
     if (s.normalize) b.line('b_z[i_i] = z0[i_bh * K + i_i];');
   });
 }
@@ -76,8 +77,9 @@ function emitBody(b: WgslBuilder, s: LaShape, grid: Grid): void {
   b.line('// S_t = S_{t-1} + k~_t v_t^T;  o_t = S_t^T (scale q~_t)' + (s.normalize ? ' / ((scale q~_t) . z_t + eps)' : ''));
   emitTokenLoop(b, s);
   b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {
+    b.line('let o_row = o_state + i_i * V;');
     b.line('let b_s = b_S[i_i];');
-    storeValue(b, s, 'S', 'o_state + i_i * V', 'b_s');
+    storeValue(b, s, 'S', 'o_row', 'b_s');
   });
   if (s.normalize) {
     b.block('if (i_g == 0u)', () => {

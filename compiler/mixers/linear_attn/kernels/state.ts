@@ -36,8 +36,9 @@ export function stateThreads(s: LaShape): number {
 function emitAccumulate(b: WgslBuilder, s: LaShape, from: string, to: string): void {
   b.block(`for (var i_t = ${from}; i_t < ${to}; i_t++)`, () => {
     b.line('let o_tok = (i_b * T + i_t) * H + i_h;');
+    b.line('let o_v = o_tok * V + o_col;');
     b.line(`let b_k = ${phi(s, 'k[o_tok * K + i_i]')};`);
-    b.line(`b_s += b_k * ${loadValue(s, 'v', 'o_tok * V + o_col')};`);
+    b.line(`b_s += b_k * ${loadValue(s, 'v', 'o_v')};`);
     if (s.normalize) b.line('b_z += b_k;');
   });
 }
@@ -45,9 +46,10 @@ function emitAccumulate(b: WgslBuilder, s: LaShape, from: string, to: string): v
 function emitChunkWalk(b: WgslBuilder, s: LaShape): void {
   b.block('for (var i_n = 0u; i_n < NC; i_n++)', () => {
     b.line('// h_n = the state before chunk n');
-    b.line('let o_h = (i_bh * NC + i_n) * K + i_i;');
-    storeValue(b, s, 'h', 'o_h * V + o_col', 'b_s');
-    if (s.normalize) b.line('if (i_g == 0u) { hz[o_h] = b_z; }');
+    b.line('let o_hrow = (i_bh * NC + i_n) * K + i_i;');
+    b.line('let o_h = o_hrow * V + o_col;');
+    storeValue(b, s, 'h', 'o_h', 'b_s');
+    if (s.normalize) b.line('if (i_g == 0u) { hz[o_hrow] = b_z; }');
     emitAccumulate(b, s, 'i_n * C', 'min(i_n * C + C, T)');
   });
 }

@@ -10,7 +10,7 @@
 
 const M: u32 = 64u;
 const D: u32 = 128u;
-const EPS: f32 = 0.000009999999747378752;
+const EPS: f32 = 0.00001;
 
 @compute @workgroup_size(32, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -10,7 +10,7 @@
 
 const M: u32 = 7u;
 const D: u32 = 5u;
-const EPS: f32 = 9.999999974752427e-7;
+const EPS: f32 = 0.000001;
 
 @compute @workgroup_size(32, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import type { Kernel } from '../../compiler/codegen/kernel.ts';
+import type { FeatureMap, Schedule } from '../../compiler/ir/graph.ts';
+import {
+  linearAttnCost,
+  linearAttnProgram,
+  linearAttnSupports,
+  type LinearAttnCall,
+  type LinearAttnDims,
+} from '../../compiler/mixers/linear_attn/index.ts';
+import type { DeviceLimits } from '../../runtime/gpu.ts';
+
+const LIMITS: DeviceLimits = {
+  maxStorageBufferBindingSize: 128 << 20,
+  maxBufferSize: 256 << 20,
+  maxStorageBuffersPerShaderStage: 8,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
+
+function dims(T: number, o: { K?: number; V?: number; feature?: FeatureMap; normalize?: boolean; chunk?: number; B?: number; H?: number } = {}): LinearAttnDims {
+  const K = o.K ?? 4;
+  return {
+    B: o.B ?? 2,
+    T,
+    chunk: o.chunk ?? 8,
+    knobs: { heads: o.H ?? 2, keyDim: K, valueDim: o.V ?? 8, feature: o.feature ?? 'elu1', normalize: o.normalize ?? true, scale: 1 / Math.sqrt(K), eps: 1e-6 },
+  };
+}
+
+function call(schedule: Schedule, d: LinearAttnDims): LinearAttnCall {
+  const n = d.knobs.normalize;
+  return { ...d, label: 'L0.attn', schedule, buffers: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: n ? 'z0' : null, o: 'o', S: 'S', z: n ? 'z' : null } };
+}
+
+function kernels(schedule: Schedule, d: LinearAttnDims, maxWorkgroupsPerDim?: number): Kernel[] {
+  return linearAttnProgram(call(schedule, d), { maxWorkgroupsPerDim }).steps.map((s) => s.kernel);
+}
+
+const SCHEDULES: Schedule[] = ['recurrent', 'chunkwise', 'parallel'];
+
+describe('linear attention WGSL', () => {
+  it.each(SCHEDULES)('is deterministic: %s', (schedule) => {
+    const a = kernels(schedule, dims(20));
+    const b = kernels(schedule, dims(20));
+    expect(a.map((k) => k.wgsl)).toEqual(b.map((k) => k.wgsl));
+  });
+
+  it.each(SCHEDULES)('matches the snapshot (B2-T20-H2-K4-V8-c8-elu1-norm): %s', async (schedule) => {
+    for (const k of kernels(schedule, dims(20))) {
+      const file = k.name.slice('L0.attn.'.length);
+      await expect(k.wgsl).toMatchFileSnapshot(`__snapshots__/linear_attn/${file}.wgsl`);
+    }
+  });
+
+  it('matches the snapshot of a scalar-column, unnormalized, identity recurrent kernel (V = 3)', async () => {
+    const [k] = kernels('recurrent', dims(5, { V: 3, feature: 'identity', normalize: false }));
+    await expect(k.wgsl).toMatchFileSnapshot('__snapshots__/linear_attn/recurrent-identity-V3.wgsl');
+  });
+
+  it('names kernels after the label and binds the chunk states it declares', () => {
+    const p = linearAttnProgram(call('chunkwise', dims(20)));
+    expect(p.steps.map((s) => s.kernel.name)).toEqual(['L0.attn.chunk_h', 'L0.attn.chunk_o']);
+    expect(p.buffers).toEqual([
+      { name: 'L0.attn.h', elem: 'f32', elements: 2 * 2 * 3 * 4 * 8, role: 'activation' },
+      { name: 'L0.attn.hz', elem: 'f32', elements: 2 * 2 * 3 * 4, role: 'activation' },
+    ]);
+    expect(p.steps[0].args).toEqual(['k', 'v', 's0', 'z0', 'L0.attn.h', 'L0.attn.hz', 'S', 'z']);
+    expect(p.steps[1].args).toEqual(['q', 'k', 'v', 'L0.attn.h', 'L0.attn.hz', 'o']);
+    for (const s of p.steps) expect(s.args.length).toBe(s.kernel.bindings.length);
+  });
+
+  it('emits only the chosen feature map and normalization', () => {
+    for (const schedule of SCHEDULES) {
+      for (const k of kernels(schedule, dims(9, { feature: 'identity', normalize: false }))) {
+        expect(k.wgsl).not.toMatch(/elu1|EPS|b_den|\bz0\b|\bhz\b|\bz\[/);
+      }
+      const norm = kernels(schedule, dims(9)).map((k) => k.wgsl).join('\n');
+      expect(norm).toMatch(/fn elu1/);
+      expect(norm).toMatch(/EPS/);
+    }
+  });
+
+  it('uses vec4 value registers only when V is a multiple of 4', () => {
+    for (const schedule of SCHEDULES) {
+      expect(kernels(schedule, dims(9, { V: 8 })).every((k) => k.wgsl.includes('vec4<f32>'))).toBe(true);
+      expect(kernels(schedule, dims(9, { V: 6 })).some((k) => k.wgsl.includes('vec4'))).toBe(false);
+    }
+  });
+
+  it('folds grids past the per-dimension workgroup limit into 2D', () => {
+    const d = dims(50, { B: 3, V: 68 });
+    for (const schedule of SCHEDULES) {
+      for (const k of kernels(schedule, d, 1)) {
+        expect(k.dispatch[0]).toBe(1);
+        expect(k.wgsl).toContain('let i_thread = gid.y * (GRID_X * WG) + gid.x;');
+        const n = Number(/const N: u32 = (\d+)u;/.exec(k.wgsl)?.[1]);
+        expect(k.dispatch[0] * k.dispatch[1] * 64).toBeGreaterThanOrEqual(n);
+      }
+      for (const k of kernels(schedule, d)) expect(k.wgsl).not.toContain('gid.y');
+    }
+  });
+
+  it('rejects bad calls at the boundary', () => {
+    const c = call('recurrent', dims(4));
+    expect(() => linearAttnProgram({ ...c, buffers: { ...c.buffers, z: null } })).toThrow(/z0 = z0, z = null; expected both set/);
+    expect(() => linearAttnProgram({ ...call('chunkwise', dims(4)), chunk: 0 })).toThrow(/chunk = 0 must be a positive integer/);
+  });
+});
+
+describe('linearAttnSupports', () => {
+  it('accepts ordinary shapes on every schedule', () => {
+    for (const schedule of SCHEDULES) expect(linearAttnSupports(schedule, dims(300, { K: 64, V: 64 }), LIMITS)).toEqual({ ok: true });
+  });
+
+  it('rejects K > 256 for recurrent with a reason', () => {
+    const r = linearAttnSupports('recurrent', dims(16, { K: 257 }), LIMITS);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toMatch(/K = 257 > 256/);
+    expect(linearAttnSupports('recurrent', dims(16, { K: 256 }), LIMITS)).toEqual({ ok: true });
+  });
+
+  it('checks the storage-buffer count and binding size', () => {
+    const few = { ...LIMITS, maxStorageBuffersPerShaderStage: 6 };
+    expect(linearAttnSupports('recurrent', dims(8), few)).toMatchObject({ ok: false, reason: expect.stringMatching(/8 storage buffers/) });
+    expect(linearAttnSupports('parallel', dims(8), few)).toEqual({ ok: true });
+    expect(linearAttnSupports('recurrent', dims(8, { normalize: false }), few)).toEqual({ ok: true });
+    // h = B*H*NC*K*V floats: 2*2*64*64*64*4 bytes = 4 MiB with C = 1, T = 64.
+    const small = { ...LIMITS, maxStorageBufferBindingSize: 2 << 20 };
+    const d = { ...dims(64, { K: 64, V: 64 }), chunk: 1 };
+    expect(linearAttnSupports('chunkwise', d, small)).toMatchObject({ ok: false, reason: expect.stringMatching(/^h \(chunk states\)/) });
+    expect(linearAttnSupports('chunkwise', { ...d, chunk: 64 }, small)).toEqual({ ok: true });
+  });
+
+  it('rejects non-positive dimensions', () => {
+    expect(linearAttnSupports('parallel', dims(0), LIMITS)).toMatchObject({ ok: false, reason: 'T = 0 must be a positive integer' });
+  });
+});
+
+describe('linearAttnCost', () => {
+  const Ts = [1, 7, 64, 65, 300, 1024];
+  it.each(['recurrent', 'chunkwise', 'parallel'] as Schedule[])('is monotone in T: %s', (schedule) => {
+    const costs = Ts.map((T) => linearAttnCost(schedule, dims(T, { K: 16, V: 32, chunk: 64 })));
+    for (let i = 1; i < costs.length; i++) {
+      expect(costs[i].flops).toBeGreaterThan(costs[i - 1].flops);
+      expect(costs[i].bytes).toBeGreaterThan(costs[i - 1].bytes);
+      expect(costs[i].serialSteps).toBeGreaterThanOrEqual(costs[i - 1].serialSteps);
+    }
+  });
+
+  it('grows ~T^2 for parallel and ~T for recurrent and chunkwise', () => {
+    const ratio = (s: Schedule): number => linearAttnCost(s, dims(8192, { K: 16, V: 32, chunk: 64 })).flops / linearAttnCost(s, dims(4096, { K: 16, V: 32, chunk: 64 })).flops;
+    expect(ratio('parallel')).toBeGreaterThan(3.5);
+    expect(ratio('parallel')).toBeLessThanOrEqual(4);
+    expect(ratio('recurrent')).toBeCloseTo(2, 5);
+    expect(ratio('chunkwise')).toBeCloseTo(2, 2);
+  });
+
+  it('ranks chunkwise below parallel in work for long sequences', () => {
+    const d = dims(2048, { K: 16, V: 32, chunk: 64 });
+    expect(linearAttnCost('chunkwise', d).flops).toBeLessThan(linearAttnCost('parallel', d).flops);
+  });
+});
