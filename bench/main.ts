@@ -50,7 +50,7 @@ async function timeProgram(gpu: Gpu, spec: ProgramSpec): Promise<number> {
 /** A linear-attention op alone, with its input and output buffers declared. */
 function attnSpec(T: number, knobs: LinearAttnKnobs, schedule: Schedule, chunk: number): ProgramSpec {
   const { heads: H, keyDim: K, valueDim: V } = knobs;
-  const spec = linearAttnProgram({ label: 'bench', B: 1, T, knobs, schedule, chunk, buffers: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: 'z0', o: 'o', S: 'S', z: 'z' } });
+  const spec = linearAttnProgram({ label: 'bench', B: 1, T, knobs, schedule, chunk, buffers: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: 'z0', g: null, beta: null, o: 'o', S: 'S', z: 'z' } });
   const sizes: Record<string, number> = { q: T * H * K, k: T * H * K, v: T * H * V, s0: H * K * V, z0: H * K, o: T * H * V, S: H * K * V, z: H * K };
   spec.buffers.push(...Object.entries(sizes).map(([name, elements]) => ({ name, elements, elem: 'f32' as const, role: 'activation' as const })));
   return spec;
@@ -59,7 +59,7 @@ function attnSpec(T: number, knobs: LinearAttnKnobs, schedule: Schedule, chunk: 
 const fmt = (ms: number | undefined) => (ms === undefined ? 'n/a' : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
 
 async function schedules(gpu: Gpu, lines: string[], json: Record<string, unknown>) {
-  const knobs: LinearAttnKnobs = { heads: 4, keyDim: 64, valueDim: 64, feature: 'elu1', normalize: true, scale: 0.125, eps: 1e-6 };
+  const knobs: LinearAttnKnobs = { heads: 4, keyDim: 64, valueDim: 64, feature: 'elu1', normalize: true, scale: 0.125, eps: 1e-6, decay: { kind: 'none' }, update: 'additive' };
   const Ts = quick ? [64, 256, 1024] : [64, 256, 1024, 4096];
   const kinds: [Schedule, number][] = [['parallel', 0], ['chunkwise', 64], ['recurrent', 0]];
   const device = deviceProfile(gpu);

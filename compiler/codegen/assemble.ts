@@ -80,7 +80,15 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
           return s ? names[s.id] : null;
         };
         const sub = mixerOpOf(n)!.program(n, p.schedule, { ...g.dims, chunk: p.chunk }, {
-          inputs: { q: arg(n.q), k: arg(n.k), v: arg(n.v), s0: arg(n.s0), z0: n.z0 === null ? null : arg(n.z0) },
+          inputs: {
+            q: arg(n.q),
+            k: arg(n.k),
+            v: arg(n.v),
+            s0: arg(n.s0),
+            z0: n.z0 === null ? null : arg(n.z0),
+            g: n.g === null ? null : arg(n.g),
+            beta: n.beta === null ? null : arg(n.beta),
+          },
           output: out,
           states: { S: stateOf('S'), z: stateOf('z') },
         });

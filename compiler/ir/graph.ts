@@ -31,6 +31,26 @@ export const EW_ARITY: Record<EwFn, number> = { add: 2, mul: 2, silu: 1, elu1: 1
 /** Feature maps phi of the linear recurrence that this IR knows (MIXERS.md §1). */
 export type FeatureMap = 'identity' | 'elu1';
 
+/**
+ * How the state decays between tokens, D_t in MIXERS.md §1. Gates are in log space (the decay
+ * applied at step t is exp(g_t), g_t <= 0).
+ */
+export type Decay =
+  | { kind: 'none' }
+  /** Per head, constant over t: `logDecay[h]` (RetNet: log(1 - 2^(-5-h))). */
+  | { kind: 'fixed'; logDecay: readonly number[] }
+  /** Data-dependent per head: input g `[B, T, H]`. */
+  | { kind: 'scalar' }
+  /** Data-dependent per key channel: input gk `[B, T, H, K]`. */
+  | { kind: 'vector' };
+
+/**
+ * additive: S_t = D_t S_{t-1} + k~_t v_t^T.
+ * delta:    S_t = (I - beta_t k~_t k~_t^T) D_t S_{t-1} + beta_t k~_t v_t^T (gated delta when D_t != I);
+ *           input beta `[B, T, H]`.
+ */
+export type UpdateRule = 'additive' | 'delta';
+
 /** Knobs of a causal linear-attention mixer, after the checker filled every default. */
 export interface LinearAttnKnobs {
   heads: number;
@@ -44,6 +64,8 @@ export interface LinearAttnKnobs {
   /** Multiplies q~ (after the feature map). Default K^-1/2. */
   scale: number;
   eps: number;
+  decay: Decay;
+  update: UpdateRule;
 }
 
 export type Schedule = 'parallel' | 'chunkwise' | 'recurrent';
@@ -65,7 +87,9 @@ export type NodeOp =
   | { op: 'elementwise'; expr: EwExpr; inputs: readonly number[] }
   /**
    * Causal linear attention, output o `[B, T, H*V]`. q, k `[B, T, H*K]`, v `[B, T, H*V]`;
-   * s0 `[B, H, K, V]` and z0 `[B, H, K]` the carried state (z0 only when normalize).
+   * s0 `[B, H, K, V]` and z0 `[B, H, K]` the carried state (z0 only when normalize);
+   * g the log-gates (`[B, T, H]` scalar decay, `[B, T, H*K]` vector decay, else null);
+   * beta `[B, T, H]` for the delta rule, else null.
    */
   | {
       op: 'linear_attn';
@@ -74,6 +98,8 @@ export type NodeOp =
       v: number;
       s0: number;
       z0: number | null;
+      g: number | null;
+      beta: number | null;
       knobs: LinearAttnKnobs;
     }
   /** The final state of a mixer node: S `[B, H, K, V]` or z `[B, H, K]`. */
@@ -122,7 +148,7 @@ export function nodeInputs(n: NodeOp): number[] {
     case 'elementwise':
       return [...n.inputs];
     case 'linear_attn':
-      return n.z0 === null ? [n.q, n.k, n.v, n.s0] : [n.q, n.k, n.v, n.s0, n.z0];
+      return [n.q, n.k, n.v, n.s0, n.z0, n.g, n.beta].filter((i): i is number => i !== null);
     case 'state_out':
       return [n.mixer];
   }
@@ -148,7 +174,16 @@ export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
     case 'elementwise':
       return { ...n, inputs: n.inputs.map(f) };
     case 'linear_attn':
-      return { ...n, q: f(n.q), k: f(n.k), v: f(n.v), s0: f(n.s0), z0: n.z0 === null ? null : f(n.z0) };
+      return {
+        ...n,
+        q: f(n.q),
+        k: f(n.k),
+        v: f(n.v),
+        s0: f(n.s0),
+        z0: n.z0 === null ? null : f(n.z0),
+        g: n.g === null ? null : f(n.g),
+        beta: n.beta === null ? null : f(n.beta),
+      };
     case 'state_out':
       return { ...n, mixer: f(n.mixer) };
   }

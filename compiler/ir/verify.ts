@@ -53,6 +53,12 @@ const RULES: { [K in Node['op']]: Rule } = {
     if (!same(get(n.v).type.shape, [B, T, H * V]) || !same(n.type.shape, [B, T, H * V])) return 'v/o shape';
     if (!same(get(n.s0).type.shape, [B, H, K, V])) return 's0 shape';
     if (normalize !== (n.z0 !== null)) return 'z0 present iff normalize';
+    const decay = n.knobs.decay.kind;
+    const gShape = decay === 'scalar' ? [B, T, H] : decay === 'vector' ? [B, T, H * K] : null;
+    if (gShape === null ? n.g !== null : n.g === null || !same(get(n.g).type.shape, gShape)) return `g must be ${gShape ? `[${gShape}]` : 'absent'} for decay ${decay}`;
+    if (decay === 'fixed' && n.knobs.decay.logDecay.length !== H) return 'fixed decay needs one log-decay per head';
+    const delta = n.knobs.update === 'delta';
+    if (delta ? n.beta === null || !same(get(n.beta).type.shape, [B, T, H]) : n.beta !== null) return `beta must be ${delta ? `[${[B, T, H]}]` : 'absent'} for the ${n.knobs.update} update`;
     return undefined;
   },
   state_out: (n, get) => (n.op === 'state_out' && get(n.mixer).op === 'linear_attn' ? undefined : 'state_out must read a mixer'),

@@ -71,6 +71,8 @@ const LINEAR_ATTN_OP: MixerOp = {
         v: b.inputs.v!,
         s0: b.inputs.s0!,
         z0: b.inputs.z0 ?? null,
+        g: b.inputs.g ?? null,
+        beta: b.inputs.beta ?? null,
         o: b.output,
         S: b.states.S!,
         z: b.states.z ?? null,

@@ -26,13 +26,13 @@ function dims(T: number, o: { K?: number; V?: number; feature?: FeatureMap; norm
     B: o.B ?? 2,
     T,
     chunk: o.chunk ?? 8,
-    knobs: { heads: o.H ?? 2, keyDim: K, valueDim: o.V ?? 8, feature: o.feature ?? 'elu1', normalize: o.normalize ?? true, scale: 1 / Math.sqrt(K), eps: 1e-6 },
+    knobs: { heads: o.H ?? 2, keyDim: K, valueDim: o.V ?? 8, feature: o.feature ?? 'elu1', normalize: o.normalize ?? true, scale: 1 / Math.sqrt(K), eps: 1e-6, decay: { kind: 'none' }, update: 'additive' },
   };
 }
 
 function call(schedule: Schedule, d: LinearAttnDims): LinearAttnCall {
   const n = d.knobs.normalize;
-  return { ...d, label: 'L0.attn', schedule, buffers: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: n ? 'z0' : null, o: 'o', S: 'S', z: n ? 'z' : null } };
+  return { ...d, label: 'L0.attn', schedule, buffers: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: n ? 'z0' : null, g: null, beta: null, o: 'o', S: 'S', z: n ? 'z' : null } };
 }
 
 function kernels(schedule: Schedule, d: LinearAttnDims, maxWorkgroupsPerDim?: number): Kernel[] {

@@ -24,7 +24,7 @@ describe('check', () => {
     const { spec, diagnostics } = checkSource(src(LT), LT);
     expect(diagnostics).toEqual([]);
     expect(spec).toMatchObject({ name: 'linear_transformer', vocab: 256, dim: 128, layers: 4, head: 'tied', normEps: 1e-5 });
-    expect(spec!.mixers.attn.knobs).toEqual({ heads: 4, keyDim: 32, valueDim: 32, feature: 'elu1', normalize: true, scale: 1 / Math.sqrt(32), eps: 1e-6 });
+    expect(spec!.mixers.attn.knobs).toEqual({ heads: 4, keyDim: 32, valueDim: 32, feature: 'elu1', normalize: true, scale: 1 / Math.sqrt(32), eps: 1e-6, decay: { kind: 'none' }, update: 'additive' });
     const mlp = spec!.block[1].expr;
     expect(mlp.kind === 'add' && mlp.right.kind === 'swiglu' && mlp.right.hidden).toBe(384); // 128*8/3 = 341.3 rounded up to 384
     expect(spec!.schedule.decode).toEqual({ kind: 'recurrent' });

@@ -58,7 +58,7 @@ function caseId(c: Case, r?: Run): string {
 }
 
 function knobs(c: Case): LinearAttnCall['knobs'] {
-  return { heads: c.H, keyDim: c.K, valueDim: c.V, feature: c.feature, normalize: c.normalize, scale: 1 / Math.sqrt(c.K), eps: 1e-6 };
+  return { heads: c.H, keyDim: c.K, valueDim: c.V, feature: c.feature, normalize: c.normalize, scale: 1 / Math.sqrt(c.K), eps: 1e-6, decay: { kind: 'none' }, update: 'additive' };
 }
 
 function refInput(c: Case, d: Pick<Data, 'q' | 'k' | 'v'>, state: { s0?: ArrayLike<number>; z0?: ArrayLike<number> }): LinearAttnRefInput {
@@ -90,7 +90,7 @@ async function runSchedule(c: Case, run: Run, d: Data, opts: { maxWorkgroupsPerD
     knobs: knobs(c),
     schedule: run.schedule,
     chunk: run.chunk,
-    buffers: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: c.normalize ? 'z0' : null, o: 'o', S: 'S', z: c.normalize ? 'z' : null },
+    buffers: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: c.normalize ? 'z0' : null, g: null, beta: null, o: 'o', S: 'S', z: c.normalize ? 'z' : null },
   };
   expect(linearAttnSupports(run.schedule, call, g.limits)).toEqual({ ok: true });
   const prog = linearAttnProgram(call, opts);

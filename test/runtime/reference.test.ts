@@ -187,7 +187,7 @@ describe('interpretGraph', () => {
 
 describe('interpretGraph with a linear_attn mixer', () => {
   const [B, T, H, K, Vd, D] = [1, 4, 2, 2, 3, 4];
-  const knobs: LinearAttnKnobs = { heads: H, keyDim: K, valueDim: Vd, feature: 'elu1', normalize: true, scale: 0.5, eps: 1e-6 };
+  const knobs: LinearAttnKnobs = { heads: H, keyDim: K, valueDim: Vd, feature: 'elu1', normalize: true, scale: 0.5, eps: 1e-6, decay: { kind: 'none' }, update: 'additive' };
   const graph = graphOf(B, T, [
     [{ op: 'weight', name: 'x' }, [B, T, D], 'f32'], // 0 (an input activation, as a weight)
     [{ op: 'weight', name: 'wq' }, [D, H * K], 'f32'], // 1
@@ -197,7 +197,7 @@ describe('interpretGraph with a linear_attn mixer', () => {
     [{ op: 'matmul', x: 0, w: 2, transposeW: false }, [B, T, H * Vd], 'f32'], // 5 v
     [{ op: 'state_in', name: 'S' }, [B, H, K, Vd], 'f32'], // 6
     [{ op: 'state_in', name: 'z' }, [B, H, K], 'f32'], // 7
-    [{ op: 'linear_attn', q: 3, k: 4, v: 5, s0: 6, z0: 7, knobs }, [B, T, H * Vd], 'f32'], // 8
+    [{ op: 'linear_attn', q: 3, k: 4, v: 5, s0: 6, z0: 7, g: null, beta: null, knobs }, [B, T, H * Vd], 'f32'], // 8
     [{ op: 'state_out', mixer: 8, which: 'S', name: 'S' }, [B, H, K, Vd], 'f32'], // 9
     [{ op: 'state_out', mixer: 8, which: 'z', name: 'z' }, [B, H, K], 'f32'], // 10
   ], { o: 8, S: 9, z: 10 });

@@ -28,8 +28,25 @@ export interface LinearAttnCall {
   schedule: Schedule;
   /** Chunk size C for chunkwise (any C >= 1; T need not be a multiple). */
   chunk: number;
-  /** Buffer names; q, k, v, s0, z0 are read; o, S, z are written completely. z0, z non-null iff normalize. */
-  buffers: { q: string; k: string; v: string; s0: string; z0: string | null; o: string; S: string; z: string | null };
+  /**
+   * Buffer names; q, k, v, s0, z0, g, beta are read; o, S, z are written completely. z0, z non-null
+   * iff normalize; g non-null iff decay is scalar (`[B,T,H]`) or vector (`[B,T,H,K]`); beta non-null
+   * iff update is delta (`[B,T,H]`).
+   */
+  buffers: LinearAttnBuffers;
+}
+
+export interface LinearAttnBuffers {
+  q: string;
+  k: string;
+  v: string;
+  s0: string;
+  z0: string | null;
+  g: string | null;
+  beta: string | null;
+  o: string;
+  S: string;
+  z: string | null;
 }
 
 export type LinearAttnDims = Omit<LinearAttnCall, 'label' | 'buffers' | 'schedule'>;

@@ -22,7 +22,7 @@ export function lowerLinearAttn(g: GraphBuilder, m: LinearAttnMixer, x: number, 
   const v = proj('v', H * V);
   const s0 = g.add({ op: 'state_in', name: `${label}.S` }, { shape: [B, H, K, V], dtype: 'f32' }, `${label}.S0`, layer);
   const z0 = normalize ? g.add({ op: 'state_in', name: `${label}.z` }, { shape: [B, H, K], dtype: 'f32' }, `${label}.z0`, layer) : null;
-  const o = g.add({ op: 'linear_attn', q, k, v, s0, z0, knobs: m.knobs }, { shape: [B, T, H * V], dtype: 'f32' }, label, layer);
+  const o = g.add({ op: 'linear_attn', q, k, v, s0, z0, g: null, beta: null, knobs: m.knobs }, { shape: [B, T, H * V], dtype: 'f32' }, label, layer);
   const S = g.add({ op: 'state_out', mixer: o, which: 'S', name: `${label}.S` }, { shape: [B, H, K, V], dtype: 'f32' }, `${label}.S`, layer);
   g.output(`${label}.S`, S);
   if (normalize) {

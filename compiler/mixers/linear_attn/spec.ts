@@ -84,7 +84,7 @@ export function checkLinearAttn(
     family: 'linear_attn',
     name,
     preset,
-    knobs: { heads, keyDim: headDim, valueDim, feature, normalize, scale, eps },
+    knobs: { heads, keyDim: headDim, valueDim, feature, normalize, scale, eps, decay: { kind: 'none' }, update: 'additive' },
     span,
   };
 }
