@@ -37,7 +37,7 @@ const LIMIT_NAMES: (keyof DeviceLimits)[] = [
 ];
 
 export const INSTALL_HINT =
-  'No WebGPU adapter was found. Dawn needs a Vulkan driver: on a machine without a GPU install ' +
+  'No WebGPU adapter was found (tried Vulkan, then OpenGL ES). Dawn needs a Vulkan driver: on a machine without a GPU install ' +
   "Mesa's lavapipe (Mesa 24 or newer) and the Vulkan loader. On Debian/Ubuntu run " +
   '`sudo bash scripts/setup-adapter.sh` from the Loom checkout (on Debian 12 it adds ' +
   'bookworm-backports and runs `apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`); ' +
@@ -46,7 +46,7 @@ export const INSTALL_HINT =
 type DawnModule = { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
 
 let dawn: DawnModule | undefined;
-let gpuEntry: GPU | undefined;
+const instances = new Map<string, GPU>();
 
 function loadDawn(): DawnModule {
   if (!dawn) {
@@ -68,9 +68,26 @@ function loadDawn(): DawnModule {
   return dawn;
 }
 
-function gpuInstance(): GPU {
-  if (!gpuEntry) gpuEntry = loadDawn().create([]);
-  return gpuEntry;
+/** One Dawn instance per backend ('' = Dawn's default choice, Vulkan on Linux). */
+function gpuInstance(backend: string): GPU {
+  let g = instances.get(backend);
+  if (!g) {
+    // The GLES backend needs a display; headless Mesa offers a surfaceless one.
+    if (backend === 'opengles') process.env.EGL_PLATFORM ??= 'surfaceless';
+    g = loadDawn().create(backend ? [`backend=${backend}`] : []);
+    instances.set(backend, g);
+  }
+  return g;
+}
+
+/**
+ * Backends to try, in order: `LOOM_BACKEND` when set (vulkan, opengles, ...), else Dawn's default
+ * and then OpenGL ES in compatibility mode (works with Mesa's llvmpipe where Vulkan is missing).
+ */
+function backendsToTry(): { backend: string; featureLevel?: 'compatibility' }[] {
+  const forced = process.env.LOOM_BACKEND;
+  if (forced) return [{ backend: forced, featureLevel: forced === 'opengles' || forced === 'opengl' ? 'compatibility' : undefined }];
+  return [{ backend: '' }, { backend: 'opengles', featureLevel: 'compatibility' }];
 }
 
 const CPU_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
@@ -83,16 +100,18 @@ function describe(adapter: GPUAdapter): AdapterDescription {
     architecture: info.architecture ?? '',
     device: info.device ?? '',
     description: info.description ?? '',
-    backend: /vulkan/i.test(info.description ?? '') ? 'vulkan' : '',
+    backend: '',
     isCpu: CPU_ADAPTER.test(text),
   };
 }
 
 /** Finds an adapter and describes it, or returns null when there is none. */
 export async function probeAdapter(): Promise<{ adapter: GPUAdapter; info: AdapterDescription } | null> {
-  const adapter = await gpuInstance().requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) return null;
-  return { adapter, info: describe(adapter) };
+  for (const { backend, featureLevel } of backendsToTry()) {
+    const adapter = await gpuInstance(backend).requestAdapter({ powerPreference: 'high-performance', featureLevel });
+    if (adapter) return { adapter, info: { ...describe(adapter), backend: backend || describe(adapter).backend || 'vulkan' } };
+  }
+  return null;
 }
 
 let shared: Promise<Gpu> | undefined;

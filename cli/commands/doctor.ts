@@ -20,6 +20,7 @@ export async function doctorCommand(args: string[], io: Io): Promise<number> {
     `  architecture  ${a.architecture || '-'}`,
     `  device        ${a.device || '-'}`,
     `  description   ${a.description || '-'}`,
+    `  backend       ${a.backend || '-'}`,
     `  class         ${a.isCpu ? 'CPU adapter (planner prefers barrier-free register-tiled kernels)' : 'GPU (planner prefers workgroup-memory tiles)'}`,
     'features',
     ...[...gpu.features].sort().map((f) => `  ${f}`),

@@ -21,8 +21,12 @@ async function loom(...argv: string[]): Promise<{ code: number; out: string; err
 
 /** Runs bin/loom.js as a user would; never throws on a non-zero exit. */
 async function loomBin(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return loomBinEnv({}, ...argv);
+}
+
+async function loomBinEnv(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await exec(process.execPath, ['bin/loom.js', ...argv], { timeout: 120_000 });
+    const r = await exec(process.execPath, ['bin/loom.js', ...argv], { timeout: 120_000, env: { ...process.env, ...env } });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -98,6 +102,14 @@ describe('loom (the binary)', () => {
     expect(j.schedules.every((s: string) => s.startsWith(schedule))).toBe(true);
     expect(j.ms).toBeGreaterThan(0);
     expect(j.relErr).toBeLessThan(1e-4);
+  });
+
+  it('without an adapter, doctor says what to install (exit 1), without a native stack trace', async () => {
+    const r = await loomBinEnv({ LOOM_BACKEND: 'vulkan', VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '/nonexistent/icd.json' }, 'doctor');
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/error LOOM6002: No WebGPU adapter was found[\s\S]*mesa-vulkan-drivers libvulkan1/);
+    expect(r.err).not.toMatch(/at .*\.ts:\d+/);
   });
 
   it('a bad spec gives a located error with the source line and a non-zero exit', async () => {
