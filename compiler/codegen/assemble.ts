@@ -62,13 +62,22 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
         break;
       }
       case 'rmsnorm': {
-        const dim = lastDim(n.x);
+        const dim = n.group ?? lastDim(n.x);
         steps.push({ kernel: rmsnormKernel({ name, rows: numel(n.type.shape) / dim, dim, eps: n.eps }), args: [arg(n.x), arg(n.weight), out] });
         break;
       }
+      case 'l2norm':
+        steps.push({ kernel: rmsnormKernel({ name, rows: numel(n.type.shape) / n.group, dim: n.group, eps: n.eps, l2: true }), args: [arg(n.x), out] });
+        break;
       case 'elementwise':
         steps.push({
-          kernel: elementwiseKernel({ name, elements: numel(n.type.shape), expr: n.expr, arity: n.inputs.length }),
+          kernel: elementwiseKernel({
+            name,
+            elements: numel(n.type.shape),
+            expr: n.expr,
+            arity: n.inputs.length,
+            inputElements: n.inputs.map((i) => numel(g.nodes[i].type.shape)),
+          }),
           args: [...n.inputs.map(arg), out],
         });
         break;

@@ -15,7 +15,9 @@ function attrs(n: Node): string {
     case 'matmul':
       return n.transposeW ? ' W^T' : '';
     case 'rmsnorm':
-      return ` eps=${n.eps}`;
+      return ` eps=${n.eps}${n.group ? ` group=${n.group}` : ''}`;
+    case 'l2norm':
+      return ` eps=${n.eps} group=${n.group}`;
     case 'elementwise':
       return ` ${ewToString(n.expr)}`;
     case 'linear_attn': {

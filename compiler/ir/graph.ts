@@ -17,16 +17,30 @@ export interface TensorType {
   dtype: DType;
 }
 
-/** A pointwise expression over a node's inputs, evaluated independently per element. */
+/**
+ * A pointwise expression over a node's inputs, evaluated independently per element. An input may
+ * be smaller than the output when its shape is a suffix of the output's (a per-head or per-channel
+ * parameter broadcast over [B, T, ...]): element i then reads input[i % numel(input)].
+ */
 export type EwExpr =
   | { kind: 'in'; index: number }
   | { kind: 'const'; value: number }
   | { kind: 'fn'; fn: EwFn; args: readonly EwExpr[] };
 
-/** add(a,b), mul(a,b), silu(a) = a*sigmoid(a), elu1(a) = elu(a)+1. */
-export type EwFn = 'add' | 'mul' | 'silu' | 'elu1';
+/**
+ * add(a,b), mul(a,b), silu(a) = a*sigmoid(a), elu1(a) = elu(a)+1, sigmoid(a), exp(a),
+ * softplus(a) = log(1 + e^a), logsigmoid(a) = -softplus(-a).
+ */
+export type EwFn = 'add' | 'mul' | 'silu' | 'elu1' | 'sigmoid' | 'exp' | 'softplus' | 'logsigmoid';
 
-export const EW_ARITY: Record<EwFn, number> = { add: 2, mul: 2, silu: 1, elu1: 1 };
+export const EW_ARITY: Record<EwFn, number> = { add: 2, mul: 2, silu: 1, elu1: 1, sigmoid: 1, exp: 1, softplus: 1, logsigmoid: 1 };
+
+/** Whether `inner` broadcasts to `outer`: equal, or a suffix of it (trailing dimensions). */
+export function broadcasts(inner: readonly number[], outer: readonly number[]): boolean {
+  if (inner.length > outer.length) return false;
+  const off = outer.length - inner.length;
+  return inner.every((d, i) => d === outer[off + i]);
+}
 
 /** Feature maps phi of the linear recurrence that this IR knows (MIXERS.md §1). */
 export type FeatureMap = 'identity' | 'elu1';
@@ -81,8 +95,13 @@ export type NodeOp =
   | { op: 'embed'; table: number; ids: number }
   /** `x [.., K] · W` with W `[K, N]`, or `[N, K]` when transposeW: `[.., N]`. */
   | { op: 'matmul'; x: number; w: number; transposeW: boolean }
-  /** `x * rsqrt(mean(x^2) + eps) * weight` over the last axis. */
-  | { op: 'rmsnorm'; x: number; weight: number; eps: number }
+  /**
+   * `x * rsqrt(mean(x^2) + eps) * weight` over each group of `group` consecutive elements of the
+   * last axis (default: the whole last axis; a head dimension for per-head norms), weight `[group]`.
+   */
+  | { op: 'rmsnorm'; x: number; weight: number; eps: number; group?: number }
+  /** `x / sqrt(sum(x^2) + eps)` over each group of `group` elements of the last axis (per-head L2 norm). */
+  | { op: 'l2norm'; x: number; eps: number; group: number }
   /** Pointwise expression over same-shaped inputs. */
   | { op: 'elementwise'; expr: EwExpr; inputs: readonly number[] }
   /**
@@ -145,6 +164,8 @@ export function nodeInputs(n: NodeOp): number[] {
       return [n.x, n.w];
     case 'rmsnorm':
       return [n.x, n.weight];
+    case 'l2norm':
+      return [n.x];
     case 'elementwise':
       return [...n.inputs];
     case 'linear_attn':
@@ -171,6 +192,8 @@ export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
       return { ...n, x: f(n.x), w: f(n.w) };
     case 'rmsnorm':
       return { ...n, x: f(n.x), weight: f(n.weight) };
+    case 'l2norm':
+      return { ...n, x: f(n.x) };
     case 'elementwise':
       return { ...n, inputs: n.inputs.map(f) };
     case 'linear_attn':

@@ -3,7 +3,7 @@
  * A failure is a compiler bug (LoomInternalError with a dump), never a user error.
  */
 import { LoomInternalError } from '../../grammar/diagnostics.ts';
-import { EW_ARITY, nodeInputs, type EwExpr, type Graph, type Node } from './graph.ts';
+import { broadcasts, EW_ARITY, nodeInputs, type EwExpr, type Graph, type Node } from './graph.ts';
 import { dumpGraph } from './dump.ts';
 
 type Rule = (n: Node, get: (id: number) => Node) => string | undefined;
@@ -38,12 +38,20 @@ const RULES: { [K in Node['op']]: Rule } = {
   rmsnorm: (n, get) => {
     if (n.op !== 'rmsnorm') return undefined;
     const x = get(n.x).type.shape;
-    return same(get(n.weight).type.shape, [last(x)]) && same(n.type.shape, x) ? undefined : 'rmsnorm shapes';
+    const group = n.group ?? last(x);
+    if (last(x) % group !== 0) return `rmsnorm group ${group} does not divide the last axis ${last(x)}`;
+    return same(get(n.weight).type.shape, [group]) && same(n.type.shape, x) ? undefined : 'rmsnorm shapes';
+  },
+  l2norm: (n, get) => {
+    if (n.op !== 'l2norm') return undefined;
+    const x = get(n.x).type.shape;
+    if (last(x) % n.group !== 0) return `l2norm group ${n.group} does not divide the last axis ${last(x)}`;
+    return same(n.type.shape, x) ? undefined : 'l2norm shapes';
   },
   elementwise: (n, get) => {
     if (n.op !== 'elementwise') return undefined;
     if (maxInput(n.expr) !== n.inputs.length - 1) return 'elementwise expression does not use exactly its inputs';
-    return n.inputs.every((i) => same(get(i).type.shape, n.type.shape)) ? undefined : 'elementwise inputs differ in shape';
+    return n.inputs.every((i) => broadcasts(get(i).type.shape, n.type.shape)) ? undefined : 'elementwise inputs must match or broadcast (trailing dims) to the output';
   },
   linear_attn: (n, get) => {
     if (n.op !== 'linear_attn') return undefined;

@@ -7,7 +7,7 @@ import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { numel } from '../../compiler/ir/graph.ts';
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
 import { linearAttnRef } from './linear-attn.ts';
-import { elementwiseRef, embedRef, matmulRef, rmsnormRef } from './ops.ts';
+import { elementwiseRef, embedRef, l2normRef, matmulRef, rmsnormRef } from './ops.ts';
 
 export interface InterpretResult {
   /** Every node's value by node id. */
@@ -126,9 +126,13 @@ function evalNode(ctx: Ctx, node: Node): Float64Array {
       return matmulRef(input(ctx, node.x, node), input(ctx, node.w, node), M, K, N, node.transposeW);
     }
     case 'rmsnorm': {
-      const D = lastDim(shapeOf(ctx, node.x));
+      const D = node.group ?? lastDim(shapeOf(ctx, node.x));
       const M = numel(shapeOf(ctx, node.x)) / D;
       return rmsnormRef(input(ctx, node.x, node), input(ctx, node.weight, node), M, D, node.eps);
+    }
+    case 'l2norm': {
+      const M = numel(shapeOf(ctx, node.x)) / node.group;
+      return l2normRef(input(ctx, node.x, node), M, node.group, node.eps);
     }
     case 'elementwise':
       return elementwiseRef(node.expr, node.inputs.map((i) => input(ctx, i, node)), numel(node.type.shape));

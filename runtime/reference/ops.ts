@@ -65,6 +65,19 @@ export function rmsnormRef(x: ArrayLike<number>, weight: ArrayLike<number>, M: n
   return out;
 }
 
+/** Row-wise L2 normalisation: `x[m, :] / sqrt(sum(x[m, :]^2) + eps)`, rows of D. */
+export function l2normRef(x: ArrayLike<number>, M: number, D: number, eps: number): Float64Array {
+  if (x.length !== M * D) throw new RangeError(`l2norm input has ${x.length} values, expected ${M}x${D}`);
+  const out = new Float64Array(M * D);
+  for (let m = 0; m < M; m++) {
+    let sumSq = 0;
+    for (let d = 0; d < D; d++) sumSq += x[m * D + d] ** 2;
+    const inv = 1 / Math.sqrt(sumSq + eps);
+    for (let d = 0; d < D; d++) out[m * D + d] = x[m * D + d] * inv;
+  }
+  return out;
+}
+
 /** silu(x) = x * sigmoid(x) = x / (1 + e^-x). */
 export function siluRef(x: number): number {
   return x / (1 + Math.exp(-x));
@@ -73,6 +86,11 @@ export function siluRef(x: number): number {
 /** elu(x) + 1: x + 1 for x > 0, e^x otherwise. */
 export function elu1Ref(x: number): number {
   return x > 0 ? x + 1 : Math.exp(x);
+}
+
+/** log(1 + e^x), without overflow for large x. */
+export function softplusRef(x: number): number {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
 function applyFn(fn: EwFn, args: readonly number[]): number {
@@ -85,13 +103,23 @@ function applyFn(fn: EwFn, args: readonly number[]): number {
       return siluRef(args[0]);
     case 'elu1':
       return elu1Ref(args[0]);
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-args[0]));
+    case 'exp':
+      return Math.exp(args[0]);
+    case 'softplus':
+      return softplusRef(args[0]);
+    case 'logsigmoid':
+      return -softplusRef(-args[0]);
   }
 }
 
 function evalAt(expr: EwExpr, inputs: readonly ArrayLike<number>[], i: number): number {
   switch (expr.kind) {
-    case 'in':
-      return inputs[expr.index][i];
+    case 'in': {
+      const input = inputs[expr.index];
+      return input[i % input.length];
+    }
     case 'const':
       return expr.value;
     case 'fn':
@@ -106,11 +134,11 @@ function checkExpr(expr: EwExpr, nInputs: number): void {
   if (expr.kind === 'fn') for (const a of expr.args) checkExpr(a, nInputs);
 }
 
-/** Evaluates `expr` independently at each of the `n` elements of same-length inputs. */
+/** Evaluates `expr` at each of the `n` elements; a shorter input repeats (trailing-dim broadcast). */
 export function elementwiseRef(expr: EwExpr, inputs: readonly ArrayLike<number>[], n: number): Float64Array {
   checkExpr(expr, inputs.length);
   inputs.forEach((inp, j) => {
-    if (inp.length !== n) throw new RangeError(`elementwise input ${j} has ${inp.length} values, expected ${n}`);
+    if (inp.length === 0 || n % inp.length !== 0) throw new RangeError(`elementwise input ${j} has ${inp.length} values, which does not broadcast to ${n}`);
   });
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = evalAt(expr, inputs, i);

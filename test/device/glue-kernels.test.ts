@@ -13,10 +13,10 @@ import {
   rmsnormKernel,
   type MatmulDims,
 } from '../../compiler/codegen/kernels/index.ts';
-import type { EwExpr } from '../../compiler/ir/graph.ts';
+import type { EwExpr, EwFn } from '../../compiler/ir/graph.ts';
 import { runOnce, type HostArray } from '../../runtime/program.ts';
 import { Rng } from '../../runtime/random.ts';
-import { elementwiseRef, embedRef, matmulRef, rmsnormRef } from '../../runtime/reference/ops.ts';
+import { elementwiseRef, embedRef, l2normRef, matmulRef, rmsnormRef } from '../../runtime/reference/ops.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
@@ -148,6 +148,13 @@ describe('rmsnorm', () => {
     const out = await run(rmsnormKernel({ name: `rms.${id}`, rows, dim, eps }), { x, weight });
     expectClose(id, out, rmsnormRef(x, weight, rows, dim, eps));
   });
+  it.each(cases.map((c) => ({ ...c, id: `l2-M${c.rows}-D${c.dim}` })))('$id (L2 mode, no weight)', async ({ id, rows, dim }) => {
+    const x = normals(id, 'x', rows * dim, 2);
+    const kernel = rmsnormKernel({ name: `l2.${id}`, rows, dim, eps: 1e-6, l2: true });
+    expect(kernel.bindings.map((b) => b.name)).toEqual(['x', 'out']);
+    const out = await run(kernel, { x });
+    expectClose(id, out, l2normRef(x, rows, dim, 1e-6));
+  });
 });
 
 describe('elementwise', () => {
@@ -155,7 +162,7 @@ describe('elementwise', () => {
   const b: EwExpr = { kind: 'in', index: 1 };
   const c: EwExpr = { kind: 'in', index: 2 };
   const k = (value: number): EwExpr => ({ kind: 'const', value });
-  const fn = (f: 'add' | 'mul' | 'silu' | 'elu1', ...args: EwExpr[]): EwExpr => ({ kind: 'fn', fn: f, args });
+  const fn = (f: EwFn, ...args: EwExpr[]): EwExpr => ({ kind: 'fn', fn: f, args });
   const cases = [
     { id: 'silu-a-mul-b-n1003', expr: fn('mul', fn('silu', a), b), arity: 2, n: 1003 },
     { id: 'elu1-a-n1', expr: fn('elu1', a), arity: 1, n: 1 },
@@ -170,6 +177,22 @@ describe('elementwise', () => {
     const inputs = Array.from({ length: arity }, (_, j) => normals(id, `in${j}`, n, 3));
     const kernel = elementwiseKernel({ name: `ew.${id}`, elements: n, expr, arity });
     expect(kernel.dispatch[1] > 1).toBe(n > 65535 * 64);
+    const out = await run(kernel, Object.fromEntries(inputs.map((v, j) => [`in${j}`, v])));
+    expectClose(id, out, elementwiseRef(expr, inputs, n));
+  });
+
+  // Gate parameterisations (MIXERS.md §1): sigmoid beta, logsigmoid/softplus log-gates, a
+  // per-head parameter broadcast over [B, T, H]: g = -exp(A_log) * softplus(x + dt_bias).
+  const gates = [
+    { id: 'sigmoid-n999', expr: fn('sigmoid', a), sizes: [999] },
+    { id: 'logsigmoid-div16-n1000', expr: fn('mul', fn('logsigmoid', a), k(1 / 16)), sizes: [1000] },
+    { id: 'softplus-exp-n1000', expr: fn('add', fn('softplus', a), fn('exp', b)), sizes: [1000, 1000] },
+    { id: 'gdn-gate-B2T7H3', expr: fn('mul', fn('mul', fn('exp', b), k(-1)), fn('softplus', fn('add', a, c))), sizes: [42, 3, 3] },
+  ];
+  it.each(gates)('$id (broadcast inputs where smaller)', async ({ id, expr, sizes }) => {
+    const n = sizes[0];
+    const inputs = sizes.map((m, j) => normals(id, `in${j}`, m, 4));
+    const kernel = elementwiseKernel({ name: `ew.${id}`, elements: n, expr, arity: sizes.length, inputElements: sizes });
     const out = await run(kernel, Object.fromEntries(inputs.map((v, j) => [`in${j}`, v])));
     expectClose(id, out, elementwiseRef(expr, inputs, n));
   });

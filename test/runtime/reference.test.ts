@@ -6,6 +6,7 @@ import {
   elu1Ref,
   embedRef,
   interpretGraph,
+  l2normRef,
   linearAttnRef,
   matmulRef,
   rmsnormRef,
@@ -119,7 +120,7 @@ describe('pointwise functions', () => {
 
   it('elementwiseRef rejects bad inputs', () => {
     expect(() => elementwiseRef({ kind: 'in', index: 2 }, [[1], [2]], 1)).toThrow(/reads input 2/);
-    expect(() => elementwiseRef({ kind: 'in', index: 0 }, [[1, 2]], 3)).toThrow(/input 0 has 2 values, expected 3/);
+    expect(() => elementwiseRef({ kind: 'in', index: 0 }, [[1, 2]], 3)).toThrow(/input 0 has 2 values, which does not broadcast to 3/);
   });
 });
 
@@ -240,3 +241,26 @@ function closeTo(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) > 1e-9) return false;
   return true;
 }
+
+describe('l2normRef and the gate functions', () => {
+  it('divides each row by its L2 norm (eps inside the root)', () => {
+    const out = l2normRef([3, 4, 0, 2, 1, 0], 3, 2, 0);
+    [0.6, 0.8, 0, 1, 1, 0].forEach((v, i) => expect(out[i]).toBeCloseTo(v, 15));
+    const withEps = l2normRef([3, 4], 1, 2, 11);
+    expect(withEps[0]).toBeCloseTo(0.5, 15);
+    expect(withEps[1]).toBeCloseTo(4 / 6, 15);
+  });
+  it('softplus, logsigmoid and sigmoid agree with their definitions, also far out', () => {
+    const sp = (x: number) => elementwiseRef({ kind: 'fn', fn: 'softplus', args: [{ kind: 'in', index: 0 }] }, [[x]], 1)[0];
+    const ls = (x: number) => elementwiseRef({ kind: 'fn', fn: 'logsigmoid', args: [{ kind: 'in', index: 0 }] }, [[x]], 1)[0];
+    expect(sp(0)).toBeCloseTo(Math.log(2), 15);
+    expect(sp(800)).toBe(800);
+    expect(sp(-800)).toBe(0);
+    expect(ls(-800)).toBe(-800);
+    expect(ls(2)).toBeCloseTo(Math.log(1 / (1 + Math.exp(-2))), 15);
+  });
+  it('broadcasts a smaller input over the leading elements', () => {
+    const add = { kind: 'fn', fn: 'add', args: [{ kind: 'in', index: 0 }, { kind: 'in', index: 1 }] } as const;
+    expect(Array.from(elementwiseRef(add, [[1, 2, 3, 4, 5, 6], [10, 20, 30]], 6))).toEqual([11, 22, 33, 14, 25, 36]);
+  });
+});

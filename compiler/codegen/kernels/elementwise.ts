@@ -116,7 +116,7 @@ export function ewHelpers(e: EwExpr): string[] {
  * `out[i] = expr(in0[i], ..., in{arity-1}[i])` for i < elements; one invocation per element.
  * Every input must appear in the tree (an unused binding would be dropped from the layout).
  */
-export function elementwiseKernel(o: { name: string; elements: number; expr: EwExpr; arity: number }): Kernel {
+export function elementwiseKernel(o: { name: string; elements: number; expr: EwExpr; arity: number; inputElements?: readonly number[] }): Kernel {
   const used = new Set<number>();
   validate(o.expr, o.arity, used);
   for (let k = 0; k < o.arity; k++) {
@@ -127,14 +127,20 @@ export function elementwiseKernel(o: { name: string; elements: number; expr: EwE
   const index = flatIndex(dispatch, 'gid', WG);
   const rendered = renderEwExpr(o.expr);
   const inputs = Array.from({ length: o.arity }, (_, k) => k);
+  // Inputs smaller than the output broadcast over leading dimensions: element i reads in_k[i % N_k].
+  const sizes = inputs.map((k) => o.inputElements?.[k] ?? n);
+  for (const [k, size] of sizes.entries()) {
+    if (!(size > 0 && n % size === 0)) throw new LoomInternalError('codegen', `${o.name}: input ${k} of ${size} elements does not broadcast to ${n}`);
+  }
+  const broadcast = inputs.filter((k) => sizes[k] !== n);
   return buildKernel({
     name: o.name,
     summary: `out[i] = ${rendered} where xk = in{k}[i]`,
     bindings: [
-      ...inputs.map((k) => ({ name: `in${k}`, access: 'read' as const, elem: 'f32' as const, elements: n })),
+      ...inputs.map((k) => ({ name: `in${k}`, access: 'read' as const, elem: 'f32' as const, elements: sizes[k] })),
       { name: 'out', access: 'read_write', elem: 'f32', elements: n },
     ],
-    consts: [['N', n], ...index.consts],
+    consts: [['N', n], ...broadcast.map((k): [string, number] => [`N${k}`, sizes[k]]), ...index.consts],
     helpers: ewHelpers(o.expr),
     workgroupSize: [WG, 1, 1],
     dispatch,
@@ -142,7 +148,7 @@ export function elementwiseKernel(o: { name: string; elements: number; expr: EwE
     body: (b) => {
       b.line(`let i_el = ${index.expr};`);
       if (needsGuard(dispatch, WG, n)) b.line('if (i_el >= N) { return; }');
-      for (const k of inputs) b.line(`let x${k} = in${k}[i_el];`);
+      for (const k of inputs) b.line(broadcast.includes(k) ? `let x${k} = in${k}[i_el % N${k}];` : `let x${k} = in${k}[i_el];`);
       b.line(`out[i_el] = ${rendered};`);
     },
   });

@@ -13,9 +13,13 @@ import { flatDispatch, flatIndex, needsGuard } from './elementwise.ts';
 /** Small, so that a few hundred rows still spread over several workgroups (CPU threads). */
 const WG = 32;
 
-/** `x f32[M*D], weight f32[D] -> out f32[M*D]`. */
-export function rmsnormKernel(o: { name: string; rows: number; dim: number; eps: number }): Kernel {
+/**
+ * `x f32[M*D], weight f32[D] -> out f32[M*D]`; with `l2: true` the row is divided by
+ * sqrt(sum(x^2) + eps) instead and there is no weight (per-head L2 normalisation of q and k).
+ */
+export function rmsnormKernel(o: { name: string; rows: number; dim: number; eps: number; l2?: boolean }): Kernel {
   const { rows: M, dim: D, eps } = o;
+  const l2 = o.l2 ?? false;
   for (const [what, v] of [['rows', M], ['dim', D]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new LoomInternalError('codegen', `${o.name}: ${what} = ${v} must be a positive integer`);
   }
@@ -24,10 +28,12 @@ export function rmsnormKernel(o: { name: string; rows: number; dim: number; eps:
   const index = flatIndex(dispatch, 'gid', WG);
   return buildKernel({
     name: o.name,
-    summary: 'out[m, :] = x[m, :] / sqrt(mean(x[m, :]^2) + EPS) * weight; one invocation per row',
+    summary: l2
+      ? 'out[m, :] = x[m, :] / sqrt(sum(x[m, :]^2) + EPS); one invocation per row'
+      : 'out[m, :] = x[m, :] / sqrt(mean(x[m, :]^2) + EPS) * weight; one invocation per row',
     bindings: [
       { name: 'x', access: 'read', elem: 'f32', elements: M * D },
-      { name: 'weight', access: 'read', elem: 'f32', elements: D },
+      ...(l2 ? [] : [{ name: 'weight', access: 'read' as const, elem: 'f32' as const, elements: D }]),
       { name: 'out', access: 'read_write', elem: 'f32', elements: M * D },
     ],
     consts: [['M', M], ['D', D], ...index.consts],
@@ -44,9 +50,9 @@ export function rmsnormKernel(o: { name: string; rows: number; dim: number; eps:
         b.line('let b_x = x[o_row + i_d];');
         b.line('b_sumsq += b_x * b_x;');
       });
-      b.line('let b_scale = inverseSqrt(b_sumsq / f32(D) + EPS);');
+      b.line(l2 ? 'let b_scale = inverseSqrt(b_sumsq + EPS);' : 'let b_scale = inverseSqrt(b_sumsq / f32(D) + EPS);');
       b.block('for (var i_d = 0u; i_d < D; i_d++)', () => {
-        b.line('out[o_row + i_d] = x[o_row + i_d] * b_scale * weight[i_d];');
+        b.line(l2 ? 'out[o_row + i_d] = x[o_row + i_d] * b_scale;' : 'out[o_row + i_d] = x[o_row + i_d] * b_scale * weight[i_d];');
       });
     },
   });

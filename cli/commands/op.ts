@@ -1,0 +1,85 @@
+/**
+ * `loom op NAME --in IN.safetensors --out OUT.safetensors`: one mixer op on given tensors, with
+ * flash-linear-attention's names and layouts, so kernels compare one to one with that library.
+ */
+import { opProgram } from '../../compiler/mixers/linear_attn/op-program.ts';
+import { checkOpTensors, FLA_OPS } from '../../compiler/mixers/linear_attn/ops.ts';
+import { diag, LoomError } from '../../grammar/diagnostics.ts';
+import { suggest } from '../../grammar/suggest.ts';
+import { acquireGpu, deviceProfile } from '../../runtime/gpu.ts';
+import { Program } from '../../runtime/program.ts';
+import { readSafetensors, writeSafetensors } from '../../runtime/safetensors.ts';
+import { usageError, type Io } from '../io.ts';
+import { parseCommand } from '../options.ts';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function opCommand(args: string[], io: Io): Promise<number> {
+  const { common, values } = parseCommand('op', args, {
+    in: { type: 'string' },
+    out: { type: 'string' },
+    chunk: { type: 'string' },
+    scale: { type: 'string' },
+    normalize: { type: 'boolean' },
+    repeat: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const name = common.spec;
+  const def = FLA_OPS[name];
+  if (!def) {
+    const s = suggest(name, Object.keys(FLA_OPS));
+    throw usageError(`op: unknown op '${name}'${s ? `, did you mean '${s}'?` : ''}; ops: ${Object.keys(FLA_OPS).join(', ')}`);
+  }
+  if (!values.in || !values.out) throw usageError('op: needs --in IN.safetensors and --out OUT.safetensors');
+  if (values.normalize && !def.normalizable) throw usageError(`op: --normalize is only defined for ${Object.keys(FLA_OPS).filter((k) => FLA_OPS[k].normalizable).join(', ')}`);
+  const scale = values.scale === undefined ? undefined : Number(values.scale);
+  if (scale !== undefined && !Number.isFinite(scale)) throw usageError(`op: --scale must be a number, got '${values.scale}'`);
+  const repeat = values.repeat === undefined ? 1 : Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) throw usageError(`op: --repeat must be a positive integer, got '${values.repeat}'`);
+  let schedule = common.schedule;
+  if (values.chunk !== undefined) {
+    const chunk = Number(values.chunk);
+    if (!Number.isInteger(chunk) || chunk < 1) throw usageError(`op: --chunk must be a positive integer, got '${values.chunk}'`);
+    if (schedule && schedule.kind !== 'chunkwise') throw usageError('op: --chunk goes with --schedule chunkwise');
+    schedule = { kind: 'chunkwise', chunk };
+  }
+
+  const file = readSafetensors(String(values.in));
+  const shapes = new Map([...file.tensors].map(([k, t]) => [k, t.shape]));
+  const checked = checkOpTensors(name, def, shapes);
+  if (!checked.dims) throw new LoomError(checked.problems.map((message) => diag('bad-weights', { message: `${values.in}: ${message}` })));
+  for (const [k, t] of file.tensors) if (!(t.data instanceof Float32Array)) throw new LoomError([diag('bad-weights', { message: `${values.in}: tensor ${k} must be float (F32, F16, BF16), got ${t.dtype}` })]);
+
+  const gpu = await acquireGpu();
+  const built = opProgram(def, checked.dims, { scale, normalize: !!values.normalize, schedule }, deviceProfile(gpu));
+  if ('error' in built) throw new LoomError([diag('schedule-not-supported', { layer: 0, mixer: name, schedule: schedule?.kind ?? 'auto', reason: built.error })]);
+  const program = await Program.create(gpu, built.spec);
+  try {
+    for (const b of built.spec.buffers) {
+      const source = b.name === 's0' ? file.tensors.get('initial_state') : file.tensors.get(b.name);
+      if (source) program.write(b.name, source.data as Float32Array);
+      else if (b.role === 'state_in') program.write(b.name, new Float32Array(b.elements));
+      else program.poison(b.name);
+    }
+    await program.run(); // warm-up: compiles each pipeline on first dispatch
+    const times: number[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const t0 = performance.now();
+      await program.run();
+      times.push(performance.now() - t0);
+    }
+    const { o, S } = await program.readMany(['o', 'S']);
+    const { B, T, H, K, V } = checked.dims;
+    writeSafetensors(String(values.out), {
+      o: { dtype: 'F32', shape: [B, T, H, V], data: o as Float32Array },
+      final_state: { dtype: 'F32', shape: [B, H, K, V], data: S as Float32Array },
+    });
+    const used = built.schedule === 'chunkwise' ? `chunkwise(${built.chunk})` : built.schedule;
+    const ms = median(times);
+    if (values.json) io.out(JSON.stringify({ op: name, schedule: used, B, T, H, K, V, repeat, ms: Number(ms.toFixed(4)) }) + '\n');
+    else io.out(`${name} [B=${B}, T=${T}, H=${H}, K=${K}, V=${V}] ${used}: ${ms.toFixed(3)} ms (median of ${repeat}); wrote o, final_state to ${values.out}\n`);
+    return 0;
+  } finally {
+    program.destroy();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * One fla-style op as a program: the op's kernels in the chosen schedule with its input and output
+ * buffers declared (`q, k, v, [g|gk], [beta], s0, [z0]` in; `o, S, [z]` out). Pure.
+ */
+import type { ProgramSpec } from '../../codegen/program.ts';
+import type { Schedule } from '../../ir/graph.ts';
+import { chooseCheapest, estimateMs, type Candidate } from '../../plan/cost.ts';
+import type { DeviceProfile } from '../../plan/device.ts';
+import { autoCandidates, DEFAULT_CHUNK } from '../../plan/plan.ts';
+import type { ScheduleChoice } from '../../check/spec.ts';
+import { linearAttnCost, linearAttnProgram, linearAttnSupports } from './index.ts';
+import { opInputs, opKnobs, type OpDef, type OpDims } from './ops.ts';
+
+export interface OpProgram {
+  spec: ProgramSpec;
+  schedule: Schedule;
+  chunk: number;
+  candidates: Candidate[];
+}
+
+export function opProgram(def: OpDef, d: OpDims, o: { scale?: number; normalize: boolean; schedule?: ScheduleChoice }, device: DeviceProfile): OpProgram | { error: string } {
+  const knobs = opKnobs(def, d, o);
+  const dims = { B: d.B, T: d.T, knobs };
+  const choice = o.schedule ?? { kind: 'auto' };
+  const wanted =
+    choice.kind === 'auto' ? autoCandidates(d.T) : [{ schedule: choice.kind, chunk: choice.kind === 'chunkwise' ? (choice.chunk ?? DEFAULT_CHUNK) : 0 }];
+  const candidates: Candidate[] = wanted.map(({ schedule, chunk }) => {
+    const s = linearAttnSupports(schedule, { ...dims, chunk }, device.limits);
+    return s.ok
+      ? { schedule, chunk, ok: true, estimateMs: estimateMs(linearAttnCost(schedule, { ...dims, chunk }), device) }
+      : { schedule, chunk, ok: false, reason: s.reason };
+  });
+  const pick = choice.kind === 'auto' ? chooseCheapest(candidates) : candidates[0].ok ? candidates[0] : undefined;
+  if (!pick) return { error: candidates.map((c) => `${c.schedule}: ${c.reason}`).join('; ') };
+  const gate = opInputs(def).find((t) => t === 'g' || t === 'gk') ?? null;
+  const beta = def.update === 'delta' ? 'beta' : null;
+  const spec = linearAttnProgram({
+    label: 'op',
+    ...dims,
+    schedule: pick.schedule,
+    chunk: pick.chunk,
+    buffers: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: knobs.normalize ? 'z0' : null, g: gate, beta, o: 'o', S: 'S', z: knobs.normalize ? 'z' : null },
+  });
+  const { B, T, H, K, V } = d;
+  const sizes: [string, number, 'input' | 'output' | 'state_in' | 'state_out'][] = [
+    ['q', B * T * H * K, 'input'],
+    ['k', B * T * H * K, 'input'],
+    ['v', B * T * H * V, 'input'],
+    ['s0', B * H * K * V, 'state_in'],
+    ['o', B * T * H * V, 'output'],
+    ['S', B * H * K * V, 'state_out'],
+  ];
+  if (gate) sizes.push([gate, gate === 'g' ? B * T * H : B * T * H * K, 'input']);
+  if (beta) sizes.push(['beta', B * T * H, 'input']);
+  if (knobs.normalize) sizes.push(['z0', B * H * K, 'state_in'], ['z', B * H * K, 'state_out']);
+  spec.buffers.push(...sizes.map(([name, elements, role]) => ({ name, elements, role, elem: 'f32' as const })));
+  return { spec, schedule: pick.schedule, chunk: pick.chunk, candidates };
+}
