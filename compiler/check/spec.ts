@@ -5,12 +5,36 @@
 import type { Span } from '../../grammar/ast.ts';
 import type { LinearAttnKnobs, Schedule } from '../ir/graph.ts';
 
+/** A feature-map stage applied to q and k before the recurrence (MIXERS.md §1). */
+export type FeatureStage = 'identity' | 'elu1' | 'relu' | 'silu' | 'l2';
+
+/**
+ * How data-dependent log-gates are computed from the layer input x:
+ * logsigmoid: g = logsigmoid(x W) / normalizer (GLA; W factored through `lowRank` when set);
+ * softplus:   g = -exp(A_log) * softplus(x W + dt_bias) (Mamba2, Gated DeltaNet).
+ */
+export type GateSpec = { kind: 'logsigmoid'; lowRank: number | null; normalizer: number } | { kind: 'softplus' };
+
+/** Output glue: per-head RMSNorm of o, then `* silu(x W_gate)` when gated. */
+export interface OutputSpec {
+  norm: boolean;
+  gate: boolean;
+}
+
 /** A mixer after its preset and knobs were resolved. One variant per mixer family. */
 export interface LinearAttnMixer {
   family: 'linear_attn';
   name: string;
   preset: string;
+  /** What the mixer kernels compute. */
   knobs: LinearAttnKnobs;
+  /** Feature stages applied to q and k as graph nodes before the kernels (empty when fused). */
+  features: FeatureStage[];
+  /** Gate parameterisation for scalar and vector decay, else null. */
+  gate: GateSpec | null;
+  /** beta = scale * sigmoid(x W_beta) for the delta rule, else null. */
+  beta: { scale: number } | null;
+  output: OutputSpec;
   span: Span;
 }
 

@@ -120,6 +120,7 @@ export function buildKernel(src: KernelSource): Kernel {
 export const WGSL_HELPERS = {
   elu1: 'fn elu1(x: f32) -> f32 {\n  return select(exp(x), x + 1.0, x > 0.0);\n}',
   silu: 'fn silu(x: f32) -> f32 {\n  return x / (1.0 + exp(-x));\n}',
+  relu: 'fn relu(x: f32) -> f32 {\n  return max(x, 0.0);\n}',
   sigmoid: 'fn sigmoid(x: f32) -> f32 {\n  return 1.0 / (1.0 + exp(-x));\n}',
   softplus: 'fn softplus(x: f32) -> f32 {\n  return max(x, 0.0) + log(1.0 + exp(-abs(x)));\n}',
   logsigmoid: 'fn logsigmoid(x: f32) -> f32 {\n  return min(x, 0.0) - log(1.0 + exp(-abs(x)));\n}',

@@ -28,12 +28,12 @@ export type EwExpr =
   | { kind: 'fn'; fn: EwFn; args: readonly EwExpr[] };
 
 /**
- * add(a,b), mul(a,b), silu(a) = a*sigmoid(a), elu1(a) = elu(a)+1, sigmoid(a), exp(a),
+ * add(a,b), mul(a,b), silu(a) = a*sigmoid(a), elu1(a) = elu(a)+1, relu(a), sigmoid(a), exp(a),
  * softplus(a) = log(1 + e^a), logsigmoid(a) = -softplus(-a).
  */
-export type EwFn = 'add' | 'mul' | 'silu' | 'elu1' | 'sigmoid' | 'exp' | 'softplus' | 'logsigmoid';
+export type EwFn = 'add' | 'mul' | 'silu' | 'elu1' | 'relu' | 'sigmoid' | 'exp' | 'softplus' | 'logsigmoid';
 
-export const EW_ARITY: Record<EwFn, number> = { add: 2, mul: 2, silu: 1, elu1: 1, sigmoid: 1, exp: 1, softplus: 1, logsigmoid: 1 };
+export const EW_ARITY: Record<EwFn, number> = { add: 2, mul: 2, silu: 1, elu1: 1, relu: 1, sigmoid: 1, exp: 1, softplus: 1, logsigmoid: 1 };
 
 /** Whether `inner` broadcasts to `outer`: equal, or a suffix of it (trailing dimensions). */
 export function broadcasts(inner: readonly number[], outer: readonly number[]): boolean {

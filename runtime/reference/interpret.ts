@@ -83,7 +83,7 @@ function stateValue(ctx: Ctx, node: Node & { op: 'state_in' }): Float64Array {
 }
 
 function linearAttnValue(ctx: Ctx, node: Node & { op: 'linear_attn' }): Float64Array {
-  const { heads: H, keyDim: K, valueDim: V, feature, normalize, scale, eps } = node.knobs;
+  const { heads: H, keyDim: K, valueDim: V, feature, normalize, scale, eps, decay, update } = node.knobs;
   const { B, T } = ctx.graph.dims;
   const r = linearAttnRef({
     B, T, H, K, V,
@@ -92,7 +92,9 @@ function linearAttnValue(ctx: Ctx, node: Node & { op: 'linear_attn' }): Float64A
     v: input(ctx, node.v, node),
     s0: input(ctx, node.s0, node),
     z0: node.z0 === null ? undefined : input(ctx, node.z0, node),
-    feature, normalize, scale, eps,
+    g: node.g === null ? undefined : input(ctx, node.g, node),
+    beta: node.beta === null ? undefined : input(ctx, node.beta, node),
+    feature, normalize, scale, eps, decay, update,
   });
   ctx.finals.set(node.id, { S: r.S, z: r.z });
   return r.o;

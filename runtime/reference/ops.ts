@@ -103,6 +103,8 @@ function applyFn(fn: EwFn, args: readonly number[]): number {
       return siluRef(args[0]);
     case 'elu1':
       return elu1Ref(args[0]);
+    case 'relu':
+      return Math.max(args[0], 0);
     case 'sigmoid':
       return 1 / (1 + Math.exp(-args[0]));
     case 'exp':

@@ -1,34 +1,101 @@
 /**
- * Lowers a linear-attention mixer to graph nodes:
- *   q = x Wq, k = x Wk, v = x Wv  ([B,T,D] -> [B,T,H*K], [B,T,H*V]);
- *   o = linear_attn(q, k, v; S0, z0);   y = o Wo  ([B,T,H*V] -> [B,T,D]).
+ * Lowers a gated-linear-recurrence mixer to graph nodes (x is the layer input `[B, T, D]`):
+ *   q = phi(x Wq), k = phi(x Wk), v = x Wv      ([B,T,H*K], [B,T,H*K], [B,T,H*V])
+ *   g  = gate(x)   (scalar `[B,T,H]` or vector `[B,T,H*K]` log-gates, per GateSpec)
+ *   beta = scale * sigmoid(x Wb)                (delta rule, `[B,T,H]`)
+ *   o = linear_attn(q, k, v, g, beta; S0, z0)
+ *   o = rmsnorm_per_head(o) * silu(x Wgate)     (per OutputSpec)
+ *   y = o Wo                                    ([B,T,H*V] -> [B,T,D])
  * The carried state enters as `state_in` nodes and leaves as `state_out` graph outputs, named
- * `L<i>.<mixer>.S` and `L<i>.<mixer>.z`.
+ * `L<i>.<mixer>.S` and `L<i>.<mixer>.z`. Weights are named `layers.<i>.<mixer>.<part>`.
  */
 import type { GraphBuilder } from '../../ir/builder.ts';
-import type { LinearAttnMixer } from '../../check/spec.ts';
+import type { EwExpr, EwFn } from '../../ir/graph.ts';
+import type { FeatureStage, LinearAttnMixer } from '../../check/spec.ts';
 
-export function lowerLinearAttn(g: GraphBuilder, m: LinearAttnMixer, x: number, layer: number, dim: number): number {
+const IN0: EwExpr = { kind: 'in', index: 0 };
+const IN1: EwExpr = { kind: 'in', index: 1 };
+const IN2: EwExpr = { kind: 'in', index: 2 };
+const fn = (f: EwFn, ...args: EwExpr[]): EwExpr => ({ kind: 'fn', fn: f, args });
+const num = (value: number): EwExpr => ({ kind: 'const', value });
+
+/** Graph-building helpers for one mixer in one layer. */
+function mixerBuilder(g: GraphBuilder, m: LinearAttnMixer, layer: number, dim: number) {
   const { B, T } = g.dims;
-  const { heads: H, keyDim: K, valueDim: V, normalize } = m.knobs;
   const prefix = `layers.${layer}.${m.name}`;
   const label = `L${layer}.${m.name}`;
-  const proj = (name: string, width: number): number => {
-    const w = g.weight(`${prefix}.${name}.weight`, [dim, width], { kind: 'normal', std: 1 / Math.sqrt(dim) }, layer);
-    return g.add({ op: 'matmul', x, w, transposeW: false }, { shape: [B, T, width], dtype: 'f32' }, `${label}.${name}`, layer);
+  const act = (width: number) => ({ shape: [B, T, width], dtype: 'f32' as const });
+  return {
+    label,
+    act,
+    /** x [B,T,from] · W [from,to], W named `<prefix>.<name>.weight`. */
+    proj: (input: number, name: string, from: number, to: number) => {
+      const w = g.weight(`${prefix}.${name}.weight`, [from, to], { kind: 'normal', std: 1 / Math.sqrt(from) }, layer);
+      return g.add({ op: 'matmul', x: input, w, transposeW: false }, act(to), `${label}.${name}`, layer);
+    },
+    /** A per-head parameter vector `[H]` broadcast over [B, T, H]. */
+    param: (name: string, size: number) => g.weight(`${prefix}.${name}`, [size], { kind: 'normal', std: 0.5 }, layer),
+    ew: (expr: EwExpr, inputs: number[], width: number, name: string) =>
+      g.add({ op: 'elementwise', expr, inputs }, act(width), `${label}.${name}`, layer),
+    dim,
   };
-  const q = proj('q', H * K);
-  const k = proj('k', H * K);
-  const v = proj('v', H * V);
+}
+
+type MB = ReturnType<typeof mixerBuilder>;
+
+function applyFeatures(g: GraphBuilder, mb: MB, x: number, stages: readonly FeatureStage[], K: number, layer: number, which: string): number {
+  let y = x;
+  for (const stage of stages) {
+    if (stage === 'identity') continue;
+    const width = g.node(y).type.shape[2];
+    y =
+      stage === 'l2'
+        ? g.add({ op: 'l2norm', x: y, eps: 1e-6, group: K }, mb.act(width), `${mb.label}.${which}_l2`, layer)
+        : mb.ew(fn(stage, IN0), [y], width, `${which}_${stage}`);
+  }
+  return y;
+}
+
+/** Log-gates from x: `[B,T,H]` for scalar decay, `[B,T,H*K]` for vector decay. */
+function lowerGate(mb: MB, m: LinearAttnMixer, x: number): number | null {
+  const { heads: H, keyDim: K, decay } = m.knobs;
+  if (!m.gate || (decay.kind !== 'scalar' && decay.kind !== 'vector')) return null;
+  const width = decay.kind === 'scalar' ? H : H * K;
+  if (m.gate.kind === 'softplus') {
+    // Mamba2 / Gated DeltaNet: g = -exp(A_log) * softplus(x Wa + dt_bias), per head.
+    const a = mb.proj(x, 'a', mb.dim, H);
+    const expr = fn('mul', fn('mul', fn('exp', IN1), num(-1)), fn('softplus', fn('add', IN0, IN2)));
+    return mb.ew(expr, [a, mb.param('A_log', H), mb.param('dt_bias', H)], width, 'g');
+  }
+  const r = m.gate.lowRank;
+  const logits = r === null ? mb.proj(x, 'g', mb.dim, width) : mb.proj(mb.proj(x, 'g_down', mb.dim, r), 'g_up', r, width);
+  return mb.ew(fn('mul', fn('logsigmoid', IN0), num(1 / m.gate.normalizer)), [logits], width, 'g');
+}
+
+export function lowerLinearAttn(g: GraphBuilder, m: LinearAttnMixer, x: number, layer: number, dim: number): number {
+  const { B } = g.dims;
+  const { heads: H, keyDim: K, valueDim: V, normalize } = m.knobs;
+  const mb = mixerBuilder(g, m, layer, dim);
+  const { label } = mb;
+  const q = applyFeatures(g, mb, mb.proj(x, 'q', dim, H * K), m.features, K, layer, 'q');
+  const k = applyFeatures(g, mb, mb.proj(x, 'k', dim, H * K), m.features, K, layer, 'k');
+  const v = mb.proj(x, 'v', dim, H * V);
+  const gate = lowerGate(mb, m, x);
+  const beta = m.beta ? mb.ew(fn('mul', fn('sigmoid', IN0), num(m.beta.scale)), [mb.proj(x, 'b', dim, H)], H, 'beta') : null;
   const s0 = g.add({ op: 'state_in', name: `${label}.S` }, { shape: [B, H, K, V], dtype: 'f32' }, `${label}.S0`, layer);
   const z0 = normalize ? g.add({ op: 'state_in', name: `${label}.z` }, { shape: [B, H, K], dtype: 'f32' }, `${label}.z0`, layer) : null;
-  const o = g.add({ op: 'linear_attn', q, k, v, s0, z0, g: null, beta: null, knobs: m.knobs }, { shape: [B, T, H * V], dtype: 'f32' }, label, layer);
-  const S = g.add({ op: 'state_out', mixer: o, which: 'S', name: `${label}.S` }, { shape: [B, H, K, V], dtype: 'f32' }, `${label}.S`, layer);
+  let o = g.add({ op: 'linear_attn', q, k, v, s0, z0, g: gate, beta, knobs: m.knobs }, mb.act(H * V), label, layer);
+  const mixer = o;
+  const S = g.add({ op: 'state_out', mixer, which: 'S', name: `${label}.S` }, { shape: [B, H, K, V], dtype: 'f32' }, `${label}.S`, layer);
   g.output(`${label}.S`, S);
   if (normalize) {
-    const z = g.add({ op: 'state_out', mixer: o, which: 'z', name: `${label}.z` }, { shape: [B, H, K], dtype: 'f32' }, `${label}.z`, layer);
+    const z = g.add({ op: 'state_out', mixer, which: 'z', name: `${label}.z` }, { shape: [B, H, K], dtype: 'f32' }, `${label}.z`, layer);
     g.output(`${label}.z`, z);
   }
-  const wo = g.weight(`${prefix}.o.weight`, [H * V, dim], { kind: 'normal', std: 1 / Math.sqrt(H * V) }, layer);
-  return g.add({ op: 'matmul', x: o, w: wo, transposeW: false }, { shape: [B, T, dim], dtype: 'f32' }, `${label}.out`, layer);
+  if (m.output.norm) {
+    const w = g.weight(`layers.${layer}.${m.name}.o_norm.weight`, [V], { kind: 'ones' }, layer);
+    o = g.add({ op: 'rmsnorm', x: o, weight: w, eps: 1e-5, group: V }, mb.act(H * V), `${label}.o_norm`, layer);
+  }
+  if (m.output.gate) o = mb.ew(fn('mul', IN0, fn('silu', IN1)), [o, mb.proj(x, 'gate', dim, H * V)], H * V, 'o_gate');
+  return mb.proj(o, 'o', H * V, dim);
 }

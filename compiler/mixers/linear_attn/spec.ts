@@ -1,58 +1,141 @@
 /**
- * Knobs and presets of the linear-attention family (MIXERS.md §1, decay none, additive update).
- * A preset is only a named set of knob values; every knob can be overridden in the spec.
+ * Knobs and presets of the gated linear recurrence (MIXERS.md §1). A preset is only a named set
+ * of knob values; every knob can be overridden in the spec:
+ *
+ *   feature   = identity | elu1 | relu | silu | l2, composed with `then` (`silu then l2`)
+ *   decay     = none | fixed | scalar | scalar(gate = softplus) | vector(low_rank = 16)
+ *               (`normalizer = 16` divides logsigmoid gates; `low_rank = r` factors the projection)
+ *   update    = additive | delta;   beta = sigmoid | sigmoid(scale = 2)   (delta only)
+ *   normalize = true | false;       output = none | rmsnorm | rmsnorm * swish(gate)
+ *   heads, head_dim, value_dim, scale (default head_dim^-1/2), eps
  */
-import type { Assign, Span } from '../../../grammar/ast.ts';
+import type { Assign, Expr, Span } from '../../../grammar/ast.ts';
 import { suggest } from '../../../grammar/suggest.ts';
-import { evalDim, evalNumber, evalWord, type Ctx } from '../../check/eval.ts';
-import type { LinearAttnMixer } from '../../check/spec.ts';
-import type { FeatureMap } from '../../ir/graph.ts';
+import { describeExpr, evalDim, evalNumber, evalWord, nameOf, type Ctx } from '../../check/eval.ts';
+import type { FeatureStage, GateSpec, LinearAttnMixer, OutputSpec } from '../../check/spec.ts';
+import type { Decay, UpdateRule } from '../../ir/graph.ts';
+import { retnetLogDecay } from './ops.ts';
 
-const FEATURES: readonly FeatureMap[] = ['identity', 'elu1'];
-const BOOLS = ['true', 'false'] as const;
-
-/** Knob values a preset sets before the user's overrides. */
 interface PresetDefaults {
-  feature: FeatureMap;
+  /** Citation shown in docs. */
+  paper: string;
+  features: FeatureStage[];
   normalize: boolean;
+  decay: 'none' | 'fixed' | 'scalar' | 'vector';
+  gate?: GateSpec;
+  update: UpdateRule;
+  output: OutputSpec;
 }
 
+const NO_OUTPUT: OutputSpec = { norm: false, gate: false };
+const NORM_GATE: OutputSpec = { norm: true, gate: true };
+const LOGSIG = (lowRank: number | null): GateSpec => ({ kind: 'logsigmoid', lowRank, normalizer: 16 });
+
 export const LINEAR_ATTN_PRESETS: Record<string, PresetDefaults> = {
-  /** Katharopoulos et al. 2020, "Transformers are RNNs": elu(x)+1 features, normalized. */
-  linear_attn: { feature: 'elu1', normalize: true },
-  /** The bare recurrence: identity features, no normaliser; knobs choose the rest. */
-  linear_recurrence: { feature: 'identity', normalize: false },
+  linear_attn: { paper: 'Katharopoulos et al. 2020, Transformers are RNNs', features: ['elu1'], normalize: true, decay: 'none', update: 'additive', output: NO_OUTPUT },
+  linear_recurrence: { paper: '(the bare recurrence)', features: [], normalize: false, decay: 'none', update: 'additive', output: NO_OUTPUT },
+  retnet: { paper: 'Sun et al. 2023, Retentive Network', features: [], normalize: false, decay: 'fixed', update: 'additive', output: NORM_GATE },
+  simple_gla: { paper: 'Yang et al. 2024 (GLA) with a scalar gate; Mamba2-like', features: [], normalize: false, decay: 'scalar', gate: LOGSIG(null), update: 'additive', output: NORM_GATE },
+  mamba2: { paper: 'Dao and Gu 2024, Transformers are SSMs (Mamba2), without the short conv', features: [], normalize: false, decay: 'scalar', gate: { kind: 'softplus' }, update: 'additive', output: NORM_GATE },
+  gla: { paper: 'Yang et al. 2024, Gated Linear Attention', features: [], normalize: false, decay: 'vector', gate: LOGSIG(16), update: 'additive', output: NORM_GATE },
+  deltanet: { paper: 'Schlag et al. 2021; Yang et al. 2024, Parallelizing Linear Transformers with the Delta Rule', features: ['silu', 'l2'], normalize: false, decay: 'none', update: 'delta', output: { norm: true, gate: false } },
+  gated_delta: { paper: 'Yang et al. 2025, Gated Delta Networks', features: ['silu', 'l2'], normalize: false, decay: 'scalar', gate: { kind: 'softplus' }, update: 'delta', output: NORM_GATE },
+  transnormer: { paper: 'Qin et al. 2022, The Devil in Linear Transformer', features: ['elu1'], normalize: false, decay: 'none', update: 'additive', output: { norm: true, gate: false } },
 };
 
-export const LINEAR_ATTN_KNOBS = ['heads', 'head_dim', 'value_dim', 'feature', 'normalize', 'scale', 'eps', 'decay', 'update'] as const;
+export const LINEAR_ATTN_KNOBS = ['heads', 'head_dim', 'value_dim', 'feature', 'normalize', 'scale', 'eps', 'decay', 'update', 'beta', 'output'] as const;
+
+const FEATURE_STAGES: readonly FeatureStage[] = ['identity', 'elu1', 'relu', 'silu', 'l2'];
+const BOOLS = ['true', 'false'] as const;
+
+/** `feature = silu then l2` -> ['silu', 'l2'] (identity stages dropped). */
+function checkFeatures(e: Expr, ctx: Ctx): FeatureStage[] | undefined {
+  const stages = e.kind === 'Then' ? e.stages : [e];
+  const out: FeatureStage[] = [];
+  for (const s of stages) {
+    const w = evalWord(s, FEATURE_STAGES, ctx, 'feature');
+    if (w === undefined) return undefined;
+    if (w !== 'identity') out.push(w);
+  }
+  return out;
+}
+
+/** Named arguments of `word(a = 1, b = 2)`, or the bare word. */
+function callParts(e: Expr, ctx: Ctx, what: string, allowed: readonly string[]): { word?: string; args: Map<string, Expr> } {
+  const args = new Map<string, Expr>();
+  if (e.kind === 'Name') return { word: e.name, args };
+  if (e.kind !== 'Call') {
+    ctx.error('wrong-type', { what, expected: 'a word or word(arg = value)', found: describeExpr(e) }, e.span);
+    return { args };
+  }
+  for (const a of e.args) {
+    if (a.kind !== 'NamedArg') ctx.error('wrong-type', { what, expected: 'named arguments', found: describeExpr(a) }, a.span);
+    else if (!allowed.includes(a.name.name)) ctx.error('unknown-argument', { callee: e.callee.name, name: a.name.name }, a.name.span, suggest(a.name.name, allowed));
+    else args.set(a.name.name, a.value);
+  }
+  return { word: e.callee.name, args };
+}
+
+function checkDecay(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx, fallbackGate: GateSpec | undefined): { kind: PresetDefaults['decay']; gate?: GateSpec } | undefined {
+  const { word, args } = callParts(e, ctx, 'decay', ['gate', 'low_rank', 'normalizer']);
+  if (word === undefined) return undefined;
+  const kind = evalWord({ kind: 'Name', name: word, span: e.span }, ['none', 'fixed', 'scalar', 'vector'] as const, ctx, 'decay');
+  if (kind === undefined) return undefined;
+  if (kind === 'none' || kind === 'fixed') {
+    if (args.size) ctx.error('bad-arity', { name: kind, expected: 0, found: args.size }, e.span);
+    return { kind };
+  }
+  const gateWord = args.get('gate') ? evalWord(args.get('gate')!, ['logsigmoid', 'softplus'] as const, ctx, 'gate') : fallbackGate?.kind ?? 'logsigmoid';
+  if (gateWord === undefined) return undefined;
+  if (gateWord === 'softplus') {
+    if (kind === 'vector') return ctx.error('unknown-value', { value: 'softplus', what: 'a vector decay gate (expected logsigmoid)' }, e.span), undefined;
+    return { kind, gate: { kind: 'softplus' } };
+  }
+  const preset = fallbackGate?.kind === 'logsigmoid' ? fallbackGate : { lowRank: null, normalizer: 16 };
+  const lowRank = args.get('low_rank') ? evalDim(args.get('low_rank')!, env, ctx, 'low_rank') : preset.lowRank;
+  const normalizer = args.get('normalizer') ? evalNumber(args.get('normalizer')!, env, ctx, 'normalizer') : preset.normalizer;
+  if (lowRank === undefined || normalizer === undefined) return undefined;
+  return { kind, gate: { kind: 'logsigmoid', lowRank, normalizer } };
+}
+
+function checkOutput(e: Expr, ctx: Ctx): OutputSpec | undefined {
+  if (nameOf(e) === 'none') return NO_OUTPUT;
+  if (nameOf(e) === 'rmsnorm') return { norm: true, gate: false };
+  if (e.kind === 'Binary' && e.op === '*' && nameOf(e.left) === 'rmsnorm' && e.right.kind === 'Call' && e.right.callee.name === 'swish') {
+    const a = e.right.args;
+    if (a.length === 1 && a[0].kind === 'Name' && a[0].name === 'gate') return NORM_GATE;
+  }
+  ctx.error('unknown-value', { value: nameOf(e) ?? describeExpr(e), what: 'output (expected none, rmsnorm, or rmsnorm * swish(gate))' }, e.span);
+  return undefined;
+}
+
+function checkBeta(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx): number | undefined {
+  const { word, args } = callParts(e, ctx, 'beta', ['scale']);
+  if (word === undefined || evalWord({ kind: 'Name', name: word, span: e.span }, ['sigmoid'] as const, ctx, 'beta') === undefined) return undefined;
+  const scale = args.get('scale') ? evalNumber(args.get('scale')!, env, ctx, 'beta scale') : 1;
+  if (scale !== undefined && scale !== 1 && scale !== 2) return ctx.error('unknown-value', { value: String(scale), what: 'beta scale (expected 1, or 2 for negative eigenvalues)' }, e.span), undefined;
+  return scale;
+}
 
 /**
  * Resolves a mixer declaration of this family. `env` holds the model's parameters; knobs may
  * refer to them and to earlier knobs (`value_dim = head_dim * 2`).
  */
-export function checkLinearAttn(
-  name: string,
-  preset: string,
-  knobs: readonly Assign[],
-  env: ReadonlyMap<string, number>,
-  dim: number,
-  span: Span,
-  ctx: Ctx,
-): LinearAttnMixer | undefined {
-  const defaults = LINEAR_ATTN_PRESETS[preset];
+export function checkLinearAttn(name: string, preset: string, knobs: readonly Assign[], env: ReadonlyMap<string, number>, dim: number, span: Span, ctx: Ctx): LinearAttnMixer | undefined {
+  const p = LINEAR_ATTN_PRESETS[preset];
   const local = new Map(env);
   const given = new Map<string, Assign>();
   const before = ctx.diagnostics.length;
   for (const k of knobs) {
     if (!(LINEAR_ATTN_KNOBS as readonly string[]).includes(k.name.name)) {
       ctx.error('unknown-knob', { mixer: name, name: k.name.name }, k.name.span, suggest(k.name.name, LINEAR_ATTN_KNOBS));
-    } else if (given.has(k.name.name)) {
-      ctx.error('duplicate-name', { name: k.name.name }, k.name.span);
-    } else given.set(k.name.name, k);
+    } else if (given.has(k.name.name)) ctx.error('duplicate-name', { name: k.name.name }, k.name.span);
+    else given.set(k.name.name, k);
   }
+  const value = (knob: string) => given.get(knob)?.value;
   const num = (knob: string, fallback: () => number | undefined, dimension: boolean): number | undefined => {
-    const a = given.get(knob);
-    const v = a ? (dimension ? evalDim : evalNumber)(a.value, local, ctx, `${name}.${knob}`) : fallback();
+    const a = value(knob);
+    const v = a ? (dimension ? evalDim : evalNumber)(a, local, ctx, `${name}.${knob}`) : fallback();
     if (v !== undefined) local.set(knob, v);
     return v;
   };
@@ -62,29 +145,39 @@ export function checkLinearAttn(
     'head_dim',
     () => {
       if (heads === undefined) return undefined;
-      if (dim % heads !== 0) {
-        ctx.error('not-divisible', { what: `dim (for ${name}'s default head_dim = dim / heads)`, value: dim, by: 'heads', divisor: heads }, given.get('heads')?.value.span ?? span);
-        return undefined;
-      }
-      return dim / heads;
+      if (dim % heads === 0) return dim / heads;
+      ctx.error('not-divisible', { what: `dim (for ${name}'s default head_dim = dim / heads)`, value: dim, by: 'heads', divisor: heads }, value('heads')?.span ?? span);
+      return undefined;
     },
     true,
   );
   const valueDim = num('value_dim', () => headDim, true);
-  const feature = given.has('feature') ? evalWord(given.get('feature')!.value, FEATURES, ctx, 'feature') : defaults.feature;
-  const normalizeWord = given.has('normalize') ? evalWord(given.get('normalize')!.value, BOOLS, ctx, 'normalize') : undefined;
-  const normalize = normalizeWord === undefined ? defaults.normalize : normalizeWord === 'true';
+  const features = value('feature') ? checkFeatures(value('feature')!, ctx) : p.features;
+  const normalizeWord = value('normalize') ? evalWord(value('normalize')!, BOOLS, ctx, 'normalize') : undefined;
+  const normalize = normalizeWord === undefined ? p.normalize : normalizeWord === 'true';
   const scale = num('scale', () => (headDim === undefined ? undefined : 1 / Math.sqrt(headDim)), false);
   const eps = num('eps', () => 1e-6, false);
-  if (given.has('decay')) evalWord(given.get('decay')!.value, ['none'] as const, ctx, 'decay');
-  if (given.has('update')) evalWord(given.get('update')!.value, ['additive'] as const, ctx, 'update');
-  if (ctx.diagnostics.length > before || heads === undefined || headDim === undefined || valueDim === undefined) return undefined;
-  if (feature === undefined || scale === undefined || eps === undefined) return undefined;
+  const decay = value('decay') ? checkDecay(value('decay')!, local, ctx, p.gate) : { kind: p.decay, gate: p.gate };
+  const update = value('update') ? evalWord(value('update')!, ['additive', 'delta'] as const, ctx, 'update') : p.update;
+  const betaScale = value('beta') ? checkBeta(value('beta')!, local, ctx) : 1;
+  const output = value('output') ? checkOutput(value('output')!, ctx) : p.output;
+  if (update === 'delta' && normalize) ctx.error('bad-block', { message: `mixer '${name}': normalize is not defined for the delta rule` }, value('normalize')?.span ?? span);
+  if (value('beta') && update !== 'delta') ctx.error('bad-block', { message: `mixer '${name}': beta is only used by update = delta` }, value('beta')!.span);
+  if (ctx.diagnostics.length > before) return undefined;
+  if (heads === undefined || headDim === undefined || valueDim === undefined || features === undefined || scale === undefined) return undefined;
+  if (eps === undefined || decay === undefined || update === undefined || betaScale === undefined || output === undefined) return undefined;
+  const kernelDecay: Decay = decay.kind === 'fixed' ? { kind: 'fixed', logDecay: retnetLogDecay(heads) } : { kind: decay.kind };
+  // elu1 alone runs inside the mixer kernels; any other feature map is applied to q and k first.
+  const fused = features.length === 1 && features[0] === 'elu1';
   return {
     family: 'linear_attn',
     name,
     preset,
-    knobs: { heads, keyDim: headDim, valueDim, feature, normalize, scale, eps, decay: { kind: 'none' }, update: 'additive' },
+    knobs: { heads, keyDim: headDim, valueDim, feature: fused ? 'elu1' : 'identity', normalize, scale, eps, decay: kernelDecay, update },
+    features: fused ? [] : features,
+    gate: decay.kind === 'scalar' || decay.kind === 'vector' ? decay.gate! : null,
+    beta: update === 'delta' ? { scale: betaScale } : null,
+    output,
     span,
   };
 }
