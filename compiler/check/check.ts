@@ -12,6 +12,8 @@ import { checkSchedule } from './schedule.ts';
 import type { MixerSpec, ModelSpec } from './spec.ts';
 
 const REQUIRED = ['vocab', 'dim', 'layers'] as const;
+/** Compile time and memory grow linearly with layers; no published model comes near this. */
+export const MAX_LAYERS = 4096;
 /** Model-level assignments whose value is a word, not a number. */
 const WORD_PARAMS = { head: ['tied', 'untied'] } as const;
 
@@ -56,7 +58,12 @@ function checkModel(file: LoomFile, model: ModelDecl, ctx: Ctx): ModelSpec | und
   }
   const dim = params.get('dim');
   const vocab = params.get('vocab');
-  const layers = params.get('layers');
+  let layers = params.get('layers');
+  if (layers !== undefined && layers > MAX_LAYERS) {
+    const a = assigns.find((x) => x.name.name === 'layers')!;
+    ctx.error('too-large', { what: 'layers', value: layers, max: MAX_LAYERS }, a.value.span);
+    layers = undefined;
+  }
   const normEps = params.get('norm_eps') ?? 1e-5;
   if (dim === undefined || vocab === undefined || layers === undefined) return undefined;
 

@@ -56,7 +56,10 @@ export function evalNumber(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx, 
   }
 }
 
-/** An integer >= 1, or a located error naming `what`. */
+/** Largest dimension: kernels index with u32, and no real tensor axis comes near it. */
+export const MAX_DIM = 2 ** 31 - 1;
+
+/** An integer in [1, MAX_DIM], or a located error naming `what`. */
 export function evalDim(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx, what: string): number | undefined {
   const v = evalNumber(e, env, ctx, what);
   if (v === undefined) return undefined;
@@ -68,11 +71,15 @@ export function evalDim(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx, wha
     ctx.error('not-positive', { what, value: v }, e.span);
     return undefined;
   }
+  if (v > MAX_DIM) {
+    ctx.error('too-large', { what, value: formatNumber(v), max: MAX_DIM }, e.span);
+    return undefined;
+  }
   return v;
 }
 
 export function formatNumber(v: number): string {
-  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+  return Number.isInteger(v) && Math.abs(v) < 1e21 ? String(v) : String(Number(v.toPrecision(6)));
 }
 
 /** `foo` -> 'foo'; anything else -> undefined. */

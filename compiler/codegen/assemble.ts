@@ -37,6 +37,8 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
   const mixerPlans = new Map(plan.mixers.map((m) => [m.node, m]));
   const matmulPlans = new Map(plan.matmuls.map((m) => [m.node, m]));
   const lastDim = (id: number) => g.nodes[id].type.shape.at(-1)!;
+  const stateOuts = new Map<string, string>(); // `${mixer}.${which}` -> buffer
+  for (const m of g.nodes) if (m.op === 'state_out') stateOuts.set(`${m.mixer}.${m.which}`, names[m.id]);
   for (const n of g.nodes) {
     const name = n.label;
     const out = names[n.id];
@@ -84,10 +86,7 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
       case 'linear_attn': {
         const p = mixerPlans.get(n.id);
         if (!p) throw new LoomInternalError('assemble', `mixer ${name} has no plan`);
-        const stateOf = (which: 'S' | 'z') => {
-          const s = g.nodes.find((m) => m.op === 'state_out' && m.mixer === n.id && m.which === which);
-          return s ? names[s.id] : null;
-        };
+        const stateOf = (which: 'S' | 'z') => stateOuts.get(`${n.id}.${which}`) ?? null;
         const sub = mixerOpOf(n)!.program(n, p.schedule, { ...g.dims, chunk: p.chunk }, {
           inputs: {
             q: arg(n.q),

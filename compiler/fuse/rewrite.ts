@@ -33,6 +33,7 @@ export function rewriteGraph(g: Graph, rules: readonly Rule[]): Graph {
   const newUses = new Map<number, number>();
   for (const w of g.weights) b.weight(w.name, [...w.shape], w.init, -1);
   const ctx: RewriteCtx = { node: (id) => b.node(id), uses: (id) => newUses.get(id) ?? 0 };
+  const inits = new Map(g.weights.map((w) => [w.name, w.init]));
   for (const n of g.nodes) {
     let op = mapNodeInputs(opOf(n), (i) => newId.get(i)!);
     for (let changed = true; changed; ) {
@@ -47,7 +48,7 @@ export function rewriteGraph(g: Graph, rules: readonly Rule[]): Graph {
         }
       }
     }
-    const id = op.op === 'weight' ? b.weight(op.name, [...n.type.shape], g.weights.find((w) => w.name === op.name)!.init, n.layer) : b.add(op, n.type, n.label, n.layer);
+    const id = op.op === 'weight' ? b.weight(op.name, [...n.type.shape], inits.get(op.name)!, n.layer) : b.add(op, n.type, n.label, n.layer);
     newId.set(n.id, id);
     newUses.set(id, (newUses.get(id) ?? 0) + oldUses[n.id]);
   }
@@ -61,10 +62,11 @@ export function eliminateDead(g: Graph): Graph {
   for (let i = g.nodes.length - 1; i >= 0; i--) if (live.has(i)) for (const j of nodeInputs(g.nodes[i])) live.add(j);
   const b = new GraphBuilder(g.dims);
   const newId = new Map<number, number>();
+  const inits = new Map(g.weights.map((w) => [w.name, w.init]));
   for (const n of g.nodes) {
     if (!live.has(n.id)) continue;
     const op = mapNodeInputs(opOf(n), (i) => newId.get(i)!);
-    const id = op.op === 'weight' ? b.weight(op.name, [...n.type.shape], g.weights.find((w) => w.name === op.name)!.init, n.layer) : b.add(op, n.type, n.label, n.layer);
+    const id = op.op === 'weight' ? b.weight(op.name, [...n.type.shape], inits.get(op.name)!, n.layer) : b.add(op, n.type, n.label, n.layer);
     newId.set(n.id, id);
   }
   for (const [k, v] of Object.entries(g.outputs)) b.output(k, newId.get(v)!);

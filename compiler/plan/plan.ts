@@ -88,14 +88,19 @@ function planMixer(n: Node, g: Graph, spec: ScheduleSpec, device: DeviceProfile,
   return { node: n.id, label: n.label, layer: n.layer, schedule: pick.schedule, chunk: pick.chunk, source: choice.kind === 'auto' ? 'auto' : source, why, candidates };
 }
 
-function planMatmul(n: Node & { op: 'matmul' }, g: Graph, device: DeviceProfile): MatmulPlan {
+function planMatmul(n: Node & { op: 'matmul' }, g: Graph, device: DeviceProfile, diags: Diagnostic[]): MatmulPlan | undefined {
   const x = g.nodes[n.x].type.shape;
   const w = g.nodes[n.w].type.shape;
   const K = x[x.length - 1];
   const M = x.slice(0, -1).reduce((a, b) => a * b, 1);
   const N = n.transposeW ? w[0] : w[1];
   const variants = matmulVariants({ M, K, N, transposeW: n.transposeW }, device.limits, device.isCpu);
-  const chosen = variants.find((v) => v.ok)!;
+  const chosen = variants.find((v) => v.ok);
+  if (!chosen) {
+    const why = variants.map((v) => `${v.variant}: ${v.reason}`).join('; ');
+    diags.push(diag('device-limit', { message: `matmul ${n.label} [${M} x ${K}] x [${K} x ${N}] fits no kernel variant on ${device.name}: ${why}` }));
+    return undefined;
+  }
   return {
     node: n.id,
     label: n.label,
@@ -112,7 +117,25 @@ export function plan(g: Graph, spec: ScheduleSpec, device: DeviceProfile, opts: 
     if (mixerOpOf(n)) {
       const p = planMixer(n, g, spec, device, opts, diagnostics);
       if (p) mixers.push(p);
-    } else if (n.op === 'matmul') matmuls.push(planMatmul(n, g, device));
+    } else if (n.op === 'matmul') {
+      const p = planMatmul(n, g, device, diagnostics);
+      if (p) matmuls.push(p);
+    }
   }
+  diagnostics.push(...checkTensorSizes(g, device));
   return diagnostics.length ? { diagnostics } : { plan: { mode: opts.mode, device, mixers, matmuls }, diagnostics };
+}
+
+/** Every tensor must fit one storage binding of the device; refused here, before any dispatch. */
+export function checkTensorSizes(g: Graph, device: DeviceProfile): Diagnostic[] {
+  const max = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const out: Diagnostic[] = [];
+  for (const n of g.nodes) {
+    const bytes = n.type.shape.reduce((a, b) => a * b, 1) * 4;
+    if (bytes > max) {
+      const what = n.op === 'weight' ? `weight '${n.name}'` : `tensor ${n.label}`;
+      out.push(diag('device-limit', { message: `${what} [${n.type.shape.join(', ')}] needs ${bytes} bytes; ${device.name} binds at most ${max} bytes per buffer` }));
+    }
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { emitArtifacts, MANIFEST } from '../../compiler/emit/emit.ts';
+import { compileArtifacts, emitArtifacts, MANIFEST } from '../../compiler/emit/emit.ts';
+import { DEFAULT_PROFILE } from '../../compiler/plan/device.ts';
 import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import { dumpGraph } from '../../compiler/ir/dump.ts';
 import { verifyGraph } from '../../compiler/ir/verify.ts';
@@ -96,6 +97,16 @@ describe('fuse', () => {
   });
 });
 
+describe('device limits', () => {
+  it('refuses tensors larger than one storage binding before any dispatch, naming them and their size', () => {
+    const text = src(LT).replace('vocab  = 256', 'vocab  = 1000000').replace('dim    = 128', 'dim    = 512');
+    const r = compileSource(text, LT, { batch: 1, seq: 4 });
+    expect(r.ok).toBe(false);
+    const messages = r.diagnostics.map((d) => `LOOM${d.code}: ${d.message}`);
+    expect(messages).toContain("LOOM4004: weight 'embed.weight' [1000000, 512] needs 2048000000 bytes; webgpu-defaults binds at most 134217728 bytes per buffer");
+  });
+});
+
 describe('plan and emit', () => {
   it('honours the schedule section per layer and mode', () => {
     const c = compiled(FW, { batch: 1, seq: 50 });
@@ -117,17 +128,22 @@ describe('plan and emit', () => {
     }
   });
   it('emits deterministic kernels and a manifest that names every binding', () => {
-    const a = emitArtifacts(compiled(LT, { batch: 1, seq: 8 }));
-    const b = emitArtifacts(compiled(LT, { batch: 1, seq: 8 }));
-    expect([...a.entries()]).toEqual([...b.entries()]);
+    const o = { batch: 1, seq: 8, device: DEFAULT_PROFILE, emit: ['wgsl'] as const, runtimeImport: 'loom/runtime', source: LT };
+    const emit = () => {
+      const r = compileArtifacts(src(LT), LT, o);
+      if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+      return emitArtifacts(r.pair, o);
+    };
+    const a = emit();
+    expect([...a.entries()]).toEqual([...emit().entries()]);
     const m = JSON.parse(a.get(MANIFEST)!);
-    expect(m.kernels.length).toBe(a.size - 1);
-    const buffers = new Map(m.buffers.map((x: { name: string; elements: number }) => [x.name, x.elements]));
-    for (const k of m.kernels) {
+    expect(m.programs.forward.kernels.length + m.programs.step.kernels.length).toBe(a.size - 1);
+    const buffers = new Map(m.programs.forward.buffers.map((x: { name: string; elements: number }) => [x.name, x.elements]));
+    for (const k of m.programs.forward.kernels) {
       expect(a.has(k.file)).toBe(true);
       for (const bd of k.bindings) expect(buffers.get(bd.buffer)).toBeGreaterThanOrEqual(bd.elements);
     }
-    expect(m.schedules).toHaveLength(4);
-    expect(m.dims).toEqual({ B: 1, T: 8 });
+    expect(m.programs.forward.schedules).toHaveLength(4);
+    expect(m.programs.forward.dims).toEqual({ B: 1, T: 8 });
   });
 });
