@@ -50,6 +50,7 @@ export const DIAGNOSTICS = {
   'bad-arity': { code: 3008, severity: 'error', message: "'{name}' takes {expected} argument(s), got {found}" },
   'bad-block': { code: 3009, severity: 'error', message: '{message}' },
   'missing-block': { code: 3010, severity: 'error', message: 'the model has no `block { ... }`' },
+  'too-large': { code: 3011, severity: 'error', message: '{what} = {value} is larger than the largest supported size {max}' },
 
   // 4xxx: schedules and device limits
   'bad-schedule': { code: 4001, severity: 'error', message: "'{value}' is not a schedule; expected one of {expected}" },
@@ -62,6 +63,7 @@ export const DIAGNOSTICS = {
   'missing-weight': { code: 5002, severity: 'error', message: "weights file has no tensor '{name}' {shape}" },
   'weight-shape': { code: 5003, severity: 'error', message: "tensor '{name}' has shape {found}, the model needs {expected}" },
   'bad-tokens': { code: 5004, severity: 'error', message: '{message}' },
+  'bad-artifact': { code: 5005, severity: 'error', message: '{message}' },
 
   // 6xxx: command line
   'bad-option': { code: 6001, severity: 'error', message: '{message}' },
