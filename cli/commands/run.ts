@@ -2,11 +2,14 @@
  * `loom run SPEC`: a forward pass over random token ids on this machine's adapter; with --check
  * the float64 reference runs the same graph and the error ratio of the logits is reported.
  */
+import { readFileSync } from 'node:fs';
 import type { Compiled } from '../../compiler/pipeline.ts';
+import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { acquireGpu, deviceProfile } from '../../runtime/gpu.ts';
 import { Rng } from '../../runtime/random.ts';
 import { interpretGraph } from '../../runtime/reference/interpret.ts';
 import { Session } from '../../runtime/session.ts';
+import { writeSafetensors } from '../../runtime/safetensors.ts';
 import { loadWeights, seededWeights } from '../../runtime/weights.ts';
 import { build } from '../build.ts';
 import type { Io } from '../io.ts';
@@ -29,20 +32,58 @@ export function randomTokens(seed: number, n: number, vocab: number): Int32Array
   return Int32Array.from({ length: n }, () => rng.int(vocab));
 }
 
+/**
+ * Token ids from `IDS.json`: `[[id, ...], ...]`, one list per sequence, equal lengths. Ids are
+ * checked against the vocabulary later, by the session.
+ */
+export function readIds(path: string): { ids: Int32Array; batch: number; seq: number } {
+  const bad = (message: string) => new LoomError([diag('bad-tokens', { message: `${path}: ${message}` })]);
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw bad((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(data) || data.length === 0 || !data.every((row) => Array.isArray(row))) throw bad('expected [[id, ...], ...] (one list of token ids per sequence)');
+  const rows = data as unknown[][];
+  const seq = rows[0].length;
+  if (seq === 0) throw bad('sequence 0 is empty');
+  const ids = new Int32Array(rows.length * seq);
+  for (const [b, row] of rows.entries()) {
+    if (row.length !== seq) throw bad(`sequence ${b} has ${row.length} ids, sequence 0 has ${seq}; all must have the same length`);
+    for (const [t, id] of row.entries()) {
+      if (!Number.isInteger(id) || (id as number) < 0 || (id as number) > 0x7fffffff) throw bad(`id at [${b}][${t}] is ${JSON.stringify(id)}, not a non-negative integer`);
+      ids[b * seq + t] = id as number;
+    }
+  }
+  return { ids, batch: rows.length, seq };
+}
+
 export function weightsFor(c: Compiled, o: CommonOptions): Map<string, Float32Array> {
   return o.weights ? loadWeights(c.graph.weights, o.weights) : seededWeights(c.graph.weights, o.seed);
 }
 
 export async function runCommand(args: string[], io: Io): Promise<number> {
-  const { common, values } = parseCommand('run', args, { check: { type: 'boolean' }, json: { type: 'boolean' } });
+  const { common, values } = parseCommand('run', args, {
+    check: { type: 'boolean' },
+    json: { type: 'boolean' },
+    ids: { type: 'string' },
+    out: { type: 'string' },
+  });
+  const given = values.ids ? readIds(String(values.ids)) : undefined;
+  if (given) Object.assign(common, { batch: given.batch, seq: given.seq });
   const gpu = await acquireGpu();
   const compiled = build(common, deviceProfile(gpu));
   const weights = weightsFor(compiled, common);
-  const tokens = randomTokens(common.seed, common.batch * common.seq, compiled.spec.vocab);
+  const tokens = given?.ids ?? randomTokens(common.seed, common.batch * common.seq, compiled.spec.vocab);
   const session = await Session.create(gpu, compiled, weights);
   await session.forward(tokens); // warm-up: the first dispatch of each pipeline compiles it
   const result = await session.forward(tokens);
   session.destroy();
+  if (values.out) {
+    const logits = { dtype: 'F32' as const, shape: [common.batch, common.seq, compiled.spec.vocab], data: result.logits };
+    writeSafetensors(String(values.out), { logits }, { model: compiled.spec.name, schedules: compiled.plan.mixers.map((m) => m.schedule).join(',') });
+  }
   let relErr: number | null = null;
   if (values.check) {
     const ref = interpretGraph(compiled.graph, weights, tokens);

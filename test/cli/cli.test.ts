@@ -9,6 +9,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
+import { compileSource } from '../../compiler/pipeline.ts';
+import { interpretGraph } from '../../runtime/reference/interpret.ts';
+import { readSafetensors } from '../../runtime/safetensors.ts';
+import { saveWeights, seededWeights } from '../../runtime/weights.ts';
+import { expectClose } from '../helpers/compare.ts';
 
 const exec = promisify(execFile);
 
@@ -81,6 +86,26 @@ describe('loom (in process)', () => {
     expect(existsSync(join(foreign, victim))).toBe(true);
   });
 
+  it('run --weights reads a .safetensors file; a mis-shaped tensor is named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-weights-'));
+    const spec = 'models/fast-weights.loom';
+    const r = compileSource(readFileSync(spec, 'utf8'), spec, { batch: 1, seq: 8 });
+    if (!r.ok) throw new Error('compile failed');
+    const decls = r.compiled.graph.weights;
+    const file = join(dir, 'w.safetensors');
+    saveWeights(file, decls, seededWeights(decls, 42));
+    const ok = await loom('run', spec, '--seq', '8', '--weights', file, '--check', '--json');
+    expect(ok.code, ok.err).toBe(0);
+    expect(JSON.parse(ok.out).relErr).toBeLessThan(1e-4);
+    const bad = new Map(seededWeights(decls, 42));
+    const shapes = decls.map((d) => (d.name === 'norm_f.weight' ? { ...d, shape: [5] } : d));
+    bad.set('norm_f.weight', new Float32Array(5));
+    saveWeights(file, shapes, bad);
+    const e = await loom('run', spec, '--seq', '8', '--weights', file);
+    expect(e.code).toBe(1);
+    expect(e.err).toMatch(/LOOM5003: tensor 'norm_f\.weight' has shape \[5\]/);
+  });
+
   it('explain shows every candidate schedule with its estimate, and the IR after each pass', async () => {
     const r = await loom('explain', 'models/linear-transformer.loom', '--seq', '300', '--ir');
     expect(r.code).toBe(0);
@@ -110,6 +135,29 @@ describe('loom (the binary)', () => {
     expect(r.out).toBe('');
     expect(r.err).toMatch(/error LOOM6002: No WebGPU adapter was found[\s\S]*mesa-vulkan-drivers libvulkan1/);
     expect(r.err).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('run --ids/--out: logits bitwise identical across processes and equal to the reference', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-ids-'));
+    const ids = join(dir, 'ids.json');
+    writeFileSync(ids, JSON.stringify([[72, 101, 108, 108, 111], [119, 111, 114, 108, 100]]));
+    const outs = [join(dir, 'a.safetensors'), join(dir, 'b.safetensors')];
+    for (const out of outs) {
+      const r = await loomBin('run', 'models/fast-weights.loom', '--ids', ids, '--out', out, '--check', '--json');
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ batch: 2, seq: 5 });
+    }
+    expect(readFileSync(outs[0]).equals(readFileSync(outs[1]))).toBe(true);
+    const logits = readSafetensors(outs[0]).tensors.get('logits')!;
+    expect(logits.shape).toEqual([2, 5, 256]);
+    const c = compileSource(readFileSync('models/fast-weights.loom', 'utf8'), 'f', { batch: 2, seq: 5 });
+    if (!c.ok) throw new Error('compile');
+    const ref = interpretGraph(c.compiled.graph, seededWeights(c.compiled.graph.weights, 0), Int32Array.from([72, 101, 108, 108, 111, 119, 111, 114, 108, 100]));
+    expectClose('logits from --ids', logits.data, ref.outputs.logits);
+    writeFileSync(ids, '[[1, 2], [3]]');
+    expect((await loom('run', 'models/fast-weights.loom', '--ids', ids)).err).toMatch(/sequence 1 has 1 ids, sequence 0 has 2/);
+    writeFileSync(ids, '[[1, 999]]');
+    expect((await loom('run', 'models/fast-weights.loom', '--ids', ids)).err).toMatch(/token id 999 at \[0, 1\] is outside the vocabulary/);
   });
 
   it('a bad spec gives a located error with the source line and a non-zero exit', async () => {
