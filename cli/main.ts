@@ -4,9 +4,12 @@
  * (except for internal errors, which are bugs and say so).
  */
 import { LoomError, LoomInternalError } from '../grammar/diagnostics.ts';
+import { checkCommand } from './commands/check.ts';
 import { compileCommand } from './commands/compile.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { explainCommand } from './commands/explain.ts';
+import { fmtCommand } from './commands/fmt.ts';
+import { opCommand } from './commands/op.ts';
 import { runCommand } from './commands/run.ts';
 import { printDiagnostics, processIo, usageError, type Io } from './io.ts';
 
@@ -17,6 +20,14 @@ usage:
   loom compile SPEC -o DIR [options]  write one .wgsl per kernel and manifest.json to DIR
   loom run SPEC [options]             run a forward pass on random token ids
   loom explain SPEC [options] [--ir]  the plan: schedule per layer with every alternative's estimate
+  loom check DIR [--update [--yes]]   re-emit a compiled directory, diff every file, run its kernels
+                                      against the float64 reference; --update rewrites it
+  loom fmt FILE... [--check]          rewrite specs in canonical form; --check: list files that would
+                                      change (exit 1), write nothing
+  loom op NAME --in IN.safetensors --out OUT.safetensors [--schedule S] [--chunk C] [--scale X]
+          [--normalize] [--repeat N] [--json]
+                                      one mixer op on tensors in flash-linear-attention's layout:
+                                      linear_attn, retention, simple_gla, gla, delta_rule, gated_delta_rule
 
 options:
   --seq T          sequence length (default 128)
@@ -26,7 +37,11 @@ options:
   --seed N         seed for random weights and token ids (default 0)
   --check          run: also run the float64 reference and report rms(out-ref)/rms(ref)
   --json           run: print exactly one JSON object on stdout
+  --ids IDS.json   run: token ids [[id, ...], ...] (sets B and T) instead of random ones
+  --out FILE       run: write the logits [B, T, vocab] (float32) to a .safetensors file
   --force          compile: write into a directory that holds files loom did not write
+  --emit wgsl,ts   compile: also write model.ts, a typed module over the runtime (default wgsl)
+  --runtime-import M  compile: the module model.ts imports the runtime from (default loom/runtime)
   --ir             explain: dump the graph after each pass
 `;
 
@@ -37,6 +52,9 @@ const COMMANDS: Record<string, Command> = {
   compile: compileCommand,
   run: runCommand,
   explain: explainCommand,
+  fmt: fmtCommand,
+  op: opCommand,
+  check: checkCommand,
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

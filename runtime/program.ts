@@ -80,13 +80,17 @@ export class Program {
     private readonly buffers: Map<string, GPUBuffer>,
     private readonly decls: Map<string, BufferDecl>,
     private readonly passes: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; dispatch: [number, number, number] }[],
+    /** Buffers another program owns (`shared` in create): bound here, never destroyed here. */
+    private readonly borrowed: ReadonlySet<string> = new Set(),
   ) {}
 
-  static async create(gpu: Gpu, spec: ProgramSpec): Promise<Program> {
+  /** `shared`: GPU buffers of another program to bind by name instead of allocating (shared weights). */
+  static async create(gpu: Gpu, spec: ProgramSpec, shared: ReadonlyMap<string, GPUBuffer> = new Map()): Promise<Program> {
     const { device } = gpu;
     const decls = new Map(spec.buffers.map((b) => [b.name, b]));
-    const buffers = new Map<string, GPUBuffer>();
+    const buffers = new Map<string, GPUBuffer>(shared);
     for (const b of spec.buffers) {
+      if (shared.has(b.name)) continue;
       buffers.set(
         b.name,
         device.createBuffer({
@@ -121,7 +125,12 @@ export class Program {
       const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: kernel.name });
       return { pipeline, bindGroup, dispatch: kernel.dispatch };
     });
-    return new Program(gpu, spec, buffers, decls, passes);
+    return new Program(gpu, spec, buffers, decls, passes, new Set(shared.keys()));
+  }
+
+  /** The GPU buffer behind a declared buffer (to share it with another program). */
+  gpuBuffer(name: string): GPUBuffer {
+    return this.buffer(name).buffer;
   }
 
   private buffer(name: string): { buffer: GPUBuffer; decl: BufferDecl } {
@@ -195,7 +204,7 @@ export class Program {
   }
 
   destroy(): void {
-    for (const b of this.buffers.values()) b.destroy();
+    for (const [name, b] of this.buffers) if (!this.borrowed.has(name)) b.destroy();
   }
 }
 

@@ -1,10 +1,12 @@
 /**
  * Session: a compiled program on a device with its weights uploaded once. `forward` runs token ids
  * `[B, T]` to logits `[B, T, vocab]` in one command buffer, carrying the recurrent state in and out.
+ *
+ * A session needs only a `SessionLayout` (program, dims, vocabulary, weights, states): built from a
+ * compiled graph (`layoutOf`) or read from an artifact directory (`runtime/artifacts.ts`).
  */
 import type { ProgramSpec } from '../compiler/codegen/program.ts';
 import type { Graph } from '../compiler/ir/graph.ts';
-import { numel } from '../compiler/ir/graph.ts';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 import type { Gpu } from './gpu.ts';
 import { Program } from './program.ts';
@@ -18,67 +20,110 @@ export interface ForwardResult {
   ms: number;
 }
 
+/** A recurrent state: written to buffer `input` before a run, read from `output` after it. */
+export interface StateDecl {
+  name: string;
+  shape: readonly number[];
+  input: string;
+  output: string;
+}
+
+export interface SessionLayout {
+  program: ProgramSpec;
+  dims: { B: number; T: number };
+  vocab: number;
+  weights: readonly { name: string; shape: readonly number[] }[];
+  states: readonly StateDecl[];
+}
+
+const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
+
+/** The layout of a freshly compiled program: states are the graph's state_in/state_out pairs. */
+export function layoutOf(compiled: { program: ProgramSpec; graph: Graph }): SessionLayout {
+  const { graph, program } = compiled;
+  const states = graph.nodes.flatMap((n) => (n.op === 'state_in' && n.name in graph.outputs ? [{ name: n.name, shape: n.type.shape, input: n.label, output: n.name }] : []));
+  const embed = graph.weights.find((w) => w.name === 'embed.weight');
+  return { program, dims: graph.dims, vocab: embed ? embed.shape[0] : Infinity, weights: graph.weights, states };
+}
+
+function checkWeights(layout: SessionLayout, weights: ReadonlyMap<string, Float32Array>): void {
+  for (const w of layout.weights) {
+    const data = weights.get(w.name);
+    if (!data) throw new LoomError([diag('missing-weight', { name: w.name, shape: shapeText(w.shape) })]);
+    if (data.length !== numel(w.shape)) {
+      throw new LoomError([diag('weight-shape', { name: w.name, found: `${data.length} elements`, expected: shapeText(w.shape) })]);
+    }
+  }
+}
+
 export class Session {
   private constructor(
     private readonly program: Program,
-    readonly graph: Graph,
-    private readonly vocab: number,
+    readonly layout: SessionLayout,
   ) {}
 
   /** Allocates buffers, compiles every pipeline (in parallel), uploads the weights. */
   static async create(gpu: Gpu, compiled: { program: ProgramSpec; graph: Graph }, weights: ReadonlyMap<string, Float32Array>): Promise<Session> {
-    const { graph } = compiled;
-    for (const w of graph.weights) {
-      const data = weights.get(w.name);
-      if (!data) throw new LoomError([diag('missing-weight', { name: w.name, shape: `[${w.shape.join(', ')}]` })]);
-      if (data.length !== numel(w.shape)) {
-        throw new LoomError([diag('weight-shape', { name: w.name, found: `${data.length} elements`, expected: `[${w.shape.join(', ')}]` })]);
-      }
-    }
-    const program = await Program.create(gpu, compiled.program);
-    for (const b of compiled.program.buffers) if (b.role === 'weight') program.write(b.name, weights.get(b.name)!);
-    const embed = graph.weights.find((w) => w.name === 'embed.weight');
-    return new Session(program, graph, embed ? embed.shape[0] : Infinity);
+    return Session.open(gpu, layoutOf(compiled), weights);
+  }
+
+  /**
+   * A session over `layout`. With `shareWith`, the weights are that session's GPU buffers (no
+   * second upload; `weights` may then be empty); destroy this session before that one.
+   */
+  static async open(gpu: Gpu, layout: SessionLayout, weights: ReadonlyMap<string, Float32Array>, shareWith?: Session): Promise<Session> {
+    if (!shareWith) checkWeights(layout, weights);
+    const shared = new Map<string, GPUBuffer>();
+    if (shareWith) for (const w of layout.weights) shared.set(w.name, shareWith.program.gpuBuffer(w.name));
+    const program = await Program.create(gpu, layout.program, shared);
+    if (!shareWith) for (const w of layout.weights) program.write(w.name, weights.get(w.name)!);
+    return new Session(program, layout);
   }
 
   /** Names and shapes of the recurrent state this program carries. */
   stateShapes(): Record<string, readonly number[]> {
-    const out: Record<string, readonly number[]> = {};
-    for (const n of this.graph.nodes) if (n.op === 'state_in') out[n.name] = n.type.shape;
-    return out;
+    return Object.fromEntries(this.layout.states.map((s) => [s.name, s.shape]));
   }
 
-  async forward(tokens: Int32Array, states: Readonly<Record<string, Float32Array>> = {}): Promise<ForwardResult> {
-    const { B, T } = this.graph.dims;
+  private checkTokens(tokens: Int32Array): void {
+    const { B, T } = this.layout.dims;
+    const { vocab } = this.layout;
     if (tokens.length !== B * T) {
       throw new LoomError([diag('bad-tokens', { message: `expected ${B * T} token ids ([B=${B}, T=${T}]), got ${tokens.length}` })]);
     }
-    const bad = tokens.findIndex((t) => !(t >= 0 && t < this.vocab));
+    const bad = tokens.findIndex((t) => !(t >= 0 && t < vocab));
     if (bad >= 0) {
-      throw new LoomError([
-        diag('bad-tokens', { message: `token id ${tokens[bad]} at [${Math.floor(bad / T)}, ${bad % T}] is outside the vocabulary [0, ${this.vocab})` }),
-      ]);
+      throw new LoomError([diag('bad-tokens', { message: `token id ${tokens[bad]} at [${Math.floor(bad / T)}, ${bad % T}] is outside the vocabulary [0, ${vocab})` })]);
     }
-    const shapes = this.stateShapes();
+  }
+
+  private writeStates(states: Readonly<Record<string, Float32Array>>): void {
+    const known = this.layout.states;
     for (const name of Object.keys(states)) {
-      if (!(name in shapes)) throw new LoomError([diag('bad-tokens', { message: `unknown state '${name}'; the model carries ${Object.keys(shapes).join(', ') || 'no state'}` })]);
-    }
-    this.program.write('tokens', tokens);
-    for (const n of this.graph.nodes) {
-      if (n.op !== 'state_in') continue;
-      const given = states[n.name];
-      if (given && given.length !== numel(n.type.shape)) {
-        throw new LoomError([diag('bad-tokens', { message: `state '${n.name}' needs [${n.type.shape.join(', ')}] = ${numel(n.type.shape)} values, got ${given.length}` })]);
+      if (!known.some((s) => s.name === name)) {
+        throw new LoomError([diag('bad-tokens', { message: `unknown state '${name}'; the model carries ${known.map((s) => s.name).join(', ') || 'no state'}` })]);
       }
-      this.program.write(n.label, given ?? new Float32Array(numel(n.type.shape)));
     }
+    for (const s of known) {
+      const given = states[s.name];
+      if (given && given.length !== numel(s.shape)) {
+        throw new LoomError([diag('bad-tokens', { message: `state '${s.name}' needs ${shapeText(s.shape)} = ${numel(s.shape)} values, got ${given.length}` })]);
+      }
+      this.program.write(s.input, given ?? new Float32Array(numel(s.shape)));
+    }
+  }
+
+  async forward(tokens: Int32Array, states: Readonly<Record<string, Float32Array>> = {}): Promise<ForwardResult> {
+    this.checkTokens(tokens);
+    this.writeStates(states);
+    this.program.write('tokens', tokens);
     const t0 = performance.now();
     await this.program.run();
     const ms = performance.now() - t0;
-    const names = Object.keys(this.graph.outputs);
-    const read = await this.program.readMany(names);
+    const read = await this.program.readMany(['logits', ...this.layout.states.map((s) => s.output)]);
     const out: Record<string, Float32Array> = {};
-    for (const name of names) if (name !== 'logits') out[name] = read[name] as Float32Array;
+    for (const s of this.layout.states) out[s.name] = read[s.output] as Float32Array;
     return { logits: read.logits as Float32Array, states: out, ms };
   }
 

@@ -1,51 +1,102 @@
 /**
- * `loom compile SPEC -o DIR`: writes one .wgsl per kernel and manifest.json. Never overwrites
- * files it did not write without --force; each file goes to a temporary name and is renamed.
+ * `loom compile SPEC -o DIR [--emit wgsl,ts] [--runtime-import SPECIFIER]`: writes the artifact
+ * directory of a model: the forward program over [B, T] and the step program over [B, 1] (one
+ * .wgsl per kernel, the step program's under step/), manifest.json and, with --emit ts, the typed
+ * module model.ts. Never overwrites files it did not write without --force; each file goes to a
+ * temporary name and is renamed.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { emitArtifacts, MANIFEST, MANIFEST_FORMAT } from '../../compiler/emit/emit.ts';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { compileArtifacts, DEFAULT_RUNTIME_IMPORT, emitArtifacts, MANIFEST, type CompiledPair, type EmitKind, type EmitOptions } from '../../compiler/emit/emit.ts';
+import { DEFAULT_PROFILE } from '../../compiler/plan/device.ts';
+import { LoomError } from '../../grammar/diagnostics.ts';
 import { acquireGpu, deviceProfile, probeAdapter } from '../../runtime/gpu.ts';
-import { build } from '../build.ts';
-import { usageError, type Io } from '../io.ts';
+import { readSpec, usageError, type Io } from '../io.ts';
 import { parseCommand } from '../options.ts';
 
-/** Files a previous `loom compile` wrote into `dir` (from its manifest). */
-function previousOutputs(dir: string): Set<string> {
+/** Files a previous `loom compile` wrote into `dir` (from its manifest, format 1 or 2). */
+export function previousOutputs(dir: string): Set<string> {
   const files = new Set<string>();
   try {
     const m = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8'));
-    if (m.format !== MANIFEST_FORMAT) return files;
+    const listed: unknown[] = m.format === 'loom-manifest/2' ? (m.files ?? []) : m.format === 'loom-manifest/1' ? (m.kernels ?? []).map((k: { file?: unknown }) => k.file) : [];
+    if (!listed.length) return files;
+    for (const f of listed) if (typeof f === 'string') files.add(f);
     files.add(MANIFEST);
-    for (const k of m.kernels ?? []) if (typeof k.file === 'string') files.add(k.file);
   } catch {
     // no manifest of ours: nothing in dir is ours
   }
   return files;
 }
 
-export async function compileCommand(args: string[], io: Io): Promise<number> {
-  const { common, values } = parseCommand('compile', args, { out: { type: 'string', short: 'o' }, force: { type: 'boolean' } });
-  const dir = values.out as string | undefined;
-  if (!dir) throw usageError('compile: missing -o DIR (where to write the kernels and manifest.json)');
-  // Plan for the adapter of this machine when there is one; otherwise for WebGPU's default limits.
-  const device = (await probeAdapter()) ? deviceProfile(await acquireGpu()) : undefined;
-  const compiled = build(common, device);
-  const files = emitArtifacts(compiled);
+/** Every file under `dir`, relative, `/`-separated. */
+function listFiles(dir: string, prefix = ''): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
+}
+
+/** Writes `files` into `dir`, refusing to overwrite foreign files unless `force`; removes our stale files. */
+export function writeArtifacts(dir: string, files: ReadonlyMap<string, string>, force: boolean): void {
   const ours = previousOutputs(dir);
-  if (existsSync(dir) && !values.force) {
-    const foreign = readdirSync(dir).filter((f) => files.has(f) && !ours.has(f));
+  if (!force) {
+    const foreign = listFiles(dir).filter((f) => files.has(f) && !ours.has(f));
     if (foreign.length) throw usageError(`compile: ${dir} has files loom did not write (${foreign.slice(0, 3).join(', ')}); use --force to overwrite them`);
   }
-  mkdirSync(dir, { recursive: true });
   for (const [name, text] of files) {
-    const tmp = join(dir, `.${name}.tmp-${process.pid}`);
+    const target = join(dir, ...name.split('/'));
+    mkdirSync(dirname(target), { recursive: true });
+    const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}`);
     writeFileSync(tmp, text);
-    renameSync(tmp, join(dir, name));
+    renameSync(tmp, target);
   }
-  // Kernels of an earlier compile that this one no longer has.
+  // Files of an earlier compile that this one no longer has.
   for (const stale of ours) if (!files.has(stale) && existsSync(join(dir, stale))) unlinkSync(join(dir, stale));
-  const kernels = files.size - 1;
-  io.out(`wrote ${kernels} kernels and ${MANIFEST} to ${dir} (${compiled.plan.mixers.map((m) => `L${m.layer}:${m.schedule}${m.chunk ? `(${m.chunk})` : ''}`).join(' ')})\n`);
+}
+
+/** Spec text -> the artifact files; diagnostics become a LoomError. */
+export function compileFiles(specPath: string, o: EmitOptions): { pair: CompiledPair; files: Map<string, string> } {
+  const r = compileArtifacts(readSpec(specPath), specPath, o);
+  if (!r.ok) throw new LoomError(r.diagnostics.map((d) => ({ ...d, file: d.file ?? (d.span ? specPath : undefined) })));
+  return { pair: r.pair, files: emitArtifacts(r.pair, o) };
+}
+
+function parseEmit(v: unknown): EmitKind[] {
+  const kinds = String(v ?? 'wgsl').split(',').map((s) => s.trim());
+  const bad = kinds.find((k) => k !== 'wgsl' && k !== 'ts');
+  if (bad !== undefined) throw usageError(`--emit: '${bad}' is not an output kind; expected wgsl, ts or wgsl,ts`);
+  return kinds.includes('ts') ? ['wgsl', 'ts'] : ['wgsl'];
+}
+
+/** A module specifier goes into generated code: plain printable text only. */
+function parseRuntimeImport(v: unknown): string {
+  const s = v === undefined ? DEFAULT_RUNTIME_IMPORT : String(v);
+  if (!s || /['"`\\\s]|[^\x20-\x7e]/.test(s)) throw usageError(`--runtime-import: '${s}' is not a module specifier (no quotes, backslashes or spaces)`);
+  return s;
+}
+
+/** The spec path as the manifest stores it: relative to the artifact directory, `/`-separated. */
+export function sourceFor(spec: string, dir: string): string {
+  return relative(resolve(dir), resolve(spec)).split(sep).join('/');
+}
+
+export async function compileCommand(args: string[], io: Io): Promise<number> {
+  const { common, values } = parseCommand('compile', args, {
+    out: { type: 'string', short: 'o' },
+    force: { type: 'boolean' },
+    emit: { type: 'string' },
+    'runtime-import': { type: 'string' },
+  });
+  const dir = values.out as string | undefined;
+  if (!dir) throw usageError('compile: missing -o DIR (where to write the kernels and manifest.json)');
+  const emit = parseEmit(values.emit);
+  const runtimeImport = parseRuntimeImport(values['runtime-import']);
+  // Plan for the adapter of this machine when there is one; otherwise for WebGPU's default limits.
+  const device = (await probeAdapter()) ? deviceProfile(await acquireGpu()) : DEFAULT_PROFILE;
+  const options: EmitOptions = { batch: common.batch, seq: common.seq, schedule: common.schedule, device, emit, runtimeImport, source: sourceFor(common.spec, dir) };
+  const { pair, files } = compileFiles(common.spec, options);
+  writeArtifacts(dir, files, Boolean(values.force));
+  const count = (p: 'forward' | 'step') => pair[p].program.steps.length;
+  const schedules = pair.forward.plan.mixers.map((m) => `L${m.layer}:${m.schedule}${m.chunk ? `(${m.chunk})` : ''}`).join(' ');
+  io.out(`wrote ${count('forward')} forward and ${count('step')} step kernels, ${emit.includes('ts') ? 'model.ts and ' : ''}${MANIFEST} to ${dir} (${schedules})\n`);
   return 0;
 }

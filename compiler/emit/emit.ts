@@ -1,23 +1,69 @@
 /**
- * emit(compiled) -> files: one `.wgsl` per kernel and `manifest.json` (kernels, entry points,
- * bindings, buffer sizes, chosen schedules). Pure and deterministic: the same spec and options
- * give byte-identical files.
+ * compileArtifacts(spec text, options) -> the two programs of an artifact directory, and
+ * emitArtifacts(programs, options) -> its files: one `.wgsl` per kernel (the step program's under
+ * `step/`), `manifest.json` (format `loom-manifest/2`, see manifest.ts) and, with `--emit ts`, the
+ * typed module `model.ts`. Pure and deterministic: the same spec and options give byte-identical
+ * files (no timestamps, no absolute paths; the device profile is an option, not a probe).
  */
-import type { Compiled } from '../pipeline.ts';
+import type { Diagnostic } from '../../grammar/diagnostics.ts';
+import type { ScheduleChoice } from '../check/spec.ts';
+import { compileSource, type Compiled } from '../pipeline.ts';
+import type { DeviceProfile } from '../plan/device.ts';
+import { emitModule } from './emit-ts.ts';
+import {
+  MANIFEST,
+  MANIFEST_FORMAT,
+  MODULE_FILE,
+  STEP_DIR,
+  type EmitKind,
+  type Manifest,
+  type ManifestProgram,
+  type ManifestState,
+} from './manifest.ts';
 
-export const MANIFEST = 'manifest.json';
-export const MANIFEST_FORMAT = 'loom-manifest/1';
+export { MANIFEST, MANIFEST_FORMAT, MODULE_FILE, STEP_DIR } from './manifest.ts';
+export type { EmitKind, Manifest } from './manifest.ts';
 
-/** A kernel name as a file name: `L0.attn.chunk_h` -> `L0.attn.chunk_h.wgsl`. */
-export function kernelFile(name: string): string {
-  return `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.wgsl`;
+export interface EmitOptions {
+  batch: number;
+  seq: number;
+  /** Forces one schedule on the forward program; the step program keeps the spec's decode plan. */
+  schedule?: ScheduleChoice;
+  device: DeviceProfile;
+  emit: readonly EmitKind[];
+  /** Module specifier of Loom's runtime in the generated module (default `loom/runtime`). */
+  runtimeImport: string;
+  /** The spec path stored in the manifest: relative to the artifact directory, `/`-separated. */
+  source: string;
 }
 
-export function emitArtifacts(c: Compiled): Map<string, string> {
-  const files = new Map<string, string>();
-  const { program, plan, spec, fused } = c;
+export const DEFAULT_RUNTIME_IMPORT = 'loom/runtime';
+
+/** `forward` over `[B, T]` (prefill plan) and `step` over `[B, 1]` (decode plan). */
+export interface CompiledPair {
+  forward: Compiled;
+  step: Compiled;
+}
+
+export type PairResult = { ok: true; pair: CompiledPair } | { ok: false; diagnostics: Diagnostic[] };
+
+export function compileArtifacts(text: string, path: string, o: EmitOptions): PairResult {
+  const forward = compileSource(text, path, { batch: o.batch, seq: o.seq, schedule: o.schedule, device: o.device, mode: 'prefill' });
+  if (!forward.ok) return { ok: false, diagnostics: forward.diagnostics };
+  const step = compileSource(text, path, { batch: o.batch, seq: 1, device: o.device, mode: 'decode' });
+  if (!step.ok) return { ok: false, diagnostics: step.diagnostics };
+  return { ok: true, pair: { forward: forward.compiled, step: step.compiled } };
+}
+
+/** A kernel name as a file name: `L0.attn.chunk_h` -> `L0.attn.chunk_h.wgsl`. */
+export function kernelFile(name: string, folder = ''): string {
+  return `${folder ? `${folder}/` : ''}${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.wgsl`;
+}
+
+function programEntry(c: Compiled, folder: string, files: Map<string, string>): ManifestProgram {
+  const { program, plan, fused } = c;
   const kernels = program.steps.map((s) => {
-    const file = kernelFile(s.kernel.name);
+    const file = kernelFile(s.kernel.name, folder);
     files.set(file, s.kernel.wgsl);
     return {
       name: s.kernel.name,
@@ -29,18 +75,57 @@ export function emitArtifacts(c: Compiled): Map<string, string> {
       bindings: s.kernel.bindings.map((b, i) => ({ binding: i, name: b.name, access: b.access, elem: b.elem, elements: b.elements, buffer: s.args[i] })),
     };
   });
-  const manifest = {
-    format: MANIFEST_FORMAT,
-    model: spec.name,
-    source: spec.file,
-    dims: fused.dims,
+  return {
+    dims: { ...fused.dims },
     mode: plan.mode,
-    device: { name: plan.device.name, isCpu: plan.device.isCpu },
-    schedules: plan.mixers.map((m) => ({ layer: m.layer, mixer: m.label, schedule: m.schedule, chunk: m.chunk || undefined, source: m.source, why: m.why })),
-    weights: fused.weights.map((w) => ({ name: w.name, shape: w.shape })),
+    schedules: plan.mixers.map((m) => ({ layer: m.layer, mixer: m.label, schedule: m.schedule, chunk: m.chunk || null, source: m.source, why: m.why })),
     buffers: program.buffers.map((b) => ({ name: b.name, role: b.role, elem: b.elem, elements: b.elements, bytes: b.elements * 4 })),
     kernels,
   };
-  files.set(MANIFEST, JSON.stringify(manifest, null, 2) + '\n');
-  return files;
+}
+
+/** The recurrent states: the graph's state_in nodes with the buffers they are read from and written to. */
+export function stateEntries(c: Compiled): ManifestState[] {
+  const { graph } = c;
+  const states: ManifestState[] = [];
+  for (const n of graph.nodes) {
+    if (n.op !== 'state_in') continue;
+    if (!(n.name in graph.outputs)) continue;
+    states.push({ name: n.name, shape: [...n.type.shape], input: n.label, output: n.name });
+  }
+  return states;
+}
+
+/** Two-space JSON with arrays of numbers kept on one line (shapes, dispatch sizes). */
+export function manifestText(m: Manifest): string {
+  return JSON.stringify(m, null, 2).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, body: string) => `[${body.split(/,\s*/).join(', ')}]`) + '\n';
+}
+
+export function emitArtifacts(pair: CompiledPair, o: EmitOptions): Map<string, string> {
+  const files = new Map<string, string>();
+  const { forward, step } = pair;
+  const programs = { forward: programEntry(forward, '', files), step: programEntry(step, STEP_DIR, files) };
+  const ts = o.emit.includes('ts');
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    model: forward.spec.name,
+    source: o.source,
+    options: {
+      batch: o.batch,
+      seq: o.seq,
+      schedule: o.schedule ?? null,
+      emit: [...o.emit],
+      runtimeImport: ts ? o.runtimeImport : null,
+      device: { name: o.device.name, isCpu: o.device.isCpu, limits: { ...o.device.limits } },
+    },
+    vocab: forward.spec.vocab,
+    weights: forward.graph.weights.map((w) => ({ name: w.name, shape: [...w.shape] })),
+    states: stateEntries(forward),
+    programs,
+    files: [],
+  };
+  if (ts) files.set(MODULE_FILE, emitModule(manifest));
+  manifest.files = [...files.keys()].sort();
+  files.set(MANIFEST, manifestText(manifest));
+  return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -1,16 +1,20 @@
 /**
- * Float64 reference of causal linear attention (MIXERS.md §1, additive update, no decay): the
+ * Float64 reference of causal linear attention (MIXERS.md §1, additive update, any decay): the
  * definition written loop by loop, one token at a time. Shares no code with the WGSL kernels.
  *
- * Per batch b and head h, with q~ = phi(q), k~ = phi(k):
- *   S_t = S_{t-1} + k~_t v_t^T               S: [K, V], S_{-1} = s0 (zeros when absent)
+ * Per batch b and head h, with q~ = phi(q), k~ = phi(k) and the decay D_t (log space: the factor
+ * is exp(g) with g <= 0):
+ *   S_t = D_t S_{t-1} + k~_t v_t^T           S: [K, V], S_{-1} = s0 (zeros when absent)
  *   o_t = S_t^T (scale q~_t)                  (the current token counts)
- *   normalized: z_t = z_{t-1} + k~_t;  o_t = S_t^T (scale q~_t) / ((scale q~_t) . z_t + eps)
+ *   normalized: z_t = D_t z_{t-1} + k~_t;  o_t = S_t^T (scale q~_t) / ((scale q~_t) . z_t + eps)
+ * D_t: none = I; fixed = exp(logDecay[h]) I; scalar = exp(g[b, t, h]) I;
+ * vector = diag(exp(g[b, t, h, :])) (row i of S and z scaled by exp(g[b, t, h, i])).
  *
  * Layouts (row-major): q, k `[B, T, H, K]`; v, o `[B, T, H, V]`; s0, S `[B, H, K, V]`;
- * z0, z `[B, H, K]`.
+ * z0, z `[B, H, K]`; g `[B, T, H]` (scalar) or `[B, T, H, K]` (vector); beta `[B, T, H]`.
  */
-import type { FeatureMap } from '../../compiler/ir/graph.ts';
+import type { Decay, FeatureMap, UpdateRule } from '../../compiler/ir/graph.ts';
+import { deltaRuleRef } from './delta-rule.ts';
 
 export interface LinearAttnRefInput {
   B: number;
@@ -30,6 +34,14 @@ export interface LinearAttnRefInput {
   /** Multiplies q~ (after the feature map). */
   scale: number;
   eps: number;
+  /** Decay of the state per token; default none. */
+  decay?: Decay;
+  /** State update rule; default additive (this file); delta is `delta-rule.ts`. */
+  update?: UpdateRule;
+  /** Log-gates: `[B, T, H]` for scalar decay, `[B, T, H, K]` for vector decay; read only then. */
+  g?: ArrayLike<number>;
+  /** Delta-rule write strengths `[B, T, H]` (update = delta only). */
+  beta?: ArrayLike<number>;
 }
 
 export interface LinearAttnRefOutput {
@@ -64,10 +76,43 @@ function validate(inp: LinearAttnRefInput): void {
   checkLength('v', inp.v, B * T * H * V, '[B, T, H, V]');
   if (inp.s0) checkLength('s0', inp.s0, B * H * K * V, '[B, H, K, V]');
   if (inp.z0 && inp.normalize) checkLength('z0', inp.z0, B * H * K, '[B, H, K]');
+  const decay = inp.decay ?? { kind: 'none' };
+  if (decay.kind === 'fixed' && decay.logDecay.length !== H) {
+    throw new Error(`linearAttnRef: fixed decay has ${decay.logDecay.length} log-decays, expected one per head (H = ${H})`);
+  }
+  if (decay.kind === 'scalar' || decay.kind === 'vector') {
+    if (!inp.g) throw new Error(`linearAttnRef: ${decay.kind} decay needs the log-gates g`);
+    if (decay.kind === 'scalar') checkLength('g', inp.g, B * T * H, '[B, T, H]');
+    else checkLength('g', inp.g, B * T * H * K, '[B, T, H, K]');
+  }
+}
+
+/** Fills `d` with the decay factors exp(g) of rows 0..K-1 of S at token t of head h. */
+function decayFactors(inp: LinearAttnRefInput, b: number, t: number, h: number, d: Float64Array): void {
+  const decay = inp.decay ?? { kind: 'none' };
+  const { T, H, K } = inp;
+  const g = inp.g ?? [];
+  for (let i = 0; i < K; i++) {
+    switch (decay.kind) {
+      case 'none':
+        d[i] = 1;
+        break;
+      case 'fixed':
+        d[i] = Math.exp(decay.logDecay[h]);
+        break;
+      case 'scalar':
+        d[i] = Math.exp(g[(b * T + t) * H + h]);
+        break;
+      case 'vector':
+        d[i] = Math.exp(g[((b * T + t) * H + h) * K + i]);
+        break;
+    }
+  }
 }
 
 /** Runs the recurrence token by token for every (b, h); returns o, the final S and z. */
 export function linearAttnRef(inp: LinearAttnRefInput): LinearAttnRefOutput {
+  if (inp.update === 'delta') return deltaRuleRef(inp);
   validate(inp);
   const { B, T, H, K, V, feature, normalize, scale, eps } = inp;
   const o = new Float64Array(B * T * H * V);
@@ -77,6 +122,7 @@ export function linearAttnRef(inp: LinearAttnRefInput): LinearAttnRefOutput {
   if (z && inp.z0) for (let i = 0; i < z.length; i++) z[i] = inp.z0[i];
   const qt = new Float64Array(K);
   const kt = new Float64Array(K);
+  const dt = new Float64Array(K);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const oS = (b * H + h) * K * V;
@@ -88,10 +134,11 @@ export function linearAttnRef(inp: LinearAttnRefInput): LinearAttnRefOutput {
           qt[i] = scale * phi(feature, inp.q[oQK + i]);
           kt[i] = phi(feature, inp.k[oQK + i]);
         }
-        // S_t = S_{t-1} + k~_t v_t^T ; z_t = z_{t-1} + k~_t
+        decayFactors(inp, b, t, h, dt);
+        // S_t = D_t S_{t-1} + k~_t v_t^T ; z_t = D_t z_{t-1} + k~_t
         for (let i = 0; i < K; i++) {
-          for (let j = 0; j < V; j++) S[oS + i * V + j] += kt[i] * inp.v[oV + j];
-          if (z) z[oZ + i] += kt[i];
+          for (let j = 0; j < V; j++) S[oS + i * V + j] = dt[i] * S[oS + i * V + j] + kt[i] * inp.v[oV + j];
+          if (z) z[oZ + i] = dt[i] * z[oZ + i] + kt[i];
         }
         // o_t = S_t^T (scale q~_t) [/ ((scale q~_t) . z_t + eps)]
         let den = 1;

@@ -66,13 +66,15 @@ describe('loom (in process)', () => {
     const r = await loom('compile', 'models/fast-weights.loom', '-o', out, '--seq', '40');
     expect(r.code).toBe(0);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    expect(manifest.schedules.map((s: { schedule: string }) => s.schedule)).toEqual(['parallel', 'chunkwise', 'chunkwise']);
-    expect(readdirSync(out).filter((f) => f.endsWith('.wgsl')).length).toBe(manifest.kernels.length);
-    for (const k of manifest.kernels) expect(readFileSync(join(out, k.file), 'utf8')).toContain(`// ${k.name}:`);
+    const { forward, step } = manifest.programs;
+    expect(forward.schedules.map((s: { schedule: string }) => s.schedule)).toEqual(['parallel', 'chunkwise', 'chunkwise']);
+    expect(readdirSync(out).filter((f) => f.endsWith('.wgsl')).length).toBe(forward.kernels.length);
+    expect(readdirSync(join(out, 'step')).length).toBe(step.kernels.length);
+    for (const k of [...forward.kernels, ...step.kernels]) expect(readFileSync(join(out, k.file), 'utf8')).toContain(`// ${k.name}:`);
     // Recompiling over our own output is fine, and stale kernels of the earlier compile go away.
     expect((await loom('compile', 'models/fast-weights.loom', '-o', out, '--seq', '40', '--schedule', 'recurrent')).code).toBe(0);
     const after = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    expect(readdirSync(out).filter((f) => f.endsWith('.wgsl')).sort()).toEqual(after.kernels.map((k: { file: string }) => k.file).sort());
+    expect(readdirSync(out).filter((f) => f.endsWith('.wgsl')).sort()).toEqual(after.programs.forward.kernels.map((k: { file: string }) => k.file).sort());
     // A file the user wrote under a name loom wants: refused, then overwritten only with --force.
     const foreign = join(dir, 'mine');
     await loom('compile', 'models/fast-weights.loom', '-o', foreign, '--seq', '40');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Kernel } from '../../compiler/codegen/kernel.ts';
-import type { FeatureMap, Schedule } from '../../compiler/ir/graph.ts';
+import type { Decay, FeatureMap, Schedule } from '../../compiler/ir/graph.ts';
 import {
   linearAttnCost,
   linearAttnProgram,
@@ -20,20 +20,37 @@ const LIMITS: DeviceLimits = {
   maxComputeWorkgroupsPerDimension: 65535,
 };
 
-function dims(T: number, o: { K?: number; V?: number; feature?: FeatureMap; normalize?: boolean; chunk?: number; B?: number; H?: number } = {}): LinearAttnDims {
+interface DimOpts {
+  K?: number;
+  V?: number;
+  feature?: FeatureMap;
+  normalize?: boolean;
+  chunk?: number;
+  B?: number;
+  H?: number;
+  decay?: Decay;
+}
+
+function dims(T: number, o: DimOpts = {}): LinearAttnDims {
   const K = o.K ?? 4;
-  return {
-    B: o.B ?? 2,
-    T,
-    chunk: o.chunk ?? 8,
-    knobs: { heads: o.H ?? 2, keyDim: K, valueDim: o.V ?? 8, feature: o.feature ?? 'elu1', normalize: o.normalize ?? true, scale: 1 / Math.sqrt(K), eps: 1e-6, decay: { kind: 'none' }, update: 'additive' },
-  };
+  const knobs = { heads: o.H ?? 2, keyDim: K, valueDim: o.V ?? 8, feature: o.feature ?? 'elu1', normalize: o.normalize ?? true, scale: 1 / Math.sqrt(K), eps: 1e-6 };
+  return { B: o.B ?? 2, T, chunk: o.chunk ?? 8, knobs: { ...knobs, decay: o.decay ?? { kind: 'none' }, update: 'additive' } };
 }
 
 function call(schedule: Schedule, d: LinearAttnDims): LinearAttnCall {
   const n = d.knobs.normalize;
-  return { ...d, label: 'L0.attn', schedule, buffers: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: n ? 'z0' : null, g: null, beta: null, o: 'o', S: 'S', z: n ? 'z' : null } };
+  const g = d.knobs.decay.kind === 'scalar' || d.knobs.decay.kind === 'vector' ? 'g' : null;
+  return { ...d, label: 'L0.attn', schedule, buffers: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: n ? 'z0' : null, g, beta: null, o: 'o', S: 'S', z: n ? 'z' : null } };
 }
+
+const RETNET: Decay = { kind: 'fixed', logDecay: [Math.log(1 - 2 ** -5), Math.log(1 - 2 ** -6)] };
+
+/** One configuration per decay for the snapshots: fixed elu1-norm, scalar identity, vector elu1-norm. */
+const DECAY_CONFIGS: { id: string; o: DimOpts }[] = [
+  { id: 'fixed', o: { decay: RETNET } },
+  { id: 'scalar', o: { decay: { kind: 'scalar' }, feature: 'identity', normalize: false } },
+  { id: 'vector', o: { decay: { kind: 'vector' } } },
+];
 
 function kernels(schedule: Schedule, d: LinearAttnDims, maxWorkgroupsPerDim?: number): Kernel[] {
   return linearAttnProgram(call(schedule, d), { maxWorkgroupsPerDim }).steps.map((s) => s.kernel);
@@ -58,6 +75,46 @@ describe('linear attention WGSL', () => {
   it('matches the snapshot of a scalar-column, unnormalized, identity recurrent kernel (V = 3)', async () => {
     const [k] = kernels('recurrent', dims(5, { V: 3, feature: 'identity', normalize: false }));
     await expect(k.wgsl).toMatchFileSnapshot('__snapshots__/linear_attn/recurrent-identity-V3.wgsl');
+  });
+
+  it.each(DECAY_CONFIGS.flatMap(({ id, o }) => SCHEDULES.map((schedule) => ({ id, o, schedule }))))(
+    'matches the snapshot with decay (B2-T20-H2-K4-V8-c8): $id $schedule',
+    async ({ id, o, schedule }) => {
+      for (const k of kernels(schedule, dims(20, o))) {
+        const file = k.name.slice('L0.attn.'.length);
+        await expect(k.wgsl).toMatchFileSnapshot(`__snapshots__/linear_attn/decay-${id}/${file}.wgsl`);
+      }
+    },
+  );
+
+  it('emits only the chosen decay', () => {
+    for (const schedule of SCHEDULES) {
+      const none = kernels(schedule, dims(9, { feature: 'identity', normalize: false })).map((k) => k.wgsl).join('\n');
+      expect(none).not.toMatch(/exp\(|b_lg|b_d\b|LOG_DECAY|\bg\[/);
+      const fixed = kernels(schedule, dims(9, { decay: RETNET })).map((k) => k.wgsl).join('\n');
+      expect(fixed).toMatch(/const LOG_DECAY = array<f32, H>\(/);
+      expect(fixed).not.toMatch(/\bg\[|\bg: array/);
+      const scalar = kernels(schedule, dims(9, { decay: { kind: 'scalar' } })).map((k) => k.wgsl).join('\n');
+      expect(scalar).toMatch(/g\[o_(tok|src)\]/);
+      expect(scalar).not.toMatch(/LOG_DECAY|g\[o_\w+ \* K/);
+      const vector = kernels(schedule, dims(9, { decay: { kind: 'vector' } })).map((k) => k.wgsl).join('\n');
+      expect(vector).toMatch(/g\[o_(tok|src) \* K \+ i_i\]/);
+    }
+  });
+
+  it('binds the gate buffer after v', () => {
+    const scalar = dims(20, { decay: { kind: 'scalar' }, normalize: false });
+    expect(linearAttnProgram(call('recurrent', scalar)).steps[0].args).toEqual(['q', 'k', 'v', 'g', 's0', 'o', 'S']);
+    const p = linearAttnProgram(call('chunkwise', dims(20, { decay: { kind: 'vector' } })));
+    expect(p.steps[0].args).toEqual(['k', 'v', 'g', 's0', 'z0', 'L0.attn.h', 'L0.attn.hz', 'S', 'z']);
+    expect(p.steps[1].args).toEqual(['q', 'k', 'v', 'g', 'L0.attn.h', 'L0.attn.hz', 'o']);
+    const par = linearAttnProgram(call('parallel', dims(20, { decay: RETNET })));
+    expect(par.steps.map((s) => s.args)).toEqual([['q', 'k', 'v', 's0', 'z0', 'o'], ['k', 'v', 's0', 'z0', 'S', 'z']]);
+    for (const d of [scalar, dims(20, { decay: { kind: 'vector' } })]) {
+      for (const schedule of SCHEDULES) {
+        for (const s of linearAttnProgram(call(schedule, d)).steps) expect(s.args.length).toBe(s.kernel.bindings.length);
+      }
+    }
   });
 
   it('names kernels after the label and binds the chunk states it declares', () => {
@@ -107,6 +164,10 @@ describe('linear attention WGSL', () => {
     const c = call('recurrent', dims(4));
     expect(() => linearAttnProgram({ ...c, buffers: { ...c.buffers, z: null } })).toThrow(/z0 = z0, z = null; expected both set/);
     expect(() => linearAttnProgram({ ...call('chunkwise', dims(4)), chunk: 0 })).toThrow(/chunk = 0 must be a positive integer/);
+    const fixed = call('parallel', dims(4, { decay: RETNET }));
+    expect(() => linearAttnProgram({ ...fixed, buffers: { ...fixed.buffers, g: 'g' } })).toThrow(/g = g with decay fixed; expected g null/);
+    const scalar = call('parallel', dims(4, { decay: { kind: 'scalar' } }));
+    expect(() => linearAttnProgram({ ...scalar, buffers: { ...scalar.buffers, g: null } })).toThrow(/g = null with decay scalar; expected g set/);
   });
 });
 
@@ -134,6 +195,28 @@ describe('linearAttnSupports', () => {
     expect(linearAttnSupports('chunkwise', { ...d, chunk: 64 }, small)).toEqual({ ok: true });
   });
 
+  it('counts the gate buffer against the storage-buffer limit, with the reason', () => {
+    const norm = dims(8, { decay: { kind: 'scalar' } });
+    for (const schedule of ['recurrent', 'chunkwise'] as Schedule[]) {
+      expect(linearAttnSupports(schedule, norm, LIMITS)).toMatchObject({ ok: false, reason: expect.stringMatching(/9 storage buffers in one kernel \(\w+, normalized, decay scalar\), the device allows 8/) });
+      expect(linearAttnSupports(schedule, norm, { ...LIMITS, maxStorageBuffersPerShaderStage: 9 })).toEqual({ ok: true });
+      expect(linearAttnSupports(schedule, dims(8, { decay: { kind: 'vector' }, normalize: false }), LIMITS)).toEqual({ ok: true });
+      expect(linearAttnSupports(schedule, dims(8, { decay: RETNET }), LIMITS)).toEqual({ ok: true });
+    }
+    expect(linearAttnSupports('parallel', dims(8, { decay: { kind: 'vector' } }), LIMITS)).toEqual({ ok: true });
+  });
+
+  it('rejects a fixed decay that is not one log-decay <= 0 per head', () => {
+    expect(linearAttnSupports('recurrent', dims(8, { decay: { kind: 'fixed', logDecay: [-0.1] } }), LIMITS)).toMatchObject({
+      ok: false,
+      reason: 'fixed decay has 1 log-decays, expected one per head (heads = 2)',
+    });
+    expect(linearAttnSupports('parallel', dims(8, { decay: { kind: 'fixed', logDecay: [-0.1, 0.5] } }), LIMITS)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/logDecay\[1\] = 0.5 must be finite and <= 0/),
+    });
+  });
+
   it('rejects non-positive dimensions', () => {
     expect(linearAttnSupports('parallel', dims(0), LIMITS)).toMatchObject({ ok: false, reason: 'T = 0 must be a positive integer' });
   });
@@ -156,6 +239,18 @@ describe('linearAttnCost', () => {
     expect(ratio('parallel')).toBeLessThanOrEqual(4);
     expect(ratio('recurrent')).toBeCloseTo(2, 5);
     expect(ratio('chunkwise')).toBeCloseTo(2, 2);
+  });
+
+  it.each(SCHEDULES)('counts the decay work: none < fixed < scalar < vector: %s', (schedule) => {
+    const cost = (decay: Decay): number => linearAttnCost(schedule, dims(300, { K: 16, V: 32, chunk: 64, decay })).flops;
+    const none = cost({ kind: 'none' });
+    const fixed = cost({ kind: 'fixed', logDecay: [-0.1, -0.2] });
+    expect(fixed).toBeGreaterThan(none);
+    expect(cost({ kind: 'scalar' })).toBeGreaterThan(fixed);
+    expect(cost({ kind: 'vector' })).toBeGreaterThan(cost({ kind: 'scalar' }));
+    const bytes = (decay: Decay): number => linearAttnCost(schedule, dims(300, { K: 16, V: 32, chunk: 64, decay })).bytes;
+    expect(bytes({ kind: 'vector' })).toBeGreaterThan(bytes({ kind: 'scalar' }));
+    expect(bytes({ kind: 'scalar' })).toBeGreaterThan(bytes({ kind: 'none' }));
   });
 
   it('ranks chunkwise below parallel in work for long sequences', () => {

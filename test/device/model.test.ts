@@ -2,7 +2,7 @@
  * Whole models on the adapter against the float64 reference: every schedule, final states, and a
  * sequence resumed from carried state in another schedule.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ScheduleChoice } from '../../compiler/check/spec.ts';
 import { compileSource, type Compiled } from '../../compiler/pipeline.ts';
@@ -15,14 +15,27 @@ import { seededWeights } from '../../runtime/weights.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
-const MODELS = ['models/linear-transformer.loom', 'models/fast-weights.loom'];
+/** Every model in models/: the presets each run in every schedule they support. */
+const MODELS = readdirSync('models')
+  .filter((f) => f.endsWith('.loom'))
+  .sort()
+  .map((f) => `models/${f}`);
 const SCHEDULES: ScheduleChoice[] = [{ kind: 'parallel' }, { kind: 'chunkwise', chunk: 16 }, { kind: 'recurrent' }];
+const T = 16;
 const label = (s: ScheduleChoice) => (s.kind === 'chunkwise' ? `chunkwise${s.chunk}` : s.kind);
 
-async function build(path: string, batch: number, seq: number, schedule: ScheduleChoice): Promise<Compiled> {
+/** Compiles for one schedule; undefined when the planner refuses it (LOOM4003, with a reason). */
+async function tryBuild(path: string, batch: number, seq: number, schedule: ScheduleChoice): Promise<Compiled | undefined> {
   const r = compileSource(readFileSync(path, 'utf8'), path, { batch, seq, schedule, device: deviceProfile(await gpu()) });
-  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  return r.compiled;
+  if (r.ok) return r.compiled;
+  for (const d of r.diagnostics) expect(d.message, 'only a refused schedule may stop compilation').toMatch(/^layer \d+ \(.+\) has no \w+ schedule: .{10,}/);
+  return undefined;
+}
+
+async function build(path: string, batch: number, seq: number, schedule: ScheduleChoice): Promise<Compiled> {
+  const c = await tryBuild(path, batch, seq, schedule);
+  if (!c) throw new Error(`${path} refused ${label(schedule)}`);
+  return c;
 }
 
 function tokens(seed: number, n: number, vocab: number): Int32Array {
@@ -31,10 +44,13 @@ function tokens(seed: number, n: number, vocab: number): Int32Array {
 }
 
 describe.each(MODELS)('%s', (path) => {
-  it.each(SCHEDULES.map((s) => [label(s), s] as const))('B2-T37 %s: logits and final states match the reference', async (_, schedule) => {
-    const c = await build(path, 2, 37, schedule);
+  // One program size (B=1, T=16) per schedule: the kernel suites cover other shapes, and each new
+  // size is a new pipeline, which lavapipe compiles slowly for the larger mixer kernels.
+  it.each(SCHEDULES.map((s) => [label(s), s] as const))('B1-T16 %s: logits and final states match the reference', async (_, schedule) => {
+    const c = await tryBuild(path, 1, T, schedule);
+    if (!c) return; // refused with a reason (checked in tryBuild)
     const w = seededWeights(c.graph.weights, 11);
-    const ids = tokens(1, 74, c.spec.vocab);
+    const ids = tokens(1, T, c.spec.vocab);
     const session = await Session.create(await gpu(), c, w);
     const out = await session.forward(ids);
     session.destroy();
@@ -44,7 +60,7 @@ describe.each(MODELS)('%s', (path) => {
   });
 
   it('resumes a sequence from carried state in another schedule', async () => {
-    const [T1, T2] = [29, 18];
+    const [T1, T2] = [T, T]; // the same program sizes as above, so no new pipelines
     const g = await gpu();
     const full = await build(path, 1, T1 + T2, { kind: 'recurrent' });
     const w = seededWeights(full.graph.weights, 5);
@@ -57,10 +73,12 @@ describe.each(MODELS)('%s', (path) => {
       [{ kind: 'recurrent' }, { kind: 'chunkwise', chunk: 16 }],
     ];
     for (const [a, b] of pairs) {
-      const first = await Session.create(g, await build(path, 1, T1, a), w);
+      const [ca, cb] = [await tryBuild(path, 1, T1, a), await tryBuild(path, 1, T2, b)];
+      if (!ca || !cb) continue; // a schedule this model's mixers do not offer
+      const first = await Session.create(g, ca, w);
       const p = await first.forward(ids.subarray(0, T1));
       first.destroy();
-      const second = await Session.create(g, await build(path, 1, T2, b), w);
+      const second = await Session.create(g, cb, w);
       const q = await second.forward(ids.subarray(T1), p.states);
       second.destroy();
       expectClose(`${label(a)} then ${label(b)}: first part`, p.logits, ref.subarray(0, T1 * vocab));
@@ -71,7 +89,7 @@ describe.each(MODELS)('%s', (path) => {
 
 describe('session input checks', () => {
   it('rejects token ids outside the vocabulary and states of the wrong size, by name', async () => {
-    const c = await build(MODELS[0], 1, 4, { kind: 'recurrent' });
+    const c = await build('models/linear-transformer.loom', 1, 4, { kind: 'recurrent' });
     const s = await Session.create(await gpu(), c, seededWeights(c.graph.weights, 0));
     await expect(s.forward(Int32Array.from([1, 2, 256, 3]))).rejects.toThrow(/token id 256 at \[0, 2\] is outside the vocabulary \[0, 256\)/);
     await expect(s.forward(Int32Array.from([1, 2, 3]))).rejects.toThrow(/expected 4 token ids/);
@@ -80,7 +98,7 @@ describe('session input checks', () => {
     s.destroy();
   });
   it('rejects weights that do not match the model', async () => {
-    const c = await build(MODELS[0], 1, 4, { kind: 'recurrent' });
+    const c = await build('models/linear-transformer.loom', 1, 4, { kind: 'recurrent' });
     const w = seededWeights(c.graph.weights, 0);
     w.set('norm_f.weight', new Float32Array(3));
     await expect(Session.create(await gpu(), c, w)).rejects.toThrow(/norm_f\.weight/);

@@ -1,17 +1,19 @@
 /**
- * Causal linear attention (MIXERS.md §1: additive update, no decay, phi = identity or elu1,
- * optionally normalized) in three barrier-free schedules: recurrent, chunkwise(C), parallel.
- * See README.md for the math, the kernels and their dispatch.
+ * Causal linear attention (MIXERS.md §1: additive update, decay none / fixed / scalar / vector,
+ * phi = identity or elu1, optionally normalized) in three barrier-free schedules: recurrent,
+ * chunkwise(C), parallel. See README.md for the math, the kernels and their dispatch.
  *
- * Layouts: q, k `[B, T, H, K]`; v, o `[B, T, H, V]`; s0, S `[B, H, K, V]`; z0, z `[B, H, K]`.
+ * Layouts: q, k `[B, T, H, K]`; v, o `[B, T, H, V]`; s0, S `[B, H, K, V]`; z0, z `[B, H, K]`;
+ * log-gates g `[B, T, H]` (scalar) or `[B, T, H, K]` (vector), decay exp(g) with g <= 0.
  */
 import type { BufferDecl, Step } from '../../codegen/program.ts';
 import { LoomInternalError } from '../../../grammar/diagnostics.ts';
 import type { LinearAttnKnobs, Schedule } from '../../ir/graph.ts';
 import type { DeviceLimits } from '../../plan/device.ts';
 import { scheduleCost, type LinearAttnCost } from './cost.ts';
+import { deltaCost, deltaProgram, deltaSupports } from './delta/index.ts';
 import { chunkProgram, chunkStateElements } from './kernels/chunk.ts';
-import { groupsFor, threadGrid, WG, type LaShape } from './kernels/common.ts';
+import { groupsFor, hasGate, threadGrid, WG, type AdditiveShape } from './kernels/common.ts';
 import { outputThreads } from './kernels/output.ts';
 import { parallelProgram } from './kernels/parallel.ts';
 import { recurrentProgram, recurrentThreads } from './kernels/recurrent.ts';
@@ -57,7 +59,7 @@ export const MAX_PRIVATE_FLOATS = 256;
 /** WebGPU's workgroup-count limit per dispatch dimension. */
 const MAX_GROUPS_PER_DIM = 65535;
 
-function shapeOf(d: LinearAttnDims, maxGroupsPerDim: number): LaShape {
+function shapeOf(d: LinearAttnDims, maxGroupsPerDim: number): AdditiveShape {
   const { knobs: kn } = d;
   return {
     B: d.B,
@@ -69,6 +71,7 @@ function shapeOf(d: LinearAttnDims, maxGroupsPerDim: number): LaShape {
     normalize: kn.normalize,
     scale: kn.scale,
     eps: kn.eps,
+    decay: kn.decay,
     maxGroupsPerDim,
   };
 }
@@ -80,36 +83,45 @@ function dimsProblem(schedule: Schedule, d: LinearAttnDims): string | null {
   for (const [name, x] of dims) if (!Number.isInteger(x) || x < 1) return `${name} = ${x} must be a positive integer`;
   if (!Number.isFinite(d.knobs.scale)) return `scale = ${d.knobs.scale} must be finite`;
   if (d.knobs.normalize && !Number.isFinite(d.knobs.eps)) return `eps = ${d.knobs.eps} must be finite`;
+  const decay = d.knobs.decay;
+  if (decay.kind === 'fixed') {
+    if (decay.logDecay.length !== d.knobs.heads) return `fixed decay has ${decay.logDecay.length} log-decays, expected one per head (heads = ${d.knobs.heads})`;
+    const h = decay.logDecay.findIndex((x) => !Number.isFinite(x) || x > 0);
+    if (h >= 0) return `fixed decay logDecay[${h}] = ${decay.logDecay[h]} must be finite and <= 0 (log space)`;
+  }
   return null;
 }
 
 /** Storage buffers bound by the schedule's widest kernel. */
-function bindingCount(schedule: Schedule, normalize: boolean): number {
-  const n = normalize ? 1 : 0;
+function bindingCount(schedule: Schedule, s: AdditiveShape): number {
+  const n = s.normalize ? 1 : 0;
+  const g = hasGate(s) ? 1 : 0;
   switch (schedule) {
     case 'recurrent':
-      return 6 + 2 * n; // q k v s0 [z0] o S [z]
+      return 6 + 2 * n + g; // q k v [g] s0 [z0] o S [z]
     case 'parallel':
-      return 5 + n; // parallel_o: q k v s0 [z0] o
+      return 5 + n + g; // parallel_o: q k v [g] s0 [z0] o
     case 'chunkwise':
-      return 5 + 3 * n; // chunk_h: k v s0 [z0] h [hz] S [z]
+      return 5 + 3 * n + g; // chunk_h: k v [g] s0 [z0] h [hz] S [z]
   }
 }
 
 /** Element counts of every buffer the schedule binds. */
-function bufferSizes(schedule: Schedule, s: LaShape, chunk: number): [string, number][] {
+function bufferSizes(schedule: Schedule, s: AdditiveShape, chunk: number): [string, number][] {
   const sizes: [string, number][] = [['q/k', s.B * s.T * s.H * s.K], ['v/o', s.B * s.T * s.H * s.V], ['S', s.B * s.H * s.K * s.V]];
+  if (s.decay.kind === 'vector') sizes.push(['g (vector log-gates)', s.B * s.T * s.H * s.K]);
   if (schedule === 'chunkwise') sizes.push(['h (chunk states)', chunkStateElements(s, chunk).h]);
   return sizes;
 }
 
 /** Invocation counts of each kernel of the schedule. */
-function kernelThreads(schedule: Schedule, s: LaShape): number[] {
+function kernelThreads(schedule: Schedule, s: AdditiveShape): number[] {
   return schedule === 'recurrent' ? [recurrentThreads(s)] : [stateThreads(s), outputThreads(s)];
 }
 
 /** Whether a schedule can run these dims on this device, and why not. Pure. */
 export function linearAttnSupports(schedule: Schedule, call: LinearAttnDims, limits: DeviceLimits): { ok: true } | { ok: false; reason: string } {
+  if (call.knobs.update === 'delta') return deltaSupports(schedule, call, limits);
   const bad = dimsProblem(schedule, call);
   if (bad) return { ok: false, reason: bad };
   const s = shapeOf(call, limits.maxComputeWorkgroupsPerDimension);
@@ -117,9 +129,10 @@ export function linearAttnSupports(schedule: Schedule, call: LinearAttnDims, lim
     const what = schedule === 'recurrent' ? 'its K state rows of S' : 'scale q~_t';
     return { ok: false, reason: `K = ${s.K} > ${MAX_PRIVATE_FLOATS}: each ${schedule} invocation keeps ${what} in a private array of K floats` };
   }
-  const bindings = bindingCount(schedule, s.normalize);
+  const bindings = bindingCount(schedule, s);
   if (bindings > limits.maxStorageBuffersPerShaderStage) {
-    return { ok: false, reason: `needs ${bindings} storage buffers in one kernel, the device allows ${limits.maxStorageBuffersPerShaderStage}` };
+    const why = `${s.normalize ? 'normalized, ' : ''}decay ${s.decay.kind}`;
+    return { ok: false, reason: `needs ${bindings} storage buffers in one kernel (${schedule}, ${why}), the device allows ${limits.maxStorageBuffersPerShaderStage}` };
   }
   const maxBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   for (const [name, elements] of bufferSizes(schedule, s, call.chunk)) {
@@ -143,6 +156,11 @@ function validateCall(call: LinearAttnCall): void {
     const want = call.knobs.normalize ? 'both set (normalize = true)' : 'both null (normalize = false)';
     throw new LoomInternalError('linear_attn', `${call.label}: buffers z0 = ${z0}, z = ${z}; expected ${want}`);
   }
+  const gated = call.knobs.decay.kind === 'scalar' || call.knobs.decay.kind === 'vector';
+  if ((call.buffers.g !== null) !== gated) {
+    throw new LoomInternalError('linear_attn', `${call.label}: buffer g = ${call.buffers.g} with decay ${call.knobs.decay.kind}; expected g ${gated ? 'set' : 'null'}`);
+  }
+  if (call.buffers.beta !== null) throw new LoomInternalError('linear_attn', `${call.label}: buffer beta = ${call.buffers.beta} with the additive update; expected null`);
 }
 
 export interface LinearAttnProgramOptions {
@@ -152,6 +170,7 @@ export interface LinearAttnProgramOptions {
 
 /** Steps (kernels + buffer names bound) and the intermediate buffers they introduce (role 'activation', named `${label}.<something>`). */
 export function linearAttnProgram(call: LinearAttnCall, opts: LinearAttnProgramOptions = {}): { buffers: BufferDecl[]; steps: Step[] } {
+  if (call.knobs.update === 'delta') return deltaProgram(call, opts);
   validateCall(call);
   const s = shapeOf(call, opts.maxWorkgroupsPerDim ?? MAX_GROUPS_PER_DIM);
   switch (call.schedule) {
@@ -166,5 +185,6 @@ export function linearAttnProgram(call: LinearAttnCall, opts: LinearAttnProgramO
 
 /** Rough operation and memory-traffic counts of a schedule, for the planner. Pure. */
 export function linearAttnCost(schedule: Schedule, call: LinearAttnDims): LinearAttnCost {
+  if (call.knobs.update === 'delta') return deltaCost(schedule, call);
   return scheduleCost(schedule, shapeOf(call, MAX_GROUPS_PER_DIM), call.chunk);
 }

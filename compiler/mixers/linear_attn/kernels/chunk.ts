@@ -1,42 +1,41 @@
 /**
  * Chunkwise(C) schedule: split T into NC = ceil(T / C) chunks (the last may be partial).
  *   chunk_h: per (b, h, i, column group), walk the chunks in order, store h_n (the state before
- *            chunk n; h_0 = s0), add sum_{t in chunk n} k~_t[i] v_t[cols]; store the final S
- *            (z and hz alike from column group 0).
- *   chunk_o: per (b, t, h, value slice), o_t = (scale q~_t)^T h_n + sum_{s = n*C..t}
- *            (scale q~_t . k~_s) v_s, normalized by the matching sum over hz_n and k~_s.
+ *            chunk n; h_0 = s0), then run the (decayed) recurrence over the chunk's tokens for
+ *            row i; store the final S (z and hz alike from column group 0).
+ *   chunk_o: per (b, t, h, value slice), o_t = (scale q~_t exp(G_t))^T h_n + sum_{s = n*C..t}
+ *            exp(G_t - G_s) (scale q~_t . k~_s) v_s with G relative to the chunk start
+ *            (absent without decay), normalized by the matching sum over hz_n and k~_s.
  * Barrier-free. Work O(T K V + T C (K + V)); h takes B*H*NC*K*V floats.
  */
 import type { BufferDecl, Step } from '../../../codegen/program.ts';
 import { ceilDiv } from '../../../codegen/wgsl.ts';
-import type { LaBuffers, LaShape } from './common.ts';
+import { gateArgs, type LaBuffers, type AdditiveShape } from './common.ts';
 import { outputKernel } from './output.ts';
-import { stateKernel, type Chunking } from './state.ts';
+import { stateArgs, stateKernel, type Chunking } from './state.ts';
 
 export function chunking(T: number, C: number): Chunking {
   return { C, NC: ceilDiv(T, C) };
 }
 
 /** Elements of the chunk-state buffers h `[B, H, NC, K, V]` and hz `[B, H, NC, K]`. */
-export function chunkStateElements(s: LaShape, C: number): { h: number; hz: number } {
+export function chunkStateElements(s: AdditiveShape, C: number): { h: number; hz: number } {
   const { NC } = chunking(s.T, C);
   return { h: s.B * s.H * NC * s.K * s.V, hz: s.B * s.H * NC * s.K };
 }
 
-export function chunkProgram(label: string, s: LaShape, C: number, buf: LaBuffers): { buffers: BufferDecl[]; steps: Step[] } {
+export function chunkProgram(label: string, s: AdditiveShape, C: number, buf: LaBuffers): { buffers: BufferDecl[]; steps: Step[] } {
   const chunks = chunking(s.T, C);
   const sizes = chunkStateElements(s, C);
   const h = `${label}.h`;
   const hz = `${label}.hz`;
   const buffers: BufferDecl[] = [{ name: h, elem: 'f32', elements: sizes.h, role: 'activation' }];
   if (s.normalize) buffers.push({ name: hz, elem: 'f32', elements: sizes.hz, role: 'activation' });
-  const zs = s.normalize && buf.z0 !== null && buf.z !== null ? [buf.z0, buf.z] : null;
-  const hArgs = [buf.k, buf.v, buf.s0, ...(zs ? [zs[0]] : []), h, ...(zs ? [hz] : []), buf.S, ...(zs ? [zs[1]] : [])];
-  const oArgs = [buf.q, buf.k, buf.v, h, ...(zs ? [hz] : []), buf.o];
+  const oArgs = [buf.q, buf.k, buf.v, ...gateArgs(buf), h, ...(s.normalize ? [hz] : []), buf.o];
   return {
     buffers,
     steps: [
-      { kernel: stateKernel(`${label}.chunk_h`, s, chunks), args: hArgs },
+      { kernel: stateKernel(`${label}.chunk_h`, s, chunks), args: stateArgs(buf, { h, hz }) },
       { kernel: outputKernel(`${label}.chunk_o`, s, chunks), args: oArgs },
     ],
   };

@@ -1,11 +1,11 @@
 /**
  * Pieces shared by the linear-attention kernel generators: the specialised shape, the thread
- * grid (folded into 2D past the per-dimension workgroup limit), the fused feature map, and
- * value-column loads/stores that use vec4 registers when V is a multiple of 4.
+ * grid (folded into 2D past the per-dimension workgroup limit), the fused feature map, the
+ * decay's log-gates, and value-column loads/stores that use vec4 registers when V is a multiple of 4.
  */
 import type { KernelBinding } from '../../../codegen/kernel.ts';
-import { ceilDiv, WGSL_HELPERS, type WgslBuilder } from '../../../codegen/wgsl.ts';
-import type { FeatureMap } from '../../../ir/graph.ts';
+import { ceilDiv, f32Lit, WGSL_HELPERS, type WgslBuilder } from '../../../codegen/wgsl.ts';
+import type { Decay, FeatureMap } from '../../../ir/graph.ts';
 
 /** Everything a kernel is specialised to. */
 export interface LaShape {
@@ -22,6 +22,12 @@ export interface LaShape {
   maxGroupsPerDim: number;
 }
 
+/** The shape of the additive recurrence's kernels: LaShape plus the decay. */
+export interface AdditiveShape extends LaShape {
+  /** Decay of the state (log space, factor exp(g) with g <= 0); fixed carries one log-decay per head. */
+  decay: Decay;
+}
+
 /** Buffers the schedule reads and writes (names chosen by the caller); z0, z non-null exactly when normalized. */
 export interface LaBuffers {
   q: string;
@@ -29,6 +35,8 @@ export interface LaBuffers {
   v: string;
   s0: string;
   z0: string | null;
+  /** Log-gates `[B, T, H]` (scalar decay) or `[B, T, H, K]` (vector decay); null otherwise. */
+  g: string | null;
   o: string;
   S: string;
   z: string | null;
@@ -75,6 +83,51 @@ export function phi(s: LaShape, x: string): string {
 /** Helper functions the feature map needs. */
 export function featureHelpers(s: LaShape): string[] {
   return s.feature === 'elu1' ? [WGSL_HELPERS.elu1] : [];
+}
+
+/** Whether the decay reads a log-gate buffer g (data-dependent decay). */
+export function hasGate(s: AdditiveShape): boolean {
+  return s.decay.kind === 'scalar' || s.decay.kind === 'vector';
+}
+
+/** The log-gate input binding, when the decay has one. */
+export function gateBindings(s: AdditiveShape): KernelBinding[] {
+  if (s.decay.kind === 'scalar') return [input('g', s.B * s.T * s.H)];
+  if (s.decay.kind === 'vector') return [input('g', s.B * s.T * s.H * s.K)];
+  return [];
+}
+
+/** The gate buffer's name as a step argument, when the call binds one. */
+export function gateArgs(buf: LaBuffers): string[] {
+  return buf.g === null ? [] : [buf.g];
+}
+
+/** Module-scope declarations the decay needs: fixed decay's per-head `LOG_DECAY` table. */
+export function decayDecls(s: AdditiveShape): string[] {
+  if (s.decay.kind !== 'fixed') return [];
+  return [`const LOG_DECAY = array<f32, H>(${s.decay.logDecay.map(f32Lit).join(', ')});`];
+}
+
+/** Fixed decay: `let b_lam = LOG_DECAY[i_h];` (the head's log-decay), emitted once per invocation. */
+export function emitFixedGate(b: WgslBuilder, s: AdditiveShape): void {
+  if (s.decay.kind === 'fixed') b.line('let b_lam = LOG_DECAY[i_h];');
+}
+
+/**
+ * The log-gate of token `tok` (a WGSL expression for (b*T + t)*H + h) on state row `row`:
+ * `b_lam` (fixed), `g[tok]` (scalar) or `g[tok * K + row]` (vector). Not for decay none.
+ */
+export function gateAt(s: AdditiveShape, tok: string, row: string): string {
+  switch (s.decay.kind) {
+    case 'fixed':
+      return 'b_lam';
+    case 'scalar':
+      return `g[${tok}]`;
+    case 'vector':
+      return `g[${tok} * K + ${row}]`;
+    case 'none':
+      throw new Error('gateAt: decay none has no gate');
+  }
 }
 
 /** The named sizes every kernel declares, in a fixed order. */

@@ -1,4 +1,4 @@
-// L0.attn.chunk_o: o_t = ((scale q~_t)^T h_n + sum_{s=n*C..t} (scale q~_t . k~_s) v_s) / (same with z, k~_s; + eps), phi = elu1
+// L0.attn.chunk_o: o_t = ((scale q~_t)^T h_n + sum_{s=n*C..t} (scale q~_t . k~_s) v_s) / (same with z, k~_s; + eps), phi = elu1, decay none
 //   @binding(0) q: in  f32[320]
 //   @binding(1) k: in  f32[320]
 //   @binding(2) v: in  f32[640]
@@ -45,24 +45,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o_g0 = 0u;
   let i_n = i_t / C;
   let o_st = (i_b * H + i_h) * NC + i_n;
-  // b_o = (scale q~_t)^T h_n
   var b_q: array<f32, K>;
-  var b_den = EPS;
   for (var i_i = 0u; i_i < K; i_i++) {
     b_q[i_i] = SCALE * elu1(q[i_tok * K + i_i]);
-    b_den += b_q[i_i] * hz[o_st * K + i_i];
   }
   var b_o: array<vec4<f32>, BG>;
-  for (var i_j = 0u; i_j < BG; i_j++) {
-    let o_col = (o_g0 + i_j) * VW;
-    var b_acc = vec4<f32>();
-    for (var i_i = 0u; i_i < K; i_i++) {
-      let o_row = (o_st * K + i_i) * V + o_col;
-      b_acc += b_q[i_i] * vec4<f32>(h[o_row], h[o_row + 1u], h[o_row + 2u], h[o_row + 3u]);
-    }
-    b_o[i_j] = b_acc;
-  }
-  // b_o += sum_{s = n*C..t} (scale q~_t . k~_s) v_s
+  var b_den = EPS;
+  // b_o = sum_{s = n*C..t} (scale q~_t . k~_s) v_s
   for (var i_s = i_n * C; i_s <= i_t; i_s++) {
     let o_src = (i_b * T + i_s) * H + i_h;
     var b_a = 0.0;
@@ -74,6 +63,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let o_vs = o_src * V + (o_g0 + i_j) * VW;
       b_o[i_j] += b_a * vec4<f32>(v[o_vs], v[o_vs + 1u], v[o_vs + 2u], v[o_vs + 3u]);
     }
+  }
+  // b_o += (scale q~_t)^T h_n
+  for (var i_i = 0u; i_i < K; i_i++) {
+    b_den += b_q[i_i] * hz[o_st * K + i_i];
+  }
+  for (var i_j = 0u; i_j < BG; i_j++) {
+    let o_col = (o_g0 + i_j) * VW;
+    var b_acc = vec4<f32>();
+    for (var i_i = 0u; i_i < K; i_i++) {
+      let o_row = (o_st * K + i_i) * V + o_col;
+      b_acc += b_q[i_i] * vec4<f32>(h[o_row], h[o_row + 1u], h[o_row + 2u], h[o_row + 3u]);
+    }
+    b_o[i_j] += b_acc;
   }
   for (var i_j = 0u; i_j < BG; i_j++) {
     let o_out = i_tok * V + (o_g0 + i_j) * VW;

@@ -1,4 +1,4 @@
-// L0.attn.recurrent: recurrent linear attention (phi = identity): o_t = S_t^T (scale q~_t), S_t = S_{t-1} + k~_t v_t^T
+// L0.attn.recurrent: recurrent linear attention (phi = identity, decay none): o_t = S_t^T (scale q~_t), S_t = S_{t-1} + k~_t v_t^T
 //   @binding(0) q: in  f32[80]
 //   @binding(1) k: in  f32[80]
 //   @binding(2) v: in  f32[60]

@@ -1,0 +1,120 @@
+/**
+ * loadArtifacts(dir) -> the two programs of a compiled artifact directory (`loom compile`):
+ * `manifest.json` (format `loom-manifest/2`) and the `.wgsl` files it names, validated on the way
+ * in. Every problem is a LoomError (LOOM5005) naming the file and the field.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ProgramSpec, Step } from '../compiler/codegen/program.ts';
+import type { Manifest, ManifestProgram } from '../compiler/emit/manifest.ts';
+import { diag, LoomError } from '../grammar/diagnostics.ts';
+import type { SessionLayout, StateDecl } from './session.ts';
+
+const MANIFEST_NAME = 'manifest.json';
+const FORMAT: Manifest['format'] = 'loom-manifest/2';
+
+export interface Artifacts {
+  /** The directory, absolute. */
+  dir: string;
+  manifest: Manifest;
+  model: string;
+  vocab: number;
+  /** B and T of the forward program; the step program runs `[B, 1]`. */
+  dims: { B: number; T: number };
+  weights: { name: string; shape: number[] }[];
+  states: StateDecl[];
+  forward: ProgramSpec;
+  step: ProgramSpec;
+}
+
+function fail(file: string, message: string): never {
+  throw new LoomError([diag('bad-artifact', { message: `${file}: ${message}` }, { file })]);
+}
+
+const isInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+const isShape = (v: unknown): v is number[] => Array.isArray(v) && v.every(isInt);
+
+/** Checks the fields this loader relies on; the manifest's other fields are informational. */
+function validate(m: unknown, file: string): Manifest {
+  if (typeof m !== 'object' || m === null) fail(file, 'is not a JSON object');
+  const x = m as Record<string, unknown>;
+  if (x.format !== FORMAT) fail(file, `format is ${JSON.stringify(x.format)}, expected '${FORMAT}' (recompile with this version of loom)`);
+  if (typeof x.model !== 'string') fail(file, "'model' must be a string");
+  if (!isInt(x.vocab) || x.vocab === 0) fail(file, "'vocab' must be a positive integer");
+  const named = (key: string, extra: (e: Record<string, unknown>) => boolean) => {
+    const list = x[key];
+    if (!Array.isArray(list) || !list.every((e) => typeof e?.name === 'string' && isShape(e.shape) && extra(e))) fail(file, `'${key}' must be a list of { name, shape${key === 'states' ? ', input, output' : ''} }`);
+  };
+  named('weights', () => true);
+  named('states', (e) => typeof e.input === 'string' && typeof e.output === 'string');
+  const programs = x.programs as Record<string, unknown> | undefined;
+  for (const p of ['forward', 'step']) {
+    const prog = programs?.[p] as Record<string, unknown> | undefined;
+    if (!prog || !Array.isArray(prog.buffers) || !Array.isArray(prog.kernels)) fail(file, `'programs.${p}' must have 'buffers' and 'kernels' lists`);
+    const dims = prog.dims as Record<string, unknown> | undefined;
+    if (!isInt(dims?.B) || !isInt(dims?.T)) fail(file, `'programs.${p}.dims' must be { B, T }`);
+  }
+  return m as Manifest;
+}
+
+function kernelsOf(dir: string, file: string, m: ManifestProgram, which: string): Step[] {
+  const buffers = new Map(m.buffers.map((b) => [b.name, b]));
+  return m.kernels.map((k, i) => {
+    const where = `programs.${which}.kernels[${i}]`;
+    if (typeof k?.file !== 'string' || typeof k.entryPoint !== 'string' || !Array.isArray(k.bindings) || !Array.isArray(k.dispatch) || !k.dispatch.every(isInt)) {
+      fail(file, `${where} must have file, entryPoint, dispatch and bindings`);
+    }
+    if (k.file.split('/').includes('..') || k.file.startsWith('/')) fail(file, `${where}.file '${k.file}' is outside the artifact directory`);
+    let wgsl: string;
+    try {
+      wgsl = readFileSync(join(dir, k.file), 'utf8');
+    } catch (e) {
+      fail(join(dir, k.file), `cannot read kernel '${k.name}' (${where}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    for (const b of k.bindings) {
+      if (!buffers.has(b.buffer)) fail(file, `${where} (${k.name}) binds '${b.buffer}', which is not a buffer of programs.${which}`);
+    }
+    return {
+      kernel: { name: k.name, wgsl, entryPoint: k.entryPoint, workgroupSize: k.workgroupSize, dispatch: k.dispatch, dispatchFormula: k.dispatchFormula, bindings: k.bindings.map((b) => ({ name: b.name, access: b.access, elem: b.elem, elements: b.elements })) },
+      args: k.bindings.map((b) => b.buffer),
+    };
+  });
+}
+
+function programOf(dir: string, file: string, m: ManifestProgram, which: string): ProgramSpec {
+  for (const need of ['tokens', 'logits']) if (!m.buffers.some((b) => b.name === need)) fail(file, `programs.${which} has no '${need}' buffer`);
+  return { buffers: m.buffers.map((b) => ({ name: b.name, elem: b.elem, elements: b.elements, role: b.role })), steps: kernelsOf(dir, file, m, which) };
+}
+
+/** Reads and validates an artifact directory (a path, or a `file:` URL such as `new URL('.', import.meta.url)`). */
+export function loadArtifacts(where: string | URL): Artifacts {
+  const dir = resolve(typeof where === 'string' ? where : fileURLToPath(where));
+  const file = join(dir, MANIFEST_NAME);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    fail(file, code === 'ENOENT' ? 'no such file: is this a directory written by `loom compile`?' : (e as Error).message);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    fail(file, `is not valid JSON: ${(e as Error).message}`);
+  }
+  const manifest = validate(json, file);
+  const { programs } = manifest;
+  const forward = programOf(dir, file, programs.forward, 'forward');
+  const step = programOf(dir, file, programs.step, 'step');
+  if (programs.step.dims.T !== 1 || programs.step.dims.B !== programs.forward.dims.B) fail(file, `programs.step.dims must be { B: ${programs.forward.dims.B}, T: 1 }`);
+  const { model, vocab, weights, states } = manifest;
+  return { dir, manifest, model, vocab, dims: { ...programs.forward.dims }, weights, states, forward, step };
+}
+
+/** The session layouts of the two programs. */
+export function layouts(a: Artifacts): { forward: SessionLayout; step: SessionLayout } {
+  const base = { vocab: a.vocab, weights: a.weights, states: a.states };
+  return { forward: { ...base, program: a.forward, dims: a.dims }, step: { ...base, program: a.step, dims: { B: a.dims.B, T: 1 } } };
+}

@@ -1,0 +1,14 @@
+/**
+ * Loom's runtime API for generated modules (`loom compile --emit ts`): the device, the artifact
+ * loader and the Model over its forward and step programs. Nothing here imports the compiler's
+ * code, only its types.
+ */
+export { acquireGpu, probeAdapter } from './gpu.ts';
+export type { Gpu, AdapterDescription } from './gpu.ts';
+export { loadArtifacts } from './artifacts.ts';
+export type { Artifacts } from './artifacts.ts';
+export { Model } from './model.ts';
+export type { Weights } from './model.ts';
+export type { ForwardResult, StateDecl } from './session.ts';
+export { seededWeights } from './weights.ts';
+export { LoomError } from '../grammar/diagnostics.ts';

@@ -1,0 +1,99 @@
+// L0.attn.chunk_o: o_t = ((scale q~_t)^T h_n + sum_{s=n*C..t} exp(G_t - G_s) (scale q~_t . k~_s) v_s) / (same with z, k~_s; + eps), phi = elu1, decay fixed
+//   @binding(0) q: in  f32[320]
+//   @binding(1) k: in  f32[320]
+//   @binding(2) v: in  f32[640]
+//   @binding(3) h: in  f32[384]
+//   @binding(4) hz: in  f32[48]
+//   @binding(5) o: out f32[640]
+// dispatch: ceil(B*T*H/64) = (2, 1, 1) workgroups of 64x1x1
+
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read> h: array<f32>;
+@group(0) @binding(4) var<storage, read> hz: array<f32>;
+@group(0) @binding(5) var<storage, read_write> o: array<f32>;
+
+const B: u32 = 2u;
+const T: u32 = 20u;
+const H: u32 = 2u;
+const K: u32 = 4u;
+const V: u32 = 8u;
+const VW: u32 = 4u;
+const VG: u32 = 2u;
+const BG: u32 = 2u;
+const C: u32 = 8u;
+const NC: u32 = 3u;
+const N: u32 = 80u;
+const SCALE: f32 = 0.5;
+const EPS: f32 = 0.000001;
+
+const LOG_DECAY = array<f32, H>(-0.031748697, -0.015748357);
+
+fn elu1(x: f32) -> f32 {
+  return select(exp(x), x + 1.0, x > 0.0);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i_thread = gid.x;
+  if (i_thread >= N) { return; }
+  // invocation = (b, t, h, value slice)
+  let i_tok = i_thread;
+  let i_h = i_tok % H;
+  let i_bt = i_tok / H;
+  let i_t = i_bt % T;
+  let i_b = i_bt / T;
+  let o_g0 = 0u;
+  let i_n = i_t / C;
+  let o_st = (i_b * H + i_h) * NC + i_n;
+  let b_lam = LOG_DECAY[i_h];
+  var b_q: array<f32, K>;
+  for (var i_i = 0u; i_i < K; i_i++) {
+    b_q[i_i] = SCALE * elu1(q[i_tok * K + i_i]);
+  }
+  var b_o: array<vec4<f32>, BG>;
+  var b_den = EPS;
+  // b_o = sum_{s = n*C..t} exp(G_t - G_s) (scale q~_t . k~_s) v_s
+  var b_lg = 0.0;
+  for (var i_d = 0u; i_d <= i_t - i_n * C; i_d++) {
+    let i_s = i_t - i_d;
+    let o_src = (i_b * T + i_s) * H + i_h;
+    var b_a = 0.0;
+    for (var i_i = 0u; i_i < K; i_i++) {
+      b_a += b_q[i_i] * elu1(k[o_src * K + i_i]);
+    }
+    b_a *= exp(b_lg);
+    b_lg += b_lam;
+    b_den += b_a;
+    for (var i_j = 0u; i_j < BG; i_j++) {
+      let o_vs = o_src * V + (o_g0 + i_j) * VW;
+      b_o[i_j] += b_a * vec4<f32>(v[o_vs], v[o_vs + 1u], v[o_vs + 2u], v[o_vs + 3u]);
+    }
+  }
+  // b_o += (scale q~_t exp(G_t))^T h_n
+  let b_w = exp(b_lg);
+  for (var i_i = 0u; i_i < K; i_i++) {
+    b_q[i_i] *= b_w;
+  }
+  for (var i_i = 0u; i_i < K; i_i++) {
+    b_den += b_q[i_i] * hz[o_st * K + i_i];
+  }
+  for (var i_j = 0u; i_j < BG; i_j++) {
+    let o_col = (o_g0 + i_j) * VW;
+    var b_acc = vec4<f32>();
+    for (var i_i = 0u; i_i < K; i_i++) {
+      let o_row = (o_st * K + i_i) * V + o_col;
+      b_acc += b_q[i_i] * vec4<f32>(h[o_row], h[o_row + 1u], h[o_row + 2u], h[o_row + 3u]);
+    }
+    b_o[i_j] += b_acc;
+  }
+  for (var i_j = 0u; i_j < BG; i_j++) {
+    let o_out = i_tok * V + (o_g0 + i_j) * VW;
+    let b_out = b_o[i_j] / b_den;
+    o[o_out] = b_out.x;
+    o[o_out + 1u] = b_out.y;
+    o[o_out + 2u] = b_out.z;
+    o[o_out + 3u] = b_out.w;
+  }
+}
