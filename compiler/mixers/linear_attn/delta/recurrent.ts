@@ -9,21 +9,20 @@
 import type { Kernel } from '../../../codegen/kernel.ts';
 import type { Step } from '../../../codegen/program.ts';
 import { buildKernel, type WgslBuilder } from '../../../codegen/wgsl.ts';
-import { emitThreadIndex, featureHelpers, gateBindings, input, output, phi, threadGrid, WG, type Grid } from '../kernels/common.ts';
+import { featureHelpers, gateBindings, input, output, phi, threadGrid, WG, type Grid } from '../kernels/common.ts';
 import {
   deltaConsts,
-  emitGateSetup,
   gate,
   gateHelpers,
   hasDecay,
   kFeat,
   loadVec,
   storeVec,
-  vecType,
   vecZero,
   widths,
   type DeltaBuffers,
   type DeltaShape,
+  emitColumnGroupState,
 } from './shape.ts';
 
 /** Invocations of the recurrent kernel: B*H*VG. */
@@ -57,17 +56,7 @@ function emitTokenLoop(b: WgslBuilder, s: DeltaShape): void {
 
 function emitBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
   const { VW } = widths(s);
-  emitThreadIndex(b, grid);
-  b.line('// invocation = (b, h, column group g): columns g*VW .. g*VW+VW-1 of S');
-  b.line('let i_g = i_thread % VG;');
-  b.line('let i_bh = i_thread / VG;');
-  b.line('let i_b = i_bh / H;');
-  b.line('let i_h = i_bh % H;');
-  b.line('let o_col = i_g * VW;');
-  b.line('let o_state = i_bh * K * V + o_col;');
-  emitGateSetup(b, s);
-  b.line(`var b_S: array<${vecType(VW)}, K>;`);
-  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_S[i_i] = ${loadVec(VW, 's0', 'o_state + i_i * V')};`));
+  emitColumnGroupState(b, s, grid, 'b_S', ': columns g*VW .. g*VW+VW-1 of S');
   b.line(`// S' = ${hasDecay(s) ? 'exp(g_t) S' : 'S'};  v'_t = beta_t (v_t - S'^T k~_t);  S_t = S' + k~_t v'_t^T;  o_t = S_t^T (scale q~_t)`);
   emitTokenLoop(b, s);
   b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {

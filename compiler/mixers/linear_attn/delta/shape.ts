@@ -4,7 +4,7 @@
  * columns as one vec4 register when D is a multiple of 4.
  */
 import type { WgslBuilder } from '../../../codegen/wgsl.ts';
-import { decayDecls, emitFixedGate, gateAt, phi, valueWidth, type AdditiveShape } from '../kernels/common.ts';
+import { decayDecls, emitFixedGate, emitThreadIndex, gateAt, phi, valueWidth, type AdditiveShape, type Grid } from '../kernels/common.ts';
 
 /** Everything a delta kernel is specialised to: decay none, fixed or scalar; normalize always false. */
 export type DeltaShape = AdditiveShape;
@@ -79,4 +79,23 @@ export function deltaConsts(s: DeltaShape, cols: 'V' | 'K' | null): [string, num
   if (cols === 'V') base.push(['VW', VW], ['VG', s.V / VW]);
   if (cols === 'K') base.push(['KW', KW], ['KG', s.K / KW]);
   return base;
+}
+
+/**
+ * Prologue of the kernels that own value columns g*VW .. g*VW+VW-1 of one (b, h) state: the
+ * invocation's indices, its gate setup, and `state` (a private array of K rows) loaded from s0.
+ */
+export function emitColumnGroupState(b: WgslBuilder, s: DeltaShape, grid: Grid, state: string, comment: string): void {
+  const { VW } = widths(s);
+  emitThreadIndex(b, grid);
+  b.line(`// invocation = (b, h, column group g)${comment}`);
+  b.line('let i_g = i_thread % VG;');
+  b.line('let i_bh = i_thread / VG;');
+  b.line('let i_b = i_bh / H;');
+  b.line('let i_h = i_bh % H;');
+  b.line('let o_col = i_g * VW;');
+  b.line('let o_state = i_bh * K * V + o_col;');
+  emitGateSetup(b, s);
+  b.line(`var ${state}: array<${vecType(VW)}, K>;`);
+  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`${state}[i_i] = ${loadVec(VW, 's0', 'o_state + i_i * V')};`));
 }

@@ -9,8 +9,8 @@
  */
 import type { Kernel } from '../../../codegen/kernel.ts';
 import { buildKernel, type WgslBuilder } from '../../../codegen/wgsl.ts';
-import { emitThreadIndex, featureHelpers, gateBindings, input, output, threadGrid, WG, type Grid } from '../kernels/common.ts';
-import { deltaConsts, emitGateSetup, gate, gateHelpers, hasDecay, kFeat, loadVec, storeVec, vecType, widths, type DeltaShape } from './shape.ts';
+import { featureHelpers, gateBindings, input, output, threadGrid, WG, type Grid } from '../kernels/common.ts';
+import { deltaConsts, emitColumnGroupState, gate, gateHelpers, hasDecay, kFeat, loadVec, storeVec, widths, type DeltaShape } from './shape.ts';
 import type { DeltaChunking } from './wy.ts';
 
 /** Invocations of the state walk: B*H*VG. */
@@ -57,17 +57,7 @@ function emitAdvance(b: WgslBuilder, s: DeltaShape): void {
 
 function emitBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
   const { VW } = widths(s);
-  emitThreadIndex(b, grid);
-  b.line('// invocation = (b, h, column group g)');
-  b.line('let i_g = i_thread % VG;');
-  b.line('let i_bh = i_thread / VG;');
-  b.line('let i_b = i_bh / H;');
-  b.line('let i_h = i_bh % H;');
-  b.line('let o_col = i_g * VW;');
-  b.line('let o_state = i_bh * K * V + o_col;');
-  emitGateSetup(b, s);
-  b.line(`var b_h: array<${vecType(VW)}, K>;`);
-  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_h[i_i] = ${loadVec(VW, 's0', 'o_state + i_i * V')};`));
+  emitColumnGroupState(b, s, grid, 'b_h', '');
   b.block('for (var i_n = 0u; i_n < NC; i_n++)', () => {
     b.line('let o_t0 = i_n * C;');
     b.line('let o_t1 = min(o_t0 + C, T);');
