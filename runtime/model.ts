@@ -109,6 +109,11 @@ export class Model {
   }
 
   /** Releases the GPU buffers (the step program borrows the forward program's weights). */
+  /** The named buffers of the forward program after its last run (every kernel's output is one). */
+  readForwardBuffers(names: readonly string[]): Promise<Record<string, Float32Array>> {
+    return this.forwardSession.readBuffers(names);
+  }
+
   destroy(): void {
     this.stepSession.destroy();
     this.forwardSession.destroy();

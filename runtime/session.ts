@@ -114,6 +114,12 @@ export class Session {
     }
   }
 
+  /** Reads back the named buffers that exist in this program (after a run): intermediate values too. */
+  async readBuffers(names: readonly string[]): Promise<Record<string, Float32Array>> {
+    const present = names.filter((n) => this.program.has(n));
+    return (await this.program.readMany(present)) as Record<string, Float32Array>;
+  }
+
   async forward(tokens: Int32Array, states: Readonly<Record<string, Float32Array>> = {}): Promise<ForwardResult> {
     this.checkTokens(tokens);
     this.writeStates(states);

@@ -19,6 +19,7 @@ import { loadArtifacts } from '../../runtime/artifacts.ts';
 import { acquireGpu } from '../../runtime/gpu.ts';
 import { Model } from '../../runtime/model.ts';
 import { interpretGraph } from '../../runtime/reference/interpret.ts';
+import { bufferNames } from '../../compiler/codegen/assemble.ts';
 import { seededWeights } from '../../runtime/weights.ts';
 import { usageError, type Io } from '../io.ts';
 import { compileFiles, writeArtifacts } from './compile.ts';
@@ -68,6 +69,22 @@ interface NumericResult {
   ok: boolean;
 }
 
+/** Graph ops whose value is a kernel's output buffer (weights, inputs and state views are not). */
+const KERNEL_OPS = new Set(['embed', 'matmul', 'rmsnorm', 'l2norm', 'elementwise', 'linear_attn']);
+
+/**
+ * Every kernel of the forward program on its own: each output buffer after the run against the
+ * float64 value of the same node of the fused graph.
+ */
+async function kernelErrors(model: Model, pair: CompiledPair, weights: ReadonlyMap<string, Float32Array>, tokens: Int32Array): Promise<[string, number][]> {
+  const fused = pair.forward.fused;
+  const names = bufferNames(fused);
+  const nodes = fused.nodes.filter((n) => KERNEL_OPS.has(n.op));
+  const got = await model.readForwardBuffers(nodes.map((n) => names[n.id]));
+  const ref = interpretGraph(fused, weights, tokens).values;
+  return nodes.filter((n) => names[n.id] in got).map((n) => [`kernel ${n.label}`, relativeError(got[names[n.id]], ref.get(n.id)!)]);
+}
+
 /** Runs the directory's kernels (from disk) against the float64 reference of the re-compiled graphs. */
 async function checkNumerics(dir: string, pair: CompiledPair, seed: number): Promise<NumericResult> {
   const artifacts = loadArtifacts(dir);
@@ -84,6 +101,7 @@ async function checkNumerics(dir: string, pair: CompiledPair, seed: number): Pro
     const out = await model.forward(tokens);
     const ref = interpretGraph(pair.forward.graph, weights, tokens).outputs;
     errors.push(['forward logits', relativeError(out.logits, ref.logits)]);
+    errors.push(...(await kernelErrors(model, pair, weights, tokens)));
     for (const [name, v] of Object.entries(out.states)) errors.push([`forward ${name}`, relativeError(v, ref[name])]);
     // The step program continues from the reference's own final state.
     const carried = Object.fromEntries(artifacts.states.map((s) => [s.name, Float32Array.from(ref[s.name])]));
