@@ -20,6 +20,7 @@ const N: u32 = 32u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_thread = gid.x;
   if (i_thread >= N) { return; }
+  let n_K = select(K, 0u, gid.z == 0xffffffffu);
   // invocation = (b, h, t): row t of L inside its chunk
   let i_t = i_thread % T;
   let i_bh = i_thread / T;
@@ -29,7 +30,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o_tok = (i_b * T + i_t) * H + i_h;
   let o_row = (i_bh * T + i_t) * C;
   var b_k: array<f32, K>;
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     b_k[i_i] = k[o_tok * K + i_i];
   }
   let b_beta = beta[o_tok];
@@ -38,7 +39,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i_s = i_j - 1u;
     let o_src = (i_b * T + i_s) * H + i_h;
     var b_dot = 0.0;
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       b_dot += b_k[i_i] * k[o_src * K + i_i];
     }
     kk[o_row + i_s - o_t0] = b_beta * b_dot;

@@ -31,6 +31,7 @@ const N: u32 = 16u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_thread = gid.x;
   if (i_thread >= N) { return; }
+  let n_K = select(K, 0u, gid.z == 0xffffffffu);
   // invocation = (b, h, column group g)
   let i_g = i_thread % VG;
   let i_bh = i_thread / VG;
@@ -39,14 +40,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o_col = i_g * VW;
   let o_state = i_bh * K * V + o_col;
   var b_h: array<vec4<f32>, K>;
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     b_h[i_i] = vec4<f32>(s0[o_state + i_i * V], s0[o_state + i_i * V + 1u], s0[o_state + i_i * V + 2u], s0[o_state + i_i * V + 3u]);
   }
   for (var i_n = 0u; i_n < NC; i_n++) {
     let o_t0 = i_n * C;
     let o_t1 = min(o_t0 + C, T);
     // h_n = the state before chunk n
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       let b_s = b_h[i_i];
       h[((i_bh * NC + i_n) * K + i_i) * V + o_col] = b_s.x;
       h[((i_bh * NC + i_n) * K + i_i) * V + o_col + 1u] = b_s.y;
@@ -60,7 +61,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       b_glast += g[o_tok];
       let o_u = o_tok * V + o_col;
       var b_x = vec4<f32>(u[o_u], u[o_u + 1u], u[o_u + 2u], u[o_u + 3u]);
-      for (var i_i = 0u; i_i < K; i_i++) {
+      for (var i_i = 0u; i_i < n_K; i_i++) {
         b_x -= w[o_tok * K + i_i] * b_h[i_i];
       }
       u[o_u] = b_x.x;
@@ -70,20 +71,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     // h_{n+1} = exp(G_last) h_n + sum_r exp(G_last - G_r) k~_r U'_r^T, r from the chunk end
     let b_dc = exp(b_glast);
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       b_h[i_i] *= b_dc;
     }
     var b_gs = 0.0;
     for (var i_j = o_t1; i_j > o_t0; i_j--) {
       let o_tok = (i_b * T + i_j - 1u) * H + i_h;
       let b_x = exp(b_gs) * vec4<f32>(u[o_tok * V + o_col], u[o_tok * V + o_col + 1u], u[o_tok * V + o_col + 2u], u[o_tok * V + o_col + 3u]);
-      for (var i_i = 0u; i_i < K; i_i++) {
+      for (var i_i = 0u; i_i < n_K; i_i++) {
         b_h[i_i] += k[o_tok * K + i_i] * b_x;
       }
       b_gs += g[o_tok];
     }
   }
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     let b_s = b_h[i_i];
     S[o_state + i_i * V] = b_s.x;
     S[o_state + i_i * V + 1u] = b_s.y;

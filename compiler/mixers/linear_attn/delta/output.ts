@@ -50,7 +50,7 @@ function emitIntra(b: WgslBuilder, s: DeltaShape, bound: string): void {
   b.block('for (var i_j = i_t + 1u; i_j > o_t0; i_j--)', () => {
     b.line('let o_src = (i_b * T + i_j - 1u) * H + i_h;');
     b.line('var b_a = 0.0;');
-    b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_a += b_q[i_i] * ${kFeat(s, 'o_src * K + i_i')};`));
+    b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line(`b_a += b_q[i_i] * ${kFeat(s, 'o_src * K + i_i')};`));
     if (hasDecay(s)) b.line('b_a *= exp(b_gs);');
     b.block(`for (var i_c = 0u; i_c < ${bound}; i_c++)`, () => b.line(`b_o[i_c] += b_a * ${loadVec(VW, 'u', 'o_src * V + (o_g0 + i_c) * VW')};`));
     if (hasDecay(s)) b.line(`b_gs += ${gate(s, 'o_src')};`);
@@ -63,7 +63,7 @@ function emitBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
   const bound = emitIndices(b, s);
   emitGateSetup(b, s);
   b.line('var b_q: array<f32, K>;');
-  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_q[i_i] = SCALE * ${phi(s, 'q[i_tok * K + i_i]')};`));
+  b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line(`b_q[i_i] = SCALE * ${phi(s, 'q[i_tok * K + i_i]')};`));
   b.line(`var b_o: array<${vecType(VW)}, BG>;`);
   emitIntra(b, s, bound);
   b.line(`// b_o += ${hasDecay(s) ? 'exp(G_t) ' : ''}(scale q~_t)^T h_n`);
@@ -71,7 +71,7 @@ function emitBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
   b.block(`for (var i_c = 0u; i_c < ${bound}; i_c++)`, () => {
     b.line('let o_col = (o_g0 + i_c) * VW;');
     b.line(`var b_acc = ${vecZero(VW)};`);
-    b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_acc += b_q[i_i] * ${loadVec(VW, 'h', '(o_st * K + i_i) * V + o_col')};`));
+    b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line(`b_acc += b_q[i_i] * ${loadVec(VW, 'h', '(o_st * K + i_i) * V + o_col')};`));
     b.line(`let b_out = b_o[i_c] + ${hasDecay(s) ? 'b_dq * ' : ''}b_acc;`);
     storeVec(b, VW, 'o', 'i_tok * V + o_col', 'b_out');
   });

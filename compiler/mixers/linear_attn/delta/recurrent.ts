@@ -39,7 +39,7 @@ function emitTokenLoop(b: WgslBuilder, s: DeltaShape): void {
     b.line(`var b_sk = ${vecZero(VW)};`);
     b.line(`var b_sq = ${vecZero(VW)};`);
     b.line('var b_kq = 0.0;');
-    b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {
+    b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
       b.line(`let b_k = ${kFeat(s, 'o_tok * K + i_i')};`);
       b.line(`let b_q = SCALE * ${phi(s, 'q[o_tok * K + i_i]')};`);
       if (hasDecay(s)) b.line('b_S[i_i] *= b_d;');
@@ -48,7 +48,7 @@ function emitTokenLoop(b: WgslBuilder, s: DeltaShape): void {
       b.line('b_kq += b_k * b_q;');
     });
     b.line(`let b_u = beta[o_tok] * (${loadVec(VW, 'v', 'o_v')} - b_sk);`);
-    b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_S[i_i] += ${kFeat(s, 'o_tok * K + i_i')} * b_u;`));
+    b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line(`b_S[i_i] += ${kFeat(s, 'o_tok * K + i_i')} * b_u;`));
     b.line('let b_o = b_sq + b_kq * b_u;');
     storeVec(b, VW, 'o', 'o_v', 'b_o');
   });
@@ -59,7 +59,7 @@ function emitBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
   emitColumnGroupState(b, s, grid, 'b_S', ': columns g*VW .. g*VW+VW-1 of S');
   b.line(`// S' = ${hasDecay(s) ? 'exp(g_t) S' : 'S'};  v'_t = beta_t (v_t - S'^T k~_t);  S_t = S' + k~_t v'_t^T;  o_t = S_t^T (scale q~_t)`);
   emitTokenLoop(b, s);
-  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {
+  b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
     b.line('let b_s = b_S[i_i];');
     storeVec(b, VW, 'S', 'o_state + i_i * V', 'b_s');
   });

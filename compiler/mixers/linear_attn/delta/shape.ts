@@ -97,5 +97,5 @@ export function emitColumnGroupState(b: WgslBuilder, s: DeltaShape, grid: Grid, 
   b.line('let o_state = i_bh * K * V + o_col;');
   emitGateSetup(b, s);
   b.line(`var ${state}: array<${vecType(VW)}, K>;`);
-  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`${state}[i_i] = ${loadVec(VW, 's0', 'o_state + i_i * V')};`));
+  b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line(`${state}[i_i] = ${loadVec(VW, 's0', 'o_state + i_i * V')};`));
 }

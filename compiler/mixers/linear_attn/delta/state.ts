@@ -27,7 +27,7 @@ function emitNewValues(b: WgslBuilder, s: DeltaShape): void {
     if (hasDecay(s)) b.line(`b_glast += ${gate(s, 'o_tok')};`);
     b.line('let o_u = o_tok * V + o_col;');
     b.line(`var b_x = ${loadVec(VW, 'u', 'o_u')};`);
-    b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line('b_x -= w[o_tok * K + i_i] * b_h[i_i];'));
+    b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line('b_x -= w[o_tok * K + i_i] * b_h[i_i];'));
     storeVec(b, VW, 'u', 'o_u', 'b_x');
   });
 }
@@ -39,18 +39,18 @@ function emitAdvance(b: WgslBuilder, s: DeltaShape): void {
     b.block('for (var i_r = o_t0; i_r < o_t1; i_r++)', () => {
       b.line('let o_tok = (i_b * T + i_r) * H + i_h;');
       b.line(`let b_x = ${loadVec(VW, 'u', 'o_tok * V + o_col')};`);
-      b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_h[i_i] += ${kFeat(s, 'o_tok * K + i_i')} * b_x;`));
+      b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line(`b_h[i_i] += ${kFeat(s, 'o_tok * K + i_i')} * b_x;`));
     });
     return;
   }
   b.line("// h_{n+1} = exp(G_last) h_n + sum_r exp(G_last - G_r) k~_r U'_r^T, r from the chunk end");
   b.line('let b_dc = exp(b_glast);');
-  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line('b_h[i_i] *= b_dc;'));
+  b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line('b_h[i_i] *= b_dc;'));
   b.line('var b_gs = 0.0;');
   b.block('for (var i_j = o_t1; i_j > o_t0; i_j--)', () => {
     b.line('let o_tok = (i_b * T + i_j - 1u) * H + i_h;');
     b.line(`let b_x = exp(b_gs) * ${loadVec(VW, 'u', 'o_tok * V + o_col')};`);
-    b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_h[i_i] += ${kFeat(s, 'o_tok * K + i_i')} * b_x;`));
+    b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line(`b_h[i_i] += ${kFeat(s, 'o_tok * K + i_i')} * b_x;`));
     b.line(`b_gs += ${gate(s, 'o_tok')};`);
   });
 }
@@ -62,14 +62,14 @@ function emitBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
     b.line('let o_t0 = i_n * C;');
     b.line('let o_t1 = min(o_t0 + C, T);');
     b.line('// h_n = the state before chunk n');
-    b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {
+    b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
       b.line('let b_s = b_h[i_i];');
       storeVec(b, VW, 'h', '((i_bh * NC + i_n) * K + i_i) * V + o_col', 'b_s');
     });
     emitNewValues(b, s);
     emitAdvance(b, s);
   });
-  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {
+  b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
     b.line('let b_s = b_h[i_i];');
     storeVec(b, VW, 'S', 'o_state + i_i * V', 'b_s');
   });

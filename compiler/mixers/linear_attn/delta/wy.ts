@@ -46,7 +46,7 @@ function emitKkBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
   b.line('let o_row = (i_bh * T + i_t) * C;');
   emitGateSetup(b, s);
   b.line('var b_k: array<f32, K>;');
-  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_k[i_i] = ${kFeat(s, 'o_tok * K + i_i')};`));
+  b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line(`b_k[i_i] = ${kFeat(s, 'o_tok * K + i_i')};`));
   b.line('let b_beta = beta[o_tok];');
   if (hasDecay(s)) b.line('var b_gs = 0.0;');
   b.line(hasDecay(s) ? '// s from t-1 down to the chunk start; b_gs = G_t - G_s = sum_{u=s+1..t} g_u' : '// s over the chunk before t');
@@ -55,7 +55,7 @@ function emitKkBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
     b.line('let o_src = (i_b * T + i_s) * H + i_h;');
     if (hasDecay(s)) b.line(`b_gs += ${gate(s, '(i_b * T + i_j) * H + i_h')};`);
     b.line('var b_dot = 0.0;');
-    b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_dot += b_k[i_i] * ${kFeat(s, 'o_src * K + i_i')};`));
+    b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line(`b_dot += b_k[i_i] * ${kFeat(s, 'o_src * K + i_i')};`));
     b.line(`kk[o_row + i_s - o_t0] = b_beta${hasDecay(s) ? ' * exp(b_gs)' : ''} * b_dot;`);
   });
 }

@@ -76,7 +76,7 @@ function groupBound(s: LaShape): string {
 /** `scale q~_t` into the private array b_q; zeroed accumulators b_o (and b_den = eps). */
 function emitQuery(b: WgslBuilder, s: AdditiveShape): void {
   b.line('var b_q: array<f32, K>;');
-  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_q[i_i] = SCALE * ${phi(s, 'q[i_tok * K + i_i]')};`));
+  b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line(`b_q[i_i] = SCALE * ${phi(s, 'q[i_tok * K + i_i]')};`));
   b.line(`var b_o: array<${valueType(s)}, BG>;`);
   if (s.normalize) b.line('var b_den = EPS;');
 }
@@ -87,16 +87,16 @@ function emitQuery(b: WgslBuilder, s: AdditiveShape): void {
  */
 function emitStateTerm(b: WgslBuilder, s: AdditiveShape, st: string, zt: string): void {
   if (s.decay.kind === 'vector') {
-    b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line('b_q[i_i] *= exp(b_lg[i_i]);'));
+    b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line('b_q[i_i] *= exp(b_lg[i_i]);'));
   } else if (s.decay.kind !== 'none') {
     b.line('let b_w = exp(b_lg);');
-    b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line('b_q[i_i] *= b_w;'));
+    b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line('b_q[i_i] *= b_w;'));
   }
-  if (s.normalize) b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line(`b_den += b_q[i_i] * ${zt}[o_st * K + i_i];`));
+  if (s.normalize) b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line(`b_den += b_q[i_i] * ${zt}[o_st * K + i_i];`));
   b.block(`for (var i_j = 0u; i_j < ${groupBound(s)}; i_j++)`, () => {
     b.line('let o_col = (o_g0 + i_j) * VW;');
     b.line(`var b_acc = ${valueZero(s)};`);
-    b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {
+    b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
       b.line('let o_row = (o_st * K + i_i) * V + o_col;');
       b.line(`b_acc += b_q[i_i] * ${loadValue(s, st, 'o_row')};`);
     });
@@ -107,7 +107,7 @@ function emitStateTerm(b: WgslBuilder, s: AdditiveShape, st: string, zt: string)
 /** b_a = (scale q~_t . k~_s), times exp(G_t - G_s) with decay; b_lg moves on to (s-1, t]. */
 function emitScore(b: WgslBuilder, s: AdditiveShape): void {
   b.line('var b_a = 0.0;');
-  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {
+  b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
     const qk = `b_q[i_i] * ${phi(s, 'k[o_src * K + i_i]')}`;
     if (s.decay.kind !== 'vector') {
       b.line(`b_a += ${qk};`);

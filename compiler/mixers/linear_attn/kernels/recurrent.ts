@@ -43,7 +43,7 @@ export function recurrentThreads(s: LaShape): number {
 function emitLoadState(b: WgslBuilder, s: AdditiveShape): void {
   b.line(`var b_S: array<${valueType(s)}, K>;`);
   if (s.normalize) b.line('var b_z: array<f32, K>;');
-  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {
+  b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
     b.line('let o_row = o_state + i_i * V;');
     b.line(`b_S[i_i] = ${loadValue(s, 's0', 'o_row')};`);
     if (s.normalize) b.line('b_z[i_i] = z0[i_bh * K + i_i];');
@@ -64,7 +64,7 @@ function emitTokenLoop(b: WgslBuilder, s: AdditiveShape): void {
     if (s.decay.kind === 'scalar') b.line(`let b_d = exp(${gateAt(s, 'o_tok', '')});`);
     b.line(`var b_num = ${valueZero(s)};`);
     if (s.normalize) b.line('var b_den = EPS;');
-    b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {
+    b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
       b.line(`let b_k = ${phi(s, 'k[o_tok * K + i_i]')};`);
       b.line(`let b_q = SCALE * ${phi(s, 'q[o_tok * K + i_i]')};`);
       if (s.decay.kind === 'vector') b.line(`let b_d = exp(${gateAt(s, 'o_tok', 'i_i')});`);
@@ -94,14 +94,14 @@ function emitBody(b: WgslBuilder, s: AdditiveShape, grid: Grid): void {
   const D = s.decay.kind === 'none' ? '' : 'D_t ';
   b.line(`// S_t = ${D}S_{t-1} + k~_t v_t^T;  o_t = S_t^T (scale q~_t)` + (s.normalize ? ' / ((scale q~_t) . z_t + eps)' : ''));
   emitTokenLoop(b, s);
-  b.block('for (var i_i = 0u; i_i < K; i_i++)', () => {
+  b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
     b.line('let o_row = o_state + i_i * V;');
     b.line('let b_s = b_S[i_i];');
     storeValue(b, s, 'S', 'o_row', 'b_s');
   });
   if (s.normalize) {
     b.block('if (i_g == 0u)', () => {
-      b.block('for (var i_i = 0u; i_i < K; i_i++)', () => b.line('z[i_bh * K + i_i] = b_z[i_i];'));
+      b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line('z[i_bh * K + i_i] = b_z[i_i];'));
     });
   }
 }

@@ -27,6 +27,7 @@ const N: u32 = 12u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_thread = gid.x;
   if (i_thread >= N) { return; }
+  let n_K = select(K, 0u, gid.z == 0xffffffffu);
   // invocation = (b, h, chunk n, column group)
   let i_g = i_thread % KG;
   let i_bhn = i_thread / KG;

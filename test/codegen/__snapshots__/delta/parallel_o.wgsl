@@ -31,6 +31,7 @@ const SCALE: f32 = 0.5;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_thread = gid.x;
   if (i_thread >= N) { return; }
+  let n_K = select(K, 0u, gid.z == 0xffffffffu);
   // invocation = (b, t, h, value slice)
   let i_tok = i_thread;
   let i_h = i_tok % H;
@@ -42,7 +43,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o_t0 = i_n * C;
   let o_st = (i_b * H + i_h) * NC + i_n;
   var b_q: array<f32, K>;
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     b_q[i_i] = SCALE * q[i_tok * K + i_i];
   }
   var b_o: array<vec4<f32>, BG>;
@@ -51,7 +52,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var i_j = i_t + 1u; i_j > o_t0; i_j--) {
     let o_src = (i_b * T + i_j - 1u) * H + i_h;
     var b_a = 0.0;
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       b_a += b_q[i_i] * k[o_src * K + i_i];
     }
     b_a *= exp(b_gs);
@@ -65,7 +66,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var i_c = 0u; i_c < BG; i_c++) {
     let o_col = (o_g0 + i_c) * VW;
     var b_acc = vec4<f32>();
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       b_acc += b_q[i_i] * vec4<f32>(h[(o_st * K + i_i) * V + o_col], h[(o_st * K + i_i) * V + o_col + 1u], h[(o_st * K + i_i) * V + o_col + 2u], h[(o_st * K + i_i) * V + o_col + 3u]);
     }
     let b_out = b_o[i_c] + b_dq * b_acc;

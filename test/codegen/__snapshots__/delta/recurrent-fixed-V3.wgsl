@@ -32,6 +32,7 @@ const LOG_DECAY = array<f32, H>(-0.03125, -0.015625);
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_thread = gid.x;
   if (i_thread >= N) { return; }
+  let n_K = select(K, 0u, gid.z == 0xffffffffu);
   // invocation = (b, h, column group g): columns g*VW .. g*VW+VW-1 of S
   let i_g = i_thread % VG;
   let i_bh = i_thread / VG;
@@ -41,7 +42,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o_state = i_bh * K * V + o_col;
   let b_lam = LOG_DECAY[i_h];
   var b_S: array<f32, K>;
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     b_S[i_i] = s0[o_state + i_i * V];
   }
   // S' = exp(g_t) S;  v'_t = beta_t (v_t - S'^T k~_t);  S_t = S' + k~_t v'_t^T;  o_t = S_t^T (scale q~_t)
@@ -52,7 +53,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var b_sk = 0.0;
     var b_sq = 0.0;
     var b_kq = 0.0;
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       let b_k = k[o_tok * K + i_i];
       let b_q = SCALE * q[o_tok * K + i_i];
       b_S[i_i] *= b_d;
@@ -61,13 +62,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       b_kq += b_k * b_q;
     }
     let b_u = beta[o_tok] * (v[o_v] - b_sk);
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       b_S[i_i] += k[o_tok * K + i_i] * b_u;
     }
     let b_o = b_sq + b_kq * b_u;
     o[o_v] = b_o;
   }
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     let b_s = b_S[i_i];
     S[o_state + i_i * V] = b_s;
   }

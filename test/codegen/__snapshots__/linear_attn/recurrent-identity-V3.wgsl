@@ -28,6 +28,7 @@ const SCALE: f32 = 0.5;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_thread = gid.x;
   if (i_thread >= N) { return; }
+  let n_K = select(K, 0u, gid.z == 0xffffffffu);
   // invocation = (b, h, column group g): columns g*VW .. g*VW+VW-1 of S
   let i_g = i_thread % VG;
   let i_bh = i_thread / VG;
@@ -36,7 +37,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o_col = i_g * VW;
   let o_state = i_bh * K * V + o_col;
   var b_S: array<f32, K>;
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     let o_row = o_state + i_i * V;
     b_S[i_i] = s0[o_row];
   }
@@ -46,7 +47,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let o_v = o_tok * V + o_col;
     let b_v = v[o_v];
     var b_num = 0.0;
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       let b_k = k[o_tok * K + i_i];
       let b_q = SCALE * q[o_tok * K + i_i];
       b_S[i_i] += b_k * b_v;
@@ -54,7 +55,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     o[o_v] = b_num;
   }
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     let o_row = o_state + i_i * V;
     let b_s = b_S[i_i];
     S[o_row] = b_s;

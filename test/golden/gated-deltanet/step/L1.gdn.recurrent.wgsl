@@ -32,6 +32,7 @@ const SCALE: f32 = 0.17677669;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_thread = gid.x;
   if (i_thread >= N) { return; }
+  let n_K = select(K, 0u, gid.z == 0xffffffffu);
   // invocation = (b, h, column group g): columns g*VW .. g*VW+VW-1 of S
   let i_g = i_thread % VG;
   let i_bh = i_thread / VG;
@@ -40,7 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o_col = i_g * VW;
   let o_state = i_bh * K * V + o_col;
   var b_S: array<vec4<f32>, K>;
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     b_S[i_i] = vec4<f32>(s0[o_state + i_i * V], s0[o_state + i_i * V + 1u], s0[o_state + i_i * V + 2u], s0[o_state + i_i * V + 3u]);
   }
   // S' = exp(g_t) S;  v'_t = beta_t (v_t - S'^T k~_t);  S_t = S' + k~_t v'_t^T;  o_t = S_t^T (scale q~_t)
@@ -51,7 +52,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var b_sk = vec4<f32>();
     var b_sq = vec4<f32>();
     var b_kq = 0.0;
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       let b_k = k[o_tok * K + i_i];
       let b_q = SCALE * q[o_tok * K + i_i];
       b_S[i_i] *= b_d;
@@ -60,7 +61,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       b_kq += b_k * b_q;
     }
     let b_u = beta[o_tok] * (vec4<f32>(v[o_v], v[o_v + 1u], v[o_v + 2u], v[o_v + 3u]) - b_sk);
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       b_S[i_i] += k[o_tok * K + i_i] * b_u;
     }
     let b_o = b_sq + b_kq * b_u;
@@ -69,7 +70,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     o[o_v + 2u] = b_o.z;
     o[o_v + 3u] = b_o.w;
   }
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     let b_s = b_S[i_i];
     S[o_state + i_i * V] = b_s.x;
     S[o_state + i_i * V + 1u] = b_s.y;

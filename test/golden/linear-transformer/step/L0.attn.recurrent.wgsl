@@ -37,6 +37,7 @@ fn elu1(x: f32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_thread = gid.x;
   if (i_thread >= N) { return; }
+  let n_K = select(K, 0u, gid.z == 0xffffffffu);
   // invocation = (b, h, column group g): columns g*VW .. g*VW+VW-1 of S
   let i_g = i_thread % VG;
   let i_bh = i_thread / VG;
@@ -46,7 +47,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o_state = i_bh * K * V + o_col;
   var b_S: array<vec4<f32>, K>;
   var b_z: array<f32, K>;
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     let o_row = o_state + i_i * V;
     b_S[i_i] = vec4<f32>(s0[o_row], s0[o_row + 1u], s0[o_row + 2u], s0[o_row + 3u]);
     b_z[i_i] = z0[i_bh * K + i_i];
@@ -58,7 +59,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let b_v = vec4<f32>(v[o_v], v[o_v + 1u], v[o_v + 2u], v[o_v + 3u]);
     var b_num = vec4<f32>();
     var b_den = EPS;
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       let b_k = elu1(k[o_tok * K + i_i]);
       let b_q = SCALE * elu1(q[o_tok * K + i_i]);
       b_S[i_i] += b_k * b_v;
@@ -72,7 +73,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     o[o_v + 2u] = b_o.z;
     o[o_v + 3u] = b_o.w;
   }
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     let o_row = o_state + i_i * V;
     let b_s = b_S[i_i];
     S[o_row] = b_s.x;
@@ -81,7 +82,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     S[o_row + 3u] = b_s.w;
   }
   if (i_g == 0u) {
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       z[i_bh * K + i_i] = b_z[i_i];
     }
   }

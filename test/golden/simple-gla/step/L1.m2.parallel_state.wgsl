@@ -25,6 +25,7 @@ const N: u32 = 512u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_thread = gid.x;
   if (i_thread >= N) { return; }
+  let n_K = select(K, 0u, gid.z == 0xffffffffu);
   // invocation = (b, h, i, column group g)
   let i_g = i_thread % VG;
   let i_bhi = i_thread / VG;

@@ -29,6 +29,7 @@ const SCALE: f32 = 0.5;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_thread = gid.x;
   if (i_thread >= N) { return; }
+  let n_K = select(K, 0u, gid.z == 0xffffffffu);
   // invocation = (b, t, h, value slice)
   let i_tok = i_thread;
   let i_h = i_tok % H;
@@ -38,7 +39,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o_g0 = 0u;
   let o_st = i_b * H + i_h;
   var b_q: array<f32, K>;
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     b_q[i_i] = SCALE * q[i_tok * K + i_i];
   }
   var b_o: array<vec4<f32>, BG>;
@@ -48,7 +49,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i_s = i_t - i_d;
     let o_src = (i_b * T + i_s) * H + i_h;
     var b_a = 0.0;
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       b_a += b_q[i_i] * k[o_src * K + i_i];
     }
     b_a *= exp(b_lg);
@@ -60,13 +61,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   // b_o += (scale q~_t exp(G_t))^T s0
   let b_w = exp(b_lg);
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     b_q[i_i] *= b_w;
   }
   for (var i_j = 0u; i_j < BG; i_j++) {
     let o_col = (o_g0 + i_j) * VW;
     var b_acc = vec4<f32>();
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       let o_row = (o_st * K + i_i) * V + o_col;
       b_acc += b_q[i_i] * vec4<f32>(s0[o_row], s0[o_row + 1u], s0[o_row + 2u], s0[o_row + 3u]);
     }

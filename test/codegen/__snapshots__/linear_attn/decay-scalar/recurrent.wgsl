@@ -30,6 +30,7 @@ const SCALE: f32 = 0.5;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_thread = gid.x;
   if (i_thread >= N) { return; }
+  let n_K = select(K, 0u, gid.z == 0xffffffffu);
   // invocation = (b, h, column group g): columns g*VW .. g*VW+VW-1 of S
   let i_g = i_thread % VG;
   let i_bh = i_thread / VG;
@@ -38,7 +39,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o_col = i_g * VW;
   let o_state = i_bh * K * V + o_col;
   var b_S: array<vec4<f32>, K>;
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     let o_row = o_state + i_i * V;
     b_S[i_i] = vec4<f32>(s0[o_row], s0[o_row + 1u], s0[o_row + 2u], s0[o_row + 3u]);
   }
@@ -49,7 +50,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let b_v = vec4<f32>(v[o_v], v[o_v + 1u], v[o_v + 2u], v[o_v + 3u]);
     let b_d = exp(g[o_tok]);
     var b_num = vec4<f32>();
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       let b_k = k[o_tok * K + i_i];
       let b_q = SCALE * q[o_tok * K + i_i];
       b_S[i_i] = b_d * b_S[i_i] + b_k * b_v;
@@ -60,7 +61,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     o[o_v + 2u] = b_num.z;
     o[o_v + 3u] = b_num.w;
   }
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     let o_row = o_state + i_i * V;
     let b_s = b_S[i_i];
     S[o_row] = b_s.x;

@@ -38,6 +38,7 @@ fn elu1(x: f32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_thread = gid.x;
   if (i_thread >= N) { return; }
+  let n_K = select(K, 0u, gid.z == 0xffffffffu);
   // invocation = (b, t, h, value slice)
   let i_tok = i_thread;
   let i_h = i_tok % H;
@@ -48,7 +49,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_n = i_t / C;
   let o_st = (i_b * H + i_h) * NC + i_n;
   var b_q: array<f32, K>;
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     b_q[i_i] = SCALE * elu1(q[i_tok * K + i_i]);
   }
   var b_o: array<vec4<f32>, BG>;
@@ -59,7 +60,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i_s = i_t - i_d;
     let o_src = (i_b * T + i_s) * H + i_h;
     var b_a = 0.0;
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       b_a += b_q[i_i] * elu1(k[o_src * K + i_i]) * exp(b_lg[i_i]);
       b_lg[i_i] += g[o_src * K + i_i];
     }
@@ -70,16 +71,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
   // b_o += (scale q~_t exp(G_t))^T h_n
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     b_q[i_i] *= exp(b_lg[i_i]);
   }
-  for (var i_i = 0u; i_i < K; i_i++) {
+  for (var i_i = 0u; i_i < n_K; i_i++) {
     b_den += b_q[i_i] * hz[o_st * K + i_i];
   }
   for (var i_j = 0u; i_j < BG; i_j++) {
     let o_col = (o_g0 + i_j) * VW;
     var b_acc = vec4<f32>();
-    for (var i_i = 0u; i_i < K; i_i++) {
+    for (var i_i = 0u; i_i < n_K; i_i++) {
       let o_row = (o_st * K + i_i) * V + o_col;
       b_acc += b_q[i_i] * vec4<f32>(h[o_row], h[o_row + 1u], h[o_row + 2u], h[o_row + 3u]);
     }
