@@ -26,8 +26,13 @@ export class PipelineCache {
     return this.cache.size;
   }
 
+  /**
+   * Kernels whose code differs only in the header comment (the same kernel in every layer,
+   * `L0.attn.recurrent` and `L1.attn.recurrent`) share one pipeline: the key leaves comments out.
+   */
   get(kernel: Kernel): Promise<GPUComputePipeline> {
-    const key = `${kernel.entryPoint}\n${kernel.wgsl}`;
+    const code = kernel.wgsl.split('\n').filter((l) => !l.trimStart().startsWith('//')).join('\n');
+    const key = `${kernel.entryPoint}\n${code}`;
     let p = this.cache.get(key);
     if (!p) {
       p = this.compile(kernel);
