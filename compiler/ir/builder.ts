@@ -5,6 +5,9 @@
 import { LoomInternalError } from '../../grammar/diagnostics.ts';
 import type { Graph, Node, NodeOp, TensorType, WeightDecl, WeightInit } from './graph.ts';
 
+/** Name of the state holding each sequence's absolute position (see `GraphBuilder.position`). */
+export const POSITION_STATE = 'pos';
+
 function key(op: NodeOp, type: TensorType): string {
   return JSON.stringify([op, type.shape, type.dtype]);
 }
@@ -47,6 +50,23 @@ export class GraphBuilder {
     const n = this.nodes[id];
     if (!n) throw new LoomInternalError('lower', `no node ${id}`);
     return n;
+  }
+
+  /**
+   * Absolute positions: a `[B]` f32 node holding how many tokens each sequence consumed before
+   * this window (state `pos`, zeros on a fresh sequence), so token t of the window sits at
+   * `pos[b] + t`. The first call also adds the graph output `pos` = pos + T, which carries it to
+   * the next call like any recurrent state. Exact up to 2^24 tokens.
+   */
+  position(): number {
+    const { B, T } = this.dims;
+    const type: TensorType = { shape: [B], dtype: 'f32' };
+    const pos = this.add({ op: 'state_in', name: POSITION_STATE }, type, `${POSITION_STATE}0`, -1);
+    if (!(POSITION_STATE in this.outputs)) {
+      const expr = { kind: 'fn', fn: 'add', args: [{ kind: 'in', index: 0 }, { kind: 'const', value: T }] } as const;
+      this.output(POSITION_STATE, this.add({ op: 'elementwise', expr, inputs: [pos] }, type, POSITION_STATE, -1));
+    }
+    return pos;
   }
 
   output(name: string, id: number): void {

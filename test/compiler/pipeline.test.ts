@@ -71,6 +71,15 @@ describe('lower', () => {
     expect(b.node(ew('silu')).label).toBe('act');
     expect(b.node(ew('elu1')).label).toBe('act.1');
   });
+  it('position() is one [B] state carried as pos + T, read by every caller', () => {
+    const b = new GraphBuilder({ B: 2, T: 5 });
+    const p = b.position();
+    expect(b.position()).toBe(p);
+    const g = b.finish();
+    expect(g.nodes[p]).toMatchObject({ op: 'state_in', name: 'pos', type: { shape: [2] } });
+    const r = interpretGraph(g, new Map(), [], new Map([['pos', [3, 7]]]));
+    expect([...r.outputs.pos]).toEqual([8, 12]);
+  });
   it('verifyGraph rejects a broken graph with a dump', () => {
     const g = compiled(LT, { batch: 1, seq: 3 }).graph;
     const nodes = g.nodes.map((n) => (n.op === 'matmul' && n.label === 'L0.attn.q' ? { ...n, type: { ...n.type, shape: [1, 3, 7] } } : n));
