@@ -7,8 +7,10 @@
  *
  * Reading converts F16, BF16 and F64 to Float32Array and I64 to Int32Array (range checked);
  * every problem is a `LoomError` with a 'bad-weights' diagnostic naming the file and the tensor.
- * The header is validated before any tensor data is read, and each tensor is read on its own, so
- * a file is never loaded whole.
+ * The header is read with bounded positioned reads and validated (duplicate keys, offsets in range
+ * and not overlapping, in any order; byte lengths matching dtype and shape) before any tensor data
+ * is read; each tensor is then read on its own at its offset, so a file is never loaded whole.
+ * Sharded checkpoints (`model.safetensors.index.json`) are read by safetensors-index.ts.
  */
 import * as fs from 'node:fs';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
@@ -139,29 +141,36 @@ interface Entry {
   end: number;
 }
 
-/** Every key of the top-level object of a valid JSON text, in order, duplicates included. */
-function topLevelKeys(text: string): string[] {
-  const keys: string[] = [];
-  let depth = 0;
-  let expectKey = false;
+/**
+ * The first key that appears twice in one object of a valid JSON text (JSON.parse keeps the last
+ * silently), with the key of the object that holds it ('' at the top level).
+ */
+export function duplicateKey(text: string): { key: string; parent: string } | null {
+  const stack: { keys: Set<string> | null; name: string; expectKey: boolean }[] = [];
+  let lastKey = '';
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
+    const top = stack[stack.length - 1];
     if (c === '"') {
       let j = i + 1;
       while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
-      expectKey = false;
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return { key, parent: top.name };
+        top.keys.add(key);
+        top.expectKey = false;
+        lastKey = key;
+      }
       i = j;
     } else if (c === '{' || c === '[') {
-      depth++;
-      expectKey = c === '{' && depth === 1;
+      stack.push({ keys: c === '{' ? new Set() : null, name: lastKey, expectKey: c === '{' });
     } else if (c === '}' || c === ']') {
-      depth--;
-    } else if (c === ',' && depth === 1) {
-      expectKey = true;
+      stack.pop();
+    } else if (c === ',' && top?.keys) {
+      top.expectKey = true;
     }
   }
-  return keys;
+  return null;
 }
 
 function parseHeaderJson(path: string, text: string): Record<string, unknown> {
@@ -174,11 +183,9 @@ function parseHeaderJson(path: string, text: string): Record<string, unknown> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     fail(`${path}: the header is not a JSON object`);
   }
-  const seen = new Set<string>();
-  for (const key of topLevelKeys(text)) {
-    if (seen.has(key)) fail(`${path}: tensor '${key}' appears more than once in the header`);
-    seen.add(key);
-  }
+  const dup = duplicateKey(text);
+  if (dup && dup.parent === '') fail(`${path}: tensor '${dup.key}' appears more than once in the header`);
+  if (dup) fail(`${path}: key '${dup.key}' appears more than once in the header entry '${dup.parent}'`);
   return parsed as Record<string, unknown>;
 }
 
@@ -210,8 +217,9 @@ function parseEntry(path: string, name: string, raw: unknown, bufferBytes: numbe
     fail(`${where}: data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
   }
   const [begin, end] = offsets as [number, number];
-  if (begin > end || end > bufferBytes) {
-    fail(`${where}: data_offsets [${begin}, ${end}] are out of range of the ${bufferBytes}-byte data buffer`);
+  if (begin > end) fail(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
+  if (end > bufferBytes) {
+    fail(`${where}: data_offsets [${begin}, ${end}] are out of range of the ${bufferBytes}-byte data buffer (is the file truncated?)`);
   }
   const want = numelOf(shape as number[]) * DTYPE_BYTES[dtype];
   if (end - begin !== want) {
@@ -316,7 +324,33 @@ function readHeader(fd: number, path: string, fileBytes: number): { header: Reco
   return { header: parseHeaderJson(path, text), dataStart: 8 + Number(n) };
 }
 
-function readOpen(fd: number, path: string): SafetensorsFile {
+/** A tensor's header entry: what it is, before any of its data is read. */
+export interface TensorInfo {
+  dtype: string;
+  shape: number[];
+}
+
+/**
+ * An open safetensors file whose header is read and validated; tensor data is read on demand,
+ * one tensor at a time, at its offset. Close it when done.
+ */
+export interface SafetensorsReader {
+  path: string;
+  entries: ReadonlyMap<string, TensorInfo>;
+  metadata: Record<string, string>;
+  read(name: string): SafetensorsTensor;
+  close(): void;
+}
+
+function openFd(path: string): number {
+  try {
+    return fs.openSync(path, 'r');
+  } catch (e) {
+    fail(`${path}: cannot open the weights file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+function readerOf(fd: number, path: string): SafetensorsReader {
   const stat = fs.fstatSync(fd);
   if (!stat.isFile()) fail(`${path}: not a regular file`);
   const fileBytes = stat.size;
@@ -325,20 +359,46 @@ function readOpen(fd: number, path: string): SafetensorsFile {
   }
   const { header, dataStart } = readHeader(fd, path, fileBytes);
   const metadata = parseMetadata(path, header[METADATA_KEY]);
-  const entries = Object.entries(header)
+  const list = Object.entries(header)
     .filter(([name]) => name !== METADATA_KEY)
     .map(([name, raw]) => parseEntry(path, name, raw, fileBytes - dataStart));
-  checkOverlaps(path, entries);
-  const tensors = new Map<string, SafetensorsTensor>();
-  for (const e of entries) {
-    const where = `${path}: tensor '${e.name}'`;
-    const bytes = readExact(fd, path, e.end - e.begin, dataStart + e.begin);
-    const n = numelOf(e.shape);
-    const isInt = e.dtype === 'I32' || e.dtype === 'I64';
-    const data = isInt ? decodeInt(where, e.dtype, bytes, n) : decodeFloat(where, e.dtype, bytes, n);
-    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
+  checkOverlaps(path, list);
+  const byName = new Map(list.map((e) => [e.name, e]));
+  let open = true;
+  return {
+    path,
+    entries: new Map(list.map((e) => [e.name, { dtype: e.dtype, shape: e.shape }])),
+    metadata,
+    read(name: string): SafetensorsTensor {
+      const e = byName.get(name);
+      if (!e) fail(`${path}: no tensor '${name}'`);
+      if (!open) throw new Error(`${path}: read after close`);
+      const where = `${path}: tensor '${e.name}'`;
+      const bytes = readExact(fd, path, e.end - e.begin, dataStart + e.begin);
+      const n = numelOf(e.shape);
+      const isInt = e.dtype === 'I32' || e.dtype === 'I64';
+      const data = isInt ? decodeInt(where, e.dtype, bytes, n) : decodeFloat(where, e.dtype, bytes, n);
+      return { dtype: e.dtype, shape: e.shape, data };
+    },
+    close(): void {
+      if (open) fs.closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+/**
+ * Opens a safetensors file and validates its header: at most 8 + MAX_HEADER_BYTES bytes are read
+ * (with positioned reads on a file handle), no tensor data until `read(name)`.
+ */
+export function openSafetensors(path: string): SafetensorsReader {
+  const fd = openFd(path);
+  try {
+    return readerOf(fd, path);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
   }
-  return { tensors, metadata };
 }
 
 /**
@@ -346,15 +406,12 @@ function readOpen(fd: number, path: string): SafetensorsFile {
  * F16, BF16, F64; NaN and Inf are rejected), integer tensors as Int32Array (from I32, I64).
  */
 export function readSafetensors(path: string): SafetensorsFile {
-  let fd: number;
+  const reader = openSafetensors(path);
   try {
-    fd = fs.openSync(path, 'r');
-  } catch (e) {
-    fail(`${path}: cannot open the weights file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    return readOpen(fd, path);
+    const tensors = new Map<string, SafetensorsTensor>();
+    for (const name of reader.entries.keys()) tensors.set(name, reader.read(name));
+    return { tensors, metadata: reader.metadata };
   } finally {
-    fs.closeSync(fd);
+    reader.close();
   }
 }
