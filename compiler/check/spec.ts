@@ -3,7 +3,7 @@
  * filled. Produced by `check(ast)`, consumed by `lower(spec, dims)`.
  */
 import type { Span } from '../../grammar/ast.ts';
-import type { LinearAttnKnobs, Schedule } from '../ir/graph.ts';
+import type { AttentionKnobs, LinearAttnKnobs, Schedule } from '../ir/graph.ts';
 
 /** A feature-map stage applied to q and k before the recurrence (MIXERS.md §1). */
 export type FeatureStage = 'identity' | 'elu1' | 'relu' | 'silu' | 'l2';
@@ -35,10 +35,25 @@ export interface LinearAttnMixer {
   /** beta = scale * sigmoid(x W_beta) for the delta rule, else null. */
   beta: { scale: number } | null;
   output: OutputSpec;
+  /** Width of the short causal convolution (+ silu) on the q, k and v projections, or null. */
+  shortConv: number | null;
   span: Span;
 }
 
-export type MixerSpec = LinearAttnMixer;
+/**
+ * Softmax attention (compiler/mixers/attention): q, k, v, o projections, RoPE on q and k when
+ * `rope` is set; Liger (`liger` set) adds a gated linear attention over the same q, k, v.
+ */
+export interface AttentionMixer {
+  family: 'attention';
+  name: string;
+  preset: string;
+  knobs: AttentionKnobs;
+  rope: { theta: number } | null;
+  span: Span;
+}
+
+export type MixerSpec = LinearAttnMixer | AttentionMixer;
 
 /** A per-layer computation over the residual stream; every value is `[B, T, width]`. */
 export type BlockExpr =

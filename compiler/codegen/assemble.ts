@@ -7,7 +7,7 @@ import { LoomInternalError } from '../../grammar/diagnostics.ts';
 import { numel, type Graph, type Node } from '../ir/graph.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
 import type { Plan } from '../plan/plan.ts';
-import { elementwiseKernel, embedKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
+import { conv1dKernel, convTailKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
 import type { BufferDecl, BufferRole, ProgramSpec, Step } from './program.ts';
 
 /** Buffer name of every node: its graph output name if it is one, else its weight name or label. */
@@ -71,6 +71,23 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
       case 'l2norm':
         steps.push({ kernel: rmsnormKernel({ name, rows: numel(n.type.shape) / n.group, dim: n.group, eps: n.eps, l2: true }), args: [arg(n.x), out] });
         break;
+      case 'conv1d': {
+        const [B, T, C] = n.type.shape;
+        const W = g.nodes[n.weight].type.shape[1];
+        steps.push({ kernel: conv1dKernel({ name, B, T, C, W, activation: n.activation }), args: [arg(n.x), arg(n.weight), arg(n.tail), out] });
+        break;
+      }
+      case 'conv_tail': {
+        const [B, T, C] = g.nodes[n.x].type.shape;
+        steps.push({ kernel: convTailKernel({ name, B, T, C, W: n.type.shape[1] + 1 }), args: [arg(n.x), arg(n.tail), out] });
+        break;
+      }
+      case 'feature_map': {
+        const [B, T, HK] = g.nodes[n.x].type.shape;
+        const kernel = featureMapKernel({ name, N: B * T, H: HK / n.group, K: n.group, map: n.map });
+        steps.push({ kernel, args: [arg(n.x), ...n.weights.map(arg), out] });
+        break;
+      }
       case 'elementwise':
         steps.push({
           kernel: elementwiseKernel({

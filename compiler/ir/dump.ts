@@ -20,9 +20,22 @@ function attrs(n: Node): string {
       return ` eps=${n.eps} group=${n.group}`;
     case 'elementwise':
       return ` ${ewToString(n.expr)}`;
+    case 'feature_map': {
+      const { kind, ...rest } = n.map;
+      return ` ${kind} group=${n.group}${Object.entries(rest).map(([k, v]) => ` ${k}=${typeof v === 'number' ? Number(v.toPrecision(6)) : JSON.stringify(v)}`).join('')}`;
+    }
+    case 'conv1d':
+      return n.activation ? ` act=${n.activation}` : '';
     case 'linear_attn': {
       const k = n.knobs;
       return ` H=${k.heads} K=${k.keyDim} V=${k.valueDim} phi=${k.feature}${k.normalize ? ' normalized' : ''} scale=${Number(k.scale.toPrecision(6))}`;
+    }
+    case 'rope':
+      return ` D=${n.group} theta=${n.theta}`;
+    case 'attention': {
+      const k = n.knobs;
+      const mask = `${k.causal ? 'causal' : 'bidirectional'}${k.window ? ` window=${k.window}` : ''}`;
+      return ` H=${k.heads} Hkv=${k.kvHeads} D=${k.headDim} Dv=${k.valueDim} ${mask} scale=${Number(k.scale.toPrecision(6))}${k.causal && !k.window ? ` max_len=${k.maxLen}` : ''}`;
     }
     case 'state_out':
       return ` ${n.which} '${n.name}'`;

@@ -46,6 +46,51 @@ export function broadcasts(inner: readonly number[], outer: readonly number[]): 
 export type FeatureMap = 'identity' | 'elu1';
 
 /**
+ * A per-head feature map that carries weights or changes the key width K -> K' (MIXERS.md §1),
+ * applied to each group of K consecutive elements of the last axis (one head of q or k):
+ * - taylor (Based): [1, sqrt(c) x, c x_i^2 / sqrt2 (i), c x_i x_j (i < j)], K' = 1 + K + K(K+1)/2,
+ *   so phi(q).phi(k) = 1 + c q.k + (c q.k)^2 / 2;
+ * - rebased: with `norm`, first x = LayerNorm(x) * gamma + beta (weights gamma, beta `[K]`,
+ *   biased variance, eps); then [c x_i^2 (i), sqrt2 c x_i x_j (i < j)], K' = K(K+1)/2, so
+ *   phi(q).phi(k) = (c q.k)^2;
+ * - hedgehog: y = x W_h + b_h (weights W `[H, K, K]`, b `[H, K]`), phi = softmax([y, -y]), K' = 2K;
+ * - t2r: phi = relu(x W_h + b_h) (weights W `[H, K, F]`, b `[H, F]`), K' = F.
+ */
+export type FeatureMapKind =
+  | { kind: 'taylor'; scale: number }
+  | { kind: 'rebased'; scale: number; norm: { eps: number } | null }
+  | { kind: 'hedgehog' }
+  | { kind: 't2r'; features: number };
+
+/** K' of a feature map on heads of K. */
+export function featureMapWidth(map: FeatureMapKind, K: number): number {
+  switch (map.kind) {
+    case 'taylor':
+      return 1 + K + (K * (K + 1)) / 2;
+    case 'rebased':
+      return (K * (K + 1)) / 2;
+    case 'hedgehog':
+      return 2 * K;
+    case 't2r':
+      return map.features;
+  }
+}
+
+/** Shapes of a feature map's weights, in the order of the node's `weights`. */
+export function featureMapWeightShapes(map: FeatureMapKind, H: number, K: number): number[][] {
+  switch (map.kind) {
+    case 'taylor':
+      return [];
+    case 'rebased':
+      return map.norm ? [[K], [K]] : [];
+    case 'hedgehog':
+      return [[H, K, K], [H, K]];
+    case 't2r':
+      return [[H, K, map.features], [H, map.features]];
+  }
+}
+
+/**
  * How the state decays between tokens, D_t in MIXERS.md §1. Gates are in log space (the decay
  * applied at step t is exp(g_t), g_t <= 0).
  */
@@ -82,6 +127,34 @@ export interface LinearAttnKnobs {
   update: UpdateRule;
 }
 
+/**
+ * Knobs of softmax attention (MIXERS.md §2), after the checker filled every default:
+ * `o_i = sum_j softmax_j(scale q_i . k_j + mask_ij) v_j` per head, query head h reading key/value
+ * head `h / (heads / kvHeads)` (grouped-query attention). Causal: key j only when j <= i (absolute
+ * positions), and with a window w also `i - j < w`. Non-causal with a window: `|i - j| < w`.
+ */
+export interface AttentionKnobs {
+  heads: number;
+  /** Key/value heads; divides heads. */
+  kvHeads: number;
+  /** Query/key head dimension D. */
+  headDim: number;
+  /** Value head dimension. */
+  valueDim: number;
+  causal: boolean;
+  /** Sliding window w, or null for global attention. */
+  window: number | null;
+  /** Multiplies q . k (default headDim^-1/2). */
+  scale: number;
+  /** Positions a global causal KV cache holds (its capacity); unused with a window (a ring of w slots). */
+  maxLen: number;
+}
+
+/** KV-cache slots of causal attention: a ring of `window` slots, or `maxLen` positions; 0 without a cache. */
+export function cacheSlots(k: AttentionKnobs): number {
+  return k.causal ? (k.window ?? k.maxLen) : 0;
+}
+
 export type Schedule = 'parallel' | 'chunkwise' | 'recurrent';
 
 export type NodeOp =
@@ -102,6 +175,19 @@ export type NodeOp =
   | { op: 'rmsnorm'; x: number; weight: number; eps: number; group?: number }
   /** `x / sqrt(sum(x^2) + eps)` over each group of `group` elements of the last axis (per-head L2 norm). */
   | { op: 'l2norm'; x: number; eps: number; group: number }
+  /**
+   * Depthwise causal convolution along T (a short convolution): with W = the weight's width,
+   * `y[b,t,c] = act(sum_i w[c,i] * x[b, t-(W-1)+i, c])`, where rows before the window (t < 0) are
+   * read from `tail [B, W-1, C]`, the previous call's last W-1 input rows. weight `[C, W]`.
+   */
+  | { op: 'conv1d'; x: number; weight: number; tail: number; activation: 'silu' | null }
+  /** The last W-1 rows of `[tail; x]` along T, `[B, W-1, C]`: the convolution's state for the next call. */
+  | { op: 'conv_tail'; x: number; tail: number }
+  /**
+   * A per-head feature map (FeatureMapKind) on x `[B, T, H*K]` with K = `group`: `[B, T, H*K']`.
+   * `weights` are the map's parameter nodes (featureMapWeightShapes).
+   */
+  | { op: 'feature_map'; x: number; map: FeatureMapKind; weights: readonly number[]; group: number }
   /** Pointwise expression over same-shaped inputs. */
   | { op: 'elementwise'; expr: EwExpr; inputs: readonly number[] }
   /**
@@ -121,8 +207,32 @@ export type NodeOp =
       beta: number | null;
       knobs: LinearAttnKnobs;
     }
-  /** The final state of a mixer node: S `[B, H, K, V]` or z `[B, H, K]`. */
-  | { op: 'state_out'; mixer: number; which: 'S' | 'z'; name: string };
+  /**
+   * Rotary position embedding (RoPE, half-split pairing as in HF LLaMA's rotate_half) of each group
+   * of `group` = D elements of x `[B, T, H*D]`: element i < D/2 pairs with i + D/2, rotated by the
+   * angle `p * theta^(-2i/D)` at absolute position p = pos[b] + t (pos `[B]`, or p = t when null).
+   */
+  | { op: 'rope'; x: number; pos: number | null; group: number; theta: number }
+  /**
+   * Softmax attention (AttentionKnobs), output `[B, T, H*Dv]`. q `[B, T, H*D]`, k `[B, T, Hkv*D]`,
+   * v `[B, T, Hkv*Dv]` are this window's tokens. Causal: pos `[B]` holds each sequence's absolute
+   * position before the window, and kc0 `[B, Hkv, W, D]`, vc0 `[B, Hkv, W, Dv]` the KV cache with
+   * position j in slot `j mod W` (W = cacheSlots); the updated caches are the secondary outputs
+   * `k_cache`, `v_cache` (state_out). Non-causal: pos, kc0, vc0 null, no cache.
+   */
+  | { op: 'attention'; q: number; k: number; v: number; kc0: number | null; vc0: number | null; pos: number | null; knobs: AttentionKnobs }
+  /** A secondary output of a mixer node (`stateOutputNames`): S `[B, H, K, V]`, z `[B, H, K]`, k_cache, v_cache. */
+  | { op: 'state_out'; mixer: number; which: string; name: string }
+  /**
+   * An op of a registered family (compiler/mixers/<family>/, FAMILY_OPS in registry.ts) without
+   * carried state: FNet, MoE, softplus attention, ... `inputs` are in the family's fixed order,
+   * `attrs` its plain-data knobs. The family checks shapes, plans, generates kernels; its float64
+   * definition is in runtime/reference/families.ts.
+   */
+  | { op: 'family'; family: string; inputs: readonly number[]; attrs: FamilyAttrs };
+
+/** Knobs of a `family` node: plain JSON data (interned by value). */
+export type FamilyAttrs = Readonly<Record<string, number | boolean | string | readonly number[]>>;
 
 export type Node = NodeOp & {
   readonly id: number;
@@ -133,8 +243,11 @@ export type Node = NodeOp & {
   readonly label: string;
 };
 
-/** How seeded weights are initialised (deterministic from the seed and the weight's name). */
-export type WeightInit = { kind: 'normal'; std: number } | { kind: 'ones' } | { kind: 'zeros' };
+/**
+ * How seeded weights are initialised (deterministic from the seed and the weight's name); `eye` is
+ * the identity in each square matrix of the last two axes (`[.., K, K]`).
+ */
+export type WeightInit = { kind: 'normal'; std: number } | { kind: 'ones' } | { kind: 'zeros' } | { kind: 'eye' };
 
 export interface WeightDecl {
   name: string;
@@ -166,13 +279,32 @@ export function nodeInputs(n: NodeOp): number[] {
       return [n.x, n.weight];
     case 'l2norm':
       return [n.x];
+    case 'feature_map':
+      return [n.x, ...n.weights];
+    case 'conv1d':
+      return [n.x, n.weight, n.tail];
+    case 'conv_tail':
+      return [n.x, n.tail];
     case 'elementwise':
       return [...n.inputs];
     case 'linear_attn':
       return [n.q, n.k, n.v, n.s0, n.z0, n.g, n.beta].filter((i): i is number => i !== null);
+    case 'rope':
+      return n.pos === null ? [n.x] : [n.x, n.pos];
+    case 'attention':
+      return [n.q, n.k, n.v, n.kc0, n.vc0, n.pos].filter((i): i is number => i !== null);
     case 'state_out':
       return [n.mixer];
+    case 'family':
+      return [...n.inputs];
   }
+}
+
+/** The named secondary outputs (`state_out` `which`) a mixer node offers; empty for other ops. */
+export function stateOutputNames(n: NodeOp): string[] {
+  if (n.op === 'linear_attn') return n.z0 === null ? ['S'] : ['S', 'z'];
+  if (n.op === 'attention') return n.knobs.causal ? ['k_cache', 'v_cache'] : [];
+  return [];
 }
 
 export function numel(shape: readonly number[]): number {
@@ -194,6 +326,12 @@ export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
       return { ...n, x: f(n.x), weight: f(n.weight) };
     case 'l2norm':
       return { ...n, x: f(n.x) };
+    case 'feature_map':
+      return { ...n, x: f(n.x), weights: n.weights.map(f) };
+    case 'conv1d':
+      return { ...n, x: f(n.x), weight: f(n.weight), tail: f(n.tail) };
+    case 'conv_tail':
+      return { ...n, x: f(n.x), tail: f(n.tail) };
     case 'elementwise':
       return { ...n, inputs: n.inputs.map(f) };
     case 'linear_attn':
@@ -207,8 +345,16 @@ export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
         g: n.g === null ? null : f(n.g),
         beta: n.beta === null ? null : f(n.beta),
       };
+    case 'rope':
+      return { ...n, x: f(n.x), pos: n.pos === null ? null : f(n.pos) };
+    case 'attention': {
+      const opt = (i: number | null) => (i === null ? null : f(i));
+      return { ...n, q: f(n.q), k: f(n.k), v: f(n.v), kc0: opt(n.kc0), vc0: opt(n.vc0), pos: opt(n.pos) };
+    }
     case 'state_out':
       return { ...n, mixer: f(n.mixer) };
+    case 'family':
+      return { ...n, inputs: n.inputs.map(f) };
   }
 }
 

@@ -3,8 +3,9 @@
  * A failure is a compiler bug (LoomInternalError with a dump), never a user error.
  */
 import { LoomInternalError } from '../../grammar/diagnostics.ts';
-import { broadcasts, EW_ARITY, nodeInputs, type EwExpr, type Graph, type Node } from './graph.ts';
+import { broadcasts, EW_ARITY, featureMapWeightShapes, featureMapWidth, nodeInputs, type EwExpr, type Graph, type Node } from './graph.ts';
 import { dumpGraph } from './dump.ts';
+import { cacheSlots, stateOutputNames } from './graph.ts';
 
 type Rule = (n: Node, get: (id: number) => Node) => string | undefined;
 
@@ -48,6 +49,29 @@ const RULES: { [K in Node['op']]: Rule } = {
     if (last(x) % n.group !== 0) return `l2norm group ${n.group} does not divide the last axis ${last(x)}`;
     return same(n.type.shape, x) ? undefined : 'l2norm shapes';
   },
+  conv1d: (n, get) => {
+    if (n.op !== 'conv1d') return undefined;
+    const x = get(n.x).type.shape;
+    const [C, W] = get(n.weight).type.shape;
+    if (x.length !== 3 || last(x) !== C || W < 1) return `conv1d: x [${x}] does not match weight [${C}, ${W}]`;
+    if (!same(get(n.tail).type.shape, [x[0], W - 1, C])) return `conv1d tail must be [B, W-1, C] = [${[x[0], W - 1, C]}]`;
+    return same(n.type.shape, x) ? undefined : 'conv1d output shape';
+  },
+  conv_tail: (n, get) => {
+    if (n.op !== 'conv_tail') return undefined;
+    const x = get(n.x).type.shape;
+    const t = get(n.tail).type.shape;
+    return x.length === 3 && same(t, [x[0], t[1], x[2]]) && same(n.type.shape, t) ? undefined : 'conv_tail shapes';
+  },
+  feature_map: (n, get) => {
+    if (n.op !== 'feature_map') return undefined;
+    const x = get(n.x).type.shape;
+    if (x.length !== 3 || x[2] % n.group !== 0) return `feature_map: x [${x}] is not [B, T, H*${n.group}]`;
+    const H = x[2] / n.group;
+    const want = featureMapWeightShapes(n.map, H, n.group);
+    if (n.weights.length !== want.length || n.weights.some((w, i) => !same(get(w).type.shape, want[i]))) return `feature_map ${n.map.kind} weights must be ${want.map((s) => `[${s}]`).join(', ') || 'none'}`;
+    return same(n.type.shape, [x[0], x[1], H * featureMapWidth(n.map, n.group)]) ? undefined : "feature_map output must be [B, T, H*K']";
+  },
   elementwise: (n, get) => {
     if (n.op !== 'elementwise') return undefined;
     if (maxInput(n.expr) !== n.inputs.length - 1) return 'elementwise expression does not use exactly its inputs';
@@ -69,7 +93,27 @@ const RULES: { [K in Node['op']]: Rule } = {
     if (delta ? n.beta === null || !same(get(n.beta).type.shape, [B, T, H]) : n.beta !== null) return `beta must be ${delta ? `[${[B, T, H]}]` : 'absent'} for the ${n.knobs.update} update`;
     return undefined;
   },
-  state_out: (n, get) => (n.op === 'state_out' && get(n.mixer).op === 'linear_attn' ? undefined : 'state_out must read a mixer'),
+  rope: (n, get) => {
+    if (n.op !== 'rope') return undefined;
+    const x = get(n.x).type.shape;
+    if (n.group % 2 !== 0 || last(x) % n.group !== 0) return `rope group ${n.group} must be even and divide the last axis ${last(x)}`;
+    if (n.pos !== null && !same(get(n.pos).type.shape, [x[0]])) return 'rope pos must be [B]';
+    return same(n.type.shape, x) ? undefined : 'rope shapes';
+  },
+  attention: (n, get) => {
+    if (n.op !== 'attention') return undefined;
+    const { heads: H, kvHeads: Hkv, headDim: D, valueDim: Dv, causal } = n.knobs;
+    const [B, T] = n.type.shape;
+    if (H % Hkv !== 0) return `kvHeads ${Hkv} must divide heads ${H}`;
+    if (!same(get(n.q).type.shape, [B, T, H * D]) || !same(get(n.k).type.shape, [B, T, Hkv * D])) return 'q/k shape';
+    if (!same(get(n.v).type.shape, [B, T, Hkv * Dv]) || !same(n.type.shape, [B, T, H * Dv])) return 'v/o shape';
+    if (!causal) return n.kc0 === null && n.vc0 === null && n.pos === null ? undefined : 'non-causal attention has no cache and no positions';
+    if (n.pos === null || !same(get(n.pos).type.shape, [B])) return 'causal attention needs pos [B]';
+    const W = cacheSlots(n.knobs);
+    if (n.kc0 === null || !same(get(n.kc0).type.shape, [B, Hkv, W, D])) return `k cache must be [${[B, Hkv, W, D]}]`;
+    return n.vc0 !== null && same(get(n.vc0).type.shape, [B, Hkv, W, Dv]) ? undefined : `v cache must be [${[B, Hkv, W, Dv]}]`;
+  },
+  state_out: (n, get) => (n.op === 'state_out' && stateOutputNames(get(n.mixer)).includes(n.which) ? undefined : 'state_out must name a secondary output of a mixer'),
 };
 
 export function verifyGraph(g: Graph, pass: string): void {

@@ -6,8 +6,9 @@
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { numel } from '../../compiler/ir/graph.ts';
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
+import { featureMapRef } from './feature-map.ts';
 import { linearAttnRef } from './linear-attn.ts';
-import { elementwiseRef, embedRef, l2normRef, matmulRef, rmsnormRef } from './ops.ts';
+import { conv1dRef, convTailRef, elementwiseRef, embedRef, l2normRef, matmulRef, rmsnormRef } from './ops.ts';
 
 export interface InterpretResult {
   /** Every node's value by node id. */
@@ -135,6 +136,20 @@ function evalNode(ctx: Ctx, node: Node): Float64Array {
     case 'l2norm': {
       const M = numel(shapeOf(ctx, node.x)) / node.group;
       return l2normRef(input(ctx, node.x, node), M, node.group, node.eps);
+    }
+    case 'conv1d': {
+      const [B, T, C] = node.type.shape;
+      const W = shapeOf(ctx, node.weight)[1];
+      return conv1dRef(input(ctx, node.x, node), input(ctx, node.weight, node), input(ctx, node.tail, node), B, T, C, W, node.activation);
+    }
+    case 'conv_tail': {
+      const [B, T, C] = shapeOf(ctx, node.x);
+      return convTailRef(input(ctx, node.x, node), input(ctx, node.tail, node), B, T, C, node.type.shape[1]);
+    }
+    case 'feature_map': {
+      const [B, T, HK] = shapeOf(ctx, node.x);
+      const weights = node.weights.map((w) => input(ctx, w, node));
+      return featureMapRef({ N: B * T, H: HK / node.group, K: node.group, x: input(ctx, node.x, node), map: node.map, weights });
     }
     case 'elementwise':
       return elementwiseRef(node.expr, node.inputs.map((i) => input(ctx, i, node)), numel(node.type.shape));

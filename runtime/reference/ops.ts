@@ -79,6 +79,36 @@ export function l2normRef(x: ArrayLike<number>, M: number, D: number, eps: numbe
 }
 
 /** silu(x) = x * sigmoid(x) = x / (1 + e^-x). */
+/** Row r of the concatenation `[tail; x]` along T for batch b, channel c (tail has P rows). */
+function convRow(x: ArrayLike<number>, tail: ArrayLike<number>, b: number, r: number, c: number, T: number, P: number, C: number): number {
+  return r < P ? tail[(b * P + r) * C + c] : x[(b * T + r - P) * C + c];
+}
+
+/**
+ * Depthwise causal convolution along T: `y[b,t,c] = act(sum_i w[c,i] x[b, t-(W-1)+i, c])` over
+ * x `[B,T,C]`, weight `[C,W]`, with rows before t = 0 taken from tail `[B,W-1,C]`.
+ */
+export function conv1dRef(x: ArrayLike<number>, weight: ArrayLike<number>, tail: ArrayLike<number>, B: number, T: number, C: number, W: number, activation: 'silu' | null): Float64Array {
+  const out = new Float64Array(B * T * C);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      for (let c = 0; c < C; c++) {
+        let acc = 0;
+        for (let i = 0; i < W; i++) acc += weight[c * W + i] * convRow(x, tail, b, t + i, c, T, W - 1, C);
+        out[(b * T + t) * C + c] = activation === 'silu' ? siluRef(acc) : acc;
+      }
+    }
+  }
+  return out;
+}
+
+/** The last P rows of `[tail; x]` along T: `[B, P, C]`. */
+export function convTailRef(x: ArrayLike<number>, tail: ArrayLike<number>, B: number, T: number, C: number, P: number): Float64Array {
+  const out = new Float64Array(B * P * C);
+  for (let b = 0; b < B; b++) for (let j = 0; j < P; j++) for (let c = 0; c < C; c++) out[(b * P + j) * C + c] = convRow(x, tail, b, T + j, c, T, P, C);
+  return out;
+}
+
 export function siluRef(x: number): number {
   return x / (1 + Math.exp(-x));
 }

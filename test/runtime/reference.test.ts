@@ -264,3 +264,34 @@ describe('l2normRef and the gate functions', () => {
     expect(Array.from(elementwiseRef(add, [[1, 2, 3, 4, 5, 6], [10, 20, 30]], 6))).toEqual([11, 22, 33, 14, 25, 36]);
   });
 });
+
+describe('conv1dRef / convTailRef', () => {
+  it('a window split in two, carried through the tail, equals one window', async () => {
+    const { conv1dRef, convTailRef } = await import('../../runtime/reference/ops.ts');
+    const [B, T1, T2, C, W] = [2, 2, 5, 3, 4];
+    const rng = Rng.forName(3, 'conv-split');
+    const x = rng.normals(B * (T1 + T2) * C, 1);
+    const w = rng.normals(C * W, 1);
+    const part = (from: number, len: number) => {
+      const out = new Float32Array(B * len * C);
+      for (let b = 0; b < B; b++) out.set(x.subarray((b * (T1 + T2) + from) * C, (b * (T1 + T2) + from + len) * C), b * len * C);
+      return out;
+    };
+    const zeros = new Float32Array(B * (W - 1) * C);
+    const whole = conv1dRef(x, w, zeros, B, T1 + T2, C, W, 'silu');
+    const first = conv1dRef(part(0, T1), w, zeros, B, T1, C, W, 'silu');
+    const tail = convTailRef(part(0, T1), zeros, B, T1, C, W - 1);
+    const second = conv1dRef(part(T1, T2), w, tail, B, T2, C, W, 'silu');
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T1 + T2; t++) {
+        for (let c = 0; c < C; c++) {
+          const got = t < T1 ? first[(b * T1 + t) * C + c] : second[(b * T2 + t - T1) * C + c];
+          expect(got).toBeCloseTo(whole[(b * (T1 + T2) + t) * C + c], 12);
+        }
+      }
+    }
+    // Direct definition at one point: y[0, 3, 1] = silu(sum_i w[1, i] x[0, i, 1]).
+    const acc = [0, 1, 2, 3].reduce((s, i) => s + w[1 * W + i] * x[(0 * (T1 + T2) + i) * C + 1], 0);
+    expect(whole[(0 * (T1 + T2) + 3) * C + 1]).toBeCloseTo(acc / (1 + Math.exp(-acc)), 12);
+  });
+});

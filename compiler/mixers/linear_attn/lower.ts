@@ -27,6 +27,7 @@ function mixerBuilder(g: GraphBuilder, m: LinearAttnMixer, layer: number, dim: n
   const act = (width: number) => ({ shape: [B, T, width], dtype: 'f32' as const });
   return {
     label,
+    prefix,
     act,
     /** x [B,T,from] · W [from,to], W named `<prefix>.<name>.weight`. */
     proj: (input: number, name: string, from: number, to: number) => {
@@ -56,6 +57,20 @@ function applyFeatures(g: GraphBuilder, mb: MB, x: number, stages: readonly Feat
   return y;
 }
 
+/**
+ * `silu(conv1d(y))` with a causal depthwise filter of width w (weight `<prefix>.<which>_conv1d.weight`
+ * `[C, w]`); the last w-1 input rows are carried as state `L<i>.<mixer>.<which>_conv`.
+ */
+function shortConv(g: GraphBuilder, mb: MB, y: number, w: number, layer: number, which: string): number {
+  const { B } = g.dims;
+  const C = g.node(y).type.shape[2];
+  const name = `${mb.label}.${which}_conv`;
+  const weight = g.weight(`${mb.prefix}.${which}_conv1d.weight`, [C, w], { kind: 'normal', std: 1 / Math.sqrt(w) }, layer);
+  const tail = g.add({ op: 'state_in', name }, { shape: [B, w - 1, C], dtype: 'f32' }, `${name}0`, layer);
+  g.output(name, g.add({ op: 'conv_tail', x: y, tail }, { shape: [B, w - 1, C], dtype: 'f32' }, name, layer));
+  return g.add({ op: 'conv1d', x: y, weight, tail, activation: 'silu' }, mb.act(C), `${mb.label}.${which}_conv1d`, layer);
+}
+
 /** Log-gates from x: `[B,T,H]` for scalar decay, `[B,T,H*K]` for vector decay. */
 function lowerGate(mb: MB, m: LinearAttnMixer, x: number): number | null {
   const { heads: H, keyDim: K, decay } = m.knobs;
@@ -77,9 +92,12 @@ export function lowerLinearAttn(g: GraphBuilder, m: LinearAttnMixer, x: number, 
   const { heads: H, keyDim: K, valueDim: V, normalize } = m.knobs;
   const mb = mixerBuilder(g, m, layer, dim);
   const { label } = mb;
-  const q = applyFeatures(g, mb, mb.proj(x, 'q', dim, H * K), m.features, K, layer, 'q');
-  const k = applyFeatures(g, mb, mb.proj(x, 'k', dim, H * K), m.features, K, layer, 'k');
-  const v = mb.proj(x, 'v', dim, H * V);
+  // A short conv ends in silu (as fla's ShortConvolution), so a feature chain's leading silu is not applied twice.
+  const features = m.shortConv !== null && m.features[0] === 'silu' ? m.features.slice(1) : m.features;
+  const conv = (y: number, which: string) => (m.shortConv === null ? y : shortConv(g, mb, y, m.shortConv, layer, which));
+  const q = applyFeatures(g, mb, conv(mb.proj(x, 'q', dim, H * K), 'q'), features, K, layer, 'q');
+  const k = applyFeatures(g, mb, conv(mb.proj(x, 'k', dim, H * K), 'k'), features, K, layer, 'k');
+  const v = conv(mb.proj(x, 'v', dim, H * V), 'v');
   const gate = lowerGate(mb, m, x);
   const beta = m.beta ? mb.ew(fn('mul', fn('sigmoid', IN0), num(m.beta.scale)), [mb.proj(x, 'b', dim, H)], H, 'beta') : null;
   const s0 = g.add({ op: 'state_in', name: `${label}.S` }, { shape: [B, H, K, V], dtype: 'f32' }, `${label}.S0`, layer);

@@ -43,7 +43,10 @@ export const LINEAR_ATTN_PRESETS: Record<string, PresetDefaults> = {
   transnormer: { paper: 'Qin et al. 2022, The Devil in Linear Transformer', features: ['elu1'], normalize: false, decay: 'none', update: 'additive', output: { norm: true, gate: false } },
 };
 
-export const LINEAR_ATTN_KNOBS = ['heads', 'head_dim', 'value_dim', 'feature', 'normalize', 'scale', 'eps', 'decay', 'update', 'beta', 'output'] as const;
+export const LINEAR_ATTN_KNOBS = ['heads', 'head_dim', 'value_dim', 'feature', 'normalize', 'scale', 'eps', 'decay', 'update', 'beta', 'output', 'short_conv'] as const;
+
+/** Widest short convolution accepted (the kernels loop over the taps; typical widths are 2 to 4). */
+export const MAX_SHORT_CONV = 64;
 
 const FEATURE_STAGES: readonly FeatureStage[] = ['identity', 'elu1', 'relu', 'silu', 'l2'];
 const BOOLS = ['true', 'false'] as const;
@@ -117,6 +120,15 @@ function checkBeta(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx): number 
   return scale;
 }
 
+/** `short_conv = w` (2 <= w <= MAX_SHORT_CONV) or `short_conv = none`. */
+function checkShortConv(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx): number | null | undefined {
+  if (nameOf(e) === 'none') return null;
+  const w = evalDim(e, env, ctx, 'short_conv');
+  if (w === undefined) return undefined;
+  if (w < 2 || w > MAX_SHORT_CONV) return ctx.error('unknown-value', { value: String(w), what: `short_conv width (expected 2 to ${MAX_SHORT_CONV}, or none)` }, e.span), undefined;
+  return w;
+}
+
 /**
  * Resolves a mixer declaration of this family. `env` holds the model's parameters; knobs may
  * refer to them and to earlier knobs (`value_dim = head_dim * 2`).
@@ -161,11 +173,12 @@ export function checkLinearAttn(name: string, preset: string, knobs: readonly As
   const update = value('update') ? evalWord(value('update')!, ['additive', 'delta'] as const, ctx, 'update') : p.update;
   const betaScale = value('beta') ? checkBeta(value('beta')!, local, ctx) : 1;
   const output = value('output') ? checkOutput(value('output')!, ctx) : p.output;
+  const shortConv = value('short_conv') ? checkShortConv(value('short_conv')!, local, ctx) : null;
   if (update === 'delta' && normalize) ctx.error('bad-block', { message: `mixer '${name}': normalize is not defined for the delta rule` }, value('normalize')?.span ?? span);
   if (value('beta') && update !== 'delta') ctx.error('bad-block', { message: `mixer '${name}': beta is only used by update = delta` }, value('beta')!.span);
   if (ctx.diagnostics.length > before) return undefined;
   if (heads === undefined || headDim === undefined || valueDim === undefined || features === undefined || scale === undefined) return undefined;
-  if (eps === undefined || decay === undefined || update === undefined || betaScale === undefined || output === undefined) return undefined;
+  if (eps === undefined || decay === undefined || update === undefined || betaScale === undefined || output === undefined || shortConv === undefined) return undefined;
   const kernelDecay: Decay = decay.kind === 'fixed' ? { kind: 'fixed', logDecay: retnetLogDecay(heads) } : { kind: decay.kind };
   // elu1 alone runs inside the mixer kernels; any other feature map is applied to q and k first.
   const fused = features.length === 1 && features[0] === 'elu1';
@@ -178,6 +191,7 @@ export function checkLinearAttn(name: string, preset: string, knobs: readonly As
     gate: decay.kind === 'scalar' || decay.kind === 'vector' ? decay.gate! : null,
     beta: update === 'delta' ? { scale: betaScale } : null,
     output,
+    shortConv,
     span,
   };
 }

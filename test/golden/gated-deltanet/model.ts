@@ -2,15 +2,18 @@
 import * as loom from '../../../runtime/index.ts';
 
 /** Names of the weights of gated_deltanet_small. */
-export type WeightName = 'embed.weight' | 'layers.0.norm0.weight' | 'layers.0.gdn.q.weight' | 'layers.0.gdn.k.weight' | 'layers.0.gdn.v.weight' | 'layers.0.gdn.a.weight' | 'layers.0.gdn.A_log' | 'layers.0.gdn.dt_bias' | 'layers.0.gdn.b.weight' | 'layers.0.gdn.o_norm.weight' | 'layers.0.gdn.gate.weight' | 'layers.0.gdn.o.weight' | 'layers.0.norm1.weight' | 'layers.0.mlp0.gate.weight' | 'layers.0.mlp0.up.weight' | 'layers.0.mlp0.down.weight' | 'layers.1.norm0.weight' | 'layers.1.gdn.q.weight' | 'layers.1.gdn.k.weight' | 'layers.1.gdn.v.weight' | 'layers.1.gdn.a.weight' | 'layers.1.gdn.A_log' | 'layers.1.gdn.dt_bias' | 'layers.1.gdn.b.weight' | 'layers.1.gdn.o_norm.weight' | 'layers.1.gdn.gate.weight' | 'layers.1.gdn.o.weight' | 'layers.1.norm1.weight' | 'layers.1.mlp0.gate.weight' | 'layers.1.mlp0.up.weight' | 'layers.1.mlp0.down.weight' | 'norm_f.weight';
+export type WeightName = 'embed.weight' | 'layers.0.norm0.weight' | 'layers.0.gdn.q.weight' | 'layers.0.gdn.q_conv1d.weight' | 'layers.0.gdn.k.weight' | 'layers.0.gdn.k_conv1d.weight' | 'layers.0.gdn.v.weight' | 'layers.0.gdn.v_conv1d.weight' | 'layers.0.gdn.a.weight' | 'layers.0.gdn.A_log' | 'layers.0.gdn.dt_bias' | 'layers.0.gdn.b.weight' | 'layers.0.gdn.o_norm.weight' | 'layers.0.gdn.gate.weight' | 'layers.0.gdn.o.weight' | 'layers.0.norm1.weight' | 'layers.0.mlp0.gate.weight' | 'layers.0.mlp0.up.weight' | 'layers.0.mlp0.down.weight' | 'layers.1.norm0.weight' | 'layers.1.gdn.q.weight' | 'layers.1.gdn.q_conv1d.weight' | 'layers.1.gdn.k.weight' | 'layers.1.gdn.k_conv1d.weight' | 'layers.1.gdn.v.weight' | 'layers.1.gdn.v_conv1d.weight' | 'layers.1.gdn.a.weight' | 'layers.1.gdn.A_log' | 'layers.1.gdn.dt_bias' | 'layers.1.gdn.b.weight' | 'layers.1.gdn.o_norm.weight' | 'layers.1.gdn.gate.weight' | 'layers.1.gdn.o.weight' | 'layers.1.norm1.weight' | 'layers.1.mlp0.gate.weight' | 'layers.1.mlp0.up.weight' | 'layers.1.mlp0.down.weight' | 'norm_f.weight';
 
 /** Shape of every weight (row-major). */
 export const WEIGHT_SHAPES = {
   'embed.weight': [256, 64],
   'layers.0.norm0.weight': [64],
   'layers.0.gdn.q.weight': [64, 64],
+  'layers.0.gdn.q_conv1d.weight': [64, 4],
   'layers.0.gdn.k.weight': [64, 64],
+  'layers.0.gdn.k_conv1d.weight': [64, 4],
   'layers.0.gdn.v.weight': [64, 64],
+  'layers.0.gdn.v_conv1d.weight': [64, 4],
   'layers.0.gdn.a.weight': [64, 2],
   'layers.0.gdn.A_log': [2],
   'layers.0.gdn.dt_bias': [2],
@@ -24,8 +27,11 @@ export const WEIGHT_SHAPES = {
   'layers.0.mlp0.down.weight': [128, 64],
   'layers.1.norm0.weight': [64],
   'layers.1.gdn.q.weight': [64, 64],
+  'layers.1.gdn.q_conv1d.weight': [64, 4],
   'layers.1.gdn.k.weight': [64, 64],
+  'layers.1.gdn.k_conv1d.weight': [64, 4],
   'layers.1.gdn.v.weight': [64, 64],
+  'layers.1.gdn.v_conv1d.weight': [64, 4],
   'layers.1.gdn.a.weight': [64, 2],
   'layers.1.gdn.A_log': [2],
   'layers.1.gdn.dt_bias': [2],
@@ -41,11 +47,17 @@ export const WEIGHT_SHAPES = {
 } as const;
 
 /** Names of the recurrent states the model carries. */
-export type StateName = 'L0.gdn.S' | 'L1.gdn.S';
+export type StateName = 'L0.gdn.q_conv' | 'L0.gdn.k_conv' | 'L0.gdn.v_conv' | 'L0.gdn.S' | 'L1.gdn.q_conv' | 'L1.gdn.k_conv' | 'L1.gdn.v_conv' | 'L1.gdn.S';
 
 /** Shape of every recurrent state. */
 export const STATE_SHAPES = {
+  'L0.gdn.q_conv': [1, 3, 64],
+  'L0.gdn.k_conv': [1, 3, 64],
+  'L0.gdn.v_conv': [1, 3, 64],
   'L0.gdn.S': [1, 2, 32, 32],
+  'L1.gdn.q_conv': [1, 3, 64],
+  'L1.gdn.k_conv': [1, 3, 64],
+  'L1.gdn.v_conv': [1, 3, 64],
   'L1.gdn.S': [1, 2, 32, 32]
 } as const;
 /** Batch size B and window T of the forward program, and the vocabulary size. */

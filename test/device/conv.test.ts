@@ -1,0 +1,43 @@
+/**
+ * The short causal convolution kernels on the adapter against the float64 reference: windows
+ * shorter and longer than the filter, a non-zero tail from a previous call, and the next tail.
+ */
+import { describe, it } from 'vitest';
+import type { Kernel } from '../../compiler/codegen/kernel.ts';
+import type { ProgramSpec } from '../../compiler/codegen/program.ts';
+import { conv1dKernel, convTailKernel } from '../../compiler/codegen/kernels/index.ts';
+import { runOnce, type HostArray } from '../../runtime/program.ts';
+import { Rng } from '../../runtime/random.ts';
+import { conv1dRef, convTailRef } from '../../runtime/reference/ops.ts';
+import { expectClose } from '../helpers/compare.ts';
+import { gpu } from './gpu.ts';
+
+async function run(kernel: Kernel, inputs: Record<string, HostArray>): Promise<Float32Array> {
+  const spec: ProgramSpec = {
+    buffers: kernel.bindings.map((b) => ({ name: b.name, elem: b.elem, elements: b.elements, role: b.access === 'read' ? 'input' : 'output' })),
+    steps: [{ kernel, args: kernel.bindings.map((b) => b.name) }],
+  };
+  return (await runOnce(await gpu(), spec, inputs, ['out'])).out as Float32Array;
+}
+
+describe('short conv', () => {
+  const cases = [
+    { B: 1, T: 1, C: 3, W: 4 },
+    { B: 2, T: 2, C: 5, W: 4 },
+    { B: 2, T: 17, C: 8, W: 4 },
+    { B: 1, T: 9, C: 7, W: 2 },
+  ];
+  it.each(cases.map((d) => [`B${d.B}-T${d.T}-C${d.C}-W${d.W}`, d] as const))('%s: conv1d + silu and the next tail match the reference', async (id, d) => {
+    const { B, T, C, W } = d;
+    const rng = Rng.forName(7, id);
+    const x = rng.normals(B * T * C, 1);
+    const weight = rng.normals(C * W, 0.5);
+    const tail = rng.normals(B * (W - 1) * C, 1);
+    for (const activation of ['silu', null] as const) {
+      const y = await run(conv1dKernel({ name: 'conv', B, T, C, W, activation }), { x, weight, tail });
+      expectClose(`conv1d ${activation ?? 'linear'}`, y, conv1dRef(x, weight, tail, B, T, C, W, activation));
+    }
+    const next = await run(convTailKernel({ name: 'tail', B, T, C, W }), { x, tail });
+    expectClose('tail', next, convTailRef(x, tail, B, T, C, W - 1));
+  });
+});
