@@ -64,11 +64,14 @@ export const DIAGNOSTICS = {
   'weight-shape': { code: 5003, severity: 'error', message: "tensor '{name}' has shape {found}, the model needs {expected}" },
   'bad-tokens': { code: 5004, severity: 'error', message: '{message}' },
   'bad-artifact': { code: 5005, severity: 'error', message: '{message}' },
+  'non-finite': { code: 5006, severity: 'error', message: '{message}' },
 
   // 6xxx: command line
   'bad-option': { code: 6001, severity: 'error', message: '{message}' },
   'no-adapter': { code: 6002, severity: 'error', message: '{message}' },
   'file-error': { code: 6003, severity: 'error', message: '{message}' },
+  'device-lost': { code: 6004, severity: 'error', message: 'device lost: {reason}; create a new session' },
+  'device-error': { code: 6005, severity: 'error', message: '{message}' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type DiagnosticName = keyof typeof DIAGNOSTICS;
