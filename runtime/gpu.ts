@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import type { DeviceLimits, DeviceProfile } from '../compiler/plan/device.ts';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
+import { lostReason, watchDevice } from './device-health.ts';
 
 export type { DeviceLimits } from '../compiler/plan/device.ts';
 
@@ -119,13 +120,17 @@ let shared: Promise<Gpu> | undefined;
 /**
  * The process-wide device. Requests the adapter's full storage limits (the defaults are smaller
  * than most adapters allow). Throws a LoomError with install instructions when there is no adapter.
+ * Once that device is lost, the next call opens a new one (sessions on the old one refuse calls).
  */
-export function acquireGpu(): Promise<Gpu> {
-  shared ??= openGpu();
+export async function acquireGpu(): Promise<Gpu> {
+  const current = shared && (await shared.catch(() => undefined));
+  if (current && lostReason(current.device) !== null) shared = undefined;
+  shared ??= createGpu();
   return shared;
 }
 
-async function openGpu(): Promise<Gpu> {
+/** A device of its own (not the process-wide one), e.g. to isolate a session or to test faults. */
+export async function createGpu(): Promise<Gpu> {
   const found = await probeAdapter();
   if (!found) throw new LoomError([diag('no-adapter', { message: INSTALL_HINT })]);
   const { adapter, info } = found;
@@ -134,10 +139,7 @@ async function openGpu(): Promise<Gpu> {
   const features = [...adapter.features] as string[];
   const wanted = ['timestamp-query', 'shader-f16'].filter((f) => features.includes(f)) as GPUFeatureName[];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: wanted });
-  device.addEventListener('uncapturederror', (ev) => {
-    const err = (ev as GPUUncapturedErrorEvent).error;
-    process.emitWarning(`WebGPU error: ${err.message}`);
-  });
+  watchDevice(device); // loss and uncaptured errors become LoomErrors (device-health.ts)
   const limits = Object.fromEntries(LIMIT_NAMES.map((n) => [n, device.limits[n]])) as unknown as DeviceLimits;
   return { device, adapter: info, features, limits };
 }

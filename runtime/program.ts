@@ -4,7 +4,8 @@
  */
 import type { ElemType, Kernel } from '../compiler/codegen/kernel.ts';
 import type { BufferDecl, ProgramSpec } from '../compiler/codegen/program.ts';
-import { LoomInternalError } from '../grammar/diagnostics.ts';
+import { diag, LoomError, LoomInternalError } from '../grammar/diagnostics.ts';
+import { assertAlive, scoped, takeUncaptured, unlessLost } from './device-health.ts';
 import type { Gpu } from './gpu.ts';
 
 export type HostArray = Float32Array | Int32Array | Uint32Array;
@@ -42,19 +43,21 @@ export class PipelineCache {
   }
 
   private async compile(kernel: Kernel): Promise<GPUComputePipeline> {
+    assertAlive(this.device);
     const module = this.device.createShaderModule({ code: kernel.wgsl, label: kernel.name });
-    const info = await module.getCompilationInfo();
+    const info = await unlessLost(this.device, module.getCompilationInfo());
     const errors = info.messages.filter((m) => m.type === 'error');
     if (errors.length) {
       throw new ShaderCompileError(kernel, errors.map((m) => `${kernel.name}:${m.lineNum}:${m.linePos}: ${m.message}`));
     }
     try {
-      return await this.device.createComputePipelineAsync({
+      return await unlessLost(this.device, this.device.createComputePipelineAsync({
         label: kernel.name,
         layout: 'auto',
         compute: { module, entryPoint: kernel.entryPoint },
-      });
+      }));
     } catch (e) {
+      if (e instanceof LoomError) throw e;
       throw new ShaderCompileError(kernel, [(e as Error).message]);
     }
   }
@@ -73,8 +76,51 @@ export function pipelineCache(device: GPUDevice): PipelineCache {
 
 const BYTES = 4;
 
+let liveBuffers = 0;
+
+/** GPU buffers created by programs (their own and staging buffers) and not yet destroyed. */
+export function liveGpuBuffers(): number {
+  return liveBuffers;
+}
+
+function createBuffer(device: GPUDevice, desc: GPUBufferDescriptor): GPUBuffer {
+  const b = device.createBuffer(desc);
+  liveBuffers++;
+  return b;
+}
+
+function destroyBuffer(b: GPUBuffer): void {
+  b.destroy();
+  liveBuffers--;
+}
+
+/** Storage buffers must be non-empty and 16-byte aligned here. */
+function bufferBytes(b: BufferDecl): number {
+  return Math.max(16, Math.ceil((b.elements * BYTES) / 16) * 16);
+}
+
+/** Refuses, before anything is allocated, a buffer over the device's per-buffer limits. */
+function checkLimits(gpu: Gpu, spec: ProgramSpec, shared: ReadonlyMap<string, GPUBuffer>): void {
+  const { maxBufferSize, maxStorageBufferBindingSize } = gpu.limits;
+  for (const b of spec.buffers) {
+    if (shared.has(b.name)) continue;
+    const bytes = bufferBytes(b);
+    const [limit, name] = maxBufferSize <= maxStorageBufferBindingSize ? [maxBufferSize, 'maxBufferSize'] : [maxStorageBufferBindingSize, 'maxStorageBufferBindingSize'];
+    if (bytes > limit) {
+      const message = `buffer '${b.name}' (${b.elem}[${b.elements}]) needs ${bytes} bytes; the device allows at most ${limit} bytes (${name}); nothing was allocated`;
+      throw new LoomError([diag('device-limit', { message })]);
+    }
+  }
+}
+
 function hostArray(elem: ElemType, n: number): HostArray {
   return elem === 'f32' ? new Float32Array(n) : elem === 'i32' ? new Int32Array(n) : new Uint32Array(n);
+}
+
+interface Pass {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  dispatch: [number, number, number];
 }
 
 /** A ProgramSpec bound to a device: buffers allocated, pipelines compiled, bind groups built. */
@@ -84,7 +130,7 @@ export class Program {
     readonly spec: ProgramSpec,
     private readonly buffers: Map<string, GPUBuffer>,
     private readonly decls: Map<string, BufferDecl>,
-    private readonly passes: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; dispatch: [number, number, number] }[],
+    private readonly passes: Pass[],
     /** Buffers another program owns (`shared` in create): bound here, never destroyed here. */
     private readonly borrowed: ReadonlySet<string> = new Set(),
   ) {}
@@ -92,23 +138,32 @@ export class Program {
   /** `shared`: GPU buffers of another program to bind by name instead of allocating (shared weights). */
   static async create(gpu: Gpu, spec: ProgramSpec, shared: ReadonlyMap<string, GPUBuffer> = new Map()): Promise<Program> {
     const { device } = gpu;
+    assertAlive(device);
+    checkLimits(gpu, spec, shared);
     const decls = new Map(spec.buffers.map((b) => [b.name, b]));
     const buffers = new Map<string, GPUBuffer>(shared);
-    for (const b of spec.buffers) {
-      if (shared.has(b.name)) continue;
-      buffers.set(
-        b.name,
-        device.createBuffer({
-          label: b.name,
-          // Storage buffers must be non-empty and 4-byte aligned.
-          size: Math.max(16, Math.ceil((b.elements * BYTES) / 16) * 16),
-          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-        }),
-      );
+    const own = spec.buffers.filter((b) => !shared.has(b.name));
+    const release = () => own.forEach((b) => buffers.has(b.name) && destroyBuffer(buffers.get(b.name)!));
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const bytes = own.reduce((a, b) => a + bufferBytes(b), 0);
+    await scoped(device, `allocating ${own.length} buffers (${bytes} bytes)`, () => {
+      for (const b of own) buffers.set(b.name, createBuffer(device, { label: b.name, size: bufferBytes(b), usage }));
+    }, release);
+    try {
+      const passes = await Program.passes(gpu, spec, buffers, decls);
+      return new Program(gpu, spec, buffers, decls, passes, new Set(shared.keys()));
+    } catch (e) {
+      release();
+      throw e;
     }
+  }
+
+  /** Pipelines (compiled in parallel through the cache) and one bind group per step. */
+  private static async passes(gpu: Gpu, spec: ProgramSpec, buffers: Map<string, GPUBuffer>, decls: Map<string, BufferDecl>): Promise<Pass[]> {
+    const { device } = gpu;
     const cache = pipelineCache(device);
     const pipelines = await Promise.all(spec.steps.map((s) => cache.get(s.kernel)));
-    const passes = spec.steps.map((step, i) => {
+    return scoped(device, `creating the bind groups of ${spec.steps.length} kernels`, () => spec.steps.map((step, i) => {
       const { kernel, args } = step;
       if (args.length !== kernel.bindings.length) {
         throw new LoomInternalError('program', `${kernel.name} has ${kernel.bindings.length} bindings, got ${args.length} buffers`);
@@ -129,13 +184,20 @@ export class Program {
       const pipeline = pipelines[i];
       const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: kernel.name });
       return { pipeline, bindGroup, dispatch: kernel.dispatch };
-    });
-    return new Program(gpu, spec, buffers, decls, passes, new Set(shared.keys()));
+    }));
   }
 
   /** The GPU buffer behind a declared buffer (to share it with another program). */
   gpuBuffer(name: string): GPUBuffer {
     return this.buffer(name).buffer;
+  }
+
+  private destroyed = false;
+
+  /** Throws LOOM6004 when the device is lost and LOOM6005 when this program was destroyed. */
+  private usable(): void {
+    assertAlive(this.gpu.device);
+    if (this.destroyed) throw new LoomError([diag('device-error', { message: 'this session was destroyed; create a new session' })]);
   }
 
   private buffer(name: string): { buffer: GPUBuffer; decl: BufferDecl } {
@@ -154,6 +216,7 @@ export class Program {
     if (data.length !== decl.elements) {
       throw new LoomInternalError('program', `buffer '${name}' holds ${decl.elements} elements, got ${data.length}`);
     }
+    this.usable();
     this.gpu.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
   }
 
@@ -165,19 +228,27 @@ export class Program {
     this.write(name, a);
   }
 
-  /** Encodes every step into one command buffer and submits it once. */
+  /**
+   * Encodes every step into one command buffer and submits it once. Validation and out-of-memory
+   * errors become LOOM6005, a device lost before or during the run LOOM6004.
+   */
   async run(): Promise<void> {
+    this.usable();
     const { device } = this.gpu;
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    for (const p of this.passes) {
-      pass.setPipeline(p.pipeline);
-      pass.setBindGroup(0, p.bindGroup);
-      pass.dispatchWorkgroups(...p.dispatch);
-    }
-    pass.end();
-    device.queue.submit([encoder.finish()]);
-    await device.queue.onSubmittedWorkDone();
+    await scoped(device, `running ${this.passes.length} kernels`, () => {
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      for (const p of this.passes) {
+        pass.setPipeline(p.pipeline);
+        pass.setBindGroup(0, p.bindGroup);
+        pass.dispatchWorkgroups(...p.dispatch);
+      }
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+    });
+    await unlessLost(device, device.queue.onSubmittedWorkDone());
+    const uncaptured = takeUncaptured(device, `running ${this.passes.length} kernels`);
+    if (uncaptured) throw uncaptured;
   }
 
   async read(name: string): Promise<HostArray> {
@@ -186,30 +257,39 @@ export class Program {
 
   /** Copies buffers back to the host in one submission. */
   async readMany(names: string[]): Promise<Record<string, HostArray>> {
+    this.usable();
     const { device } = this.gpu;
-    const encoder = device.createCommandEncoder();
-    const staging = names.map((name) => {
-      const { buffer, decl } = this.buffer(name);
-      const bytes = decl.elements * BYTES;
-      const s = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      encoder.copyBufferToBuffer(buffer, 0, s, 0, Math.ceil(bytes / 4) * 4);
-      return { name, decl, s };
-    });
-    device.queue.submit([encoder.finish()]);
-    const out: Record<string, HostArray> = {};
-    for (const { name, decl, s } of staging) {
-      await s.mapAsync(GPUMapMode.READ);
-      const copy = hostArray(decl.elem, decl.elements);
-      new Uint8Array(copy.buffer).set(new Uint8Array(s.getMappedRange(), 0, decl.elements * BYTES));
-      s.unmap();
-      s.destroy();
-      out[name] = copy;
+    const staging: { name: string; decl: BufferDecl; s: GPUBuffer }[] = [];
+    try {
+      await scoped(device, `reading back ${names.length} buffers`, () => {
+        const encoder = device.createCommandEncoder();
+        for (const name of names) {
+          const { buffer, decl } = this.buffer(name);
+          const s = createBuffer(device, { label: `read ${name}`, size: bufferBytes(decl), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+          staging.push({ name, decl, s });
+          encoder.copyBufferToBuffer(buffer, 0, s, 0, Math.ceil((decl.elements * BYTES) / 4) * 4);
+        }
+        device.queue.submit([encoder.finish()]);
+      });
+      const out: Record<string, HostArray> = {};
+      for (const { name, decl, s } of staging) {
+        await unlessLost(device, s.mapAsync(GPUMapMode.READ));
+        const copy = hostArray(decl.elem, decl.elements);
+        new Uint8Array(copy.buffer).set(new Uint8Array(s.getMappedRange(), 0, decl.elements * BYTES));
+        s.unmap();
+        out[name] = copy;
+      }
+      return out;
+    } finally {
+      for (const { s } of staging) destroyBuffer(s);
     }
-    return out;
   }
 
+  /** Releases this program's own buffers (not the borrowed ones); later calls refuse. */
   destroy(): void {
-    for (const [name, b] of this.buffers) if (!this.borrowed.has(name)) b.destroy();
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const [name, b] of this.buffers) if (!this.borrowed.has(name)) destroyBuffer(b);
   }
 }
 
