@@ -3,10 +3,21 @@
  * filled. Produced by `check(ast)`, consumed by `lower(spec, dims)`.
  */
 import type { Span } from '../../grammar/ast.ts';
-import type { AttentionKnobs, LinearAttnKnobs, Schedule } from '../ir/graph.ts';
+import type { AttentionKnobs, FamilyAttrs, FeatureMapKind, LinearAttnKnobs, Schedule } from '../ir/graph.ts';
 
 /** A feature-map stage applied to q and k before the recurrence (MIXERS.md §1). */
 export type FeatureStage = 'identity' | 'elu1' | 'relu' | 'silu' | 'l2';
+
+/**
+ * A learned or expanding feature map (taylor, rebased, hedgehog, t2r) after the `features` stages:
+ * q and k are projected to `inputDim` per head, `map` widens them to knobs.keyDim (K'), then the
+ * pointwise `post` stages apply on K'.
+ */
+export interface LearnedFeatureSpec {
+  map: FeatureMapKind;
+  inputDim: number;
+  post: FeatureStage[];
+}
 
 /**
  * How data-dependent log-gates are computed from the layer input x:
@@ -30,6 +41,8 @@ export interface LinearAttnMixer {
   knobs: LinearAttnKnobs;
   /** Feature stages applied to q and k as graph nodes before the kernels (empty when fused). */
   features: FeatureStage[];
+  /** A learned/expanding map after `features` (absent or null: none). */
+  featureMap?: LearnedFeatureSpec | null;
   /** Gate parameterisation for scalar and vector decay, else null. */
   gate: GateSpec | null;
   /** beta = scale * sigmoid(x W_beta) for the delta rule, else null. */
@@ -37,6 +50,8 @@ export interface LinearAttnMixer {
   output: OutputSpec;
   /** Width of the short causal convolution (+ silu) on the q, k and v projections, or null. */
   shortConv: number | null;
+  /** Cottention: divide o_t by (t+1)^sigmoid(m_h), m learned per head. */
+  lengthNorm: boolean;
   span: Span;
 }
 
@@ -53,7 +68,19 @@ export interface AttentionMixer {
   span: Span;
 }
 
-export type MixerSpec = LinearAttnMixer | AttentionMixer;
+/** Families of stateless mixers: one `family` IR node each (compiler/mixers/family-op.ts). */
+export type StatelessFamily = 'fnet' | 'softplus_attention' | 'diag_attention' | 'linformer' | 'soft' | 'monarch';
+
+/** A mixer of a stateless family, its knobs resolved to plain data (the node's attrs). */
+export interface StatelessMixer {
+  family: StatelessFamily;
+  name: string;
+  preset: string;
+  knobs: FamilyAttrs;
+  span: Span;
+}
+
+export type MixerSpec = LinearAttnMixer | AttentionMixer | StatelessMixer;
 
 /** A per-layer computation over the residual stream; every value is `[B, T, width]`. */
 export type BlockExpr =

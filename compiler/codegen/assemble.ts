@@ -5,10 +5,13 @@
  */
 import { LoomInternalError } from '../../grammar/diagnostics.ts';
 import { numel, type Graph, type Node } from '../ir/graph.ts';
+import { familyOpOf } from '../mixers/family-op.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
 import type { Plan } from '../plan/plan.ts';
-import { conv1dKernel, convTailKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
+import { conv1dKernel, convTailKernel, lengthNormKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
 import type { BufferDecl, BufferRole, ProgramSpec, Step } from './program.ts';
+import { ropeKernel } from './kernels/rope.ts';
+import { attentionProgram, type AttentionVariant } from '../mixers/attention/index.ts';
 
 /** Buffer name of every node: its graph output name if it is one, else its weight name or label. */
 export function bufferNames(g: Graph): string[] {
@@ -77,6 +80,11 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
         steps.push({ kernel: conv1dKernel({ name, B, T, C, W, activation: n.activation }), args: [arg(n.x), arg(n.weight), arg(n.tail), out] });
         break;
       }
+      case 'length_norm': {
+        const [B, T, W] = n.type.shape;
+        steps.push({ kernel: lengthNormKernel({ name, B, T, H: W / n.group, G: n.group }), args: [arg(n.x), arg(n.pos), arg(n.m), out] });
+        break;
+      }
       case 'conv_tail': {
         const [B, T, C] = g.nodes[n.x].type.shape;
         steps.push({ kernel: convTailKernel({ name, B, T, C, W: n.type.shape[1] + 1 }), args: [arg(n.x), arg(n.tail), out] });
@@ -100,6 +108,23 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
           args: [...n.inputs.map(arg), out],
         });
         break;
+      case 'rope': {
+        const [B, T, width] = n.type.shape;
+        const kernel = ropeKernel({ name, B, T, width, D: n.group, theta: n.theta, positions: n.pos !== null });
+        steps.push({ kernel, args: [arg(n.x), ...(n.pos === null ? [] : [arg(n.pos)]), out] });
+        break;
+      }
+      case 'attention': {
+        const p = mixerPlans.get(n.id);
+        if (!p?.variant) throw new LoomInternalError('assemble', `attention ${name} has no plan`);
+        const opt = (id: number | null) => (id === null ? null : arg(id));
+        const cache = (which: string) => stateOuts.get(`${n.id}.${which}`) ?? null;
+        const buffersOf = { q: arg(n.q), k: arg(n.k), v: arg(n.v), pos: opt(n.pos), kc0: opt(n.kc0), vc0: opt(n.vc0), o: out, kCache: cache('k_cache'), vCache: cache('v_cache') };
+        const sub = attentionProgram({ label: name, ...g.dims, knobs: n.knobs, variant: p.variant as AttentionVariant, buffers: buffersOf });
+        buffers.push(...sub.buffers);
+        steps.push(...sub.steps);
+        break;
+      }
       case 'linear_attn': {
         const p = mixerPlans.get(n.id);
         if (!p) throw new LoomInternalError('assemble', `mixer ${name} has no plan`);
@@ -117,6 +142,14 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
           output: out,
           states: { S: stateOf('S'), z: stateOf('z') },
         });
+        buffers.push(...sub.buffers);
+        steps.push(...sub.steps);
+        break;
+      }
+      case 'family': {
+        const p = mixerPlans.get(n.id);
+        if (!p?.variant) throw new LoomInternalError('assemble', `${n.family} op ${name} has no planned variant`);
+        const sub = familyOpOf(n.family).program(n, p.variant, g.dims, { inputs: n.inputs.map(arg), output: out });
         buffers.push(...sub.buffers);
         steps.push(...sub.steps);
         break;

@@ -1,5 +1,6 @@
 /** The one deterministic printer of graphs, for `loom explain --ir` and internal errors. */
 import { nodeInputs, type EwExpr, type Graph, type Node } from './graph.ts';
+import { familyOpOf } from '../mixers/family-op.ts';
 
 export function ewToString(e: EwExpr): string {
   if (e.kind === 'in') return `$${e.index}`;
@@ -24,6 +25,8 @@ function attrs(n: Node): string {
       const { kind, ...rest } = n.map;
       return ` ${kind} group=${n.group}${Object.entries(rest).map(([k, v]) => ` ${k}=${typeof v === 'number' ? Number(v.toPrecision(6)) : JSON.stringify(v)}`).join('')}`;
     }
+    case 'length_norm':
+      return ` group=${n.group}`;
     case 'conv1d':
       return n.activation ? ` act=${n.activation}` : '';
     case 'linear_attn': {
@@ -37,6 +40,8 @@ function attrs(n: Node): string {
       const mask = `${k.causal ? 'causal' : 'bidirectional'}${k.window ? ` window=${k.window}` : ''}`;
       return ` H=${k.heads} Hkv=${k.kvHeads} D=${k.headDim} Dv=${k.valueDim} ${mask} scale=${Number(k.scale.toPrecision(6))}${k.causal && !k.window ? ` max_len=${k.maxLen}` : ''}`;
     }
+    case 'family':
+      return ` ${n.family}${familyOpOf(n.family).describe(n.attrs)}`;
     case 'state_out':
       return ` ${n.which} '${n.name}'`;
     default:

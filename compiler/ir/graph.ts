@@ -181,6 +181,11 @@ export type NodeOp =
    * read from `tail [B, W-1, C]`, the previous call's last W-1 input rows. weight `[C, W]`.
    */
   | { op: 'conv1d'; x: number; weight: number; tail: number; activation: 'silu' | null }
+  /**
+   * Cottention's length normalisation: `x[b,t,h,:] / (pos[b] + t + 1)^sigmoid(m[h])` over x
+   * `[B, T, H*group]`, with pos `[B]` the tokens before the window and m `[H]` learned.
+   */
+  | { op: 'length_norm'; x: number; pos: number; m: number; group: number }
   /** The last W-1 rows of `[tail; x]` along T, `[B, W-1, C]`: the convolution's state for the next call. */
   | { op: 'conv_tail'; x: number; tail: number }
   /**
@@ -285,6 +290,8 @@ export function nodeInputs(n: NodeOp): number[] {
       return [n.x, n.weight, n.tail];
     case 'conv_tail':
       return [n.x, n.tail];
+    case 'length_norm':
+      return [n.x, n.pos, n.m];
     case 'elementwise':
       return [...n.inputs];
     case 'linear_attn':
@@ -332,6 +339,8 @@ export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
       return { ...n, x: f(n.x), weight: f(n.weight), tail: f(n.tail) };
     case 'conv_tail':
       return { ...n, x: f(n.x), tail: f(n.tail) };
+    case 'length_norm':
+      return { ...n, x: f(n.x), pos: f(n.pos), m: f(n.m) };
     case 'elementwise':
       return { ...n, inputs: n.inputs.map(f) };
     case 'linear_attn':

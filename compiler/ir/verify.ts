@@ -5,6 +5,7 @@
 import { LoomInternalError } from '../../grammar/diagnostics.ts';
 import { broadcasts, EW_ARITY, featureMapWeightShapes, featureMapWidth, nodeInputs, type EwExpr, type Graph, type Node } from './graph.ts';
 import { dumpGraph } from './dump.ts';
+import { familyOpOf } from '../mixers/family-op.ts';
 import { cacheSlots, stateOutputNames } from './graph.ts';
 
 type Rule = (n: Node, get: (id: number) => Node) => string | undefined;
@@ -56,6 +57,13 @@ const RULES: { [K in Node['op']]: Rule } = {
     if (x.length !== 3 || last(x) !== C || W < 1) return `conv1d: x [${x}] does not match weight [${C}, ${W}]`;
     if (!same(get(n.tail).type.shape, [x[0], W - 1, C])) return `conv1d tail must be [B, W-1, C] = [${[x[0], W - 1, C]}]`;
     return same(n.type.shape, x) ? undefined : 'conv1d output shape';
+  },
+  length_norm: (n, get) => {
+    if (n.op !== 'length_norm') return undefined;
+    const x = get(n.x).type.shape;
+    if (x.length !== 3 || x[2] % n.group !== 0) return `length_norm: group ${n.group} does not divide x [${x}]`;
+    if (!same(get(n.pos).type.shape, [x[0]]) || !same(get(n.m).type.shape, [x[2] / n.group])) return 'length_norm: pos must be [B] and m [H]';
+    return same(n.type.shape, x) ? undefined : 'length_norm output shape';
   },
   conv_tail: (n, get) => {
     if (n.op !== 'conv_tail') return undefined;
@@ -114,6 +122,7 @@ const RULES: { [K in Node['op']]: Rule } = {
     return n.vc0 !== null && same(get(n.vc0).type.shape, [B, Hkv, W, Dv]) ? undefined : `v cache must be [${[B, Hkv, W, Dv]}]`;
   },
   state_out: (n, get) => (n.op === 'state_out' && stateOutputNames(get(n.mixer)).includes(n.which) ? undefined : 'state_out must name a secondary output of a mixer'),
+  family: (n, get) => (n.op === 'family' ? familyOpOf(n.family).verify(n, n.inputs.map(get)) : undefined),
 };
 
 export function verifyGraph(g: Graph, pass: string): void {

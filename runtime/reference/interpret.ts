@@ -6,9 +6,11 @@
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { numel } from '../../compiler/ir/graph.ts';
 import type { Graph, Node } from '../../compiler/ir/graph.ts';
+import { familyRef } from './families.ts';
 import { featureMapRef } from './feature-map.ts';
 import { linearAttnRef } from './linear-attn.ts';
-import { conv1dRef, convTailRef, elementwiseRef, embedRef, l2normRef, matmulRef, rmsnormRef } from './ops.ts';
+import { attentionRef, CacheOverflow, ropeRef } from './attention.ts';
+import { conv1dRef, convTailRef, elementwiseRef, lengthNormRef, embedRef, l2normRef, matmulRef, rmsnormRef } from './ops.ts';
 
 export interface InterpretResult {
   /** Every node's value by node id. */
@@ -23,8 +25,8 @@ interface Ctx {
   tokens: ArrayLike<number>;
   states: ReadonlyMap<string, ArrayLike<number>>;
   values: Map<number, Float64Array>;
-  /** Final states of each linear_attn node, for its state_out nodes. */
-  finals: Map<number, { S: Float64Array; z: Float64Array | null }>;
+  /** Secondary outputs of each mixer node by `which` (S, z, k_cache, ...), for its state_out nodes. */
+  finals: Map<number, Record<string, Float64Array>>;
   byId: Map<number, Node>;
 }
 
@@ -97,15 +99,27 @@ function linearAttnValue(ctx: Ctx, node: Node & { op: 'linear_attn' }): Float64A
     beta: node.beta === null ? undefined : input(ctx, node.beta, node),
     feature, normalize, scale, eps, decay, update,
   });
-  ctx.finals.set(node.id, { S: r.S, z: r.z });
+  ctx.finals.set(node.id, r.z ? { S: r.S, z: r.z } : { S: r.S });
+  return r.o;
+}
+
+function attentionValue(ctx: Ctx, node: Node & { op: 'attention' }): Float64Array {
+  const opt = (id: number | null) => (id === null ? undefined : input(ctx, id, node));
+  const q = input(ctx, node.q, node);
+  let r: ReturnType<typeof attentionRef>;
+  try {
+    r = attentionRef({ ...ctx.graph.dims, knobs: node.knobs, q, k: input(ctx, node.k, node), v: input(ctx, node.v, node), pos: opt(node.pos), kc0: opt(node.kc0), vc0: opt(node.vc0) });
+  } catch (e) {
+    if (!(e instanceof CacheOverflow)) throw e;
+    throw new LoomError([diag('kv-cache-full', { layer: node.label, message: e.message, last: node.knobs.maxLen - 1, maxLen: node.knobs.maxLen })]);
+  }
+  ctx.finals.set(node.id, { k_cache: r.kCache, v_cache: r.vCache });
   return r.o;
 }
 
 function stateOutValue(ctx: Ctx, node: Node & { op: 'state_out' }): Float64Array {
-  const f = ctx.finals.get(node.mixer);
-  if (!f) throw new Error(`interpretGraph: state_out '${node.name}' names node ${node.mixer}, which is not a linear_attn node`);
-  const v = node.which === 'S' ? f.S : f.z;
-  if (!v) throw new Error(`interpretGraph: state_out '${node.name}' reads z of a mixer without normalize`);
+  const v = ctx.finals.get(node.mixer)?.[node.which];
+  if (!v) throw new Error(`interpretGraph: state_out '${node.name}' reads '${node.which}', which node ${node.mixer} does not produce`);
   return v;
 }
 
@@ -142,6 +156,10 @@ function evalNode(ctx: Ctx, node: Node): Float64Array {
       const W = shapeOf(ctx, node.weight)[1];
       return conv1dRef(input(ctx, node.x, node), input(ctx, node.weight, node), input(ctx, node.tail, node), B, T, C, W, node.activation);
     }
+    case 'length_norm': {
+      const [B, T, W] = node.type.shape;
+      return lengthNormRef(input(ctx, node.x, node), input(ctx, node.pos, node), input(ctx, node.m, node), B, T, W / node.group, node.group);
+    }
     case 'conv_tail': {
       const [B, T, C] = shapeOf(ctx, node.x);
       return convTailRef(input(ctx, node.x, node), input(ctx, node.tail, node), B, T, C, node.type.shape[1]);
@@ -155,8 +173,16 @@ function evalNode(ctx: Ctx, node: Node): Float64Array {
       return elementwiseRef(node.expr, node.inputs.map((i) => input(ctx, i, node)), numel(node.type.shape));
     case 'linear_attn':
       return linearAttnValue(ctx, node);
+    case 'rope': {
+      const [B, T, width] = node.type.shape;
+      return ropeRef(input(ctx, node.x, node), B, T, width, node.group, node.theta, node.pos === null ? undefined : input(ctx, node.pos, node));
+    }
+    case 'attention':
+      return attentionValue(ctx, node);
     case 'state_out':
       return stateOutValue(ctx, node);
+    case 'family':
+      return familyRef(node, node.inputs.map((i) => input(ctx, i, node)), node.inputs.map((i) => shapeOf(ctx, i)));
   }
 }
 

@@ -109,6 +109,23 @@ export function convTailRef(x: ArrayLike<number>, tail: ArrayLike<number>, B: nu
   return out;
 }
 
+/** `x[b,t,h,:] / (pos[b] + t + 1)^sigmoid(m[h])` over x `[B, T, H*G]` (Cottention). */
+export function lengthNormRef(x: ArrayLike<number>, pos: ArrayLike<number>, m: ArrayLike<number>, B: number, T: number, H: number, G: number): Float64Array {
+  const out = new Float64Array(B * T * H * G);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      for (let h = 0; h < H; h++) {
+        const p = Math.pow(pos[b] + t + 1, -1 / (1 + Math.exp(-m[h])));
+        for (let j = 0; j < G; j++) {
+          const i = ((b * T + t) * H + h) * G + j;
+          out[i] = x[i] * p;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 export function siluRef(x: number): number {
   return x / (1 + Math.exp(-x));
 }

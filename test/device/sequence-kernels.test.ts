@@ -1,14 +1,15 @@
 /**
- * The short causal convolution kernels on the adapter against the float64 reference: windows
- * shorter and longer than the filter, a non-zero tail from a previous call, and the next tail.
+ * Kernels that look along T, on the adapter against the float64 reference: the short causal
+ * convolution (windows shorter and longer than the filter, a non-zero tail from a previous call,
+ * and the next tail) and the position-dependent length normalisation (non-zero start positions).
  */
 import { describe, it } from 'vitest';
 import type { Kernel } from '../../compiler/codegen/kernel.ts';
 import type { ProgramSpec } from '../../compiler/codegen/program.ts';
-import { conv1dKernel, convTailKernel } from '../../compiler/codegen/kernels/index.ts';
+import { conv1dKernel, convTailKernel, lengthNormKernel } from '../../compiler/codegen/kernels/index.ts';
 import { runOnce, type HostArray } from '../../runtime/program.ts';
 import { Rng } from '../../runtime/random.ts';
-import { conv1dRef, convTailRef } from '../../runtime/reference/ops.ts';
+import { conv1dRef, convTailRef, lengthNormRef } from '../../runtime/reference/ops.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
@@ -39,5 +40,19 @@ describe('short conv', () => {
     }
     const next = await run(convTailKernel({ name: 'tail', B, T, C, W }), { x, tail });
     expectClose('tail', next, convTailRef(x, tail, B, T, C, W - 1));
+  });
+});
+
+describe('length_norm', () => {
+  it.each([
+    [1, 1, 1, 4],
+    [2, 17, 3, 5],
+  ])('B%i T%i H%i G%i: x / (pos + t + 1)^sigmoid(m) from non-zero positions', async (B, T, H, G) => {
+    const rng = Rng.forName(9, `ln-${B}-${T}`);
+    const x = rng.normals(B * T * H * G, 1);
+    const pos = Float32Array.from({ length: B }, (_, b) => [0, 1000, 70000][b % 3] + b);
+    const m = rng.normals(H, 2);
+    const y = await run(lengthNormKernel({ name: 'ln', B, T, H, G }), { x, pos, m });
+    expectClose('length_norm', y, lengthNormRef(x, pos, m, B, T, H, G));
   });
 });

@@ -137,7 +137,7 @@ describe('the VS Code extension', () => {
   it('highlights every mixer preset and schedule as a support constant', () => {
     for (const preset of ALL_PRESETS) {
       const scope = new Array(preset.length).fill('support.constant.preset.loom');
-      expect(scopes(`mixer a = ${preset} {`).slice(-preset.length - 2, -2), preset).toEqual(scope);
+      expect(scopes(`mixer a = ${preset} {`).slice(-preset.length - 2, -2), `${preset} (regenerate with: node bin/run-ts.js scripts/gen-editor-presets.ts)`).toEqual(scope);
       expect(scopes(preset), preset).toEqual(scope);
     }
     for (const s of ['auto', 'parallel', 'chunkwise', 'recurrent']) expect(scopes(`default = ${s}`).at(-1)).toBe('support.constant.schedule.loom');

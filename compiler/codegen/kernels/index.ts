@@ -3,5 +3,6 @@ export { embedKernel } from './embed.ts';
 export { matmulKernel, matmulVariants, type MatmulDims, type MatmulVariant } from './matmul.ts';
 export { rmsnormKernel } from './rmsnorm.ts';
 export { conv1dKernel, convTailKernel } from './conv.ts';
+export { lengthNormKernel } from './position.ts';
 export { elementwiseKernel, flatIndex, foldGrid, MAX_GROUPS_PER_DIM } from './elementwise.ts';
 export { featureMapKernel, MAX_FEATURE_MAP_INPUT } from './feature-map.ts';

@@ -12,6 +12,7 @@
 import type { GraphBuilder } from '../../ir/builder.ts';
 import type { EwExpr, EwFn } from '../../ir/graph.ts';
 import type { FeatureStage, LinearAttnMixer } from '../../check/spec.ts';
+import { lowerFeatureMap } from './features.ts';
 
 const IN0: EwExpr = { kind: 'in', index: 0 };
 const IN1: EwExpr = { kind: 'in', index: 1 };
@@ -95,8 +96,11 @@ export function lowerLinearAttn(g: GraphBuilder, m: LinearAttnMixer, x: number, 
   // A short conv ends in silu (as fla's ShortConvolution), so a feature chain's leading silu is not applied twice.
   const features = m.shortConv !== null && m.features[0] === 'silu' ? m.features.slice(1) : m.features;
   const conv = (y: number, which: string) => (m.shortConv === null ? y : shortConv(g, mb, y, m.shortConv, layer, which));
-  const q = applyFeatures(g, mb, conv(mb.proj(x, 'q', dim, H * K), 'q'), features, K, layer, 'q');
-  const k = applyFeatures(g, mb, conv(mb.proj(x, 'k', dim, H * K), 'k'), features, K, layer, 'k');
+  // With a learned/expanding map, q and k are projected to its input width d and widened to K.
+  const d = m.featureMap?.inputDim ?? K;
+  const phi = (y: number, which: 'q' | 'k') => (m.featureMap ? applyFeatures(g, mb, lowerFeatureMap(g, m, y, layer, which), m.featureMap.post, K, layer, which) : y);
+  const q = phi(applyFeatures(g, mb, conv(mb.proj(x, 'q', dim, H * d), 'q'), features, d, layer, 'q'), 'q');
+  const k = phi(applyFeatures(g, mb, conv(mb.proj(x, 'k', dim, H * d), 'k'), features, d, layer, 'k'), 'k');
   const v = conv(mb.proj(x, 'v', dim, H * V), 'v');
   const gate = lowerGate(mb, m, x);
   const beta = m.beta ? mb.ew(fn('mul', fn('sigmoid', IN0), num(m.beta.scale)), [mb.proj(x, 'b', dim, H)], H, 'beta') : null;
@@ -109,6 +113,9 @@ export function lowerLinearAttn(g: GraphBuilder, m: LinearAttnMixer, x: number, 
   if (normalize) {
     const z = g.add({ op: 'state_out', mixer, which: 'z', name: `${label}.z` }, { shape: [B, H, K], dtype: 'f32' }, `${label}.z`, layer);
     g.output(`${label}.z`, z);
+  }
+  if (m.lengthNorm) {
+    o = g.add({ op: 'length_norm', x: o, pos: g.position(), m: mb.param('length_m', H), group: V }, mb.act(H * V), `${label}.length_norm`, layer);
   }
   if (m.output.norm) {
     const w = g.weight(`layers.${layer}.${m.name}.o_norm.weight`, [V], { kind: 'ones' }, layer);

@@ -2,18 +2,22 @@
  * Knobs and presets of the gated linear recurrence (MIXERS.md §1). A preset is only a named set
  * of knob values; every knob can be overridden in the spec:
  *
- *   feature   = identity | elu1 | relu | silu | l2, composed with `then` (`silu then l2`)
+ *   feature   = identity | elu1 | relu | silu | l2, composed with `then` (`silu then l2`), and at
+ *               most one learned/expanding map: taylor | rebased | hedgehog | t2r(features = F)
+ *               (features.ts; q and k are then `feature_dim` wide per head, the recurrence K')
  *   decay     = none | fixed | scalar | scalar(gate = softplus) | vector(low_rank = 16)
  *               (`normalizer = 16` divides logsigmoid gates; `low_rank = r` factors the projection)
  *   update    = additive | delta;   beta = sigmoid | sigmoid(scale = 2)   (delta only)
  *   normalize = true | false;       output = none | rmsnorm | rmsnorm * swish(gate)
- *   heads, head_dim, value_dim, scale (default head_dim^-1/2), eps
+ *   heads, head_dim, value_dim, feature_dim (q/k width per head, default head_dim),
+ *   scale (default feature_dim^-1/2; 1 with a learned map, which scales itself), eps
  */
 import type { Assign, Expr, Span } from '../../../grammar/ast.ts';
 import { suggest } from '../../../grammar/suggest.ts';
 import { describeExpr, evalDim, evalNumber, evalWord, nameOf, type Ctx } from '../../check/eval.ts';
 import type { FeatureStage, GateSpec, LinearAttnMixer, OutputSpec } from '../../check/spec.ts';
 import type { Decay, UpdateRule } from '../../ir/graph.ts';
+import { checkFeatureChain, learnedFeatureSpec, resolveLearnedMap, type FeatureChain, type LearnedMapWord } from './features.ts';
 import { retnetLogDecay } from './ops.ts';
 
 interface PresetDefaults {
@@ -25,6 +29,16 @@ interface PresetDefaults {
   gate?: GateSpec;
   update: UpdateRule;
   output: OutputSpec;
+  /** A learned/expanding feature map after `features`. */
+  map?: LearnedMapWord;
+  /** Default q/k width per head (else head_dim). */
+  featureDim?: number;
+  /** Default eps of the normalizer (else 1e-6). */
+  eps?: number;
+  /** Cottention's learned length normalisation of the output. */
+  lengthNorm?: boolean;
+  /** The preset's own q scale (else 1 with a learned map, head_dim^-1/2 otherwise). */
+  scale?: number;
 }
 
 const NO_OUTPUT: OutputSpec = { norm: false, gate: false };
@@ -40,28 +54,19 @@ export const LINEAR_ATTN_PRESETS: Record<string, PresetDefaults> = {
   gla: { paper: 'Yang et al. 2024, Gated Linear Attention', features: [], normalize: false, decay: 'vector', gate: LOGSIG(16), update: 'additive', output: NORM_GATE },
   deltanet: { paper: 'Schlag et al. 2021; Yang et al. 2024, Parallelizing Linear Transformers with the Delta Rule', features: ['silu', 'l2'], normalize: false, decay: 'none', update: 'delta', output: { norm: true, gate: false } },
   gated_delta: { paper: 'Yang et al. 2025, Gated Delta Networks', features: ['silu', 'l2'], normalize: false, decay: 'scalar', gate: { kind: 'softplus' }, update: 'delta', output: NORM_GATE },
+  cottention: { paper: 'Mongaras et al. 2024, Cottention: Linear Transformers With Cosine Attention', features: ['l2'], normalize: false, decay: 'none', update: 'additive', output: NO_OUTPUT, lengthNorm: true, scale: 1 },
   transnormer: { paper: 'Qin et al. 2022, The Devil in Linear Transformer', features: ['elu1'], normalize: false, decay: 'none', update: 'additive', output: { norm: true, gate: false } },
+  based: { paper: 'Arora et al. 2024, Simple linear attention language models balance the recall-throughput tradeoff (Based)', features: [], map: { kind: 'taylor' }, featureDim: 16, normalize: true, decay: 'none', update: 'additive', output: NO_OUTPUT },
+  rebased: { paper: 'Aksenov et al. 2024, Linear Transformers with Learnable Kernel Functions are Better In-Context Models (ReBased)', features: [], map: { kind: 'rebased' }, featureDim: 16, eps: 1e-5, normalize: true, decay: 'none', update: 'additive', output: NO_OUTPUT },
+  hedgehog: { paper: 'Zhang et al. 2024, The Hedgehog & the Porcupine: Expressive Linear Attentions with Softmax Mimicry', features: [], map: { kind: 'hedgehog' }, normalize: true, decay: 'none', update: 'additive', output: NO_OUTPUT },
 };
 
-export const LINEAR_ATTN_KNOBS = ['heads', 'head_dim', 'value_dim', 'feature', 'normalize', 'scale', 'eps', 'decay', 'update', 'beta', 'output', 'short_conv'] as const;
+export const LINEAR_ATTN_KNOBS = ['heads', 'head_dim', 'value_dim', 'feature', 'normalize', 'scale', 'eps', 'decay', 'update', 'beta', 'output', 'short_conv', 'feature_dim', 'length_norm'] as const;
 
 /** Widest short convolution accepted (the kernels loop over the taps; typical widths are 2 to 4). */
 export const MAX_SHORT_CONV = 64;
 
-const FEATURE_STAGES: readonly FeatureStage[] = ['identity', 'elu1', 'relu', 'silu', 'l2'];
 const BOOLS = ['true', 'false'] as const;
-
-/** `feature = silu then l2` -> ['silu', 'l2'] (identity stages dropped). */
-function checkFeatures(e: Expr, ctx: Ctx): FeatureStage[] | undefined {
-  const stages = e.kind === 'Then' ? e.stages : [e];
-  const out: FeatureStage[] = [];
-  for (const s of stages) {
-    const w = evalWord(s, FEATURE_STAGES, ctx, 'feature');
-    if (w === undefined) return undefined;
-    if (w !== 'identity') out.push(w);
-  }
-  return out;
-}
 
 /** Named arguments of `word(a = 1, b = 2)`, or the bare word. */
 function callParts(e: Expr, ctx: Ctx, what: string, allowed: readonly string[]): { word?: string; args: Map<string, Expr> } {
@@ -164,34 +169,42 @@ export function checkLinearAttn(name: string, preset: string, knobs: readonly As
     true,
   );
   const valueDim = num('value_dim', () => headDim, true);
-  const features = value('feature') ? checkFeatures(value('feature')!, ctx) : p.features;
+  const featureDim = num('feature_dim', () => p.featureDim ?? headDim, true);
+  const chain: FeatureChain | undefined = value('feature') ? checkFeatureChain(value('feature')!, local, ctx) : { pre: p.features, map: p.map ?? null, post: [] };
+  const features = chain?.pre;
+  const learnedMap = chain?.map && featureDim !== undefined ? resolveLearnedMap(chain.map, featureDim, ctx, value('feature')?.span ?? value('feature_dim')?.span ?? span) : undefined;
+  const learned = learnedMap && featureDim !== undefined && chain ? learnedFeatureSpec(learnedMap, featureDim, chain.post) : null;
   const normalizeWord = value('normalize') ? evalWord(value('normalize')!, BOOLS, ctx, 'normalize') : undefined;
   const normalize = normalizeWord === undefined ? p.normalize : normalizeWord === 'true';
-  const scale = num('scale', () => (headDim === undefined ? undefined : 1 / Math.sqrt(headDim)), false);
-  const eps = num('eps', () => 1e-6, false);
+  const scale = num('scale', () => (p.scale !== undefined ? p.scale : chain?.map ? 1 : featureDim === undefined ? undefined : 1 / Math.sqrt(featureDim)), false);
+  const eps = num('eps', () => p.eps ?? 1e-6, false);
   const decay = value('decay') ? checkDecay(value('decay')!, local, ctx, p.gate) : { kind: p.decay, gate: p.gate };
   const update = value('update') ? evalWord(value('update')!, ['additive', 'delta'] as const, ctx, 'update') : p.update;
   const betaScale = value('beta') ? checkBeta(value('beta')!, local, ctx) : 1;
   const output = value('output') ? checkOutput(value('output')!, ctx) : p.output;
   const shortConv = value('short_conv') ? checkShortConv(value('short_conv')!, local, ctx) : null;
+  const lengthNormWord = value('length_norm') ? evalWord(value('length_norm')!, ['none', 'learned'] as const, ctx, 'length_norm') : undefined;
+  const lengthNorm = lengthNormWord === undefined ? (p.lengthNorm ?? false) : lengthNormWord === 'learned';
   if (update === 'delta' && normalize) ctx.error('bad-block', { message: `mixer '${name}': normalize is not defined for the delta rule` }, value('normalize')?.span ?? span);
   if (value('beta') && update !== 'delta') ctx.error('bad-block', { message: `mixer '${name}': beta is only used by update = delta` }, value('beta')!.span);
   if (ctx.diagnostics.length > before) return undefined;
-  if (heads === undefined || headDim === undefined || valueDim === undefined || features === undefined || scale === undefined) return undefined;
+  if (heads === undefined || featureDim === undefined || valueDim === undefined || features === undefined || scale === undefined) return undefined;
   if (eps === undefined || decay === undefined || update === undefined || betaScale === undefined || output === undefined || shortConv === undefined) return undefined;
   const kernelDecay: Decay = decay.kind === 'fixed' ? { kind: 'fixed', logDecay: retnetLogDecay(heads) } : { kind: decay.kind };
   // elu1 alone runs inside the mixer kernels; any other feature map is applied to q and k first.
-  const fused = features.length === 1 && features[0] === 'elu1';
+  const fused = features.length === 1 && features[0] === 'elu1' && !learned;
   return {
     family: 'linear_attn',
     name,
     preset,
-    knobs: { heads, keyDim: headDim, valueDim, feature: fused ? 'elu1' : 'identity', normalize, scale, eps, decay: kernelDecay, update },
+    knobs: { heads, keyDim: learned?.keyDim ?? featureDim, valueDim, feature: fused ? 'elu1' : 'identity', normalize, scale, eps, decay: kernelDecay, update },
     features: fused ? [] : features,
+    featureMap: learned?.spec ?? null,
     gate: decay.kind === 'scalar' || decay.kind === 'vector' ? decay.gate! : null,
     beta: update === 'delta' ? { scale: betaScale } : null,
     output,
     shortConv,
+    lengthNorm,
     span,
   };
 }
