@@ -10,9 +10,9 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
   const c = build(common, device);
   const out: string[] = [`plan for ${c.spec.name}, B=${common.batch} T=${common.seq}, mode ${c.plan.mode}, device ${c.plan.device.name}${c.plan.device.isCpu ? ' (CPU class)' : ''}`];
   for (const m of c.plan.mixers) {
-    out.push(`${m.label}: ${m.schedule}${m.chunk ? `(${m.chunk})` : ''} - ${m.why}`);
+    out.push(`${m.label}: ${m.schedule}${m.chunk ? `(${m.chunk})` : ''}${m.variant ? ` [${m.variant}]` : ''} - ${m.why}`);
     for (const cand of m.candidates) {
-      const name = `${cand.schedule}${cand.chunk ? `(${cand.chunk})` : ''}`.padEnd(16);
+      const name = (cand.variant ?? `${cand.schedule}${cand.chunk ? `(${cand.chunk})` : ''}`).padEnd(16);
       out.push(`    ${name} ${cand.ok ? `est. ${cand.estimateMs!.toPrecision(3)} ms` : `not possible: ${cand.reason}`}`);
     }
   }

@@ -12,6 +12,7 @@ import type { ScheduleCost } from '../plan/cost.ts';
 import { linearAttnCost, linearAttnProgram, linearAttnSupports } from './linear_attn/index.ts';
 import { checkLinearAttn, LINEAR_ATTN_PRESETS } from './linear_attn/spec.ts';
 import { lowerLinearAttn } from './linear_attn/lower.ts';
+import { checkFnet, FNET_PRESETS, lowerFnet } from './fourier/spec.ts';
 
 export interface MixerFamily {
   family: MixerSpec['family'];
@@ -23,6 +24,7 @@ export interface MixerFamily {
 
 export const MIXER_FAMILIES: readonly MixerFamily[] = [
   { family: 'linear_attn', presets: Object.keys(LINEAR_ATTN_PRESETS), check: checkLinearAttn, lower: lowerLinearAttn },
+  { family: 'fnet', presets: FNET_PRESETS, check: checkFnet, lower: lowerFnet },
 ];
 
 export function familyOfPreset(preset: string): MixerFamily | undefined {

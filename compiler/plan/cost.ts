@@ -13,11 +13,15 @@ export interface ScheduleCost {
   serialSteps: number;
   /** Invocations that can run at once. */
   threads: number;
+  /** Kernel dispatches, when more than one per schedule matters (each costs a launch). */
+  dispatches?: number;
 }
 
 export interface Candidate {
   schedule: Schedule;
   chunk: number;
+  /** Kernel variant, for ops that have several for one schedule (`family` ops: FNet's DFT or FFT). */
+  variant?: string;
   ok: boolean;
   reason?: string;
   estimateMs?: number;
@@ -30,13 +34,15 @@ interface DeviceRates {
   width: number;
   /** Cost of one dependent step of a single invocation. */
   stepSec: number;
+  /** Cost of one kernel dispatch inside a submission. */
+  dispatchSec: number;
 }
 
 /** Rough rates per device class: a 2-core CPU adapter (lavapipe) and a discrete GPU. */
 export function deviceRates(d: DeviceProfile): DeviceRates {
   return d.isCpu
-    ? { flopsPerSec: 1e10, bytesPerSec: 1e10, width: 64, stepSec: 2e-8 }
-    : { flopsPerSec: 2e13, bytesPerSec: 1e12, width: 65536, stepSec: 2e-9 };
+    ? { flopsPerSec: 1e10, bytesPerSec: 1e10, width: 64, stepSec: 2e-8, dispatchSec: 1e-4 }
+    : { flopsPerSec: 2e13, bytesPerSec: 1e12, width: 65536, stepSec: 2e-9, dispatchSec: 5e-6 };
 }
 
 /** Estimated milliseconds: compute at the occupancy the thread count allows, plus memory traffic. */
@@ -44,7 +50,7 @@ export function estimateMs(c: ScheduleCost, d: DeviceProfile): number {
   const r = deviceRates(d);
   const occupancy = Math.min(1, c.threads / r.width);
   const compute = c.flops / (r.flopsPerSec * occupancy);
-  return (compute + c.bytes / r.bytesPerSec + c.serialSteps * r.stepSec) * 1e3;
+  return (compute + c.bytes / r.bytesPerSec + c.serialSteps * r.stepSec + (c.dispatches ?? 0) * r.dispatchSec) * 1e3;
 }
 
 /** The supported candidate with the lowest estimate (ties: the earlier one). */

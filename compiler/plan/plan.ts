@@ -9,6 +9,7 @@ import { matmulVariants, type MatmulVariant } from '../codegen/kernels/matmul.ts
 import type { Graph, Node, Schedule } from '../ir/graph.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
 import type { DeviceProfile } from './device.ts';
+import { planFamily } from './family.ts';
 import { chooseCheapest, estimateMs, type Candidate } from './cost.ts';
 
 export type Mode = 'prefill' | 'decode';
@@ -19,6 +20,8 @@ export interface MixerPlan {
   layer: number;
   schedule: Schedule;
   chunk: number;
+  /** The kernel variant of a `family` op (FNet: `D=dft,T=fft`); absent for the recurrence. */
+  variant?: string;
   /** Where the choice came from: `--schedule`, `layers[a..b]`, `prefill`, `default`, or `auto`. */
   source: string;
   why: string;
@@ -114,7 +117,10 @@ export function plan(g: Graph, spec: ScheduleSpec, device: DeviceProfile, opts: 
   const mixers: MixerPlan[] = [];
   const matmuls: MatmulPlan[] = [];
   for (const n of g.nodes) {
-    if (mixerOpOf(n)) {
+    if (n.op === 'family') {
+      const p = planFamily(n, g, spec, device, opts, diagnostics);
+      if (p) mixers.push(p);
+    } else if (mixerOpOf(n)) {
       const p = planMixer(n, g, spec, device, opts, diagnostics);
       if (p) mixers.push(p);
     } else if (n.op === 'matmul') {

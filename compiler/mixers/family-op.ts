@@ -1,0 +1,49 @@
+/**
+ * Ops of mixer families without carried state (IR op `family`): FNet, MoE, softplus attention, ...
+ * Each family room exports one `FamilyOp`; `FAMILY_OPS` lists them. The planner, the verifier,
+ * the dump printer and assemble reach a family only through this table, so adding one is a room
+ * plus one line here (and one in runtime/reference/families.ts for its float64 definition).
+ *
+ * Such an op has one schedule (`parallel`: the whole window at once) and any number of kernel
+ * *variants* (FNet: DFT as a matmul or an FFT, per axis); the planner picks the cheapest variant
+ * the device supports, and `loom explain` prints why the others lost.
+ */
+import type { BufferDecl, Step } from '../codegen/program.ts';
+import type { FamilyAttrs, Node } from '../ir/graph.ts';
+import type { DeviceLimits } from '../plan/device.ts';
+import type { ScheduleCost } from '../plan/cost.ts';
+import { FNET_OP } from './fourier/index.ts';
+
+export type FamilyNode = Node & { op: 'family' };
+
+export type Support = { ok: true } | { ok: false; reason: string };
+
+/** The dims an op's window is planned for. */
+export interface WindowDims {
+  B: number;
+  T: number;
+}
+
+export interface FamilyOp {
+  family: string;
+  /** Whether output t depends only on inputs at t' <= t. False: no decode (no step program). */
+  causal(attrs: FamilyAttrs): boolean;
+  /** What is wrong with the node's shapes (a compiler bug), or undefined. */
+  verify(n: FamilyNode, inputs: readonly Node[]): string | undefined;
+  /** Attributes for graph dumps, leading space: ` T=64 D=32`. */
+  describe(attrs: FamilyAttrs): string;
+  /** Kernel variants, in the planner's order of preference on a tie. */
+  variants(n: FamilyNode, d: WindowDims): readonly string[];
+  supports(n: FamilyNode, variant: string, d: WindowDims, limits: DeviceLimits): Support;
+  cost(n: FamilyNode, variant: string, d: WindowDims): ScheduleCost;
+  /** Kernels over buffers named `inputs` (in the node's input order) writing `output`. */
+  program(n: FamilyNode, variant: string, d: WindowDims, buffers: { inputs: readonly string[]; output: string }): { buffers: BufferDecl[]; steps: Step[] };
+}
+
+export const FAMILY_OPS: readonly FamilyOp[] = [FNET_OP];
+
+export function familyOpOf(family: string): FamilyOp {
+  const op = FAMILY_OPS.find((f) => f.family === family);
+  if (!op) throw new Error(`no family op '${family}' (known: ${FAMILY_OPS.map((f) => f.family).join(', ')})`);
+  return op;
+}
