@@ -33,12 +33,15 @@ options:
   --seq T          sequence length (default 128)
   --batch B        batch size (default 1)
   --schedule S     parallel | chunkwise | chunkwise(C) | recurrent | auto (default: the spec's)
-  --weights FILE   weights from a .safetensors file (default: random from --seed)
+  --weights FILE   weights from a .safetensors file or a sharded model.safetensors.index.json
+                   (default: random from --seed)
   --seed N         seed for random weights and token ids (default 0)
   --check          run: also run the float64 reference and report rms(out-ref)/rms(ref)
   --json           run: print exactly one JSON object on stdout
   --ids IDS.json   run: token ids [[id, ...], ...] (sets B and T) instead of random ones
   --out FILE       run: write the logits [B, T, vocab] (float32) to a .safetensors file
+  --check-finite   run: run kernel by kernel and stop at the first output with NaN or Inf,
+                   naming the layer, the kernel and the first bad index (exit 1, LOOM5006)
   --force          compile: write into a directory that holds files loom did not write
   --emit wgsl,ts   compile: also write model.ts, a typed module over the runtime (default wgsl)
   --runtime-import M  compile: the module model.ts imports the runtime from (default loom/runtime)

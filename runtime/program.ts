@@ -251,6 +251,33 @@ export class Program {
     if (uncaptured) throw uncaptured;
   }
 
+  get stepCount(): number {
+    return this.passes.length;
+  }
+
+  /**
+   * Runs the steps one submission each, in program order, calling `after(i)` once step i is done;
+   * stops early when it returns false. Slower than `run` (a debugging aid: `--check-finite`).
+   */
+  async runEach(after: (index: number) => Promise<boolean>): Promise<void> {
+    this.usable();
+    const { device } = this.gpu;
+    for (let i = 0; i < this.passes.length; i++) {
+      const p = this.passes[i];
+      await scoped(device, `running kernel ${this.spec.steps[i].kernel.name}`, () => {
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(p.pipeline);
+        pass.setBindGroup(0, p.bindGroup);
+        pass.dispatchWorkgroups(...p.dispatch);
+        pass.end();
+        device.queue.submit([encoder.finish()]);
+      });
+      await unlessLost(device, device.queue.onSubmittedWorkDone());
+      if (!(await after(i))) return;
+    }
+  }
+
   async read(name: string): Promise<HostArray> {
     return (await this.readMany([name]))[name];
   }

@@ -8,6 +8,7 @@
 import type { ProgramSpec } from '../compiler/codegen/program.ts';
 import type { Graph } from '../compiler/ir/graph.ts';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
+import { findNonFinite, type NonFinite } from './check-finite.ts';
 import type { Gpu } from './gpu.ts';
 import { Program } from './program.ts';
 
@@ -26,6 +27,8 @@ export interface StateDecl {
   shape: readonly number[];
   input: string;
   output: string;
+  /** A global attention KV cache: the positions it holds (max_len); runs past it are refused. */
+  maxPositions?: number;
 }
 
 export interface SessionLayout {
@@ -42,7 +45,13 @@ const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 /** The layout of a freshly compiled program: states are the graph's state_in/state_out pairs. */
 export function layoutOf(compiled: { program: ProgramSpec; graph: Graph }): SessionLayout {
   const { graph, program } = compiled;
-  const states = graph.nodes.flatMap((n) => (n.op === 'state_in' && n.name in graph.outputs ? [{ name: n.name, shape: n.type.shape, input: n.label, output: n.name }] : []));
+  const limits = new Map<number, number>(); // KV-cache state_in node -> max_len
+  for (const n of graph.nodes) if (n.op === 'attention' && n.kc0 !== null && n.knobs.window === null) limits.set(n.kc0, n.knobs.maxLen);
+  const states = graph.nodes.flatMap((n) => {
+    if (n.op !== 'state_in' || !(n.name in graph.outputs)) return [];
+    const max = limits.get(n.id);
+    return [{ name: n.name, shape: n.type.shape, input: n.label, output: n.name, ...(max === undefined ? {} : { maxPositions: max }) }];
+  });
   const embed = graph.weights.find((w) => w.name === 'embed.weight');
   return { program, dims: graph.dims, vocab: embed ? embed.shape[0] : Infinity, weights: graph.weights, states };
 }
@@ -112,6 +121,7 @@ export class Session {
       }
       this.program.write(s.input, given ?? new Float32Array(numel(s.shape)));
     }
+    checkPositions(known, states.pos, this.layout.dims);
   }
 
   /** Reads back the named buffers that exist in this program (after a run): intermediate values too. */
@@ -133,7 +143,35 @@ export class Session {
     return { logits: read.logits as Float32Array, states: out, ms };
   }
 
+  /**
+   * The forward pass kernel by kernel (`loom run --check-finite`): the first kernel output holding
+   * NaN or Inf, or null when every output is finite.
+   */
+  async firstNonFinite(tokens: Int32Array, states: Readonly<Record<string, Float32Array>> = {}): Promise<NonFinite | null> {
+    this.checkTokens(tokens);
+    this.writeStates(states);
+    this.program.write('tokens', tokens);
+    return findNonFinite(this.program);
+  }
+
   destroy(): void {
     this.program.destroy();
+  }
+}
+
+/**
+ * Refuses, before any dispatch, a window that would write a global KV cache past its max_len:
+ * sequence b writes positions pos[b] .. pos[b] + T - 1 (`pos` absent: 0 ..).
+ */
+export function checkPositions(states: readonly StateDecl[], pos: ArrayLike<number> | undefined, dims: { B: number; T: number }): void {
+  for (const s of states) {
+    if (s.maxPositions === undefined) continue;
+    for (let b = 0; b < dims.B; b++) {
+      const p = pos?.[b] ?? 0;
+      if (p + dims.T <= s.maxPositions) continue;
+      const layer = s.name.replace(/\.k_cache$|\.v_cache$/, '');
+      const message = `sequence ${b} would write positions ${p}..${p + dims.T - 1}, past the end of the cache`;
+      throw new LoomError([diag('kv-cache-full', { layer, message, last: s.maxPositions - 1, maxLen: s.maxPositions })]);
+    }
   }
 }

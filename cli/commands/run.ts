@@ -8,7 +8,8 @@ import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { acquireGpu, deviceProfile } from '../../runtime/gpu.ts';
 import { Rng } from '../../runtime/random.ts';
 import { interpretGraph } from '../../runtime/reference/interpret.ts';
-import { Session } from '../../runtime/session.ts';
+import { nonFiniteError } from '../../runtime/check-finite.ts';
+import { Session, type ForwardResult } from '../../runtime/session.ts';
 import { writeSafetensors } from '../../runtime/safetensors.ts';
 import { loadWeights, seededWeights } from '../../runtime/weights.ts';
 import { build } from '../build.ts';
@@ -69,6 +70,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     json: { type: 'boolean' },
     ids: { type: 'string' },
     out: { type: 'string' },
+    'check-finite': { type: 'boolean' },
   });
   const given = values.ids ? readIds(String(values.ids)) : undefined;
   if (given) Object.assign(common, { batch: given.batch, seq: given.seq });
@@ -77,9 +79,16 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
   const weights = weightsFor(compiled, common);
   const tokens = given?.ids ?? randomTokens(common.seed, common.batch * common.seq, compiled.spec.vocab);
   const session = await Session.create(gpu, compiled, weights);
-  await session.forward(tokens); // warm-up: the first dispatch of each pipeline compiles it
-  const result = await session.forward(tokens);
-  session.destroy();
+  let result: ForwardResult;
+  try {
+    // --check-finite: kernel by kernel first, stopping at the first NaN or Inf (LOOM5006).
+    const bad = values['check-finite'] ? await session.firstNonFinite(tokens) : null;
+    if (bad) throw nonFiniteError(bad);
+    await session.forward(tokens); // warm-up: the first dispatch of each pipeline compiles it
+    result = await session.forward(tokens);
+  } finally {
+    session.destroy();
+  }
   if (values.out) {
     const logits = { dtype: 'F32' as const, shape: [common.batch, common.seq, compiled.spec.vocab], data: result.logits };
     writeSafetensors(String(values.out), { logits }, { model: compiled.spec.name, schedules: compiled.plan.mixers.map((m) => m.schedule).join(',') });
@@ -102,6 +111,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
         kernels: compiled.program.steps.length,
         ms: Number(result.ms.toFixed(3)),
         relErr: relErr === null ? null : Number.isFinite(relErr) ? relErr : 'Infinity',
+        ...(values['check-finite'] ? { finite: true } : {}),
       }) + '\n',
     );
   } else {
@@ -112,6 +122,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
       ...compiled.plan.mixers.map((m) => `layer ${m.layer}   ${m.label}: ${schedules[compiled.plan.mixers.indexOf(m)]}  (${m.why})`),
       `forward   ${result.ms.toFixed(2)} ms, ${compiled.program.steps.length} kernels in one submission`,
     ];
+    if (values['check-finite']) lines.push(`finite    every output of the ${compiled.program.steps.length} kernels is finite`);
     if (relErr !== null) lines.push(`check     rms(out-ref)/rms(ref) = ${relErr.toExponential(3)} against the float64 reference ${relErr < 1e-4 ? '(ok)' : '(TOO LARGE)'}`);
     io.out(lines.join('\n') + '\n');
   }
