@@ -31,7 +31,10 @@ export async function opCommand(args: string[], io: Io): Promise<number> {
     throw usageError(`op: unknown op '${name}'${s ? `, did you mean '${s}'?` : ''}; ops: ${Object.keys(FLA_OPS).join(', ')}`);
   }
   if (!values.in || !values.out) throw usageError('op: needs --in IN.safetensors and --out OUT.safetensors');
-  if (values.normalize && !def.normalizable) throw usageError(`op: --normalize is only defined for ${Object.keys(FLA_OPS).filter((k) => FLA_OPS[k].normalizable).join(', ')}`);
+  if (values.normalize && !def.normalizable) {
+    const always = Object.keys(FLA_OPS).filter((k) => FLA_OPS[k].feature);
+    throw usageError(`op: --normalize is only defined for ${Object.keys(FLA_OPS).filter((k) => FLA_OPS[k].normalizable).join(', ')} (${always.join(' and ')} always normalise)`);
+  }
   const scale = values.scale === undefined ? undefined : Number(values.scale);
   if (scale !== undefined && !Number.isFinite(scale)) throw usageError(`op: --scale must be a number, got '${values.scale}'`);
   const repeat = values.repeat === undefined ? 1 : Number(values.repeat);
@@ -70,9 +73,10 @@ export async function opCommand(args: string[], io: Io): Promise<number> {
     }
     const { o, S } = await program.readMany(['o', 'S']);
     const { B, T, H, K, V } = checked.dims;
+    const KS = built.keyDim; // K' after based/rebased's feature map
     writeSafetensors(String(values.out), {
       o: { dtype: 'F32', shape: [B, T, H, V], data: o as Float32Array },
-      final_state: { dtype: 'F32', shape: [B, H, K, V], data: S as Float32Array },
+      final_state: { dtype: 'F32', shape: [B, H, KS, V], data: S as Float32Array },
     });
     const used = built.schedule === 'chunkwise' ? `chunkwise(${built.chunk})` : built.schedule;
     const ms = median(times);

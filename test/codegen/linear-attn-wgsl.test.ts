@@ -176,11 +176,17 @@ describe('linearAttnSupports', () => {
     for (const schedule of SCHEDULES) expect(linearAttnSupports(schedule, dims(300, { K: 64, V: 64 }), LIMITS)).toEqual({ ok: true });
   });
 
-  it('rejects K > 256 for recurrent with a reason', () => {
-    const r = linearAttnSupports('recurrent', dims(16, { K: 257 }), LIMITS);
-    expect(r.ok).toBe(false);
-    expect(!r.ok && r.reason).toMatch(/K = 257 > 256/);
-    expect(linearAttnSupports('recurrent', dims(16, { K: 256 }), LIMITS)).toEqual({ ok: true });
+  it('refuses a K whose private arrays exceed 8192 bytes, with the sizes', () => {
+    // recurrent, V = 8 (vec4 columns) and z: 4 * K * (4 + 1) bytes; K = 409 fits, 410 does not.
+    expect(linearAttnSupports('recurrent', dims(16, { K: 409 }), LIMITS)).toEqual({ ok: true });
+    const r = linearAttnSupports('recurrent', dims(16, { K: 410 }), LIMITS);
+    expect(!r.ok && r.reason).toMatch(/K = 410: each recurrent invocation keeps .* in 8200 bytes of private arrays, over WGSL's 8192/);
+    // Expanded feature maps: Based's K' = 273 (d = 16, full square) runs everywhere; K' = 561 (d = 32) only without the recurrent schedule.
+    for (const schedule of SCHEDULES) expect(linearAttnSupports(schedule, dims(16, { K: 273, V: 16 }), LIMITS)).toEqual({ ok: true });
+    expect(linearAttnSupports('recurrent', dims(16, { K: 561, V: 16 }), LIMITS).ok).toBe(false);
+    expect(linearAttnSupports('chunkwise', dims(16, { K: 561, V: 16 }), LIMITS)).toEqual({ ok: true });
+    expect(linearAttnSupports('parallel', dims(16, { K: 2033, V: 16 }), LIMITS).ok).toBe(false); // 4 * (2033 + 16) > 8192
+    expect(linearAttnSupports('parallel', dims(16, { K: 2032, V: 16 }), LIMITS)).toEqual({ ok: true });
   });
 
   it('checks the storage-buffer count and binding size', () => {

@@ -13,8 +13,8 @@ import type { DeviceLimits } from '../../plan/device.ts';
 import { scheduleCost, type LinearAttnCost } from './cost.ts';
 import { deltaCost, deltaProgram, deltaSupports } from './delta/index.ts';
 import { chunkProgram, chunkStateElements } from './kernels/chunk.ts';
-import { groupsFor, hasGate, threadGrid, WG, type AdditiveShape } from './kernels/common.ts';
-import { outputThreads } from './kernels/output.ts';
+import { groupsFor, hasGate, threadGrid, valueWidth, WG, type AdditiveShape } from './kernels/common.ts';
+import { outputThreads, slicing } from './kernels/output.ts';
 import { parallelProgram } from './kernels/parallel.ts';
 import { recurrentProgram, recurrentThreads } from './kernels/recurrent.ts';
 import { stateThreads } from './kernels/state.ts';
@@ -53,8 +53,19 @@ export interface LinearAttnBuffers {
 
 export type LinearAttnDims = Omit<LinearAttnCall, 'label' | 'buffers' | 'schedule'>;
 
-/** Largest private (register) array one invocation keeps: S columns (recurrent) or scale q~_t. */
-export const MAX_PRIVATE_FLOATS = 256;
+/**
+ * WGSL's limit on the function-address-space variables of one function (bytes): the private arrays
+ * an invocation keeps (S columns and z for recurrent; scale q~_t, its output columns and vector
+ * log-gates for the output kernels) must fit, so K up to a few hundred (expanded feature maps:
+ * K' = 153 for Based with d = 16, 273 and more) runs, and larger K is refused with the sizes.
+ */
+export const MAX_PRIVATE_BYTES = 8192;
+
+/** Bytes of private arrays one invocation of the schedule's largest kernel declares. */
+export function privateBytes(schedule: Schedule, s: AdditiveShape): number {
+  if (schedule === 'recurrent') return 4 * s.K * (valueWidth(s.V) + (s.normalize ? 1 : 0));
+  return 4 * (s.K + slicing(s).BG * valueWidth(s.V) + (s.decay.kind === 'vector' ? s.K : 0));
+}
 
 /** WebGPU's workgroup-count limit per dispatch dimension. */
 const MAX_GROUPS_PER_DIM = 65535;
@@ -125,9 +136,10 @@ export function linearAttnSupports(schedule: Schedule, call: LinearAttnDims, lim
   const bad = dimsProblem(schedule, call);
   if (bad) return { ok: false, reason: bad };
   const s = shapeOf(call, limits.maxComputeWorkgroupsPerDimension);
-  if (s.K > MAX_PRIVATE_FLOATS) {
-    const what = schedule === 'recurrent' ? 'its K state rows of S' : 'scale q~_t';
-    return { ok: false, reason: `K = ${s.K} > ${MAX_PRIVATE_FLOATS}: each ${schedule} invocation keeps ${what} in a private array of K floats` };
+  const bytes = privateBytes(schedule, s);
+  if (bytes > MAX_PRIVATE_BYTES) {
+    const what = schedule === 'recurrent' ? `its K = ${s.K} state rows of S (${valueWidth(s.V)} columns${s.normalize ? ' and z' : ''})` : `scale q~_t (K = ${s.K}) and its output columns`;
+    return { ok: false, reason: `K = ${s.K}: each ${schedule} invocation keeps ${what} in ${bytes} bytes of private arrays, over WGSL's ${MAX_PRIVATE_BYTES} per function` };
   }
   const bindings = bindingCount(schedule, s);
   if (bindings > limits.maxStorageBuffersPerShaderStage) {

@@ -1,21 +1,25 @@
 /**
  * One fla-style op as a program: the op's kernels in the chosen schedule with its input and output
- * buffers declared (`q, k, v, [g|gk], [beta], s0, [z0]` in; `o, S, [z]` out). Pure.
+ * buffers declared (`q, k, v, [g|gk], [beta], s0, [z0]` in; `o, S, [z]` out). based and rebased
+ * first map q, k to `q_phi, k_phi` `[B,T,H,K']` with the feature-map kernel. Pure.
  */
-import type { ProgramSpec } from '../../codegen/program.ts';
+import { featureMapKernel } from '../../codegen/kernels/feature-map.ts';
+import type { ProgramSpec, Step } from '../../codegen/program.ts';
 import type { Schedule } from '../../ir/graph.ts';
 import { chooseCheapest, estimateMs, type Candidate } from '../../plan/cost.ts';
 import type { DeviceProfile } from '../../plan/device.ts';
 import { autoCandidates, DEFAULT_CHUNK } from '../../plan/plan.ts';
 import type { ScheduleChoice } from '../../check/spec.ts';
 import { linearAttnCost, linearAttnProgram, linearAttnSupports } from './index.ts';
-import { opInputs, opKnobs, type OpDef, type OpDims } from './ops.ts';
+import { opFeatureMap, opInputs, opKnobs, type OpDef, type OpDims } from './ops.ts';
 
 export interface OpProgram {
   spec: ProgramSpec;
   schedule: Schedule;
   chunk: number;
   candidates: Candidate[];
+  /** Key dim of the recurrence and its state: K, or K' after a feature map. */
+  keyDim: number;
 }
 
 export function opProgram(def: OpDef, d: OpDims, o: { scale?: number; normalize: boolean; schedule?: ScheduleChoice }, device: DeviceProfile): OpProgram | { error: string } {
@@ -34,17 +38,23 @@ export function opProgram(def: OpDef, d: OpDims, o: { scale?: number; normalize:
   if (!pick) return { error: candidates.map((c) => `${c.schedule}: ${c.reason}`).join('; ') };
   const gate = opInputs(def).find((t) => t === 'g' || t === 'gk') ?? null;
   const beta = def.update === 'delta' ? 'beta' : null;
+  const map = opFeatureMap(def, d, o);
+  const phiSteps: Step[] = map
+    ? ['q', 'k'].map((t) => ({ kernel: featureMapKernel({ name: `op.${t}_${map.kind}`, N: d.B * d.T, H: d.H, K: d.K, map }), args: [t, `${t}_phi`] }))
+    : [];
   const spec = linearAttnProgram({
     label: 'op',
     ...dims,
     schedule: pick.schedule,
     chunk: pick.chunk,
-    buffers: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: knobs.normalize ? 'z0' : null, g: gate, beta, o: 'o', S: 'S', z: knobs.normalize ? 'z' : null },
+    buffers: { q: map ? 'q_phi' : 'q', k: map ? 'k_phi' : 'k', v: 'v', s0: 's0', z0: knobs.normalize ? 'z0' : null, g: gate, beta, o: 'o', S: 'S', z: knobs.normalize ? 'z' : null },
   });
-  const { B, T, H, K, V } = d;
-  const sizes: [string, number, 'input' | 'output' | 'state_in' | 'state_out'][] = [
-    ['q', B * T * H * K, 'input'],
-    ['k', B * T * H * K, 'input'],
+  spec.steps.unshift(...phiSteps);
+  const { B, T, H, V } = d;
+  const K = knobs.keyDim;
+  const sizes: [string, number, 'input' | 'output' | 'state_in' | 'state_out' | 'activation'][] = [
+    ['q', B * T * H * d.K, 'input'],
+    ['k', B * T * H * d.K, 'input'],
     ['v', B * T * H * V, 'input'],
     ['s0', B * H * K * V, 'state_in'],
     ['o', B * T * H * V, 'output'],
@@ -53,6 +63,7 @@ export function opProgram(def: OpDef, d: OpDims, o: { scale?: number; normalize:
   if (gate) sizes.push([gate, gate === 'g' ? B * T * H : B * T * H * K, 'input']);
   if (beta) sizes.push(['beta', B * T * H, 'input']);
   if (knobs.normalize) sizes.push(['z0', B * H * K, 'state_in'], ['z', B * H * K, 'state_out']);
+  if (map) sizes.push(['q_phi', B * T * H * K, 'activation'], ['k_phi', B * T * H * K, 'activation']);
   spec.buffers.push(...sizes.map(([name, elements, role]) => ({ name, elements, role, elem: 'f32' as const })));
-  return { spec, schedule: pick.schedule, chunk: pick.chunk, candidates };
+  return { spec, schedule: pick.schedule, chunk: pick.chunk, candidates, keyDim: K };
 }
