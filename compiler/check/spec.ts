@@ -68,6 +68,28 @@ export interface AttentionMixer {
   span: Span;
 }
 
+/**
+ * Mamba (S6) as the vector-decay recurrence of MIXERS.md §1.3 (compiler/mixers/mamba): one head
+ * per inner channel with K = dState and V = 1.
+ */
+export interface MambaMixer {
+  family: 'mamba';
+  name: string;
+  preset: string;
+  knobs: MambaKnobs;
+  span: Span;
+}
+
+export interface MambaKnobs {
+  /** State size N per channel. */
+  dState: number;
+  /** Inner channels (expand * dim): the recurrence's heads. */
+  inner: number;
+  /** Rank of the dt projection. */
+  dtRank: number;
+  shortConv: number | null;
+}
+
 /** Families of stateless mixers: one `family` IR node each (compiler/mixers/family-op.ts). */
 export type StatelessFamily = 'fnet' | 'softplus_attention' | 'diag_attention' | 'linformer' | 'soft' | 'monarch';
 
@@ -80,7 +102,7 @@ export interface StatelessMixer {
   span: Span;
 }
 
-export type MixerSpec = LinearAttnMixer | AttentionMixer | StatelessMixer;
+export type MixerSpec = LinearAttnMixer | AttentionMixer | MambaMixer | StatelessMixer;
 
 /** A per-layer computation over the residual stream; every value is `[B, T, width]`. */
 export type BlockExpr =

@@ -8,7 +8,7 @@ import { numel, type Graph, type Node } from '../ir/graph.ts';
 import { familyOpOf } from '../mixers/family-op.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
 import type { Plan } from '../plan/plan.ts';
-import { conv1dKernel, convTailKernel, lengthNormKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
+import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
 import type { BufferDecl, BufferRole, ProgramSpec, Step } from './program.ts';
 import { ropeKernel } from './kernels/rope.ts';
 import { attentionProgram, type AttentionVariant } from '../mixers/attention/index.ts';
@@ -78,6 +78,12 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
         const [B, T, C] = n.type.shape;
         const W = g.nodes[n.weight].type.shape[1];
         steps.push({ kernel: conv1dKernel({ name, B, T, C, W, activation: n.activation }), args: [arg(n.x), arg(n.weight), arg(n.tail), out] });
+        break;
+      }
+      case 'outer': {
+        const [B, T] = n.type.shape;
+        const kernel = outerKernel({ name, rows: B * T, heads: n.heads, width: n.width, a: n.a !== null, c: n.c !== null });
+        steps.push({ kernel, args: [...(n.a === null ? [] : [arg(n.a)]), ...(n.c === null ? [] : [arg(n.c)]), out] });
         break;
       }
       case 'length_norm': {

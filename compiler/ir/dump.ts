@@ -25,6 +25,8 @@ function attrs(n: Node): string {
       const { kind, ...rest } = n.map;
       return ` ${kind} group=${n.group}${Object.entries(rest).map(([k, v]) => ` ${k}=${typeof v === 'number' ? Number(v.toPrecision(6)) : JSON.stringify(v)}`).join('')}`;
     }
+    case 'outer':
+      return ` ${n.heads}x${n.width}`;
     case 'length_norm':
       return ` group=${n.group}`;
     case 'conv1d':

@@ -186,6 +186,12 @@ export type NodeOp =
    * `[B, T, H*group]`, with pos `[B]` the tokens before the window and m `[H]` learned.
    */
   | { op: 'length_norm'; x: number; pos: number; m: number; group: number }
+  /**
+   * Per-token outer product `out[b,t,h,n] = a[b,t,h] * c[b,t,n]` as `[B, T, heads*width]`, a
+   * `[B, T, heads]` and c `[B, T, width]`; a missing factor counts as 1 (so `a` alone repeats
+   * over n and `c` alone over h). Mamba's per-channel B, C and dt.
+   */
+  | { op: 'outer'; a: number | null; c: number | null; heads: number; width: number }
   /** The last W-1 rows of `[tail; x]` along T, `[B, W-1, C]`: the convolution's state for the next call. */
   | { op: 'conv_tail'; x: number; tail: number }
   /**
@@ -292,6 +298,8 @@ export function nodeInputs(n: NodeOp): number[] {
       return [n.x, n.tail];
     case 'length_norm':
       return [n.x, n.pos, n.m];
+    case 'outer':
+      return [n.a, n.c].filter((i): i is number => i !== null);
     case 'elementwise':
       return [...n.inputs];
     case 'linear_attn':
@@ -341,6 +349,8 @@ export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
       return { ...n, x: f(n.x), tail: f(n.tail) };
     case 'length_norm':
       return { ...n, x: f(n.x), pos: f(n.pos), m: f(n.m) };
+    case 'outer':
+      return { ...n, a: n.a === null ? null : f(n.a), c: n.c === null ? null : f(n.c) };
     case 'elementwise':
       return { ...n, inputs: n.inputs.map(f) };
     case 'linear_attn':

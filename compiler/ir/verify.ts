@@ -58,6 +58,14 @@ const RULES: { [K in Node['op']]: Rule } = {
     if (!same(get(n.tail).type.shape, [x[0], W - 1, C])) return `conv1d tail must be [B, W-1, C] = [${[x[0], W - 1, C]}]`;
     return same(n.type.shape, x) ? undefined : 'conv1d output shape';
   },
+  outer: (n, get) => {
+    if (n.op !== 'outer') return undefined;
+    const [B, T] = n.type.shape;
+    if (n.a === null && n.c === null) return 'outer needs a or c';
+    if (n.a !== null && !same(get(n.a).type.shape, [B, T, n.heads])) return `outer: a must be [${[B, T, n.heads]}]`;
+    if (n.c !== null && !same(get(n.c).type.shape, [B, T, n.width])) return `outer: c must be [${[B, T, n.width]}]`;
+    return same(n.type.shape, [B, T, n.heads * n.width]) ? undefined : 'outer output shape';
+  },
   length_norm: (n, get) => {
     if (n.op !== 'length_norm') return undefined;
     const x = get(n.x).type.shape;

@@ -10,8 +10,12 @@ import type { BufferDecl, Step } from '../codegen/program.ts';
 import type { DeviceLimits } from '../plan/device.ts';
 import type { ScheduleCost } from '../plan/cost.ts';
 import { linearAttnCost, linearAttnProgram, linearAttnSupports } from './linear_attn/index.ts';
+import { checkMamba, MAMBA_PRESETS } from './mamba/spec.ts';
+import { lowerMamba } from './mamba/lower.ts';
 import { checkLinearAttn, LINEAR_ATTN_PRESETS } from './linear_attn/spec.ts';
 import { lowerLinearAttn } from './linear_attn/lower.ts';
+import { ATTENTION_PRESETS, checkAttention } from './attention/spec.ts';
+import { lowerAttention } from './attention/lower.ts';
 import { checkFnet, FNET_PRESETS, lowerFnet } from './fourier/spec.ts';
 
 export interface MixerFamily {
@@ -24,6 +28,8 @@ export interface MixerFamily {
 
 export const MIXER_FAMILIES: readonly MixerFamily[] = [
   { family: 'linear_attn', presets: Object.keys(LINEAR_ATTN_PRESETS), check: checkLinearAttn, lower: lowerLinearAttn },
+  { family: 'attention', presets: Object.keys(ATTENTION_PRESETS), check: checkAttention, lower: lowerAttention },
+  { family: 'mamba', presets: Object.keys(MAMBA_PRESETS), check: checkMamba, lower: lowerMamba },
   { family: 'fnet', presets: FNET_PRESETS, check: checkFnet, lower: lowerFnet },
 ];
 

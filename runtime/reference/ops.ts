@@ -126,6 +126,17 @@ export function lengthNormRef(x: ArrayLike<number>, pos: ArrayLike<number>, m: A
   return out;
 }
 
+/** `out[b,t,h,n] = a[b,t,h] * c[b,t,n]` with a missing factor = 1; M = B*T rows. */
+export function outerRef(a: ArrayLike<number> | null, c: ArrayLike<number> | null, M: number, H: number, N: number): Float64Array {
+  const out = new Float64Array(M * H * N);
+  for (let r = 0; r < M; r++) {
+    for (let h = 0; h < H; h++) {
+      for (let n = 0; n < N; n++) out[(r * H + h) * N + n] = (a ? a[r * H + h] : 1) * (c ? c[r * N + n] : 1);
+    }
+  }
+  return out;
+}
+
 export function siluRef(x: number): number {
   return x / (1 + Math.exp(-x));
 }

@@ -6,10 +6,10 @@
 import { describe, it } from 'vitest';
 import type { Kernel } from '../../compiler/codegen/kernel.ts';
 import type { ProgramSpec } from '../../compiler/codegen/program.ts';
-import { conv1dKernel, convTailKernel, lengthNormKernel } from '../../compiler/codegen/kernels/index.ts';
+import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel } from '../../compiler/codegen/kernels/index.ts';
 import { runOnce, type HostArray } from '../../runtime/program.ts';
 import { Rng } from '../../runtime/random.ts';
-import { conv1dRef, convTailRef, lengthNormRef } from '../../runtime/reference/ops.ts';
+import { conv1dRef, convTailRef, lengthNormRef, outerRef } from '../../runtime/reference/ops.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
@@ -54,5 +54,20 @@ describe('length_norm', () => {
     const m = rng.normals(H, 2);
     const y = await run(lengthNormKernel({ name: 'ln', B, T, H, G }), { x, pos, m });
     expectClose('length_norm', y, lengthNormRef(x, pos, m, B, T, H, G));
+  });
+});
+
+describe('outer', () => {
+  it.each([
+    [true, true],
+    [true, false],
+    [false, true],
+  ])('a %s, c %s: out[r,h,n] = a[r,h] * c[r,n]', async (hasA, hasC) => {
+    const [M, H, N] = [5, 3, 4];
+    const rng = Rng.forName(4, `outer-${hasA}-${hasC}`);
+    const a = rng.normals(M * H, 1);
+    const c = rng.normals(M * N, 1);
+    const y = await run(outerKernel({ name: 'outer', rows: M, heads: H, width: N, a: hasA, c: hasC }), { ...(hasA ? { a } : {}), ...(hasC ? { c } : {}) });
+    expectClose('outer', y, outerRef(hasA ? a : null, hasC ? c : null, M, H, N));
   });
 });

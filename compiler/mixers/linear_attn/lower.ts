@@ -21,7 +21,7 @@ const fn = (f: EwFn, ...args: EwExpr[]): EwExpr => ({ kind: 'fn', fn: f, args })
 const num = (value: number): EwExpr => ({ kind: 'const', value });
 
 /** Graph-building helpers for one mixer in one layer. */
-function mixerBuilder(g: GraphBuilder, m: LinearAttnMixer, layer: number, dim: number) {
+export function mixerBuilder(g: GraphBuilder, m: { name: string }, layer: number, dim: number) {
   const { B, T } = g.dims;
   const prefix = `layers.${layer}.${m.name}`;
   const label = `L${layer}.${m.name}`;
@@ -43,7 +43,7 @@ function mixerBuilder(g: GraphBuilder, m: LinearAttnMixer, layer: number, dim: n
   };
 }
 
-type MB = ReturnType<typeof mixerBuilder>;
+export type MB = ReturnType<typeof mixerBuilder>;
 
 function applyFeatures(g: GraphBuilder, mb: MB, x: number, stages: readonly FeatureStage[], K: number, layer: number, which: string): number {
   let y = x;
@@ -62,7 +62,7 @@ function applyFeatures(g: GraphBuilder, mb: MB, x: number, stages: readonly Feat
  * `silu(conv1d(y))` with a causal depthwise filter of width w (weight `<prefix>.<which>_conv1d.weight`
  * `[C, w]`); the last w-1 input rows are carried as state `L<i>.<mixer>.<which>_conv`.
  */
-function shortConv(g: GraphBuilder, mb: MB, y: number, w: number, layer: number, which: string): number {
+export function shortConv(g: GraphBuilder, mb: MB, y: number, w: number, layer: number, which: string): number {
   const { B } = g.dims;
   const C = g.node(y).type.shape[2];
   const name = `${mb.label}.${which}_conv`;
