@@ -64,6 +64,7 @@ export const DIAGNOSTICS = {
   'weight-shape': { code: 5003, severity: 'error', message: "tensor '{name}' has shape {found}, the model needs {expected}" },
   'bad-tokens': { code: 5004, severity: 'error', message: '{message}' },
   'bad-artifact': { code: 5005, severity: 'error', message: '{message}' },
+  'kv-cache-full': { code: 5010, severity: 'error', message: '{layer}: {message}; the KV cache holds positions 0..{last} (max_len = {maxLen})' },
   'non-finite': { code: 5006, severity: 'error', message: '{message}' },
 
   // 6xxx: command line

@@ -47,7 +47,7 @@ function validate(m: unknown, file: string): Manifest {
     if (!Array.isArray(list) || !list.every((e) => typeof e?.name === 'string' && isShape(e.shape) && extra(e))) fail(file, `'${key}' must be a list of { name, shape${key === 'states' ? ', input, output' : ''} }`);
   };
   named('weights', () => true);
-  named('states', (e) => typeof e.input === 'string' && typeof e.output === 'string');
+  named('states', (e) => typeof e.input === 'string' && typeof e.output === 'string' && (e.maxPositions === undefined || isInt(e.maxPositions)));
   const programs = x.programs as Record<string, unknown> | undefined;
   for (const p of ['forward', 'step']) {
     const prog = programs?.[p] as Record<string, unknown> | undefined;

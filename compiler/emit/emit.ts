@@ -88,10 +88,13 @@ function programEntry(c: Compiled, folder: string, files: Map<string, string>): 
 export function stateEntries(c: Compiled): ManifestState[] {
   const { graph } = c;
   const states: ManifestState[] = [];
+  const limits = new Map<number, number>(); // KV-cache state_in node -> max_len
+  for (const n of graph.nodes) if (n.op === 'attention' && n.kc0 !== null && n.knobs.window === null) limits.set(n.kc0, n.knobs.maxLen);
   for (const n of graph.nodes) {
     if (n.op !== 'state_in') continue;
     if (!(n.name in graph.outputs)) continue;
-    states.push({ name: n.name, shape: [...n.type.shape], input: n.label, output: n.name });
+    const max = limits.get(n.id);
+    states.push({ name: n.name, shape: [...n.type.shape], input: n.label, output: n.name, ...(max === undefined ? {} : { maxPositions: max }) });
   }
   return states;
 }

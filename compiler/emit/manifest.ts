@@ -87,6 +87,8 @@ export interface ManifestState {
   input: string;
   /** Buffer the final value is read from after a run (`L0.attn.S`). */
   output: string;
+  /** A global attention KV cache: the positions it holds (max_len); the runtime refuses more. */
+  maxPositions?: number;
 }
 
 export interface Manifest {

@@ -8,6 +8,7 @@ import type { ScheduleChoice, ScheduleSpec } from '../check/spec.ts';
 import { matmulVariants, type MatmulVariant } from '../codegen/kernels/matmul.ts';
 import type { Graph, Node, Schedule } from '../ir/graph.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
+import { planAttention } from '../mixers/attention/plan.ts';
 import type { DeviceProfile } from './device.ts';
 import { planFamily } from './family.ts';
 import { chooseCheapest, estimateMs, type Candidate } from './cost.ts';
@@ -122,6 +123,9 @@ export function plan(g: Graph, spec: ScheduleSpec, device: DeviceProfile, opts: 
       if (p) mixers.push(p);
     } else if (mixerOpOf(n)) {
       const p = planMixer(n, g, spec, device, opts, diagnostics);
+      if (p) mixers.push(p);
+    } else if (n.op === 'attention') {
+      const p = planAttention(n, g, spec, device, opts, diagnostics);
       if (p) mixers.push(p);
     } else if (n.op === 'matmul') {
       const p = planMatmul(n, g, device, diagnostics);
