@@ -57,6 +57,8 @@ export const DIAGNOSTICS = {
   'layer-out-of-range': { code: 4002, severity: 'error', message: 'layer {layer} is out of range: the model has {layers} layers (0..{last})' },
   'schedule-not-supported': { code: 4003, severity: 'error', message: "layer {layer} ({mixer}) has no {schedule} schedule: {reason}" },
   'device-limit': { code: 4004, severity: 'error', message: '{message}' },
+  'no-decode': { code: 4020, severity: 'error', message: '{message}' },
+  'sequence-too-long': { code: 4021, severity: 'error', message: '{mixer}: T = {T} is longer than max_len = {maxLen}, the length its learned {what} cover' },
 
   // 5xxx: runtime inputs
   'bad-weights': { code: 5001, severity: 'error', message: '{message}' },

@@ -25,7 +25,9 @@ export interface Artifacts {
   weights: { name: string; shape: number[] }[];
   states: StateDecl[];
   forward: ProgramSpec;
-  step: ProgramSpec;
+  /** Null when a mixer is not causal; `noDecode` says which. */
+  step: ProgramSpec | null;
+  noDecode: string | null;
 }
 
 function fail(file: string, message: string): never {
@@ -50,6 +52,10 @@ function validate(m: unknown, file: string): Manifest {
   named('states', (e) => typeof e.input === 'string' && typeof e.output === 'string' && (e.maxPositions === undefined || isInt(e.maxPositions)));
   const programs = x.programs as Record<string, unknown> | undefined;
   for (const p of ['forward', 'step']) {
+    if (p === 'step' && programs?.step === null) {
+      if (typeof x.noDecode !== 'string') fail(file, "'programs.step' is null without a 'noDecode' reason");
+      continue;
+    }
     const prog = programs?.[p] as Record<string, unknown> | undefined;
     if (!prog || !Array.isArray(prog.buffers) || !Array.isArray(prog.kernels)) fail(file, `'programs.${p}' must have 'buffers' and 'kernels' lists`);
     const dims = prog.dims as Record<string, unknown> | undefined;
@@ -107,14 +113,14 @@ export function loadArtifacts(where: string | URL): Artifacts {
   const manifest = validate(json, file);
   const { programs } = manifest;
   const forward = programOf(dir, file, programs.forward, 'forward');
-  const step = programOf(dir, file, programs.step, 'step');
-  if (programs.step.dims.T !== 1 || programs.step.dims.B !== programs.forward.dims.B) fail(file, `programs.step.dims must be { B: ${programs.forward.dims.B}, T: 1 }`);
+  const step = programs.step ? programOf(dir, file, programs.step, 'step') : null;
+  if (programs.step && (programs.step.dims.T !== 1 || programs.step.dims.B !== programs.forward.dims.B)) fail(file, `programs.step.dims must be { B: ${programs.forward.dims.B}, T: 1 }`);
   const { model, vocab, weights, states } = manifest;
-  return { dir, manifest, model, vocab, dims: { ...programs.forward.dims }, weights, states, forward, step };
+  return { dir, manifest, model, vocab, dims: { ...programs.forward.dims }, weights, states, forward, step, noDecode: manifest.noDecode ?? null };
 }
 
 /** The session layouts of the two programs. */
-export function layouts(a: Artifacts): { forward: SessionLayout; step: SessionLayout } {
+export function layouts(a: Artifacts): { forward: SessionLayout; step: SessionLayout | null } {
   const base = { vocab: a.vocab, weights: a.weights, states: a.states };
-  return { forward: { ...base, program: a.forward, dims: a.dims }, step: { ...base, program: a.step, dims: { B: a.dims.B, T: 1 } } };
+  return { forward: { ...base, program: a.forward, dims: a.dims }, step: a.step ? { ...base, program: a.step, dims: { B: a.dims.B, T: 1 } } : null };
 }

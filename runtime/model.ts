@@ -23,13 +23,21 @@ function columns(tokens: Int32Array, B: number, n: number, from: number, width: 
   return out;
 }
 
+/** LOOM4020: the model has a non-causal mixer, so it cannot decode or continue a sequence. */
+function noDecode(a: Artifacts, why: string): LoomError {
+  return new LoomError([diag('no-decode', { message: `${a.noDecode ?? 'this model has no decode'}; ${why}` })]);
+}
+
 export class Model {
   private carried: Record<string, Float32Array> = {};
+  /** Whether prefill ran since the last reset (a model without decode prefills once). */
+  private prefilled = false;
 
   private constructor(
     readonly artifacts: Artifacts,
     private readonly forwardSession: Session,
-    private readonly stepSession: Session,
+    /** Null when a mixer is not causal (`artifacts.noDecode`): no step, no continuation. */
+    private readonly stepSession: Session | null,
   ) {
     this.reset();
   }
@@ -42,7 +50,7 @@ export class Model {
     if (extra.length) throw new LoomError([diag('bad-weights', { message: `${extra.map((n) => `'${n}'`).join(', ')} are not weights of ${artifacts.model}` })]);
     const l = layouts(artifacts);
     const forward = await Session.open(gpu, l.forward, map);
-    const step = await Session.open(gpu, l.step, new Map(), forward);
+    const step = l.step ? await Session.open(gpu, l.step, new Map(), forward) : null;
     return new Model(artifacts, forward, step);
   }
 
@@ -64,10 +72,15 @@ export class Model {
     const { B, T, vocab } = this.dims;
     if (tokens.length === 0 || tokens.length % B !== 0) throw tokenError(`prefill expects [B=${B}, n] token ids with n >= 1, got ${tokens.length} ids`);
     const n = tokens.length / B;
+    if (!this.stepSession && (n !== T || this.prefilled)) {
+      const why = n !== T ? `prefill of n = ${n} tokens needs the step program or a second window (T = ${T})` : 'prefill cannot continue a sequence';
+      throw noDecode(this.artifacts, why);
+    }
+    this.prefilled = true;
     const logits = new Float32Array(B * n * vocab);
     for (let pos = 0; pos < n; ) {
       const width = n - pos >= T ? T : 1;
-      const session = width === T ? this.forwardSession : this.stepSession;
+      const session = width === T ? this.forwardSession : this.stepSession!;
       const r = await session.forward(columns(tokens, B, n, pos, width), this.carried);
       for (let b = 0; b < B; b++) logits.set(r.logits.subarray(b * width * vocab, (b + 1) * width * vocab), (b * n + pos) * vocab);
       this.carried = r.states;
@@ -79,6 +92,7 @@ export class Model {
   /** One token per sequence `[B]` from the carried state; returns logits `[B, vocab]`. */
   async step(tokens: Int32Array): Promise<Float32Array> {
     const { B } = this.dims;
+    if (!this.stepSession) throw noDecode(this.artifacts, 'there is no step program');
     if (tokens.length !== B) throw tokenError(`step expects [B=${B}] token ids, got ${tokens.length}`);
     const r = await this.stepSession.forward(tokens, this.carried);
     this.carried = r.states;
@@ -87,6 +101,7 @@ export class Model {
 
   /** Sets the carried state to zeros. */
   reset(): void {
+    this.prefilled = false;
     this.carried = Object.fromEntries(this.artifacts.states.map((s) => [s.name, new Float32Array(numel(s.shape))]));
   }
 
@@ -115,7 +130,7 @@ export class Model {
   }
 
   destroy(): void {
-    this.stepSession.destroy();
+    this.stepSession?.destroy();
     this.forwardSession.destroy();
   }
 }

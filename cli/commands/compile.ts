@@ -95,8 +95,9 @@ export async function compileCommand(args: string[], io: Io): Promise<number> {
   const options: EmitOptions = { batch: common.batch, seq: common.seq, schedule: common.schedule, device, emit, runtimeImport, source: sourceFor(common.spec, dir) };
   const { pair, files } = compileFiles(common.spec, options);
   writeArtifacts(dir, files, Boolean(values.force));
-  const count = (p: 'forward' | 'step') => pair[p].program.steps.length;
   const schedules = pair.forward.plan.mixers.map((m) => `L${m.layer}:${m.schedule}${m.chunk ? `(${m.chunk})` : ''}`).join(' ');
-  io.out(`wrote ${count('forward')} forward and ${count('step')} step kernels, ${emit.includes('ts') ? 'model.ts and ' : ''}${MANIFEST} to ${dir} (${schedules})\n`);
+  const step = pair.step ? `${pair.step.program.steps.length} step kernels` : 'no step program';
+  io.out(`wrote ${pair.forward.program.steps.length} forward kernels and ${step}, ${emit.includes('ts') ? 'model.ts and ' : ''}${MANIFEST} to ${dir} (${schedules})\n`);
+  if (pair.noDecode) io.out(`note: ${pair.noDecode}, so no step program was built\n`);
   return 0;
 }

@@ -80,7 +80,7 @@ function addClass(file: import('ts-morph').SourceFile, m: Manifest): void {
   file.addClass({
     name,
     isExported: true,
-    docs: [doc(`The model \`${m.model}\` compiled by Loom from ${m.source}: a forward program over ${bt} and a step program over [B=${B}, 1] sharing the weights.`)],
+    docs: [doc(`The model \`${m.model}\` compiled by Loom from ${m.source}: a forward program over ${bt}${m.programs.step ? ` and a step program over [B=${B}, 1] sharing the weights` : ` and no step program (${m.noDecode}): step and prefill continuation throw LOOM4020`}.`)],
     ctors: [{ scope: Scope.Private, parameters: [{ name: 'model', type: `${NS}.Model`, isReadonly: true, scope: Scope.Private }] }],
     methods: [
       {

@@ -7,6 +7,7 @@
  */
 import type { Diagnostic } from '../../grammar/diagnostics.ts';
 import type { ScheduleChoice } from '../check/spec.ts';
+import { nonCausalMixer, noDecodeMessage } from '../mixers/family-op.ts';
 import { compileSource, type Compiled } from '../pipeline.ts';
 import type { DeviceProfile } from '../plan/device.ts';
 import { emitModule } from './emit-ts.ts';
@@ -39,10 +40,14 @@ export interface EmitOptions {
 
 export const DEFAULT_RUNTIME_IMPORT = 'loom/runtime';
 
-/** `forward` over `[B, T]` (prefill plan) and `step` over `[B, 1]` (decode plan). */
+/**
+ * `forward` over `[B, T]` (prefill plan) and `step` over `[B, 1]` (decode plan); `step` is null,
+ * with `noDecode` saying why, when a mixer is not causal.
+ */
 export interface CompiledPair {
   forward: Compiled;
-  step: Compiled;
+  step: Compiled | null;
+  noDecode?: string;
 }
 
 export type PairResult = { ok: true; pair: CompiledPair } | { ok: false; diagnostics: Diagnostic[] };
@@ -50,6 +55,8 @@ export type PairResult = { ok: true; pair: CompiledPair } | { ok: false; diagnos
 export function compileArtifacts(text: string, path: string, o: EmitOptions): PairResult {
   const forward = compileSource(text, path, { batch: o.batch, seq: o.seq, schedule: o.schedule, device: o.device, mode: 'prefill' });
   if (!forward.ok) return { ok: false, diagnostics: forward.diagnostics };
+  const acausal = nonCausalMixer(forward.compiled.spec);
+  if (acausal) return { ok: true, pair: { forward: forward.compiled, step: null, noDecode: noDecodeMessage(acausal) } };
   const step = compileSource(text, path, { batch: o.batch, seq: 1, device: o.device, mode: 'decode' });
   if (!step.ok) return { ok: false, diagnostics: step.diagnostics };
   return { ok: true, pair: { forward: forward.compiled, step: step.compiled } };
@@ -107,7 +114,7 @@ export function manifestText(m: Manifest): string {
 export function emitArtifacts(pair: CompiledPair, o: EmitOptions): Map<string, string> {
   const files = new Map<string, string>();
   const { forward, step } = pair;
-  const programs = { forward: programEntry(forward, '', files), step: programEntry(step, STEP_DIR, files) };
+  const programs = { forward: programEntry(forward, '', files), step: step ? programEntry(step, STEP_DIR, files) : null };
   const ts = o.emit.includes('ts');
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
@@ -125,6 +132,7 @@ export function emitArtifacts(pair: CompiledPair, o: EmitOptions): Map<string, s
     weights: forward.graph.weights.map((w) => ({ name: w.name, shape: [...w.shape] })),
     states: stateEntries(forward),
     programs,
+    ...(pair.noDecode ? { noDecode: pair.noDecode } : {}),
     files: [],
   };
   if (ts) files.set(MODULE_FILE, emitModule(manifest));

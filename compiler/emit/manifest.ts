@@ -100,7 +100,10 @@ export interface Manifest {
   vocab: number;
   weights: { name: string; shape: number[] }[];
   states: ManifestState[];
-  programs: { forward: ManifestProgram; step: ManifestProgram };
+  /** `step` is null when the model has a non-causal mixer (then `noDecode` says which). */
+  programs: { forward: ManifestProgram; step: ManifestProgram | null };
+  /** Why the model has no step program: `mixer 'f' (fnet) is not causal: decode is not defined`. */
+  noDecode?: string;
   /** Every file of the directory besides the manifest, sorted. */
   files: string[];
 }

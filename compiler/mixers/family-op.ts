@@ -8,6 +8,7 @@
  * *variants* (FNet: DFT as a matmul or an FFT, per axis); the planner picks the cheapest variant
  * the device supports, and `loom explain` prints why the others lost.
  */
+import type { ModelSpec, StatelessMixer } from '../check/spec.ts';
 import type { BufferDecl, Step } from '../codegen/program.ts';
 import type { FamilyAttrs, Node } from '../ir/graph.ts';
 import type { DeviceLimits } from '../plan/device.ts';
@@ -46,4 +47,32 @@ export function familyOpOf(family: string): FamilyOp {
   const op = FAMILY_OPS.find((f) => f.family === family);
   if (!op) throw new Error(`no family op '${family}' (known: ${FAMILY_OPS.map((f) => f.family).join(', ')})`);
   return op;
+}
+
+/** Mixer names a block expression calls (any nesting). */
+function mixersIn(e: unknown, out: Set<string>): void {
+  if (typeof e !== 'object' || e === null) return;
+  const x = e as Record<string, unknown>;
+  if (x.kind === 'mixer' && typeof x.mixer === 'string') out.add(x.mixer);
+  for (const k of ['arg', 'left', 'right']) mixersIn(x[k], out);
+}
+
+/**
+ * The first non-causal mixer the block uses, or undefined when every mixer is causal. A model
+ * with one has no decode: no step program, no prefill continuation.
+ */
+export function nonCausalMixer(spec: ModelSpec): StatelessMixer | undefined {
+  const used = new Set<string>();
+  for (const s of spec.block) mixersIn(s.expr, used);
+  for (const name of used) {
+    const m = spec.mixers[name];
+    const op = m && FAMILY_OPS.find((f) => f.family === m.family);
+    if (op && !op.causal((m as StatelessMixer).knobs)) return m as StatelessMixer;
+  }
+  return undefined;
+}
+
+/** `mixer 'f' (fnet) is not causal: decode is not defined` as text (manifests, runtime errors). */
+export function noDecodeMessage(m: Pick<StatelessMixer, 'name' | 'family'>): string {
+  return `mixer '${m.name}' (${m.family}) is not causal: decode is not defined`;
 }

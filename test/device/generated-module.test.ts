@@ -67,6 +67,16 @@ describe.each(MODELS)('models/%s', (file) => {
       const refT = reference(path, T, weights, first);
       expectClose('forward logits', out.logits, refT.logits);
       for (const [name, v] of Object.entries(out.states)) expectClose(`forward ${name}`, v, refT[name]);
+      const noDecode = (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { noDecode?: string }).noDecode;
+      if (noDecode) {
+        // A non-causal mixer: one window of T is a forward pass; anything that continues refuses.
+        expect(noDecode).toMatch(/^mixer '\w+' \(\w+\) is not causal: decode is not defined$/);
+        await expect(model.prefill(cols(0, N))).rejects.toThrow(`LOOM4020`);
+        expectClose('prefill(T) logits', await model.prefill(first), refT.logits);
+        await expect(model.prefill(first)).rejects.toThrow(/is not causal: decode is not defined; prefill cannot continue a sequence/);
+        await expect(model.step(cols(N, N + 1))).rejects.toThrow(`${noDecode}; there is no step program`);
+        return;
+      }
       // prefill N tokens, then K steps, against one forward over N + K.
       const ref = reference(path, N + K, weights, all).logits;
       const pre = await model.prefill(cols(0, N));

@@ -34,16 +34,17 @@ describe.each(MODELS)('%s', (path) => {
     const m = JSON.parse(a.get(MANIFEST)!) as Manifest;
     expect(m.files).toEqual([...a.keys()].filter((f) => f !== MANIFEST));
     expect(m.programs.forward.dims).toEqual({ B: 1, T: 16 });
-    expect(m.programs.step.dims).toEqual({ B: 1, T: 1 });
-    expect(m.programs.step.mode).toBe('decode');
-    for (const p of [m.programs.forward, m.programs.step]) {
+    const step = m.programs.step!;
+    expect(step.dims).toEqual({ B: 1, T: 1 });
+    expect(step.mode).toBe('decode');
+    for (const p of [m.programs.forward, step]) {
       const buffers = new Set(p.buffers.map((b) => b.name));
       for (const k of p.kernels) {
         expect(a.get(k.file)).toContain(`// ${k.name}:`);
         for (const b of k.bindings) expect(buffers.has(b.buffer)).toBe(true);
       }
     }
-    expect(m.programs.step.kernels.every((k) => k.file.startsWith('step/'))).toBe(true);
+    expect(step.kernels.every((k) => k.file.startsWith('step/'))).toBe(true);
     expect(m.states.length).toBeGreaterThan(0);
     expect(a.get(MANIFEST)).not.toMatch(/"\/|\d{4}-\d\d-\d\dT/); // no absolute paths, no timestamps
   });
