@@ -10,8 +10,8 @@ import { diag, LoomError } from '../grammar/diagnostics.ts';
 interface Health {
   /** `reason: message` once the device is lost. */
   lost: string | null;
-  /** Resolves with the loss description when the device is lost. */
-  whenLost: Promise<string>;
+  /** Called with the loss description when the device is lost (pending `unlessLost` calls). */
+  waiters: Set<(reason: string) => void>;
   /** Errors raised outside any error scope since the last `takeUncaptured`. */
   uncaptured: string[];
 }
@@ -20,10 +20,12 @@ const watched = new WeakMap<GPUDevice, Health>();
 
 /** Starts watching a freshly created device. */
 export function watchDevice(device: GPUDevice): void {
-  const h: Health = { lost: null, uncaptured: [], whenLost: Promise.resolve('') };
-  h.whenLost = device.lost.then((info) => {
-    h.lost = `${info.reason || 'unknown'}${info.message ? ` (${info.message.trim()})` : ''}`;
-    return h.lost;
+  const h: Health = { lost: null, uncaptured: [], waiters: new Set() };
+  void device.lost.then((info) => {
+    const reason = `${info.reason || 'unknown'}${info.message ? ` (${info.message.trim()})` : ''}`;
+    h.lost = reason;
+    for (const w of h.waiters) w(reason);
+    h.waiters.clear();
   });
   device.addEventListener('uncapturederror', (ev) => {
     const err = (ev as GPUUncapturedErrorEvent).error;
@@ -56,16 +58,31 @@ export function assertAlive(device: GPUDevice): void {
   if (lost !== null) throw deviceLostError(lost);
 }
 
-/** `work`, unless the device is lost first: then LOOM6004 instead of waiting forever. */
-export async function unlessLost<T>(device: GPUDevice, work: Promise<T>): Promise<T> {
+/**
+ * `work`, unless the device is lost first: then LOOM6004 instead of waiting forever. Each call
+ * registers a waiter only while `work` is pending (no reaction piles up on a promise that never
+ * settles: a decode loop makes thousands of these calls).
+ */
+export function unlessLost<T>(device: GPUDevice, work: Promise<T>): Promise<T> {
   const h = health(device);
-  const lost = h.whenLost.then((reason) => ({ lost: reason }));
-  const r = await Promise.race([work.then((value) => ({ value })), lost]);
-  if ('lost' in r) {
-    work.catch(() => undefined); // it may still reject later; nobody is waiting for it
-    throw deviceLostError(r.lost);
-  }
-  return r.value;
+  return new Promise<T>((resolve, reject) => {
+    const onLost = (reason: string) => {
+      work.catch(() => undefined); // it may still reject later; nobody is waiting for it
+      reject(deviceLostError(reason));
+    };
+    if (h.lost !== null) return onLost(h.lost);
+    h.waiters.add(onLost);
+    work.then(
+      (value) => {
+        h.waiters.delete(onLost);
+        resolve(value);
+      },
+      (error: unknown) => {
+        h.waiters.delete(onLost);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Errors raised outside any error scope since the last call, as one LOOM6005 (or null). */
