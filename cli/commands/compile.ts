@@ -5,11 +5,11 @@
  * module model.ts. Never overwrites files it did not write without --force; each file goes to a
  * temporary name and is renamed.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { compileArtifacts, DEFAULT_RUNTIME_IMPORT, emitArtifacts, MANIFEST, type CompiledPair, type EmitKind, type EmitOptions } from '../../compiler/emit/emit.ts';
 import { DEFAULT_PROFILE } from '../../compiler/plan/device.ts';
-import { LoomError } from '../../grammar/diagnostics.ts';
+import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { acquireGpu, deviceProfile, probeAdapter } from '../../runtime/gpu.ts';
 import { readSpec, usageError, type Io } from '../io.ts';
 import { parseCommand } from '../options.ts';
@@ -44,10 +44,15 @@ export function writeArtifacts(dir: string, files: ReadonlyMap<string, string>, 
   }
   for (const [name, text] of files) {
     const target = join(dir, ...name.split('/'));
-    mkdirSync(dirname(target), { recursive: true });
     const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}`);
-    writeFileSync(tmp, text);
-    renameSync(tmp, target);
+    try {
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(tmp, text);
+      renameSync(tmp, target);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw new LoomError([diag('file-error', { message: `compile: cannot write ${target}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` })]);
+    }
   }
   // Files of an earlier compile that this one no longer has.
   for (const stale of ours) if (!files.has(stale) && existsSync(join(dir, stale))) unlinkSync(join(dir, stale));

@@ -33,7 +33,7 @@ export function checkBlock(statements: readonly Assign[], env: Omit<BlockEnv, 'v
   for (const s of statements) {
     const expr = checkExpr(s.value, e);
     const target = s.name.name;
-    if (env.mixers[target] || target in FUNCTIONS) {
+    if (Object.hasOwn(env.mixers, target) || Object.hasOwn(FUNCTIONS, target)) {
       env.ctx.error('duplicate-name', { name: target }, s.name.span);
       continue;
     }
@@ -90,8 +90,9 @@ function checkCall(c: Call, env: BlockEnv): BlockExpr | undefined {
   const name = c.callee.name;
   const positional = c.args.filter((a): a is Expr => a.kind !== 'NamedArg');
   const named = c.args.filter((a): a is NamedArg => a.kind === 'NamedArg');
-  const mixer = env.mixers[name];
-  const fn = FUNCTIONS[name];
+  // Own properties only: a name such as 'constructor' or 'toString' is not a function or mixer.
+  const mixer = Object.hasOwn(env.mixers, name) ? env.mixers[name] : undefined;
+  const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined;
   if (!mixer && !fn && env.declared.has(name)) return undefined; // its declaration was already reported
   if (!mixer && !fn) {
     ctx.error('unknown-function', { name }, c.callee.span, suggest(name, [...Object.keys(FUNCTIONS), ...Object.keys(env.mixers)]));

@@ -67,7 +67,8 @@ function checkModel(file: LoomFile, model: ModelDecl, ctx: Ctx): ModelSpec | und
   const normEps = params.get('norm_eps') ?? 1e-5;
   if (dim === undefined || vocab === undefined || layers === undefined) return undefined;
 
-  const mixers: Record<string, MixerSpec> = {};
+  // No prototype: a mixer named '__proto__' or 'constructor' is a plain entry.
+  const mixers: Record<string, MixerSpec> = Object.create(null);
   const declared = new Set<string>();
   for (const m of model.items.filter((i): i is MixerDecl => i.kind === 'Mixer')) {
     if (declared.has(m.name.name) || params.has(m.name.name)) {

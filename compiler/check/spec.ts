@@ -52,6 +52,11 @@ export interface LinearAttnMixer {
   shortConv: number | null;
   /** Cottention: divide o_t by (t+1)^sigmoid(m_h), m learned per head. */
   lengthNorm: boolean;
+  /**
+   * forward: causal. reverse: the recurrence from t = T-1 down. bidirectional: LION (MIXERS.md
+   * §1.4). Only forward mixers can decode.
+   */
+  direction: 'forward' | 'reverse' | 'bidirectional';
   span: Span;
 }
 
@@ -111,6 +116,8 @@ export type BlockExpr =
   | { kind: 'silu' | 'elu1'; arg: BlockExpr; width: number; span: Span }
   | { kind: 'rmsnorm'; arg: BlockExpr; eps: number; width: number; span: Span }
   | { kind: 'swiglu'; arg: BlockExpr; hidden: number; width: number; span: Span }
+  /** `moe(e, experts = E, top_k = k, hidden = N)`: a mixture of SwiGLU experts (compiler/mixers/moe/). */
+  | { kind: 'moe'; arg: BlockExpr; experts: number; topK: number; hidden: number; width: number; span: Span }
   | { kind: 'mixer'; mixer: string; arg: BlockExpr; width: number; span: Span };
 
 export interface BlockStmt {
@@ -144,5 +151,18 @@ export interface ModelSpec {
   params: Record<string, number>;
   mixers: Record<string, MixerSpec>;
   block: BlockStmt[];
+  /**
+   * `block pattern [a, b, ...]`: layer i's `mixer(...)` calls (BlockExpr mixer = PATTERN_SLOT)
+   * use mixer pattern[i mod len]. Absent without a pattern.
+   */
+  pattern?: string[];
   schedule: ScheduleSpec;
+}
+
+/** The mixer name a patterned block's `mixer(e)` calls carry until lowering picks the layer's mixer. */
+export const PATTERN_SLOT = 'mixer';
+
+/** The mixer a block call names in layer `layer` (resolving a pattern slot). */
+export function mixerOfLayer(spec: Pick<ModelSpec, 'pattern'>, name: string, layer: number): string {
+  return name === PATTERN_SLOT && spec.pattern ? spec.pattern[layer % spec.pattern.length] : name;
 }

@@ -8,7 +8,7 @@ import { numel, type Graph, type Node } from '../ir/graph.ts';
 import { familyOpOf } from '../mixers/family-op.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
 import type { Plan } from '../plan/plan.ts';
-import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
+import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel, flipKernel, headDotKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
 import type { BufferDecl, BufferRole, ProgramSpec, Step } from './program.ts';
 import { ropeKernel } from './kernels/rope.ts';
 import { attentionProgram, type AttentionVariant } from '../mixers/attention/index.ts';
@@ -80,6 +80,16 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
         steps.push({ kernel: conv1dKernel({ name, B, T, C, W, activation: n.activation }), args: [arg(n.x), arg(n.weight), arg(n.tail), out] });
         break;
       }
+      case 'flip': {
+        const [B, T, C] = n.type.shape;
+        steps.push({ kernel: flipKernel({ name, B, T, C, shift: n.shift }), args: [arg(n.x), out] });
+        break;
+      }
+      case 'head_dot': {
+        const [B, T, H] = n.type.shape;
+        steps.push({ kernel: headDotKernel({ name, rows: B * T, H, G: n.group }), args: [arg(n.a), arg(n.c), out] });
+        break;
+      }
       case 'outer': {
         const [B, T] = n.type.shape;
         const kernel = outerKernel({ name, rows: B * T, heads: n.heads, width: n.width, a: n.a !== null, c: n.c !== null });
@@ -134,7 +144,12 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
       case 'linear_attn': {
         const p = mixerPlans.get(n.id);
         if (!p) throw new LoomInternalError('assemble', `mixer ${name} has no plan`);
-        const stateOf = (which: 'S' | 'z') => stateOuts.get(`${n.id}.${which}`) ?? null;
+        // A scan whose final state nobody reads (the scans of non-causal mixers) writes it to scratch.
+        const scratch = (which: 'S' | 'z', from: number) => {
+          buffers.push({ name: `${name}.${which}_final`, elem: 'f32', elements: numel(g.nodes[from].type.shape), role: 'activation' });
+          return `${name}.${which}_final`;
+        };
+        const stateOf = (which: 'S' | 'z') => stateOuts.get(`${n.id}.${which}`) ?? (which === 'S' ? scratch('S', n.s0) : n.z0 === null ? null : scratch('z', n.z0));
         const sub = mixerOpOf(n)!.program(n, p.schedule, { ...g.dims, chunk: p.chunk }, {
           inputs: {
             q: arg(n.q),

@@ -123,6 +123,7 @@ export const WGSL_HELPERS = {
   relu: 'fn relu(x: f32) -> f32 {\n  return max(x, 0.0);\n}',
   sigmoid: 'fn sigmoid(x: f32) -> f32 {\n  return 1.0 / (1.0 + exp(-x));\n}',
   softplus: 'fn softplus(x: f32) -> f32 {\n  return max(x, 0.0) + log(1.0 + exp(-abs(x)));\n}',
+  recip: 'fn recip(x: f32) -> f32 {\n  return 1.0 / x;\n}',
   logsigmoid: 'fn logsigmoid(x: f32) -> f32 {\n  return min(x, 0.0) - log(1.0 + exp(-abs(x)));\n}',
 } as const;
 

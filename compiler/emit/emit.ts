@@ -5,7 +5,7 @@
  * typed module `model.ts`. Pure and deterministic: the same spec and options give byte-identical
  * files (no timestamps, no absolute paths; the device profile is an option, not a probe).
  */
-import type { Diagnostic } from '../../grammar/diagnostics.ts';
+import { LoomInternalError, type Diagnostic } from '../../grammar/diagnostics.ts';
 import type { ScheduleChoice } from '../check/spec.ts';
 import { nonCausalMixer, noDecodeMessage } from '../mixers/family-op.ts';
 import { compileSource, type Compiled } from '../pipeline.ts';
@@ -62,15 +62,32 @@ export function compileArtifacts(text: string, path: string, o: EmitOptions): Pa
   return { ok: true, pair: { forward: forward.compiled, step: step.compiled } };
 }
 
-/** A kernel name as a file name: `L0.attn.chunk_h` -> `L0.attn.chunk_h.wgsl`. */
+/** Longest file name stem written; file systems refuse names over 255 bytes, and spec names have no limit. */
+const MAX_STEM = 96;
+const KEEP = 40;
+
+/** FNV-1a of a string, as 8 hex digits: a short stable tag for a shortened name. */
+function tag(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * A kernel name as a file name: `L0.attn.chunk_h` -> `L0.attn.chunk_h.wgsl`. Names from long spec
+ * identifiers keep their first and last 40 characters around a hash of the whole name.
+ */
 export function kernelFile(name: string, folder = ''): string {
-  return `${folder ? `${folder}/` : ''}${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.wgsl`;
+  let stem = name.replace(/[^A-Za-z0-9_.-]/g, '_');
+  if (stem.length > MAX_STEM) stem = `${stem.slice(0, KEEP)}-${tag(name)}-${stem.slice(-KEEP)}`;
+  return `${folder ? `${folder}/` : ''}${stem}.wgsl`;
 }
 
 function programEntry(c: Compiled, folder: string, files: Map<string, string>): ManifestProgram {
   const { program, plan, fused } = c;
   const kernels = program.steps.map((s) => {
     const file = kernelFile(s.kernel.name, folder);
+    if (files.has(file) && files.get(file) !== s.kernel.wgsl) throw new LoomInternalError('emit', `two different kernels would be written to ${file}`);
     files.set(file, s.kernel.wgsl);
     return {
       name: s.kernel.name,

@@ -25,6 +25,10 @@ function attrs(n: Node): string {
       const { kind, ...rest } = n.map;
       return ` ${kind} group=${n.group}${Object.entries(rest).map(([k, v]) => ` ${k}=${typeof v === 'number' ? Number(v.toPrecision(6)) : JSON.stringify(v)}`).join('')}`;
     }
+    case 'flip':
+      return n.shift ? ` shift=${n.shift}` : '';
+    case 'head_dot':
+      return ` group=${n.group}`;
     case 'outer':
       return ` ${n.heads}x${n.width}`;
     case 'length_norm':

@@ -29,11 +29,11 @@ export type EwExpr =
 
 /**
  * add(a,b), mul(a,b), silu(a) = a*sigmoid(a), elu1(a) = elu(a)+1, relu(a), sigmoid(a), exp(a),
- * softplus(a) = log(1 + e^a), logsigmoid(a) = -softplus(-a).
+ * softplus(a) = log(1 + e^a), logsigmoid(a) = -softplus(-a), recip(a) = 1 / a.
  */
-export type EwFn = 'add' | 'mul' | 'silu' | 'elu1' | 'relu' | 'sigmoid' | 'exp' | 'softplus' | 'logsigmoid';
+export type EwFn = 'add' | 'mul' | 'silu' | 'elu1' | 'relu' | 'sigmoid' | 'exp' | 'softplus' | 'logsigmoid' | 'recip';
 
-export const EW_ARITY: Record<EwFn, number> = { add: 2, mul: 2, silu: 1, elu1: 1, relu: 1, sigmoid: 1, exp: 1, softplus: 1, logsigmoid: 1 };
+export const EW_ARITY: Record<EwFn, number> = { add: 2, mul: 2, silu: 1, elu1: 1, relu: 1, sigmoid: 1, exp: 1, softplus: 1, logsigmoid: 1, recip: 1 };
 
 /** Whether `inner` broadcasts to `outer`: equal, or a suffix of it (trailing dimensions). */
 export function broadcasts(inner: readonly number[], outer: readonly number[]): boolean {
@@ -189,9 +189,17 @@ export type NodeOp =
   /**
    * Per-token outer product `out[b,t,h,n] = a[b,t,h] * c[b,t,n]` as `[B, T, heads*width]`, a
    * `[B, T, heads]` and c `[B, T, width]`; a missing factor counts as 1 (so `a` alone repeats
-   * over n and `c` alone over h). Mamba's per-channel B, C and dt.
+   * over n, `c` alone over h, and neither gives ones). Mamba's per-channel B, C and dt.
    */
   | { op: 'outer'; a: number | null; c: number | null; heads: number; width: number }
+  /**
+   * x `[B, T, C]` read backwards along T, `shift` rows later: `out[b,u,:] = x[b, T-1-u+shift, :]`,
+   * zeros where that index is past the end. `shift = 0` reverses; the reverse scan of a
+   * bidirectional mixer reads its log-gates with `shift = 1` (MIXERS.md §1.4).
+   */
+  | { op: 'flip'; x: number; shift: number }
+  /** Per-head dot product `out[b,t,h] = sum_k a[b,t,h,k] * c[b,t,h,k]` over `[B, T, H*group]`. */
+  | { op: 'head_dot'; a: number; c: number; group: number }
   /** The last W-1 rows of `[tail; x]` along T, `[B, W-1, C]`: the convolution's state for the next call. */
   | { op: 'conv_tail'; x: number; tail: number }
   /**
@@ -300,6 +308,10 @@ export function nodeInputs(n: NodeOp): number[] {
       return [n.x, n.pos, n.m];
     case 'outer':
       return [n.a, n.c].filter((i): i is number => i !== null);
+    case 'flip':
+      return [n.x];
+    case 'head_dot':
+      return [n.a, n.c];
     case 'elementwise':
       return [...n.inputs];
     case 'linear_attn':
@@ -351,6 +363,10 @@ export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
       return { ...n, x: f(n.x), pos: f(n.pos), m: f(n.m) };
     case 'outer':
       return { ...n, a: n.a === null ? null : f(n.a), c: n.c === null ? null : f(n.c) };
+    case 'flip':
+      return { ...n, x: f(n.x) };
+    case 'head_dot':
+      return { ...n, a: f(n.a), c: f(n.c) };
     case 'elementwise':
       return { ...n, inputs: n.inputs.map(f) };
     case 'linear_attn':

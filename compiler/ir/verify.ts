@@ -61,10 +61,20 @@ const RULES: { [K in Node['op']]: Rule } = {
   outer: (n, get) => {
     if (n.op !== 'outer') return undefined;
     const [B, T] = n.type.shape;
-    if (n.a === null && n.c === null) return 'outer needs a or c';
     if (n.a !== null && !same(get(n.a).type.shape, [B, T, n.heads])) return `outer: a must be [${[B, T, n.heads]}]`;
     if (n.c !== null && !same(get(n.c).type.shape, [B, T, n.width])) return `outer: c must be [${[B, T, n.width]}]`;
     return same(n.type.shape, [B, T, n.heads * n.width]) ? undefined : 'outer output shape';
+  },
+  flip: (n, get) => {
+    if (n.op !== 'flip') return undefined;
+    const x = get(n.x).type.shape;
+    return x.length === 3 && Number.isInteger(n.shift) && n.shift >= 0 && same(n.type.shape, x) ? undefined : 'flip: x must be [B, T, C], shift >= 0';
+  },
+  head_dot: (n, get) => {
+    if (n.op !== 'head_dot') return undefined;
+    const a = get(n.a).type.shape;
+    if (a.length !== 3 || a[2] % n.group !== 0 || !same(get(n.c).type.shape, a)) return 'head_dot: a and c must be equal [B, T, H*group]';
+    return same(n.type.shape, [a[0], a[1], a[2] / n.group]) ? undefined : 'head_dot output shape';
   },
   length_norm: (n, get) => {
     if (n.op !== 'length_norm') return undefined;

@@ -8,12 +8,13 @@
  * *variants* (FNet: DFT as a matmul or an FFT, per axis); the planner picks the cheapest variant
  * the device supports, and `loom explain` prints why the others lost.
  */
-import type { ModelSpec, StatelessMixer } from '../check/spec.ts';
+import type { MixerSpec, ModelSpec, StatelessMixer } from '../check/spec.ts';
 import type { BufferDecl, Step } from '../codegen/program.ts';
 import type { FamilyAttrs, Node } from '../ir/graph.ts';
 import type { DeviceLimits } from '../plan/device.ts';
 import type { ScheduleCost } from '../plan/cost.ts';
 import { FNET_OP } from './fourier/index.ts';
+import { MOE_OP } from './moe/index.ts';
 
 export type FamilyNode = Node & { op: 'family' };
 
@@ -41,7 +42,7 @@ export interface FamilyOp {
   program(n: FamilyNode, variant: string, d: WindowDims, buffers: { inputs: readonly string[]; output: string }): { buffers: BufferDecl[]; steps: Step[] };
 }
 
-export const FAMILY_OPS: readonly FamilyOp[] = [FNET_OP];
+export const FAMILY_OPS: readonly FamilyOp[] = [FNET_OP, MOE_OP];
 
 export function familyOpOf(family: string): FamilyOp {
   const op = FAMILY_OPS.find((f) => f.family === family);
@@ -61,18 +62,27 @@ function mixersIn(e: unknown, out: Set<string>): void {
  * The first non-causal mixer the block uses, or undefined when every mixer is causal. A model
  * with one has no decode: no step program, no prefill continuation.
  */
-export function nonCausalMixer(spec: ModelSpec): StatelessMixer | undefined {
+export function nonCausalMixer(spec: ModelSpec): MixerSpec | undefined {
   const used = new Set<string>();
   for (const s of spec.block) mixersIn(s.expr, used);
+  for (const name of spec.pattern ?? []) used.add(name); // `block pattern [...]`: the layers' mixers
   for (const name of used) {
     const m = spec.mixers[name];
-    const op = m && FAMILY_OPS.find((f) => f.family === m.family);
-    if (op && !op.causal((m as StatelessMixer).knobs)) return m as StatelessMixer;
+    if (m && !isCausal(m)) return m;
   }
   return undefined;
 }
 
+/** Whether token t of the mixer's output depends only on tokens up to t (so it can decode). */
+export function isCausal(m: MixerSpec): boolean {
+  if (m.family === 'linear_attn') return m.direction === 'forward';
+  if (m.family === 'attention') return m.knobs.causal;
+  if (m.family === 'mamba') return true;
+  const op = FAMILY_OPS.find((f) => f.family === m.family);
+  return op ? op.causal((m as StatelessMixer).knobs) : true;
+}
+
 /** `mixer 'f' (fnet) is not causal: decode is not defined` as text (manifests, runtime errors). */
-export function noDecodeMessage(m: Pick<StatelessMixer, 'name' | 'family'>): string {
-  return `mixer '${m.name}' (${m.family}) is not causal: decode is not defined`;
+export function noDecodeMessage(m: Pick<MixerSpec, 'name' | 'family' | 'preset'>): string {
+  return `mixer '${m.name}' (${m.preset}) is not causal: decode is not defined`;
 }

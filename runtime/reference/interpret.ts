@@ -10,7 +10,7 @@ import { familyRef } from './families.ts';
 import { featureMapRef } from './feature-map.ts';
 import { linearAttnRef } from './linear-attn.ts';
 import { attentionRef, CacheOverflow, ropeRef } from './attention.ts';
-import { conv1dRef, convTailRef, elementwiseRef, lengthNormRef, outerRef, embedRef, l2normRef, matmulRef, rmsnormRef } from './ops.ts';
+import { conv1dRef, convTailRef, elementwiseRef, lengthNormRef, outerRef, flipRef, headDotRef, embedRef, l2normRef, matmulRef, rmsnormRef } from './ops.ts';
 
 export interface InterpretResult {
   /** Every node's value by node id. */
@@ -155,6 +155,14 @@ function evalNode(ctx: Ctx, node: Node): Float64Array {
       const [B, T, C] = node.type.shape;
       const W = shapeOf(ctx, node.weight)[1];
       return conv1dRef(input(ctx, node.x, node), input(ctx, node.weight, node), input(ctx, node.tail, node), B, T, C, W, node.activation);
+    }
+    case 'flip': {
+      const [B, T, C] = node.type.shape;
+      return flipRef(input(ctx, node.x, node), B, T, C, node.shift);
+    }
+    case 'head_dot': {
+      const [B, T, H] = node.type.shape;
+      return headDotRef(input(ctx, node.a, node), input(ctx, node.c, node), B * T, H, node.group);
     }
     case 'outer': {
       const [B, T] = node.type.shape;

@@ -156,3 +156,51 @@ export function linearAttnRef(inp: LinearAttnRefInput): LinearAttnRefOutput {
   }
   return { o, S, z };
 }
+
+/**
+ * The masked-attention form of the additive recurrence (MIXERS.md §1, §1.4), O(T^2), straight
+ * from the definition: `o_i = sum_j w_ij v_j` (normalised: divided by `sum_j w_ij + eps`) with
+ * `w_ij = scale * sum_k phi(q)_ik phi(k)_jk M_ijk` and the decay mask M by direction:
+ * forward `j <= i`, `prod_{s=j+1..i} lambda_s`; reverse `j >= i`, `prod_{s=i..j-1} lambda_s`;
+ * bidirectional: forward for `j <= i` and `prod_{s=i+1..j} lambda_s` for `j > i`.
+ * Used to check the graph-level compositions (reverse and LION scans) independently.
+ */
+export function maskedLinearAttnRef(inp: Omit<LinearAttnRefInput, 's0' | 'z0' | 'beta' | 'update'> & { direction: 'forward' | 'reverse' | 'bidirectional' }): Float64Array {
+  const { B, T, H, K, V, q, k, v, g, feature, normalize, scale, eps, direction } = inp;
+  const decay = inp.decay ?? { kind: 'none' };
+  const phi = (x: number) => (feature === 'elu1' ? (x > 0 ? x + 1 : Math.exp(x)) : x);
+  const logDecay = (b: number, s: number, h: number, c: number): number => {
+    if (decay.kind === 'none') return 0;
+    if (decay.kind === 'fixed') return decay.logDecay[h];
+    if (decay.kind === 'scalar') return g![(b * T + s) * H + h];
+    return g![((b * T + s) * H + h) * K + c];
+  };
+  const o = new Float64Array(B * T * H * V);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < T; i++) {
+        const num = new Float64Array(V);
+        let den = 0;
+        for (let j = 0; j < T; j++) {
+          let lo: number, hi: number; // the mask is exp(sum of log-decays over s in [lo, hi])
+          if (direction === 'forward' && j > i) continue;
+          if (direction === 'reverse' && j < i) continue;
+          if (j <= i && direction !== 'reverse') [lo, hi] = [j + 1, i];
+          else if (direction === 'reverse') [lo, hi] = [i, j - 1];
+          else [lo, hi] = [i + 1, j];
+          let w = 0;
+          for (let c = 0; c < K; c++) {
+            let sum = 0;
+            for (let s = lo; s <= hi; s++) sum += logDecay(b, s, h, c);
+            w += phi(q[((b * T + i) * H + h) * K + c]) * phi(k[((b * T + j) * H + h) * K + c]) * Math.exp(sum);
+          }
+          w *= scale;
+          den += w;
+          for (let e = 0; e < V; e++) num[e] += w * v[((b * T + j) * H + h) * V + e];
+        }
+        for (let e = 0; e < V; e++) o[((b * T + i) * H + h) * V + e] = normalize ? num[e] / (den + eps) : num[e];
+      }
+    }
+  }
+  return o;
+}

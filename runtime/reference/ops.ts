@@ -137,6 +137,30 @@ export function outerRef(a: ArrayLike<number> | null, c: ArrayLike<number> | nul
   return out;
 }
 
+/** `out[b,u,:] = x[b, T-1-u+shift, :]` over x `[B, T, C]`, zeros past the end. */
+export function flipRef(x: ArrayLike<number>, B: number, T: number, C: number, shift: number): Float64Array {
+  const out = new Float64Array(B * T * C);
+  for (let b = 0; b < B; b++) {
+    for (let u = 0; u < T; u++) {
+      const t = T - 1 - u + shift;
+      if (t >= T) continue;
+      for (let c = 0; c < C; c++) out[(b * T + u) * C + c] = x[(b * T + t) * C + c];
+    }
+  }
+  return out;
+}
+
+/** `out[r, h] = sum_k a[r, h, k] c[r, h, k]` over rows r, H heads of `group`. */
+export function headDotRef(a: ArrayLike<number>, c: ArrayLike<number>, rows: number, H: number, group: number): Float64Array {
+  const out = new Float64Array(rows * H);
+  for (let i = 0; i < rows * H; i++) {
+    let s = 0;
+    for (let k = 0; k < group; k++) s += a[i * group + k] * c[i * group + k];
+    out[i] = s;
+  }
+  return out;
+}
+
 export function siluRef(x: number): number {
   return x / (1 + Math.exp(-x));
 }
@@ -171,6 +195,8 @@ function applyFn(fn: EwFn, args: readonly number[]): number {
       return softplusRef(args[0]);
     case 'logsigmoid':
       return -softplusRef(-args[0]);
+    case 'recip':
+      return 1 / args[0];
   }
 }
 

@@ -6,10 +6,10 @@
 import { describe, it } from 'vitest';
 import type { Kernel } from '../../compiler/codegen/kernel.ts';
 import type { ProgramSpec } from '../../compiler/codegen/program.ts';
-import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel } from '../../compiler/codegen/kernels/index.ts';
+import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel, flipKernel, headDotKernel } from '../../compiler/codegen/kernels/index.ts';
 import { runOnce, type HostArray } from '../../runtime/program.ts';
 import { Rng } from '../../runtime/random.ts';
-import { conv1dRef, convTailRef, lengthNormRef, outerRef } from '../../runtime/reference/ops.ts';
+import { conv1dRef, convTailRef, lengthNormRef, outerRef, flipRef, headDotRef } from '../../runtime/reference/ops.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
@@ -62,6 +62,7 @@ describe('outer', () => {
     [true, true],
     [true, false],
     [false, true],
+    [false, false],
   ])('a %s, c %s: out[r,h,n] = a[r,h] * c[r,n]', async (hasA, hasC) => {
     const [M, H, N] = [5, 3, 4];
     const rng = Rng.forName(4, `outer-${hasA}-${hasC}`);
@@ -69,5 +70,20 @@ describe('outer', () => {
     const c = rng.normals(M * N, 1);
     const y = await run(outerKernel({ name: 'outer', rows: M, heads: H, width: N, a: hasA, c: hasC }), { ...(hasA ? { a } : {}), ...(hasC ? { c } : {}) });
     expectClose('outer', y, outerRef(hasA ? a : null, hasC ? c : null, M, H, N));
+  });
+});
+
+describe('flip and head_dot', () => {
+  it.each([0, 1, 3])('flip with shift %i reads the sequence backwards, zeros past the end', async (shift) => {
+    const [B, T, C] = [2, 7, 3];
+    const x = Rng.forName(5, `flip-${shift}`).normals(B * T * C, 1);
+    expectClose(`flip ${shift}`, await run(flipKernel({ name: 'flip', B, T, C, shift }), { x }), flipRef(x, B, T, C, shift));
+  });
+  it('head_dot: one dot product per head', async () => {
+    const [rows, H, G] = [9, 3, 5];
+    const rng = Rng.forName(6, 'head-dot');
+    const a = rng.normals(rows * H * G, 1);
+    const c = rng.normals(rows * H * G, 1);
+    expectClose('head_dot', await run(headDotKernel({ name: 'dot', rows, H, G }), { a, c }), headDotRef(a, c, rows, H, G));
   });
 });

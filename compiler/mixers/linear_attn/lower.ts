@@ -10,7 +10,7 @@
  * `L<i>.<mixer>.S` and `L<i>.<mixer>.z`. Weights are named `layers.<i>.<mixer>.<part>`.
  */
 import type { GraphBuilder } from '../../ir/builder.ts';
-import type { EwExpr, EwFn } from '../../ir/graph.ts';
+import type { EwExpr, EwFn, LinearAttnKnobs } from '../../ir/graph.ts';
 import type { FeatureStage, LinearAttnMixer } from '../../check/spec.ts';
 import { lowerFeatureMap } from './features.ts';
 
@@ -88,6 +88,59 @@ function lowerGate(mb: MB, m: LinearAttnMixer, x: number): number | null {
   return mb.ew(fn('mul', fn('logsigmoid', IN0), num(1 / m.gate.normalizer)), [logits], width, 'g');
 }
 
+interface Scan {
+  q: number;
+  k: number;
+  v: number;
+  gate: number | null;
+  beta: number | null;
+}
+
+/**
+ * One causal scan over `s` from zero state, no state carried out (the scans of non-causal mixers).
+ * `flipped`: the inputs are read backwards (gates one token later, MIXERS.md §1.4, when `shiftGates`)
+ * and the output is turned back, so token t sees t..T-1.
+ */
+function scan(g: GraphBuilder, mb: MB, s: Scan, knobs: LinearAttnKnobs, layer: number, name: string, flipped: boolean, shiftGates: boolean): number {
+  const { B } = g.dims;
+  const { heads: H, keyDim: K, valueDim: V } = knobs;
+  const flip = (x: number | null, shift = 0) =>
+    x === null || !flipped ? x : g.add({ op: 'flip', x, shift }, g.node(x).type, `${mb.label}.${name}_${g.node(x).label.split('.').pop()}_rev`, layer);
+  const s0 = g.add({ op: 'state_in', name: `${mb.label}.${name}.S` }, { shape: [B, H, K, V], dtype: 'f32' }, `${mb.label}.${name}.S0`, layer);
+  const z0 = knobs.normalize ? g.add({ op: 'state_in', name: `${mb.label}.${name}.z` }, { shape: [B, H, K], dtype: 'f32' }, `${mb.label}.${name}.z0`, layer) : null;
+  const op = { op: 'linear_attn' as const, q: flip(s.q)!, k: flip(s.k)!, v: flip(s.v)!, s0, z0, g: flip(s.gate, shiftGates ? 1 : 0), beta: flip(s.beta), knobs };
+  const o = g.add(op, mb.act(H * V), `${mb.label}.${name}`, layer);
+  return flipped ? g.add({ op: 'flip', x: o, shift: 0 }, mb.act(H * V), `${mb.label}.${name}_out`, layer) : o;
+}
+
+/** `direction = reverse`: the recurrence run from t = T-1 down (token t sees t..T-1). */
+function lowerReverse(g: GraphBuilder, mb: MB, m: LinearAttnMixer, s: Scan, layer: number): number {
+  return scan(g, mb, s, m.knobs, layer, 'rev', true, false);
+}
+
+/**
+ * `direction = bidirectional` (LION, MIXERS.md §1.4): a forward scan plus a reverse scan with the
+ * gates one token later, minus the diagonal counted twice; normalised on the summed numerator and
+ * denominator (the denominators are scans of a ones value column).
+ */
+function lowerBidirectional(g: GraphBuilder, mb: MB, m: LinearAttnMixer, s: Scan, layer: number): number {
+  const { heads: H, valueDim: V, normalize, feature, scale, eps } = m.knobs;
+  const K = m.knobs.keyDim;
+  const plain = { ...m.knobs, normalize: false };
+  const phi = (x: number, which: string) => (feature === 'elu1' ? mb.ew(fn('elu1', IN0), [x], H * K, `${which}_elu1`) : x);
+  const dot = g.add({ op: 'head_dot', a: phi(s.q, 'q'), c: phi(s.k, 'k'), group: K }, mb.act(H), `${mb.label}.qk_diag`, layer);
+  const diag = mb.ew(fn('mul', IN0, num(scale)), [dot], H, 'diag');
+  const perValue = (x: number, name: string) => g.add({ op: 'outer', a: x, c: null, heads: H, width: V }, mb.act(H * V), `${mb.label}.${name}`, layer);
+  const both = (t: Scan, knobs: LinearAttnKnobs, name: string) => [scan(g, mb, t, knobs, layer, `${name}_fwd`, false, false), scan(g, mb, t, knobs, layer, `${name}_bwd`, true, true)];
+  const [nf, nb] = both(s, plain, 'num');
+  const numer = mb.ew(fn('add', fn('add', IN0, IN1), fn('mul', fn('mul', IN2, { kind: 'in', index: 3 }), num(-1))), [nf, nb, perValue(diag, 'diag_v'), s.v], H * V, 'numer');
+  if (!normalize) return numer;
+  const ones = g.add({ op: 'outer', a: null, c: null, heads: H, width: 1 }, mb.act(H), `${mb.label}.ones`, layer);
+  const [df, db] = both({ ...s, v: ones }, { ...plain, valueDim: 1 }, 'den');
+  const den = mb.ew(fn('add', fn('add', IN0, IN1), fn('mul', IN2, num(-1))), [df, db, diag], H, 'denom');
+  return mb.ew(fn('mul', IN0, fn('recip', fn('add', IN1, num(eps)))), [numer, perValue(den, 'denom_v')], H * V, 'lion_o');
+}
+
 export function lowerLinearAttn(g: GraphBuilder, m: LinearAttnMixer, x: number, layer: number, dim: number): number {
   const { B } = g.dims;
   const { heads: H, keyDim: K, valueDim: V, normalize } = m.knobs;
@@ -104,15 +157,20 @@ export function lowerLinearAttn(g: GraphBuilder, m: LinearAttnMixer, x: number, 
   const v = conv(mb.proj(x, 'v', dim, H * V), 'v');
   const gate = lowerGate(mb, m, x);
   const beta = m.beta ? mb.ew(fn('mul', fn('sigmoid', IN0), num(m.beta.scale)), [mb.proj(x, 'b', dim, H)], H, 'beta') : null;
-  const s0 = g.add({ op: 'state_in', name: `${label}.S` }, { shape: [B, H, K, V], dtype: 'f32' }, `${label}.S0`, layer);
-  const z0 = normalize ? g.add({ op: 'state_in', name: `${label}.z` }, { shape: [B, H, K], dtype: 'f32' }, `${label}.z0`, layer) : null;
-  let o = g.add({ op: 'linear_attn', q, k, v, s0, z0, g: gate, beta, knobs: m.knobs }, mb.act(H * V), label, layer);
-  const mixer = o;
-  const S = g.add({ op: 'state_out', mixer, which: 'S', name: `${label}.S` }, { shape: [B, H, K, V], dtype: 'f32' }, `${label}.S`, layer);
-  g.output(`${label}.S`, S);
-  if (normalize) {
-    const z = g.add({ op: 'state_out', mixer, which: 'z', name: `${label}.z` }, { shape: [B, H, K], dtype: 'f32' }, `${label}.z`, layer);
-    g.output(`${label}.z`, z);
+  let o: number;
+  if (m.direction === 'forward') {
+    const s0 = g.add({ op: 'state_in', name: `${label}.S` }, { shape: [B, H, K, V], dtype: 'f32' }, `${label}.S0`, layer);
+    const z0 = normalize ? g.add({ op: 'state_in', name: `${label}.z` }, { shape: [B, H, K], dtype: 'f32' }, `${label}.z0`, layer) : null;
+    o = g.add({ op: 'linear_attn', q, k, v, s0, z0, g: gate, beta, knobs: m.knobs }, mb.act(H * V), label, layer);
+    const mixer = o;
+    const S = g.add({ op: 'state_out', mixer, which: 'S', name: `${label}.S` }, { shape: [B, H, K, V], dtype: 'f32' }, `${label}.S`, layer);
+    g.output(`${label}.S`, S);
+    if (normalize) {
+      const z = g.add({ op: 'state_out', mixer, which: 'z', name: `${label}.z` }, { shape: [B, H, K], dtype: 'f32' }, `${label}.z`, layer);
+      g.output(`${label}.z`, z);
+    }
+  } else {
+    o = (m.direction === 'reverse' ? lowerReverse : lowerBidirectional)(g, mb, m, { q, k, v, gate, beta }, layer);
   }
   if (m.lengthNorm) {
     o = g.add({ op: 'length_norm', x: o, pos: g.position(), m: mb.param('length_m', H), group: V }, mb.act(H * V), `${label}.length_norm`, layer);

@@ -37,6 +37,8 @@ interface PresetDefaults {
   eps?: number;
   /** Cottention's learned length normalisation of the output. */
   lengthNorm?: boolean;
+  /** Scan direction (default forward). */
+  direction?: 'forward' | 'reverse' | 'bidirectional';
   /** The preset's own q scale (else 1 with a learned map, head_dim^-1/2 otherwise). */
   scale?: number;
 }
@@ -54,6 +56,7 @@ export const LINEAR_ATTN_PRESETS: Record<string, PresetDefaults> = {
   gla: { paper: 'Yang et al. 2024, Gated Linear Attention', features: [], normalize: false, decay: 'vector', gate: LOGSIG(16), update: 'additive', output: NORM_GATE },
   deltanet: { paper: 'Schlag et al. 2021; Yang et al. 2024, Parallelizing Linear Transformers with the Delta Rule', features: ['silu', 'l2'], normalize: false, decay: 'none', update: 'delta', output: { norm: true, gate: false } },
   gated_delta: { paper: 'Yang et al. 2025, Gated Delta Networks', features: ['silu', 'l2'], normalize: false, decay: 'scalar', gate: { kind: 'softplus' }, update: 'delta', output: NORM_GATE },
+  lion: { paper: 'Afzal et al. 2025, LION: linear attention as a bidirectional RNN (LION-LIT; decay = fixed gives LION-D, scalar LION-S)', features: ['elu1'], normalize: true, decay: 'none', update: 'additive', output: NO_OUTPUT, direction: 'bidirectional' },
   cottention: { paper: 'Mongaras et al. 2024, Cottention: Linear Transformers With Cosine Attention', features: ['l2'], normalize: false, decay: 'none', update: 'additive', output: NO_OUTPUT, lengthNorm: true, scale: 1 },
   transnormer: { paper: 'Qin et al. 2022, The Devil in Linear Transformer', features: ['elu1'], normalize: false, decay: 'none', update: 'additive', output: { norm: true, gate: false } },
   based: { paper: 'Arora et al. 2024, Simple linear attention language models balance the recall-throughput tradeoff (Based)', features: [], map: { kind: 'taylor' }, featureDim: 16, normalize: true, decay: 'none', update: 'additive', output: NO_OUTPUT },
@@ -61,7 +64,7 @@ export const LINEAR_ATTN_PRESETS: Record<string, PresetDefaults> = {
   hedgehog: { paper: 'Zhang et al. 2024, The Hedgehog & the Porcupine: Expressive Linear Attentions with Softmax Mimicry', features: [], map: { kind: 'hedgehog' }, normalize: true, decay: 'none', update: 'additive', output: NO_OUTPUT },
 };
 
-export const LINEAR_ATTN_KNOBS = ['heads', 'head_dim', 'value_dim', 'feature', 'normalize', 'scale', 'eps', 'decay', 'update', 'beta', 'output', 'short_conv', 'feature_dim', 'length_norm'] as const;
+export const LINEAR_ATTN_KNOBS = ['heads', 'head_dim', 'value_dim', 'feature', 'normalize', 'scale', 'eps', 'decay', 'update', 'beta', 'output', 'short_conv', 'feature_dim', 'length_norm', 'direction'] as const;
 
 /** Widest short convolution accepted (the kernels loop over the taps; typical widths are 2 to 4). */
 export const MAX_SHORT_CONV = 64;
@@ -185,6 +188,9 @@ export function checkLinearAttn(name: string, preset: string, knobs: readonly As
   const shortConv = value('short_conv') ? checkShortConv(value('short_conv')!, local, ctx) : null;
   const lengthNormWord = value('length_norm') ? evalWord(value('length_norm')!, ['none', 'learned'] as const, ctx, 'length_norm') : undefined;
   const lengthNorm = lengthNormWord === undefined ? (p.lengthNorm ?? false) : lengthNormWord === 'learned';
+  const direction = value('direction') ? evalWord(value('direction')!, ['forward', 'reverse', 'bidirectional'] as const, ctx, 'direction') : (p.direction ?? 'forward');
+  if (direction === 'bidirectional' && update === 'delta') ctx.error('bad-block', { message: `mixer '${name}': direction = bidirectional (LION) is defined for the additive update only` }, value('direction')?.span ?? span);
+  if (direction !== 'forward' && lengthNorm) ctx.error('bad-block', { message: `mixer '${name}': length_norm needs direction = forward` }, value('direction')?.span ?? span);
   if (update === 'delta' && normalize) ctx.error('bad-block', { message: `mixer '${name}': normalize is not defined for the delta rule` }, value('normalize')?.span ?? span);
   if (value('beta') && update !== 'delta') ctx.error('bad-block', { message: `mixer '${name}': beta is only used by update = delta` }, value('beta')!.span);
   if (ctx.diagnostics.length > before) return undefined;
@@ -205,6 +211,7 @@ export function checkLinearAttn(name: string, preset: string, knobs: readonly As
     output,
     shortConv,
     lengthNorm,
+    direction: direction ?? 'forward',
     span,
   };
 }
