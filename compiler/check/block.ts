@@ -4,6 +4,7 @@
  */
 import type { Assign, Call, Expr, NamedArg } from '../../grammar/ast.ts';
 import { suggest } from '../../grammar/suggest.ts';
+import { checkMoeArgs, MOE_ARGS } from '../mixers/moe/spec.ts';
 import { evalDim, evalNumber, type Ctx } from './eval.ts';
 import type { BlockExpr, BlockStmt, MixerSpec } from './spec.ts';
 
@@ -11,6 +12,7 @@ import type { BlockExpr, BlockStmt, MixerSpec } from './spec.ts';
 const FUNCTIONS: Record<string, { named: readonly string[] }> = {
   rmsnorm: { named: ['eps'] },
   swiglu: { named: ['hidden'] },
+  moe: { named: MOE_ARGS },
   silu: { named: [] },
   elu1: { named: [] },
 };
@@ -128,6 +130,10 @@ function checkCall(c: Call, env: BlockEnv): BlockExpr | undefined {
       const hidden = hiddenExpr ? evalDim(hiddenExpr, env.params, ctx, 'swiglu hidden') : (env.dim * 8) / 3 > 0 ? Math.ceil((env.dim * 8) / 3 / 64) * 64 : undefined;
       if (hidden === undefined) return undefined;
       return { kind: 'swiglu', arg, hidden, width: arg.width, span: c.span };
+    }
+    case 'moe': {
+      const a = checkMoeArgs(namedValue, env.params, arg.width, c.span, ctx);
+      return a && { kind: 'moe', arg, ...a, width: arg.width, span: c.span };
     }
     default:
       return { kind: name as 'silu' | 'elu1', arg, width: arg.width, span: c.span };

@@ -22,13 +22,24 @@ export function quoted(s: string): string {
   return `${out}'`;
 }
 
+/**
+ * Names a class must not take: the module's own declarations and the globals it refers to (a class
+ * `Promise` would change what `Promise<...>` means), plus the common standard globals.
+ * test/device/injection.test.ts checks every capitalised identifier of a generated module is here.
+ */
+const RESERVED = new Set([
+  'WeightName', 'StateName', 'WEIGHT_SHAPES', 'STATE_SHAPES', 'DIMS',
+  'Promise', 'Float32Array', 'Int32Array', 'Uint32Array', 'Uint8Array', 'ArrayBuffer', 'Readonly', 'Record', 'Partial', 'Required', 'Pick', 'Omit', 'URL',
+  'Array', 'Object', 'Map', 'Set', 'String', 'Number', 'Boolean', 'Symbol', 'BigInt', 'Error', 'JSON', 'Math', 'Date', 'RegExp', 'Function', 'NaN', 'Infinity',
+]);
+
 /** `linear_transformer` -> `LinearTransformer`; anything but [A-Za-z0-9] separates words. */
 export function className(model: string): string {
   const words = model.split(/[^A-Za-z0-9]+/).filter(Boolean);
   const name = words.map((w) => w[0].toUpperCase() + w.slice(1)).join('');
   if (!name) return 'LoomModel';
   if (/^[0-9]/.test(name)) return `Model${name}`;
-  return ['WeightName', 'StateName'].includes(name) ? `${name}Model` : name;
+  return RESERVED.has(name) ? `${name}Model` : name;
 }
 
 /** Text safe inside a JSDoc comment. */

@@ -10,6 +10,7 @@
 import { GraphBuilder } from '../ir/builder.ts';
 import type { EwExpr, Graph } from '../ir/graph.ts';
 import { familyOf } from '../mixers/registry.ts';
+import { lowerMoe } from '../mixers/moe/lower.ts';
 import type { BlockExpr, ModelSpec } from '../check/spec.ts';
 
 export interface LowerOptions {
@@ -30,7 +31,7 @@ export function lower(spec: ModelSpec, dims: LowerOptions): Graph {
   let x = g.add({ op: 'embed', table, ids: tokens }, act(D), 'embed', -1);
 
   for (let layer = 0; layer < spec.layers; layer++) {
-    const counters = { norm: 0, mlp: 0 };
+    const counters = { norm: 0, mlp: 0, moe: 0 };
     const vars = new Map<string, number>([['x', x]]);
     const emit = (e: BlockExpr): number => {
       const label = `L${layer}`;
@@ -57,6 +58,8 @@ export function lower(spec: ModelSpec, dims: LowerOptions): Graph {
         }
         case 'swiglu':
           return swiglu(g, emit(e.arg), e.width, e.hidden, layer, counters.mlp++, act);
+        case 'moe':
+          return lowerMoe(g, emit(e.arg), e, e.width, layer, counters.moe++);
         case 'mixer': {
           const m = spec.mixers[e.mixer];
           return familyOf(m).lower(g, m, emit(e.arg), layer, D);

@@ -5,6 +5,7 @@
  */
 import type { Node } from '../../compiler/ir/graph.ts';
 import { fnetRef } from './fnet.ts';
+import { moeRef } from './moe.ts';
 
 type FamilyNode = Node & { op: 'family' };
 type FamilyRef = (n: FamilyNode, inputs: readonly Float64Array[], inputShapes: readonly (readonly number[])[]) => Float64Array;
@@ -13,6 +14,11 @@ export const FAMILY_REFS: Readonly<Record<string, FamilyRef>> = {
   fnet: (n, [x]) => {
     const [B, T, D] = n.type.shape;
     return fnetRef(x, B, T, D);
+  },
+  moe: (n, [x, logits, gate, up, down]) => {
+    const [B, T, D] = n.type.shape;
+    const { experts: E, topK: K, hidden: N } = n.attrs as { experts: number; topK: number; hidden: number };
+    return moeRef({ x, logits, gate, up, down, M: B * T, D, E, K, N });
   },
 };
 
