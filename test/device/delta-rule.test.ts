@@ -14,7 +14,7 @@ import { deltaRuleRef } from '../../runtime/reference/delta-rule.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
-type DecayKind = 'none' | 'scalar' | 'fixed';
+type DecayKind = 'none' | 'scalar' | 'fixed' | 'vector';
 
 interface Case {
   B: number;
@@ -83,7 +83,7 @@ function tokens(c: Case, T: number, r: Rng, gate: (r: Rng) => number = (x) => -M
     k,
     v: r.normals(c.B * T * c.H * c.V),
     beta: Float32Array.from(r.normals(c.B * T * c.H), (x) => 1 / (1 + Math.exp(-x))),
-    g: c.decay === 'scalar' ? Float32Array.from({ length: c.B * T * c.H }, () => gate(r)) : null,
+    g: c.decay === 'scalar' || c.decay === 'vector' ? Float32Array.from({ length: c.B * T * c.H * (c.decay === 'vector' ? c.K : 1) }, () => gate(r)) : null,
   };
 }
 
@@ -115,7 +115,7 @@ async function runSchedule(c: Case, run: Run, d: Data): Promise<Result> {
   const io = (name: string, elements: number, role: BufferDecl['role']): BufferDecl => ({ name, elem: 'f32', elements, role });
   const tok = c.B * c.T * c.H;
   const buffers = [io('q', tok * c.K, 'input'), io('k', tok * c.K, 'input'), io('v', tok * c.V, 'input'), io('beta', tok, 'input')];
-  if (d.g) buffers.push(io('g', tok, 'input'));
+  if (d.g) buffers.push(io('g', d.g.length, 'input'));
   buffers.push(io('s0', c.B * c.H * c.K * c.V, 'state_in'), io('o', tok * c.V, 'output'), io('S', c.B * c.H * c.K * c.V, 'state_out'));
   const inputs = { q: d.q, k: d.k, v: d.v, beta: d.beta, s0: d.s0, ...(d.g ? { g: d.g } : {}) };
   const out = await runOnce(g, { buffers: [...buffers, ...prog.buffers], steps: prog.steps }, inputs, ['o', 'S']);
@@ -149,6 +149,22 @@ describe('delta rule kernels vs the float64 reference', () => {
     const c: Case = { B: 1, T: 20, H: 2, K: 5, V: 3, decay: 'scalar' };
     const d = makeData(c, caseId(c), true);
     expectMatches(id, await runSchedule(c, run, d), reference(c, d, d.s0));
+  });
+});
+
+describe('delta rule with vector decay (per-key gates)', () => {
+  const shapes = [SHAPES[0], SHAPES[1], { T: 130, B: 1, H: 2, K: 32, V: 16 }];
+  it.each(shapes.map((s, i) => ({ c: { ...s, decay: 'vector' as const }, state: i % 2 === 1 })))('recurrent B$c.B-T$c.T-H$c.H-K$c.K-V$c.V', async ({ c, state }) => {
+    const d = makeData(c, caseId(c), state);
+    expectMatches(caseId(c), await runSchedule(c, { schedule: 'recurrent', chunk: 1 }, d), reference(c, d, d.s0));
+  });
+  it('chunkwise and parallel are refused with the reason', async () => {
+    const c: Case = { B: 1, T: 16, H: 1, K: 16, V: 16, decay: 'vector' };
+    for (const schedule of ['chunkwise', 'parallel'] as const) {
+      const call = { label: 'x', B: 1, T: 16, knobs: knobs(c), schedule, chunk: 16 };
+      const r = linearAttnSupports(schedule, call, (await gpu()).limits);
+      expect(r.ok ? '' : r.reason).toMatch(/vector decay with the delta rule runs in the recurrent schedule only/);
+    }
   });
 });
 

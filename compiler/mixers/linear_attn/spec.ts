@@ -96,7 +96,9 @@ function checkDecay(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx, fallbac
     if (args.size) ctx.error('bad-arity', { name: kind, expected: 0, found: args.size }, e.span);
     return { kind };
   }
-  const gateWord = args.get('gate') ? evalWord(args.get('gate')!, ['logsigmoid', 'softplus'] as const, ctx, 'gate') : fallbackGate?.kind ?? 'logsigmoid';
+  // A preset's softplus gate is per head; a vector decay written over such a preset gets the per-key logsigmoid gate.
+  const presetGate = kind === 'vector' && fallbackGate?.kind === 'softplus' ? 'logsigmoid' : fallbackGate?.kind;
+  const gateWord = args.get('gate') ? evalWord(args.get('gate')!, ['logsigmoid', 'softplus'] as const, ctx, 'gate') : presetGate ?? 'logsigmoid';
   if (gateWord === undefined) return undefined;
   if (gateWord === 'softplus') {
     if (kind === 'vector') return ctx.error('unknown-value', { value: 'softplus', what: 'a vector decay gate (expected logsigmoid)' }, e.span), undefined;

@@ -1,6 +1,7 @@
 /**
  * The delta rule and gated delta rule (MIXERS.md §1, update = delta; decay none, fixed or
- * scalar; phi = identity or elu1; never normalized) in three barrier-free schedules:
+ * scalar, and vector in the recurrent schedule; phi = identity or elu1; never normalized) in
+ * three barrier-free schedules:
  * recurrent, chunkwise(C) via the WY/UT transform, and parallel (the same kernels with one
  * chunk of C = T). See README.md for the math, the kernels and their dispatch.
  *
@@ -44,7 +45,9 @@ function callProblem(schedule: Schedule, d: LinearAttnDims): string | null {
   for (const [name, x] of dims) if (!Number.isInteger(x) || x < 1) return `${name} = ${x} must be a positive integer`;
   if (!Number.isFinite(kn.scale)) return `scale = ${kn.scale} must be finite`;
   if (kn.normalize) return 'normalize = true is not defined for the delta rule (it has no normalizer z)';
-  if (kn.decay.kind === 'vector') return 'vector decay with the delta rule is not implemented (per-key gates inside the WY transform); use none, fixed or scalar';
+  if (kn.decay.kind === 'vector' && schedule !== 'recurrent') {
+    return 'vector decay with the delta rule runs in the recurrent schedule only (per-key gates inside the chunkwise WY transform are not implemented)';
+  }
   if (kn.decay.kind === 'fixed') {
     const ld = kn.decay.logDecay;
     if (ld.length !== kn.heads) return `fixed decay has ${ld.length} log-decays, expected one per head (heads = ${kn.heads})`;
@@ -60,7 +63,7 @@ function callProblem(schedule: Schedule, d: LinearAttnDims): string | null {
 
 /** Storage buffers bound by the schedule's widest kernel (recurrent; chunk_h for the others). */
 function bindingCount(schedule: Schedule, s: DeltaShape): number {
-  const g = s.decay.kind === 'scalar' ? 1 : 0;
+  const g = s.decay.kind === 'scalar' || s.decay.kind === 'vector' ? 1 : 0;
   return schedule === 'recurrent' ? 7 + g : 6 + g; // q k v beta [g] s0 o S | k w s0 [g] u h S
 }
 
@@ -109,9 +112,9 @@ function validateCall(call: LinearAttnCall): void {
   const bad = callProblem(call.schedule, call);
   if (bad) throw new LoomInternalError('linear_attn', `${call.label}: ${bad}`);
   const { beta, g, z0, z } = call.buffers;
-  const scalar = call.knobs.decay.kind === 'scalar';
+  const scalar = call.knobs.decay.kind === 'scalar' || call.knobs.decay.kind === 'vector';
   if (beta === null) throw new LoomInternalError('linear_attn', `${call.label}: update = delta needs the beta buffer [B, T, H]`);
-  if ((g !== null) !== scalar) throw new LoomInternalError('linear_attn', `${call.label}: buffer g = ${g} with decay ${call.knobs.decay.kind}; expected ${scalar ? 'g [B, T, H]' : 'null'}`);
+  if ((g !== null) !== scalar) throw new LoomInternalError('linear_attn', `${call.label}: buffer g = ${g} with decay ${call.knobs.decay.kind}; expected ${scalar ? 'g' : 'null'}`);
   if (z0 !== null || z !== null) throw new LoomInternalError('linear_attn', `${call.label}: buffers z0 = ${z0}, z = ${z}; the delta rule has no normalizer`);
 }
 

@@ -35,14 +35,16 @@ function emitTokenLoop(b: WgslBuilder, s: DeltaShape): void {
   b.block('for (var i_t = 0u; i_t < T; i_t++)', () => {
     b.line('let o_tok = (i_b * T + i_t) * H + i_h;');
     b.line('let o_v = o_tok * V + o_col;');
-    if (hasDecay(s)) b.line(`let b_d = exp(${gate(s, 'o_tok')});`);
+    const perKey = s.decay.kind === 'vector';
+    if (hasDecay(s) && !perKey) b.line(`let b_d = exp(${gate(s, 'o_tok')});`);
     b.line(`var b_sk = ${vecZero(VW)};`);
     b.line(`var b_sq = ${vecZero(VW)};`);
     b.line('var b_kq = 0.0;');
     b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
       b.line(`let b_k = ${kFeat(s, 'o_tok * K + i_i')};`);
       b.line(`let b_q = SCALE * ${phi(s, 'q[o_tok * K + i_i]')};`);
-      if (hasDecay(s)) b.line('b_S[i_i] *= b_d;');
+      if (perKey) b.line('b_S[i_i] *= exp(g[o_tok * K + i_i]);');
+      else if (hasDecay(s)) b.line('b_S[i_i] *= b_d;');
       b.line('b_sk += b_k * b_S[i_i];');
       b.line('b_sq += b_q * b_S[i_i];');
       b.line('b_kq += b_k * b_q;');
@@ -57,7 +59,7 @@ function emitTokenLoop(b: WgslBuilder, s: DeltaShape): void {
 function emitBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
   const { VW } = widths(s);
   emitColumnGroupState(b, s, grid, 'b_S', ': columns g*VW .. g*VW+VW-1 of S');
-  b.line(`// S' = ${hasDecay(s) ? 'exp(g_t) S' : 'S'};  v'_t = beta_t (v_t - S'^T k~_t);  S_t = S' + k~_t v'_t^T;  o_t = S_t^T (scale q~_t)`);
+  b.line(`// S' = ${s.decay.kind === 'vector' ? 'diag(exp(g_t)) S' : hasDecay(s) ? 'exp(g_t) S' : 'S'};  v'_t = beta_t (v_t - S'^T k~_t);  S_t = S' + k~_t v'_t^T;  o_t = S_t^T (scale q~_t)`);
   emitTokenLoop(b, s);
   b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
     b.line('let b_s = b_S[i_i];');
@@ -85,6 +87,6 @@ export function deltaRecurrentKernel(name: string, s: DeltaShape): Kernel {
 }
 
 export function deltaRecurrentProgram(label: string, s: DeltaShape, buf: DeltaBuffers): { buffers: []; steps: Step[] } {
-  const args = [buf.q, buf.k, buf.v, buf.beta, ...(buf.g !== null && s.decay.kind === 'scalar' ? [buf.g] : []), buf.s0, buf.o, buf.S];
+  const args = [buf.q, buf.k, buf.v, buf.beta, ...(buf.g !== null ? [buf.g] : []), buf.s0, buf.o, buf.S];
   return { buffers: [], steps: [{ kernel: deltaRecurrentKernel(`${label}.recurrent`, s), args }] };
 }

@@ -6,7 +6,7 @@
 import type { WgslBuilder } from '../../../codegen/wgsl.ts';
 import { decayDecls, emitFixedGate, emitThreadIndex, gateAt, phi, valueWidth, type AdditiveShape, type Grid } from '../kernels/common.ts';
 
-/** Everything a delta kernel is specialised to: decay none, fixed or scalar; normalize always false. */
+/** Everything a delta kernel is specialised to: decay none, fixed, scalar or (recurrent only) vector; normalize always false. */
 export type DeltaShape = AdditiveShape;
 
 /** Buffers of a delta call (names chosen by the caller); g non-null iff decay is scalar. */
@@ -56,7 +56,7 @@ export function kFeat(s: DeltaShape, off: string): string {
   return phi(s, `k[${off}]`);
 }
 
-/** Whether the state decays (none, fixed or scalar here: vector is refused by deltaSupports). */
+/** Whether the state decays (vector decay only reaches the recurrent kernel: deltaSupports refuses it elsewhere). */
 export function hasDecay(s: DeltaShape): boolean {
   return s.decay.kind !== 'none';
 }
