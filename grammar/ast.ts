@@ -101,9 +101,14 @@ export interface MixerDecl {
   span: Span;
 }
 
-/** `block { x = x + f(g(x)) ... }`: the statements applied once per layer. */
+/**
+ * `block { x = x + f(g(x)) ... }`: the statements applied once per layer. With
+ * `block pattern [a, b, ...] { ... mixer(e) ... }`, `mixer(e)` calls mixer pattern[i mod len] in layer i.
+ */
 export interface BlockDecl {
   kind: 'Block';
+  /** The layer pattern's mixer names (`[gdn, gdn, gdn, swa]`), when given. */
+  pattern?: ListLit;
   statements: Assign[];
   span: Span;
 }

@@ -90,7 +90,7 @@ export class ExprBuilder extends BaseVisitor {
   }
 
   call(c: C.CallCstChildren): A.Expr | undefined {
-    const t = token(c.Identifier);
+    const t = token(c.Identifier) ?? token(c.Mixer);
     if (!t) return undefined;
     const callee: A.Ident = { kind: 'Ident', name: t.image, span: this.tokenSpan(t) };
     if (!c.LParen) return { kind: 'Name', name: t.image, span: callee.span };

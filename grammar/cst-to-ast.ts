@@ -92,9 +92,11 @@ class AstBuilder extends ExprBuilder implements C.LoomCstVisitor<void, unknown> 
   blockDecl(c: C.BlockDeclCstChildren): A.BlockDecl | undefined {
     const keyword = token(c.Block);
     if (!keyword || !token(c.LBrace)) return undefined;
+    const pattern = c.list ? this.list(c.list[0].children) : undefined;
+    if (c.Pattern && pattern?.kind !== 'List') return undefined;
     const statements = this.statements(c.assign);
     const span = this.declSpan(keyword, statements.map((s) => s.span), c.RBrace);
-    return { kind: 'Block', statements, span };
+    return pattern?.kind === 'List' ? { kind: 'Block', pattern, statements, span } : { kind: 'Block', statements, span };
   }
 
   assign(c: C.AssignCstChildren): A.Assign | undefined {

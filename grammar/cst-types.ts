@@ -71,6 +71,8 @@ export interface BlockDeclCstNode extends CstNode {
 
 export type BlockDeclCstChildren = {
   Block: IToken[];
+  Pattern?: IToken[];
+  list?: ListCstNode[];
   LBrace: IToken[];
   assign?: AssignCstNode[];
   RBrace: IToken[];
@@ -183,7 +185,8 @@ export interface CallCstNode extends CstNode {
 }
 
 export type CallCstChildren = {
-  Identifier: IToken[];
+  Identifier?: IToken[];
+  Mixer?: IToken[];
   LParen?: IToken[];
   arg?: (ArgCstNode)[];
   Comma?: IToken[];

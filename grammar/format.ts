@@ -135,7 +135,10 @@ class Layout {
   private modelItems(items: A.ModelItem[]): boolean {
     for (const it of items) {
       if (it.kind === 'Assign') this.assign(1, it);
-      else if (it.kind === 'Block') this.braced(1, 'block', it.span, it.span.start, () => this.assigns(2, it.statements));
+      else if (it.kind === 'Block') {
+        const head = it.pattern ? `block pattern ${formatExpr(it.pattern)}` : 'block';
+        this.braced(1, head, it.span, it.pattern?.span.end ?? it.span.start, () => this.assigns(2, it.statements));
+      }
       else this.mixer(it);
     }
     return items.length === 0;

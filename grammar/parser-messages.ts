@@ -21,7 +21,8 @@ const EXPRESSION_START: TokenType[] = [T.NumberLit, T.Identifier, T.LParen, T.LB
 export function describeExpected(types: TokenType[]): string {
   const unique = [...new Set(types)];
   const startsExpression = EXPRESSION_START.every((e) => unique.includes(e));
-  const rest = startsExpression ? unique.filter((t) => !EXPRESSION_START.includes(t)) : unique;
+  // `mixer(...)` (a patterned block's layer mixer) also starts an expression; it reads as one.
+  const rest = startsExpression ? unique.filter((t) => !EXPRESSION_START.includes(t) && t !== T.Mixer) : unique;
   const labels = [...new Set(rest.map(T.tokenLabel))];
   return joinOr(startsExpression ? ['an expression', ...labels] : labels);
 }

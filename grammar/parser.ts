@@ -9,7 +9,7 @@
  * modelDecl      := 'model' Ident '{' modelItem* '}'
  * modelItem      := mixerDecl | blockDecl | assign
  * mixerDecl      := 'mixer' Ident '=' Ident ( '{' assign* '}' )?
- * blockDecl      := 'block' '{' assign* '}'
+ * blockDecl      := 'block' ( 'pattern' list )? '{' assign* '}'
  * assign         := Ident '=' expr
  * scheduleDecl   := 'schedule' '{' scheduleEntry* '}'
  * scheduleEntry  := Ident ( '[' expr ( '..' expr )? ']' )? '=' expr
@@ -18,7 +18,7 @@
  * multiplicative := unary ( ('*' | '/' | 'round') unary )*
  * unary          := '-' unary | primary
  * primary        := Number | call | '(' expr ')' | list
- * call           := Ident ( '(' ( arg ( ',' arg )* )? ')' )?
+ * call           := ( Ident | 'mixer' ) ( '(' ( arg ( ',' arg )* )? ')' )?
  * arg            := Ident '=' expr | expr          (told apart by two tokens of lookahead)
  * list           := '[' ( expr ( ',' expr )* )? ']'
  * ```
@@ -78,6 +78,10 @@ export class LoomParser extends CstParser {
 
   blockDecl = this.RULE('blockDecl', () => {
     this.CONSUME(T.Block);
+    this.OPTION(() => {
+      this.CONSUME(T.Pattern);
+      this.SUBRULE(this.list);
+    });
     this.CONSUME(T.LBrace);
     this.MANY(() => this.SUBRULE(this.assign));
     this.CONSUME(T.RBrace);
@@ -162,9 +166,9 @@ export class LoomParser extends CstParser {
     this.CONSUME(T.RParen);
   });
 
-  /** A name, or a call when followed by `(`. */
+  /** A name, or a call when followed by `(`; `mixer(...)` is a patterned block's layer mixer. */
   call = this.RULE('call', () => {
-    this.CONSUME(T.Identifier);
+    this.OR([{ ALT: () => this.CONSUME(T.Identifier) }, { ALT: () => this.CONSUME(T.Mixer) }]);
     this.OPTION(() => {
       this.CONSUME(T.LParen);
       this.OPTION2(() => {

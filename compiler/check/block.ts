@@ -6,7 +6,7 @@ import type { Assign, Call, Expr, NamedArg } from '../../grammar/ast.ts';
 import { suggest } from '../../grammar/suggest.ts';
 import { checkMoeArgs, MOE_ARGS } from '../mixers/moe/spec.ts';
 import { evalDim, evalNumber, type Ctx } from './eval.ts';
-import type { BlockExpr, BlockStmt, MixerSpec } from './spec.ts';
+import { PATTERN_SLOT, type BlockExpr, type BlockStmt, type MixerSpec } from './spec.ts';
 
 /** Layer functions usable in a block, with their named arguments. */
 const FUNCTIONS: Record<string, { named: readonly string[] }> = {
@@ -26,6 +26,8 @@ interface BlockEnv {
   vars: Map<string, number>;
   dim: number;
   normEps: number;
+  /** `block pattern [...]` was given (its names checked by the caller): `mixer(e)` is allowed. */
+  patterned?: boolean;
 }
 
 export function checkBlock(statements: readonly Assign[], env: Omit<BlockEnv, 'vars'>): BlockStmt[] {
@@ -92,6 +94,23 @@ function checkCall(c: Call, env: BlockEnv): BlockExpr | undefined {
   const name = c.callee.name;
   const positional = c.args.filter((a): a is Expr => a.kind !== 'NamedArg');
   const named = c.args.filter((a): a is NamedArg => a.kind === 'NamedArg');
+  if (name === PATTERN_SLOT) {
+    if (!env.patterned) {
+      ctx.error('bad-block', { message: "'mixer(...)' calls the layer's mixer of a pattern: write `block pattern [a, b, ...] { ... }` or call a mixer by name" }, c.callee.span);
+      return undefined;
+    }
+    if (positional.length !== 1 || named.length) {
+      ctx.error('bad-arity', { name, expected: 1, found: c.args.length }, c.span);
+      return undefined;
+    }
+    const arg = checkExpr(positional[0], env);
+    if (!arg) return undefined;
+    if (arg.width !== env.dim) {
+      ctx.error('shape-mismatch', { message: `the pattern's mixers read [B, T, dim = ${env.dim}], got [B, T, ${arg.width}]` }, positional[0].span);
+      return undefined;
+    }
+    return { kind: 'mixer', mixer: PATTERN_SLOT, arg, width: env.dim, span: c.span };
+  }
   // Own properties only: a name such as 'constructor' or 'toString' is not a function or mixer.
   const mixer = Object.hasOwn(env.mixers, name) ? env.mixers[name] : undefined;
   const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined;

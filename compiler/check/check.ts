@@ -10,6 +10,9 @@ import { checkBlock } from './block.ts';
 import { Ctx, evalDim, evalNumber, evalWord } from './eval.ts';
 import { checkSchedule } from './schedule.ts';
 import type { MixerSpec, ModelSpec } from './spec.ts';
+import type { ListLit } from '../../grammar/ast.ts';
+import { describeExpr } from './eval.ts';
+import { PATTERN_SLOT } from './spec.ts';
 
 const REQUIRED = ['vocab', 'dim', 'layers'] as const;
 /** Compile time and memory grow linearly with layers; no published model comes near this. */
@@ -85,7 +88,11 @@ function checkModel(file: LoomFile, model: ModelDecl, ctx: Ctx): ModelSpec | und
     return undefined;
   }
   if (blocks.length > 1) ctx.error('duplicate-name', { name: 'block' }, blocks[1].span);
-  const block = checkBlock(blocks[0].statements, { ctx, params, mixers, declared, dim, normEps });
+  const pattern = blocks[0].pattern ? checkPattern(blocks[0].pattern, mixers, declared, ctx) : undefined;
+  const block = checkBlock(blocks[0].statements, { ctx, params, mixers, declared, dim, normEps, patterned: blocks[0].pattern !== undefined });
+  if (pattern && !JSON.stringify(block).includes(`"mixer":"${PATTERN_SLOT}"`) && ctx.diagnostics.length === 0) {
+    ctx.error('bad-block', { message: `the block has a pattern but never calls mixer(...), the layer's mixer from it` }, blocks[0].pattern!.span);
+  }
   const schedule = checkSchedule(file.schedules, layers, params, ctx);
   return {
     file: file.path,
@@ -98,8 +105,21 @@ function checkModel(file: LoomFile, model: ModelDecl, ctx: Ctx): ModelSpec | und
     params: Object.fromEntries(params),
     mixers,
     block,
+    ...(pattern ? { pattern } : {}),
     schedule,
   };
+}
+
+/** `pattern [a, b, ...]`: declared mixer names, at least one. */
+function checkPattern(list: ListLit, mixers: Readonly<Record<string, MixerSpec>>, declared: ReadonlySet<string>, ctx: Ctx): string[] | undefined {
+  if (list.items.length === 0) return ctx.error('bad-block', { message: 'a layer pattern needs at least one mixer: block pattern [a, b, ...]' }, list.span), undefined;
+  const names: string[] = [];
+  for (const item of list.items) {
+    if (item.kind !== 'Name') ctx.error('wrong-type', { what: 'a layer pattern', expected: 'mixer names', found: describeExpr(item) }, item.span);
+    else if (!declared.has(item.name)) ctx.error('unknown-name', { name: item.name }, item.span, suggest(item.name, Object.keys(mixers)));
+    else names.push(item.name);
+  }
+  return names.length === list.items.length && names.every((n) => mixers[n]) ? names : undefined;
 }
 
 function checkMixer(m: MixerDecl, params: ReadonlyMap<string, number>, dim: number, ctx: Ctx): MixerSpec | undefined {

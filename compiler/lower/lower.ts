@@ -11,7 +11,7 @@ import { GraphBuilder } from '../ir/builder.ts';
 import type { EwExpr, Graph } from '../ir/graph.ts';
 import { familyOf } from '../mixers/registry.ts';
 import { lowerMoe } from '../mixers/moe/lower.ts';
-import type { BlockExpr, ModelSpec } from '../check/spec.ts';
+import { mixerOfLayer, type BlockExpr, type ModelSpec } from '../check/spec.ts';
 
 export interface LowerOptions {
   B: number;
@@ -61,7 +61,7 @@ export function lower(spec: ModelSpec, dims: LowerOptions): Graph {
         case 'moe':
           return lowerMoe(g, emit(e.arg), e, e.width, layer, counters.moe++);
         case 'mixer': {
-          const m = spec.mixers[e.mixer];
+          const m = spec.mixers[mixerOfLayer(spec, e.mixer, layer)];
           return familyOf(m).lower(g, m, emit(e.arg), layer, D);
         }
       }

@@ -4,6 +4,7 @@
  * a KV cache filled by an earlier window, both variants for T = 1; then whole models: a prefill
  * continued token by token equals the full forward, and a run past max_len is refused.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { BufferDecl } from '../../compiler/codegen/program.ts';
 import { ropeKernel } from '../../compiler/codegen/kernels/rope.ts';
@@ -158,6 +159,33 @@ describe('attention models with a KV cache', () => {
     s.destroy();
     expectClose('steps 40..49 logits', logits, ref.logits.subarray(40 * 64));
     for (const name of Object.keys(states)) expectClose(`final ${name}`, states[name], ref[name]);
+  });
+
+  it('hybrid models/deltanet-swa.loom: a chunkwise prefill of 20 then 5 steps equals the forward over 25 tokens', async () => {
+    const text = readFileSync('models/deltanet-swa.loom', 'utf8');
+    const build = async (seq: number) => {
+      const r = compileSource(text, 'models/deltanet-swa.loom', { batch: 1, seq, device: deviceProfile(await gpu()) });
+      if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+      return r.compiled;
+    };
+    const [prefill, step, full] = [await build(20), await build(1), await build(25)];
+    expect(prefill.plan.mixers.map((m) => m.schedule)).toEqual(['chunkwise', 'chunkwise', 'chunkwise', 'parallel']);
+    const w = seededWeights(full.graph.weights, 8);
+    const rng = Rng.forName(5, 'hybrid-ids');
+    const ids = Int32Array.from({ length: 25 }, () => rng.int(256));
+    const ref = interpretGraph(full.graph, w, ids).outputs.logits;
+    const a = await Session.create(await gpu(), prefill, w);
+    let states = (await a.forward(ids.subarray(0, 20))).states;
+    a.destroy();
+    const s = await Session.create(await gpu(), step, w);
+    const logits = new Float32Array(5 * 256);
+    for (let t = 20; t < 25; t++) {
+      const r = await s.forward(ids.subarray(t, t + 1), states);
+      logits.set(r.logits, (t - 20) * 256);
+      states = r.states;
+    }
+    s.destroy();
+    expectClose('steps 20..24 logits', logits, ref.subarray(20 * 256));
   });
 
   it('refuses a window past max_len before any dispatch, naming the layer, the positions and max_len', async () => {
