@@ -57,6 +57,8 @@ export interface LinearAttnMixer {
    * §1.4). Only forward mixers can decode.
    */
   direction: 'forward' | 'reverse' | 'bidirectional';
+  /** cosFormer's cos re-weighting by absolute position (doubles the key width), or null. */
+  reweight: { maxLen: number } | null;
   span: Span;
 }
 
@@ -70,6 +72,11 @@ export interface AttentionMixer {
   preset: string;
   knobs: AttentionKnobs;
   rope: { theta: number } | null;
+  /**
+   * Liger attention: o = 0.5 * (sliding-window attention) + 0.5 * (gated linear attention over
+   * softmax(q), softmax(k) with log-gates logsigmoid(k) / normalizer), or null.
+   */
+  liger: { normalizer: number } | null;
   span: Span;
 }
 

@@ -8,9 +8,10 @@ import { numel, type Graph, type Node } from '../ir/graph.ts';
 import { familyOpOf } from '../mixers/family-op.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
 import type { Plan } from '../plan/plan.ts';
-import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel, flipKernel, headDotKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
+import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel, flipKernel, headDotKernel, cosReweightKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
 import type { BufferDecl, BufferRole, ProgramSpec, Step } from './program.ts';
 import { ropeKernel } from './kernels/rope.ts';
+import { softmaxKernel } from './kernels/softmax.ts';
 import { attentionProgram, type AttentionVariant } from '../mixers/attention/index.ts';
 
 /** Buffer name of every node: its graph output name if it is one, else its weight name or label. */
@@ -85,6 +86,11 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
         steps.push({ kernel: flipKernel({ name, B, T, C, shift: n.shift }), args: [arg(n.x), out] });
         break;
       }
+      case 'cos_reweight': {
+        const [B, T, W] = g.nodes[n.x].type.shape;
+        steps.push({ kernel: cosReweightKernel({ name, B, T, H: W / n.group, G: n.group, maxLen: n.maxLen }), args: [arg(n.x), arg(n.pos), out] });
+        break;
+      }
       case 'head_dot': {
         const [B, T, H] = n.type.shape;
         steps.push({ kernel: headDotKernel({ name, rows: B * T, H, G: n.group }), args: [arg(n.a), arg(n.c), out] });
@@ -123,6 +129,9 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
           }),
           args: [...n.inputs.map(arg), out],
         });
+        break;
+      case 'softmax':
+        steps.push({ kernel: softmaxKernel({ name, rows: numel(n.type.shape) / n.group, D: n.group }), args: [arg(n.x), out] });
         break;
       case 'rope': {
         const [B, T, width] = n.type.shape;

@@ -27,6 +27,8 @@ function attrs(n: Node): string {
     }
     case 'flip':
       return n.shift ? ` shift=${n.shift}` : '';
+    case 'cos_reweight':
+      return ` group=${n.group} max_len=${n.maxLen}`;
     case 'head_dot':
       return ` group=${n.group}`;
     case 'outer':
@@ -39,6 +41,8 @@ function attrs(n: Node): string {
       const k = n.knobs;
       return ` H=${k.heads} K=${k.keyDim} V=${k.valueDim} phi=${k.feature}${k.normalize ? ' normalized' : ''} scale=${Number(k.scale.toPrecision(6))}`;
     }
+    case 'softmax':
+      return ` group=${n.group}`;
     case 'rope':
       return ` D=${n.group} theta=${n.theta}`;
     case 'attention': {

@@ -198,6 +198,12 @@ export type NodeOp =
    * bidirectional mixer reads its log-gates with `shift = 1` (MIXERS.md §1.4).
    */
   | { op: 'flip'; x: number; shift: number }
+  /**
+   * cosFormer's re-weighting (MIXERS.md §1.2): per head, `[x cos(a), x sin(a)]` with
+   * `a = pi/2 * (pos[b] + t) / maxLen`, so that products of two such rows weigh q.k by
+   * cos(pi/2 (i - j) / maxLen). x `[B, T, H*group]` -> `[B, T, H*2*group]`.
+   */
+  | { op: 'cos_reweight'; x: number; pos: number; group: number; maxLen: number }
   /** Per-head dot product `out[b,t,h] = sum_k a[b,t,h,k] * c[b,t,h,k]` over `[B, T, H*group]`. */
   | { op: 'head_dot'; a: number; c: number; group: number }
   /** The last W-1 rows of `[tail; x]` along T, `[B, W-1, C]`: the convolution's state for the next call. */
@@ -232,6 +238,8 @@ export type NodeOp =
    * angle `p * theta^(-2i/D)` at absolute position p = pos[b] + t (pos `[B]`, or p = t when null).
    */
   | { op: 'rope'; x: number; pos: number | null; group: number; theta: number }
+  /** Softmax over each group of `group` consecutive elements of the last axis (a per-head feature map). */
+  | { op: 'softmax'; x: number; group: number }
   /**
    * Softmax attention (AttentionKnobs), output `[B, T, H*Dv]`. q `[B, T, H*D]`, k `[B, T, Hkv*D]`,
    * v `[B, T, Hkv*Dv]` are this window's tokens. Causal: pos `[B]` holds each sequence's absolute
@@ -310,6 +318,8 @@ export function nodeInputs(n: NodeOp): number[] {
       return [n.a, n.c].filter((i): i is number => i !== null);
     case 'flip':
       return [n.x];
+    case 'cos_reweight':
+      return [n.x, n.pos];
     case 'head_dot':
       return [n.a, n.c];
     case 'elementwise':
@@ -318,6 +328,8 @@ export function nodeInputs(n: NodeOp): number[] {
       return [n.q, n.k, n.v, n.s0, n.z0, n.g, n.beta].filter((i): i is number => i !== null);
     case 'rope':
       return n.pos === null ? [n.x] : [n.x, n.pos];
+    case 'softmax':
+      return [n.x];
     case 'attention':
       return [n.q, n.k, n.v, n.kc0, n.vc0, n.pos].filter((i): i is number => i !== null);
     case 'state_out':
@@ -365,6 +377,8 @@ export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
       return { ...n, a: n.a === null ? null : f(n.a), c: n.c === null ? null : f(n.c) };
     case 'flip':
       return { ...n, x: f(n.x) };
+    case 'cos_reweight':
+      return { ...n, x: f(n.x), pos: f(n.pos) };
     case 'head_dot':
       return { ...n, a: f(n.a), c: f(n.c) };
     case 'elementwise':
@@ -382,6 +396,8 @@ export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
       };
     case 'rope':
       return { ...n, x: f(n.x), pos: n.pos === null ? null : f(n.pos) };
+    case 'softmax':
+      return { ...n, x: f(n.x) };
     case 'attention': {
       const opt = (i: number | null) => (i === null ? null : f(i));
       return { ...n, q: f(n.q), k: f(n.k), v: f(n.v), kc0: opt(n.kc0), vc0: opt(n.vc0), pos: opt(n.pos) };

@@ -70,6 +70,13 @@ const RULES: { [K in Node['op']]: Rule } = {
     const x = get(n.x).type.shape;
     return x.length === 3 && Number.isInteger(n.shift) && n.shift >= 0 && same(n.type.shape, x) ? undefined : 'flip: x must be [B, T, C], shift >= 0';
   },
+  cos_reweight: (n, get) => {
+    if (n.op !== 'cos_reweight') return undefined;
+    const x = get(n.x).type.shape;
+    if (x.length !== 3 || x[2] % n.group !== 0 || !same(get(n.pos).type.shape, [x[0]])) return 'cos_reweight: x [B, T, H*group] and pos [B]';
+    if (!(n.maxLen >= 1)) return 'cos_reweight: maxLen >= 1';
+    return same(n.type.shape, [x[0], x[1], 2 * x[2]]) ? undefined : 'cos_reweight output is [B, T, H*2*group]';
+  },
   head_dot: (n, get) => {
     if (n.op !== 'head_dot') return undefined;
     const a = get(n.a).type.shape;
@@ -125,6 +132,11 @@ const RULES: { [K in Node['op']]: Rule } = {
     if (n.group % 2 !== 0 || last(x) % n.group !== 0) return `rope group ${n.group} must be even and divide the last axis ${last(x)}`;
     if (n.pos !== null && !same(get(n.pos).type.shape, [x[0]])) return 'rope pos must be [B]';
     return same(n.type.shape, x) ? undefined : 'rope shapes';
+  },
+  softmax: (n, get) => {
+    if (n.op !== 'softmax') return undefined;
+    const x = get(n.x).type.shape;
+    return last(x) % n.group === 0 && same(n.type.shape, x) ? undefined : `softmax group ${n.group} must divide the last axis ${last(x)}; output shaped as x`;
   },
   attention: (n, get) => {
     if (n.op !== 'attention') return undefined;

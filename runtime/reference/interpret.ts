@@ -9,8 +9,8 @@ import type { Graph, Node } from '../../compiler/ir/graph.ts';
 import { familyRef } from './families.ts';
 import { featureMapRef } from './feature-map.ts';
 import { linearAttnRef } from './linear-attn.ts';
-import { attentionRef, CacheOverflow, ropeRef } from './attention.ts';
-import { conv1dRef, convTailRef, elementwiseRef, lengthNormRef, outerRef, flipRef, headDotRef, embedRef, l2normRef, matmulRef, rmsnormRef } from './ops.ts';
+import { attentionRef, CacheOverflow, ropeRef, softmaxRef } from './attention.ts';
+import { conv1dRef, convTailRef, elementwiseRef, lengthNormRef, outerRef, flipRef, headDotRef, cosReweightRef, embedRef, l2normRef, matmulRef, rmsnormRef } from './ops.ts';
 
 export interface InterpretResult {
   /** Every node's value by node id. */
@@ -160,6 +160,10 @@ function evalNode(ctx: Ctx, node: Node): Float64Array {
       const [B, T, C] = node.type.shape;
       return flipRef(input(ctx, node.x, node), B, T, C, node.shift);
     }
+    case 'cos_reweight': {
+      const [B, T, W] = shapeOf(ctx, node.x);
+      return cosReweightRef(input(ctx, node.x, node), input(ctx, node.pos, node), B, T, W / node.group, node.group, node.maxLen);
+    }
     case 'head_dot': {
       const [B, T, H] = node.type.shape;
       return headDotRef(input(ctx, node.a, node), input(ctx, node.c, node), B * T, H, node.group);
@@ -193,6 +197,8 @@ function evalNode(ctx: Ctx, node: Node): Float64Array {
     }
     case 'attention':
       return attentionValue(ctx, node);
+    case 'softmax':
+      return softmaxRef(input(ctx, node.x, node), node.group);
     case 'state_out':
       return stateOutValue(ctx, node);
     case 'family':

@@ -150,6 +150,25 @@ export function flipRef(x: ArrayLike<number>, B: number, T: number, C: number, s
   return out;
 }
 
+/** cosFormer re-weighting: per head `[x cos a, x sin a]`, a = pi/2 (pos[b] + t) / maxLen; x `[B, T, H*G]`. */
+export function cosReweightRef(x: ArrayLike<number>, pos: ArrayLike<number>, B: number, T: number, H: number, G: number, maxLen: number): Float64Array {
+  const out = new Float64Array(B * T * H * 2 * G);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const a = (Math.PI / 2) * ((pos[b] + t) / maxLen);
+      for (let h = 0; h < H; h++) {
+        for (let j = 0; j < G; j++) {
+          const v = x[((b * T + t) * H + h) * G + j];
+          const o = ((b * T + t) * H + h) * 2 * G;
+          out[o + j] = v * Math.cos(a);
+          out[o + G + j] = v * Math.sin(a);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /** `out[r, h] = sum_k a[r, h, k] c[r, h, k]` over rows r, H heads of `group`. */
 export function headDotRef(a: ArrayLike<number>, c: ArrayLike<number>, rows: number, H: number, group: number): Float64Array {
   const out = new Float64Array(rows * H);

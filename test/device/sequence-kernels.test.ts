@@ -6,10 +6,10 @@
 import { describe, it } from 'vitest';
 import type { Kernel } from '../../compiler/codegen/kernel.ts';
 import type { ProgramSpec } from '../../compiler/codegen/program.ts';
-import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel, flipKernel, headDotKernel } from '../../compiler/codegen/kernels/index.ts';
+import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel, flipKernel, headDotKernel, cosReweightKernel } from '../../compiler/codegen/kernels/index.ts';
 import { runOnce, type HostArray } from '../../runtime/program.ts';
 import { Rng } from '../../runtime/random.ts';
-import { conv1dRef, convTailRef, lengthNormRef, outerRef, flipRef, headDotRef } from '../../runtime/reference/ops.ts';
+import { conv1dRef, convTailRef, lengthNormRef, outerRef, flipRef, headDotRef, cosReweightRef } from '../../runtime/reference/ops.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
@@ -85,5 +85,15 @@ describe('flip and head_dot', () => {
     const a = rng.normals(rows * H * G, 1);
     const c = rng.normals(rows * H * G, 1);
     expectClose('head_dot', await run(headDotKernel({ name: 'dot', rows, H, G }), { a, c }), headDotRef(a, c, rows, H, G));
+  });
+});
+
+describe('cos_reweight', () => {
+  it('per head [x cos a, x sin a] at positions far from zero', async () => {
+    const [B, T, H, G, M] = [2, 9, 2, 3, 100000];
+    const x = Rng.forName(8, 'cos').normals(B * T * H * G, 1);
+    const pos = Float32Array.from([0, 77777]);
+    const y = await run(cosReweightKernel({ name: 'cos', B, T, H, G, maxLen: M }), { x, pos });
+    expectClose('cos_reweight', y, cosReweightRef(x, pos, B, T, H, G, M));
   });
 });

@@ -75,3 +75,44 @@ describe('non-causal scans against the masked form', () => {
     expectClose('forward', get(scan.id), ref, 1e-12);
   });
 });
+
+describe('cosFormer re-weighting against its definition', () => {
+  it('o_i = sum_j relu(q_i).relu(k_j) cos(pi/2 (i-j)/M) v_j / (sum_j ... + eps), from a non-zero start position', () => {
+    const [B, T, M] = [2, 6, 16];
+    const r = compileSource(spec(`feature = relu  reweight = cos(max_len = ${M})  normalize = true  scale = 1`), 'cos.loom', { batch: B, seq: T });
+    if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+    const { graph, spec: s } = r.compiled;
+    const m = s.mixers.mx;
+    if (m.family !== 'linear_attn') throw new Error('expected a linear_attn mixer');
+    const pos0 = [3, 9];
+    const values = interpretGraph(graph, seededWeights(graph.weights, 8), Int32Array.from({ length: B * T }, (_, i) => i % 32), new Map([['pos', pos0]])).values;
+    const scan = graph.nodes.find((n) => n.op === 'linear_attn')!;
+    if (scan.op !== 'linear_attn') throw new Error('no scan');
+    const before = (id: number) => {
+      const n = graph.nodes[id];
+      if (n.op !== 'cos_reweight') throw new Error(`expected the re-weighting, got ${n.op}`);
+      return values.get(n.x)!;
+    };
+    const [q, k, v] = [before(scan.q), before(scan.k), values.get(scan.v)!];
+    const { heads: H, valueDim: V, eps } = m.knobs;
+    const K = m.knobs.keyDim / 2;
+    const ref = new Float64Array(B * T * H * V);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        for (let i = 0; i < T; i++) {
+          let den = 0;
+          const num = new Float64Array(V);
+          for (let j = 0; j <= i; j++) {
+            let dot = 0;
+            for (let c = 0; c < K; c++) dot += q[((b * T + i) * H + h) * K + c] * k[((b * T + j) * H + h) * K + c];
+            const w = dot * Math.cos(((Math.PI / 2) * (i - j)) / M);
+            den += w;
+            for (let e = 0; e < V; e++) num[e] += w * v[((b * T + j) * H + h) * V + e];
+          }
+          for (let e = 0; e < V; e++) ref[((b * T + i) * H + h) * V + e] = num[e] / (den + eps);
+        }
+      }
+    }
+    expectClose('cosformer', values.get(scan.id)!, ref, 1e-12);
+  });
+});

@@ -72,6 +72,12 @@ export function shortConv(g: GraphBuilder, mb: MB, y: number, w: number, layer: 
   return g.add({ op: 'conv1d', x: y, weight, tail, activation: 'silu' }, mb.act(C), `${mb.label}.${which}_conv1d`, layer);
 }
 
+/** cosFormer: `[x cos a_t, x sin a_t]` per head, a_t = pi/2 (pos + t) / maxLen (MIXERS.md §1.2). */
+function reweight(g: GraphBuilder, mb: MB, x: number, group: number, maxLen: number, layer: number, which: string): number {
+  const width = g.node(x).type.shape[2] * 2;
+  return g.add({ op: 'cos_reweight', x, pos: g.position(), group, maxLen }, mb.act(width), `${mb.label}.${which}_cos`, layer);
+}
+
 /** Log-gates from x: `[B,T,H]` for scalar decay, `[B,T,H*K]` for vector decay. */
 function lowerGate(mb: MB, m: LinearAttnMixer, x: number): number | null {
   const { heads: H, keyDim: K, decay } = m.knobs;
@@ -150,8 +156,10 @@ export function lowerLinearAttn(g: GraphBuilder, m: LinearAttnMixer, x: number, 
   const features = m.shortConv !== null && m.features[0] === 'silu' ? m.features.slice(1) : m.features;
   const conv = (y: number, which: string) => (m.shortConv === null ? y : shortConv(g, mb, y, m.shortConv, layer, which));
   // With a learned/expanding map, q and k are projected to its input width d and widened to K.
-  const d = m.featureMap?.inputDim ?? K;
-  const phi = (y: number, which: 'q' | 'k') => (m.featureMap ? applyFeatures(g, mb, lowerFeatureMap(g, m, y, layer, which), m.featureMap.post, K, layer, which) : y);
+  const Kphi = m.reweight ? K / 2 : K; // the feature width before cosFormer's re-weighting doubles it
+  const d = m.featureMap?.inputDim ?? Kphi;
+  const mapped = (y: number, which: 'q' | 'k') => (m.featureMap ? applyFeatures(g, mb, lowerFeatureMap(g, m, y, layer, which), m.featureMap.post, Kphi, layer, which) : y);
+  const phi = (y: number, which: 'q' | 'k') => (m.reweight ? reweight(g, mb, mapped(y, which), Kphi, m.reweight.maxLen, layer, which) : mapped(y, which));
   const q = phi(applyFeatures(g, mb, conv(mb.proj(x, 'q', dim, H * d), 'q'), features, d, layer, 'q'), 'q');
   const k = phi(applyFeatures(g, mb, conv(mb.proj(x, 'k', dim, H * d), 'k'), features, d, layer, 'k'), 'k');
   const v = conv(mb.proj(x, 'v', dim, H * V), 'v');

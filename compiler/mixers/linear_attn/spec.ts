@@ -37,6 +37,8 @@ interface PresetDefaults {
   eps?: number;
   /** Cottention's learned length normalisation of the output. */
   lengthNorm?: boolean;
+  /** cosFormer re-weighting with this maximum length (default none). */
+  reweight?: { maxLen: number };
   /** Scan direction (default forward). */
   direction?: 'forward' | 'reverse' | 'bidirectional';
   /** The preset's own q scale (else 1 with a learned map, head_dim^-1/2 otherwise). */
@@ -57,6 +59,7 @@ export const LINEAR_ATTN_PRESETS: Record<string, PresetDefaults> = {
   deltanet: { paper: 'Schlag et al. 2021; Yang et al. 2024, Parallelizing Linear Transformers with the Delta Rule', features: ['silu', 'l2'], normalize: false, decay: 'none', update: 'delta', output: { norm: true, gate: false } },
   gated_delta: { paper: 'Yang et al. 2025, Gated Delta Networks', features: ['silu', 'l2'], normalize: false, decay: 'scalar', gate: { kind: 'softplus' }, update: 'delta', output: NORM_GATE },
   lion: { paper: 'Afzal et al. 2025, LION: linear attention as a bidirectional RNN (LION-LIT; decay = fixed gives LION-D, scalar LION-S)', features: ['elu1'], normalize: true, decay: 'none', update: 'additive', output: NO_OUTPUT, direction: 'bidirectional' },
+  cosformer: { paper: 'Qin et al. 2022, cosFormer: Rethinking Softmax in Attention', features: ['relu'], normalize: true, decay: 'none', update: 'additive', output: NO_OUTPUT, reweight: { maxLen: 4096 }, scale: 1 },
   cottention: { paper: 'Mongaras et al. 2024, Cottention: Linear Transformers With Cosine Attention', features: ['l2'], normalize: false, decay: 'none', update: 'additive', output: NO_OUTPUT, lengthNorm: true, scale: 1 },
   transnormer: { paper: 'Qin et al. 2022, The Devil in Linear Transformer', features: ['elu1'], normalize: false, decay: 'none', update: 'additive', output: { norm: true, gate: false } },
   based: { paper: 'Arora et al. 2024, Simple linear attention language models balance the recall-throughput tradeoff (Based)', features: [], map: { kind: 'taylor' }, featureDim: 16, normalize: true, decay: 'none', update: 'additive', output: NO_OUTPUT },
@@ -64,7 +67,7 @@ export const LINEAR_ATTN_PRESETS: Record<string, PresetDefaults> = {
   hedgehog: { paper: 'Zhang et al. 2024, The Hedgehog & the Porcupine: Expressive Linear Attentions with Softmax Mimicry', features: [], map: { kind: 'hedgehog' }, normalize: true, decay: 'none', update: 'additive', output: NO_OUTPUT },
 };
 
-export const LINEAR_ATTN_KNOBS = ['heads', 'head_dim', 'value_dim', 'feature', 'normalize', 'scale', 'eps', 'decay', 'update', 'beta', 'output', 'short_conv', 'feature_dim', 'length_norm', 'direction'] as const;
+export const LINEAR_ATTN_KNOBS = ['heads', 'head_dim', 'value_dim', 'feature', 'normalize', 'scale', 'eps', 'decay', 'update', 'beta', 'output', 'short_conv', 'feature_dim', 'length_norm', 'direction', 'reweight'] as const;
 
 /** Widest short convolution accepted (the kernels loop over the taps; typical widths are 2 to 4). */
 export const MAX_SHORT_CONV = 64;
@@ -130,6 +133,17 @@ function checkBeta(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx): number 
   return scale;
 }
 
+/** `reweight = none | cos | cos(max_len = N)`: cosFormer's position re-weighting (N >= the longest sequence). */
+function checkReweight(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx): { maxLen: number } | null | undefined {
+  const { word, args } = callParts(e, ctx, 'reweight', ['max_len']);
+  if (word === undefined) return undefined;
+  const kind = evalWord({ kind: 'Name', name: word, span: e.span }, ['none', 'cos'] as const, ctx, 'reweight');
+  if (kind === undefined) return undefined;
+  if (kind === 'none') return null;
+  const maxLen = args.get('max_len') ? evalDim(args.get('max_len')!, env, ctx, 'max_len') : 4096;
+  return maxLen === undefined ? undefined : { maxLen };
+}
+
 /** `short_conv = w` (2 <= w <= MAX_SHORT_CONV) or `short_conv = none`. */
 function checkShortConv(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx): number | null | undefined {
   if (nameOf(e) === 'none') return null;
@@ -190,6 +204,7 @@ export function checkLinearAttn(name: string, preset: string, knobs: readonly As
   const shortConv = value('short_conv') ? checkShortConv(value('short_conv')!, local, ctx) : null;
   const lengthNormWord = value('length_norm') ? evalWord(value('length_norm')!, ['none', 'learned'] as const, ctx, 'length_norm') : undefined;
   const lengthNorm = lengthNormWord === undefined ? (p.lengthNorm ?? false) : lengthNormWord === 'learned';
+  const reweight = value('reweight') ? checkReweight(value('reweight')!, local, ctx) : (p.reweight ?? null);
   const direction = value('direction') ? evalWord(value('direction')!, ['forward', 'reverse', 'bidirectional'] as const, ctx, 'direction') : (p.direction ?? 'forward');
   if (direction === 'bidirectional' && update === 'delta') ctx.error('bad-block', { message: `mixer '${name}': direction = bidirectional (LION) is defined for the additive update only` }, value('direction')?.span ?? span);
   if (direction !== 'forward' && lengthNorm) ctx.error('bad-block', { message: `mixer '${name}': length_norm needs direction = forward` }, value('direction')?.span ?? span);
@@ -197,7 +212,7 @@ export function checkLinearAttn(name: string, preset: string, knobs: readonly As
   if (value('beta') && update !== 'delta') ctx.error('bad-block', { message: `mixer '${name}': beta is only used by update = delta` }, value('beta')!.span);
   if (ctx.diagnostics.length > before) return undefined;
   if (heads === undefined || featureDim === undefined || valueDim === undefined || features === undefined || scale === undefined) return undefined;
-  if (eps === undefined || decay === undefined || update === undefined || betaScale === undefined || output === undefined || shortConv === undefined) return undefined;
+  if (eps === undefined || decay === undefined || update === undefined || betaScale === undefined || output === undefined || shortConv === undefined || reweight === undefined) return undefined;
   const kernelDecay: Decay = decay.kind === 'fixed' ? { kind: 'fixed', logDecay: retnetLogDecay(heads) } : { kind: decay.kind };
   // elu1 alone runs inside the mixer kernels; any other feature map is applied to q and k first.
   const fused = features.length === 1 && features[0] === 'elu1' && !learned;
@@ -205,7 +220,7 @@ export function checkLinearAttn(name: string, preset: string, knobs: readonly As
     family: 'linear_attn',
     name,
     preset,
-    knobs: { heads, keyDim: learned?.keyDim ?? featureDim, valueDim, feature: fused ? 'elu1' : 'identity', normalize, scale, eps, decay: kernelDecay, update },
+    knobs: { heads, keyDim: (learned?.keyDim ?? featureDim) * (reweight ? 2 : 1), valueDim, feature: fused ? 'elu1' : 'identity', normalize, scale, eps, decay: kernelDecay, update },
     features: fused ? [] : features,
     featureMap: learned?.spec ?? null,
     gate: decay.kind === 'scalar' || decay.kind === 'vector' ? decay.gate! : null,
@@ -214,6 +229,7 @@ export function checkLinearAttn(name: string, preset: string, knobs: readonly As
     shortConv,
     lengthNorm,
     direction: direction ?? 'forward',
+    reweight,
     span,
   };
 }
