@@ -3,7 +3,7 @@
  * seed, goes through the whole compiler (parse, check, lower, fuse, plan, assemble). Each input
  * must give a compiled program or coded diagnostics located inside the text, within a bounded
  * time; never another exception. Prints the count of each outcome per model.
- * `LOOM_FUZZ_RUNS=N` scales the number of mutants (default 300: 60 byte and 60 token mutants of
+ * `LOOM_FUZZ_RUNS=N` scales the number of mutants (default 300: 30 byte and 30 token mutants of
  * each model). Also: a 50,000-line file and deep nesting in every place the grammar nests.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { loomLexer } from '../../grammar/lexer.ts';
 import { Rng } from '../../runtime/random.ts';
 
 const RUNS = Number(process.env.LOOM_FUZZ_RUNS ?? 300);
-const PER_KIND = Math.max(1, Math.round(RUNS / 5));
+const PER_KIND = Math.max(1, Math.round(RUNS / 10));
 const SEED = 20261129;
 /** Bound on one input's compile time; a linear-time front end takes milliseconds. */
 const MAX_MS = 5000;
