@@ -11,6 +11,7 @@ import { explainCommand } from './commands/explain.ts';
 import { fmtCommand } from './commands/fmt.ts';
 import { opCommand } from './commands/op.ts';
 import { runCommand } from './commands/run.ts';
+import { ShaderCompileError } from '../runtime/program.ts';
 import { printDiagnostics, processIo, usageError, type Io } from './io.ts';
 
 export const USAGE = `loom: compile .loom model specs to WGSL and run them on WebGPU (Dawn)
@@ -78,6 +79,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     if (e instanceof LoomInternalError) {
       io.err(`loom: ${e.message}\nThis is a bug in Loom; please report it with the spec that caused it.\n`);
       return 70;
+    }
+    if (e instanceof ShaderCompileError) {
+      // WGSL read from an artifact directory is input like any other; ours compiles (tested).
+      io.err(`loom: ${e.message}\nIf this kernel comes from an artifact directory, it was changed after \`loom compile\`; otherwise this is a bug in Loom.\n`);
+      return 1;
     }
     throw e;
   }
