@@ -15,6 +15,7 @@ import type { DeviceLimits } from '../plan/device.ts';
 import type { ScheduleCost } from '../plan/cost.ts';
 import { FNET_OP } from './fourier/index.ts';
 import { MOE_OP } from './moe/index.ts';
+import { DIAG_ATTENTION_OP, LINFORMER_OP, SOFTPLUS_ATTENTION_OP } from './row_attention/index.ts';
 
 export type FamilyNode = Node & { op: 'family' };
 
@@ -30,6 +31,10 @@ export interface FamilyOp {
   family: string;
   /** Whether output t depends only on inputs at t' <= t. False: no decode (no step program). */
   causal(attrs: FamilyAttrs): boolean;
+  /** Why a causal op still has no decode (e.g. it keeps no KV cache), or undefined when it has one. */
+  noDecode?(attrs: FamilyAttrs): string | undefined;
+  /** A learned maximum length T may not exceed (refused at plan time, LOOM4021). */
+  maxLength?(attrs: FamilyAttrs): { maxLen: number; what: string } | undefined;
   /** What is wrong with the node's shapes (a compiler bug), or undefined. */
   verify(n: FamilyNode, inputs: readonly Node[]): string | undefined;
   /** Attributes for graph dumps, leading space: ` T=64 D=32`. */
@@ -42,7 +47,7 @@ export interface FamilyOp {
   program(n: FamilyNode, variant: string, d: WindowDims, buffers: { inputs: readonly string[]; output: string }): { buffers: BufferDecl[]; steps: Step[] };
 }
 
-export const FAMILY_OPS: readonly FamilyOp[] = [FNET_OP, MOE_OP];
+export const FAMILY_OPS: readonly FamilyOp[] = [FNET_OP, MOE_OP, SOFTPLUS_ATTENTION_OP, DIAG_ATTENTION_OP, LINFORMER_OP];
 
 export function familyOpOf(family: string): FamilyOp {
   const op = FAMILY_OPS.find((f) => f.family === family);
@@ -68,7 +73,7 @@ export function nonCausalMixer(spec: ModelSpec): MixerSpec | undefined {
   for (const name of spec.pattern ?? []) used.add(name); // `block pattern [...]`: the layers' mixers
   for (const name of used) {
     const m = spec.mixers[name];
-    if (m && !isCausal(m)) return m;
+    if (m && (!isCausal(m) || familyNoDecode(m))) return m;
   }
   return undefined;
 }
@@ -82,7 +87,13 @@ export function isCausal(m: MixerSpec): boolean {
   return op ? op.causal((m as StatelessMixer).knobs) : true;
 }
 
+/** Why a causal family mixer has no decode, or undefined. */
+function familyNoDecode(m: MixerSpec): string | undefined {
+  return FAMILY_OPS.find((f) => f.family === m.family)?.noDecode?.((m as StatelessMixer).knobs);
+}
+
 /** `mixer 'f' (fnet) is not causal: decode is not defined` as text (manifests, runtime errors). */
-export function noDecodeMessage(m: Pick<MixerSpec, 'name' | 'family' | 'preset'>): string {
-  return `mixer '${m.name}' (${m.preset}) is not causal: decode is not defined`;
+export function noDecodeMessage(m: MixerSpec): string {
+  const why = isCausal(m) ? familyNoDecode(m) : undefined;
+  return `mixer '${m.name}' (${m.preset}) ${why ?? 'is not causal: decode is not defined'}`;
 }

@@ -17,6 +17,7 @@ import { lowerLinearAttn } from './linear_attn/lower.ts';
 import { ATTENTION_PRESETS, checkAttention } from './attention/spec.ts';
 import { lowerAttention } from './attention/lower.ts';
 import { checkFnet, FNET_PRESETS, lowerFnet } from './fourier/spec.ts';
+import { checkRowAttention, lowerRowAttention } from './row_attention/spec.ts';
 
 export interface MixerFamily {
   family: MixerSpec['family'];
@@ -31,6 +32,9 @@ export const MIXER_FAMILIES: readonly MixerFamily[] = [
   { family: 'attention', presets: Object.keys(ATTENTION_PRESETS), check: checkAttention, lower: lowerAttention },
   { family: 'mamba', presets: Object.keys(MAMBA_PRESETS), check: checkMamba, lower: lowerMamba },
   { family: 'fnet', presets: FNET_PRESETS, check: checkFnet, lower: lowerFnet },
+  { family: 'softplus_attention', presets: ['softplus_attention'], check: checkRowAttention, lower: lowerRowAttention },
+  { family: 'diag_attention', presets: ['diag_attention'], check: checkRowAttention, lower: lowerRowAttention },
+  { family: 'linformer', presets: ['linformer'], check: checkRowAttention, lower: lowerRowAttention },
 ];
 
 export function familyOfPreset(preset: string): MixerFamily | undefined {

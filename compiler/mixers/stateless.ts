@@ -19,6 +19,8 @@ export interface KnobDecl {
   name: string;
   kind: 'dim' | 'number' | 'bool';
   fallback?: (known: ReadonlyMap<string, number>, dim: number) => number | boolean | undefined;
+  /** What to tell the user when there is no value and no default (else "must set"). */
+  missing?: (known: ReadonlyMap<string, number>, dim: number) => string;
 }
 
 /** The knobs of `mixer NAME = PRESET { ... }` against a table, or undefined after diagnostics. */
@@ -43,6 +45,7 @@ export function checkKnobs(
   }
   const local = new Map(env);
   const attrs: Record<string, number | boolean> = {};
+  const valuesStart = ctx.diagnostics.length;
   for (const k of table) {
     const a = given.get(k.name);
     let v: number | boolean | undefined;
@@ -51,7 +54,10 @@ export function checkKnobs(
       v = k.kind === 'bool' ? evalWord(a.value, ['true', 'false'] as const, ctx, what) === 'true' : (k.kind === 'dim' ? evalDim : evalNumber)(a.value, local, ctx, what);
     } else {
       v = k.fallback?.(local, dim);
-      if (v === undefined) ctx.error('missing-param', { name: `${name}.${k.name}` }, span);
+      // A default computed from a knob that already failed is not reported again.
+      if (v === undefined && k.fallback && ctx.diagnostics.length > valuesStart) continue;
+      if (v === undefined && k.missing) ctx.error('bad-block', { message: `mixer '${name}': ${k.missing(local, dim)}` }, span);
+      else if (v === undefined) ctx.error('missing-param', { name: `${name}.${k.name}` }, span);
     }
     if (v === undefined) continue;
     attrs[k.name] = v;

@@ -24,6 +24,11 @@ export function planFamily(n: Node & { op: 'family' }, g: Graph, spec: ScheduleS
     diags.push(diag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule: choice.kind, reason }));
     return undefined;
   }
+  const limit = op.maxLength?.(n.attrs);
+  if (limit && d.T > limit.maxLen) {
+    diags.push(diag('sequence-too-long', { mixer: n.label, T: d.T, maxLen: limit.maxLen, what: limit.what }));
+    return undefined;
+  }
   const candidates: Candidate[] = op.variants(n as FamilyNode, d).map((variant) => {
     const s = op.supports(n as FamilyNode, variant, d, device.limits);
     if (!s.ok) return { schedule: 'parallel', chunk: 0, variant, ok: false, reason: s.reason };

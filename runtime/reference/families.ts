@@ -6,6 +6,7 @@
 import type { Node } from '../../compiler/ir/graph.ts';
 import { fnetRef } from './fnet.ts';
 import { moeRef } from './moe.ts';
+import { diagAttentionRef, linformerRef, softplusAttentionRef } from './row-attention.ts';
 
 type FamilyNode = Node & { op: 'family' };
 type FamilyRef = (n: FamilyNode, inputs: readonly Float64Array[], inputShapes: readonly (readonly number[])[]) => Float64Array;
@@ -19,6 +20,21 @@ export const FAMILY_REFS: Readonly<Record<string, FamilyRef>> = {
     const [B, T, D] = n.type.shape;
     const { experts: E, topK: K, hidden: N } = n.attrs as { experts: number; topK: number; hidden: number };
     return moeRef({ x, logits, gate, up, down, M: B * T, D, E, K, N });
+  },
+  softplus_attention: (n, [q, k, v]) => {
+    const a = n.attrs as { heads: number; headDim: number; scale: number; causal: boolean; lengthScale: number };
+    const [B, T] = n.type.shape;
+    return softplusAttentionRef({ q, k, v, B, T, H: a.heads, D: a.headDim, scale: a.scale, causal: a.causal, lengthScale: a.lengthScale || null });
+  },
+  diag_attention: (n, [q, k, v]) => {
+    const a = n.attrs as { heads: number; headDim: number; scale: number; causal: boolean; block: number };
+    const [B, T] = n.type.shape;
+    return diagAttentionRef({ q, k, v, B, T, H: a.heads, D: a.headDim, scale: a.scale, causal: a.causal, block: a.block });
+  },
+  linformer: (n, [q, k, v, e, f]) => {
+    const a = n.attrs as { heads: number; headDim: number; scale: number; proj: number; maxLen: number };
+    const [B, T] = n.type.shape;
+    return linformerRef({ q, k, v, e, f, B, T, H: a.heads, D: a.headDim, scale: a.scale, P: a.proj, maxLen: a.maxLen });
   },
 };
 

@@ -70,10 +70,10 @@ describe.each(MODELS)('models/%s', (file) => {
       const noDecode = (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { noDecode?: string }).noDecode;
       if (noDecode) {
         // A non-causal mixer: one window of T is a forward pass; anything that continues refuses.
-        expect(noDecode).toMatch(/^mixer '\w+' \(\w+\) is not causal: decode is not defined$/);
+        expect(noDecode).toMatch(/^mixer '\w+' \(\w+\) (is not causal: decode is not defined|keeps no KV cache: decode is not implemented for it yet)$/);
         await expect(model.prefill(cols(0, N))).rejects.toThrow(`LOOM4020`);
         expectClose('prefill(T) logits', await model.prefill(first), refT.logits);
-        await expect(model.prefill(first)).rejects.toThrow(/is not causal: decode is not defined; prefill cannot continue a sequence/);
+        await expect(model.prefill(first)).rejects.toThrow(`${noDecode}; prefill cannot continue a sequence`);
         await expect(model.step(cols(N, N + 1))).rejects.toThrow(`${noDecode}; there is no step program`);
         return;
       }

@@ -1,0 +1,48 @@
+/**
+ * Cache-free attention variants without an adapter: WGSL snapshots of each key range and weight,
+ * Linformer refused past max_len at plan time (LOOM4021), and the decode refusal of each model.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { compileArtifacts } from '../../compiler/emit/emit.ts';
+import { projectKernel, rowAttentionKernel, type RowAttentionShape } from '../../compiler/mixers/row_attention/kernels.ts';
+import { compileSource } from '../../compiler/pipeline.ts';
+import { DEFAULT_PROFILE } from '../../compiler/plan/device.ts';
+
+const base: RowAttentionShape = { B: 2, TQ: 10, TK: 10, H: 2, DK: 8, DV: 8, scale: 0.35, weight: 'softmax', range: { kind: 'all' }, lengthScale: null };
+const SNAPSHOTS: [string, () => string][] = [
+  ['softplus-causal-length-scale', () => rowAttentionKernel('L0.attn.rows', { ...base, weight: 'softplus', range: { kind: 'causal' }, lengthScale: 512 }).wgsl],
+  ['softplus-all', () => rowAttentionKernel('L0.attn.rows', { ...base, weight: 'softplus' }).wgsl],
+  ['diag-block4-causal', () => rowAttentionKernel('L0.diag.rows', { ...base, range: { kind: 'block', block: 4, causal: true } }).wgsl],
+  ['linformer-rows-P4', () => rowAttentionKernel('L0.lin.rows', { ...base, TK: 4 }).wgsl],
+  ['linformer-project', () => projectKernel('L0.lin.project', { B: 2, T: 10, P: 4, C: 16, maxLen: 32 }).wgsl],
+];
+
+describe('row-attention WGSL snapshots', () => {
+  it.each(SNAPSHOTS.map(([id, make]) => ({ id, make })))('$id', async ({ id, make }) => {
+    expect(make(), 'deterministic').toBe(make());
+    await expect(make()).toMatchFileSnapshot(`__snapshots__/row_attention/${id}.wgsl`);
+  });
+});
+
+describe('row-attention models', () => {
+  const spec = (path: string) => readFileSync(path, 'utf8');
+  it('refuses a Linformer window longer than max_len when planning, naming T and max_len', () => {
+    const r = compileSource(spec('models/linformer.loom'), 'models/linformer.loom', { batch: 1, seq: 129 });
+    expect(r.ok).toBe(false);
+    expect(r.diagnostics.map((d) => `LOOM${d.code}: ${d.message}`)).toEqual([
+      'LOOM4021: L0.attn: T = 129 is longer than max_len = 128, the length its learned projections E and F cover',
+      'LOOM4021: L1.attn: T = 129 is longer than max_len = 128, the length its learned projections E and F cover',
+    ]);
+    expect(compileSource(spec('models/linformer.loom'), 'models/linformer.loom', { batch: 1, seq: 128 }).ok).toBe(true);
+  });
+
+  it.each([
+    ['models/linformer.loom', "mixer 'attn' (linformer) is not causal: decode is not defined"],
+    ['models/softplus-attention.loom', "mixer 'attn' (softplus_attention) keeps no KV cache: decode is not implemented for it yet"],
+    ['models/transnormer.loom', "mixer 'diag' (diag_attention) keeps no KV cache: decode is not implemented for it yet"],
+  ])('%s has no step program: %s', (path, why) => {
+    const r = compileArtifacts(spec(path), path, { batch: 1, seq: 8, device: DEFAULT_PROFILE, emit: ['wgsl'], runtimeImport: '', source: path });
+    expect(r.ok && r.pair.step === null && r.pair.noDecode).toBe(why);
+  });
+});
