@@ -1,4 +1,4 @@
-// L1.diag.rows: o_i = sum_j w_ij v_j / sum_j w_ij, w = exp(s_ij), s = scale q_i . k_j, keys: blocks of 16, causal inside
+// L1.diag.rows: o_i = sum_j w_ij v_j / sum_j w_ij, w = exp(s_ij), s = scale q_i . k_j, keys: blocks of 8, causal inside
 //   @binding(0) q: in  f32[1024]
 //   @binding(1) k: in  f32[1024]
 //   @binding(2) v: in  f32[1024]
@@ -15,7 +15,7 @@ const TK: u32 = 16u;
 const H: u32 = 2u;
 const DK: u32 = 32u;
 const DV: u32 = 32u;
-const BLOCK: u32 = 16u;
+const BLOCK: u32 = 8u;
 const THREADS: u32 = 32u;
 const SCALE: f32 = 0.17677669;
 
