@@ -98,6 +98,7 @@ export function takeUncaptured(device: GPUDevice, what: string): LoomError | nul
  * LOOM6005 naming `what` (after `onError` has released what `fn` made).
  */
 export async function scoped<T>(device: GPUDevice, what: string, fn: () => T, onError?: () => void): Promise<T> {
+  // fn must be synchronous: another caller's push between ours and our pops would swap scopes.
   assertAlive(device);
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
@@ -107,8 +108,9 @@ export async function scoped<T>(device: GPUDevice, what: string, fn: () => T, on
   } catch (error) {
     result = { error };
   }
-  const validation = await unlessLost(device, device.popErrorScope());
-  const oom = await unlessLost(device, device.popErrorScope());
+  // Both pops now, synchronously after fn: scopes are a per-device stack shared by every caller.
+  const popped = [device.popErrorScope(), device.popErrorScope()];
+  const [validation, oom] = await unlessLost(device, Promise.all(popped));
   const problems = [oom && `out of memory: ${oom.message}`, validation && `validation error: ${validation.message}`].filter(Boolean);
   if (problems.length) {
     onError?.();

@@ -44,12 +44,15 @@ export class PipelineCache {
 
   private async compile(kernel: Kernel): Promise<GPUComputePipeline> {
     assertAlive(this.device);
+    // A scope of its own (pushed and popped synchronously) so that bad WGSL is reported here,
+    // not later as an uncaptured error of whatever runs next.
+    this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code: kernel.wgsl, label: kernel.name });
+    const scope = this.device.popErrorScope();
     const info = await unlessLost(this.device, module.getCompilationInfo());
-    const errors = info.messages.filter((m) => m.type === 'error');
-    if (errors.length) {
-      throw new ShaderCompileError(kernel, errors.map((m) => `${kernel.name}:${m.lineNum}:${m.linePos}: ${m.message}`));
-    }
+    const scopeError = await unlessLost(this.device, scope);
+    const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${kernel.name}:${m.lineNum}:${m.linePos}: ${m.message}`);
+    if (errors.length || scopeError) throw new ShaderCompileError(kernel, errors.length ? errors : [scopeError!.message]);
     try {
       return await unlessLost(this.device, this.device.createComputePipelineAsync({
         label: kernel.name,

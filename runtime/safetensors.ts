@@ -374,7 +374,7 @@ function readerOf(fd: number, path: string): SafetensorsReader {
       if (!e) fail(`${path}: no tensor '${name}'`);
       if (!open) throw new Error(`${path}: read after close`);
       const where = `${path}: tensor '${e.name}'`;
-      const bytes = readExact(fd, path, e.end - e.begin, dataStart + e.begin);
+      const bytes = readExact(fd, where, e.end - e.begin, dataStart + e.begin); // names the tensor if the file shrank
       const n = numelOf(e.shape);
       const isInt = e.dtype === 'I32' || e.dtype === 'I64';
       const data = isInt ? decodeInt(where, e.dtype, bytes, n) : decodeFloat(where, e.dtype, bytes, n);

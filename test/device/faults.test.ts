@@ -4,7 +4,11 @@
  * LOOM6005; after `device.destroy()` every call of a session on that device is LOOM6004 ("device
  * lost: ...; create a new session") instead of a hang, and `acquireGpu()` opens a new device.
  */
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.ts';
 import type { ProgramSpec } from '../../compiler/codegen/program.ts';
 import { compileSource } from '../../compiler/pipeline.ts';
 import { LoomError } from '../../grammar/diagnostics.ts';
@@ -12,6 +16,7 @@ import { acquireGpu, createGpu } from '../../runtime/gpu.ts';
 import { liveGpuBuffers, Program } from '../../runtime/program.ts';
 import { Session } from '../../runtime/session.ts';
 import { seededWeights } from '../../runtime/weights.ts';
+import { openModel } from '../../scripts/soak.ts';
 import { gpu } from './gpu.ts';
 
 const SPEC = `model tiny {
@@ -90,6 +95,35 @@ describe('device limits and faults', () => {
     const create = await loomError(Session.create(own, compiled, weights));
     expect(create.diagnostics[0].code).toBe(6004);
     session.destroy();
+  });
+
+  it('after device.destroy() a Model refuses step and prefill with "device lost"', async () => {
+    const own = await createGpu();
+    const model = await openModel(own, SPEC, 1, { batch: 1, seq: 4 });
+    await model.step(Int32Array.of(1));
+    own.device.destroy();
+    expect((await loomError(model.step(Int32Array.of(1)))).message).toMatch(/LOOM6004: device lost: destroyed/);
+    expect((await loomError(model.prefill(Int32Array.of(1, 2, 3, 4, 5)))).message).toMatch(/LOOM6004: device lost: destroyed/);
+    model.destroy();
+  });
+
+  it('a kernel edited in an artifact directory is a message and exit 1 from loom check, not a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-tamper-'));
+    try {
+      writeFileSync(join(dir, 'tiny.loom'), SPEC);
+      let log = '';
+      const io = { out: (t: string) => (log += t), err: (t: string) => (log += t) };
+      expect(await main(['compile', join(dir, 'tiny.loom'), '-o', join(dir, 'out'), '--seq', '4'], io), log).toBe(0);
+      const kernel = readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.wgsl')).sort()[0];
+      appendFileSync(join(dir, 'out', kernel), 'garbage(\n');
+      log = '';
+      expect(await main(['check', join(dir, 'out')], io)).toBe(1);
+      expect(log).toContain(`-garbage(`); // the diff
+      expect(log).toMatch(/loom: kernel \S+ failed to compile:\n\S+:\d+:\d+: \S/);
+      expect(log).toContain('If this kernel comes from an artifact directory, it was changed after `loom compile`');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('when the process-wide device is lost, acquireGpu() opens a new one that works', async () => {

@@ -128,6 +128,19 @@ describe('truncated files, tensor order, nested duplicates', () => {
     expect(loomError(() => readSafetensors(path)).message).toMatch(/header length \d+ is larger than the rest of the file \(12 bytes\)/);
   });
 
+  it('a file that shrinks after its header was read names the tensor being read', () => {
+    const path = nodePath.join(freshDir(), 'w.safetensors');
+    writeSafetensors(path, { a: f32([4], 0), b: f32([4], 0) });
+    const reader = openSafetensors(path);
+    try {
+      fs.truncateSync(path, fs.statSync(path).size - 8);
+      expect(Array.from(reader.read('a').data)).toEqual([0, 1, 2, 3]);
+      expect(loomError(() => reader.read('b')).message).toMatch(/w\.safetensors: tensor 'b': the file ended early \(wanted 16 bytes at offset \d+\)/);
+    } finally {
+      reader.close();
+    }
+  });
+
   it('tensors stored out of header order are read from their own offsets', () => {
     const header = JSON.stringify({ b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] }, a: { dtype: 'BF16', shape: [2], data_offsets: [0, 4] } });
     const path = nodePath.join(freshDir(), 'w.safetensors');
