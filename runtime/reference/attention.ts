@@ -111,3 +111,16 @@ export function ropeRef(x: ArrayLike<number>, B: number, T: number, width: numbe
   }
   return y;
 }
+
+/** Softmax over each group of D consecutive elements: y_i = exp(x_i - max) / sum_j exp(x_j - max). */
+export function softmaxRef(x: ArrayLike<number>, D: number): Float64Array {
+  const y = new Float64Array(x.length);
+  for (let o = 0; o < x.length; o += D) {
+    let m = -Infinity;
+    for (let i = 0; i < D; i++) m = Math.max(m, x[o + i]);
+    let sum = 0;
+    for (let i = 0; i < D; i++) sum += Math.exp(x[o + i] - m);
+    for (let i = 0; i < D; i++) y[o + i] = Math.exp(x[o + i] - m) / sum;
+  }
+  return y;
+}

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ropeKernel, ropeTurns } from '../../compiler/codegen/kernels/rope.ts';
+import { softmaxKernel } from '../../compiler/codegen/kernels/softmax.ts';
 import type { AttentionKnobs } from '../../compiler/ir/graph.ts';
 import { attentionCost, attentionProgram, attentionSchedule, attentionSupports, attentionVariants } from '../../compiler/mixers/attention/index.ts';
 import { compileSource } from '../../compiler/pipeline.ts';
@@ -28,6 +29,9 @@ describe('attention WGSL', () => {
       );
     });
   }
+  it('softmax feature-map kernel snapshot (Liger)', async () => {
+    await expect(softmaxKernel({ name: 'L0.lig.q_softmax', rows: 40, D: 16 }).wgsl).toMatchFileSnapshot('__snapshots__/attention/softmax.wgsl');
+  });
   it('RoPE kernel snapshot; the angle split is exact in its high part', async () => {
     await expect(ropeKernel({ name: 'L0.attn.q_rope', B: 1, T: 5, width: 32, D: 8, theta: 10000, positions: true }).wgsl).toMatchFileSnapshot('__snapshots__/attention/rope.wgsl');
     const { hi, lo } = ropeTurns(64, 10000);

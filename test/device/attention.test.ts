@@ -135,6 +135,7 @@ describe('attention models with a KV cache', () => {
   it.each([
     ['global, GQA, RoPE', 'attention { kv_heads = 2  max_len = 64 }'],
     ['sliding window 8 (ring cache)', 'swa { window = 8 }'],
+    ['liger: SWA 8 + gated linear attention', 'liger { window = 8 }'],
   ])('%s: prefill 40 then 10 steps equals the forward over 50 tokens', async (_, mixer) => {
     const g = await gpu();
     const prefill = await compile(SMALL(mixer), 40);

@@ -7,10 +7,32 @@
  * Causal attention carries its KV cache as states `L<i>.<mixer>.k_cache`, `.v_cache`
  * `[B, Hkv, W, Dh|Dv]` and reads positions from the state `pos` (GraphBuilder.position).
  * Weights: `layers.<i>.<mixer>.{q,k,v,o}.weight`.
+ *
+ * Liger (`liger` set; Lan et al. 2025) adds, over the same q, k, v (before RoPE), a gated linear
+ * attention with the per-key log-gates built from the key projection and softmax feature maps:
+ *   g = logsigmoid(k) / 16,  o_lin = linear_attn(softmax(q), softmax(k), v, g; scale 1)
+ * (state `L<i>.<mixer>.S`), and outputs y = (0.5 o + 0.5 o_lin) Wo.
  */
 import type { GraphBuilder } from '../../ir/builder.ts';
 import { cacheSlots } from '../../ir/graph.ts';
 import type { AttentionMixer } from '../../check/spec.ts';
+
+/** Liger's gated linear branch over the raw projections q, k `[B,T,H*D]`, v `[B,T,H*Dv]`. */
+function lowerLigerLinear(g: GraphBuilder, m: AttentionMixer, q: number, k: number, v: number, label: string, layer: number): number {
+  const { B, T } = g.dims;
+  const kn = m.knobs;
+  const H = kn.heads;
+  const act = (width: number) => ({ shape: [B, T, width], dtype: 'f32' as const });
+  const softmax = (x: number, which: string) => g.add({ op: 'softmax', x, group: kn.headDim }, act(H * kn.headDim), `${label}.${which}_softmax`, layer);
+  const logsig = { kind: 'fn', fn: 'mul', args: [{ kind: 'fn', fn: 'logsigmoid', args: [{ kind: 'in', index: 0 }] }, { kind: 'const', value: 1 / m.liger!.normalizer }] } as const;
+  const gate = g.add({ op: 'elementwise', expr: logsig, inputs: [k] }, act(H * kn.headDim), `${label}.g`, layer);
+  const s0 = g.add({ op: 'state_in', name: `${label}.S` }, { shape: [B, H, kn.headDim, kn.valueDim], dtype: 'f32' }, `${label}.S0`, layer);
+  const knobs = { heads: H, keyDim: kn.headDim, valueDim: kn.valueDim, feature: 'identity', normalize: false, scale: 1, eps: 1e-6, decay: { kind: 'vector' }, update: 'additive' } as const;
+  const o = g.add({ op: 'linear_attn', q: softmax(q, 'q'), k: softmax(k, 'k'), v, s0, z0: null, g: gate, beta: null, knobs }, act(H * kn.valueDim), `${label}.gla`, layer);
+  const S = g.add({ op: 'state_out', mixer: o, which: 'S', name: `${label}.S` }, g.node(s0).type, `${label}.S`, layer);
+  g.output(`${label}.S`, S);
+  return o;
+}
 
 export function lowerAttention(g: GraphBuilder, m: AttentionMixer, x: number, layer: number, dim: number): number {
   const { B, T } = g.dims;
@@ -24,9 +46,11 @@ export function lowerAttention(g: GraphBuilder, m: AttentionMixer, x: number, la
   const pos = kn.causal ? g.position() : null;
   const rope = (y: number, which: string) =>
     m.rope ? g.add({ op: 'rope', x: y, pos, group: kn.headDim, theta: m.rope.theta }, g.node(y).type, `${label}.${which}_rope`, layer) : y;
-  const q = rope(proj(x, 'q', dim, kn.heads * kn.headDim), 'q');
-  const k = rope(proj(x, 'k', dim, kn.kvHeads * kn.headDim), 'k');
+  const qp = proj(x, 'q', dim, kn.heads * kn.headDim);
+  const kp = proj(x, 'k', dim, kn.kvHeads * kn.headDim);
   const v = proj(x, 'v', dim, kn.kvHeads * kn.valueDim);
+  const q = rope(qp, 'q');
+  const k = rope(kp, 'k');
   let kc0: number | null = null;
   let vc0: number | null = null;
   if (kn.causal) {
@@ -34,12 +58,17 @@ export function lowerAttention(g: GraphBuilder, m: AttentionMixer, x: number, la
     kc0 = g.add({ op: 'state_in', name: `${label}.k_cache` }, { shape: [B, kn.kvHeads, W, kn.headDim], dtype: 'f32' }, `${label}.k_cache0`, layer);
     vc0 = g.add({ op: 'state_in', name: `${label}.v_cache` }, { shape: [B, kn.kvHeads, W, kn.valueDim], dtype: 'f32' }, `${label}.v_cache0`, layer);
   }
-  const o = g.add({ op: 'attention', q, k, v, kc0, vc0, pos, knobs: kn }, act(kn.heads * kn.valueDim), label, layer);
+  let o = g.add({ op: 'attention', q, k, v, kc0, vc0, pos, knobs: kn }, act(kn.heads * kn.valueDim), label, layer);
+  const attn = o;
   if (kc0 !== null && vc0 !== null) {
     for (const [which, from] of [['k_cache', kc0], ['v_cache', vc0]] as const) {
-      const s = g.add({ op: 'state_out', mixer: o, which, name: `${label}.${which}` }, g.node(from).type, `${label}.${which}`, layer);
+      const s = g.add({ op: 'state_out', mixer: attn, which, name: `${label}.${which}` }, g.node(from).type, `${label}.${which}`, layer);
       g.output(`${label}.${which}`, s);
     }
+  }
+  if (m.liger) {
+    const half = { kind: 'fn', fn: 'mul', args: [{ kind: 'fn', fn: 'add', args: [{ kind: 'in', index: 0 }, { kind: 'in', index: 1 }] }, { kind: 'const', value: 0.5 }] } as const;
+    o = g.add({ op: 'elementwise', expr: half, inputs: [o, lowerLigerLinear(g, m, qp, kp, v, label, layer)] }, act(kn.heads * kn.valueDim), `${label}.mix`, layer);
   }
   return proj(o, 'o', kn.heads * kn.valueDim, dim);
 }

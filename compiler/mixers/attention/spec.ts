@@ -9,6 +9,9 @@
  *
  * Presets: `attention` (causal, global, RoPE) and `swa` (causal sliding window, default window
  * 512, RoPE). A sliding window's cache is a ring of `window` slots, so its decode memory is constant.
+ * `liger` (Lan et al. 2025): one layer mixing 0.5 * sliding-window attention (default window 64)
+ * and 0.5 * gated linear attention over the same q, k, v: features softmax(q), softmax(k) per head,
+ * per-key log-gates logsigmoid(k) / 16 built from the key projection, scale 1; kv_heads = heads.
  */
 import type { Assign, Span } from '../../../grammar/ast.ts';
 import { suggest } from '../../../grammar/suggest.ts';
@@ -19,11 +22,13 @@ interface Preset {
   paper: string;
   causal: boolean;
   window: number | null;
+  liger?: boolean;
 }
 
 export const ATTENTION_PRESETS: Record<string, Preset> = {
   attention: { paper: 'Vaswani et al. 2017, Attention Is All You Need (LLaMA-style: RoPE, GQA)', causal: true, window: null },
   swa: { paper: 'sliding-window attention (Beltagy et al. 2020, Longformer; Mistral 2023)', causal: true, window: 512 },
+  liger: { paper: 'Lan et al. 2025, Liger: Linearizing Large Language Models to Gated Recurrent Structures', causal: true, window: 64, liger: true },
 };
 
 export const ATTENTION_KNOBS = ['heads', 'kv_heads', 'head_dim', 'value_dim', 'causal', 'window', 'rope', 'rope_theta', 'max_len', 'scale'] as const;
@@ -71,6 +76,8 @@ export function checkAttention(name: string, preset: string, knobs: readonly Ass
   if (heads !== undefined && kvHeads !== undefined && heads % kvHeads !== 0) ctx.error('not-divisible', { what: `${name}.heads`, value: heads, by: 'kv_heads', divisor: kvHeads }, at('kv_heads'));
   if (rope && headDim !== undefined && headDim % 2 !== 0) ctx.error('bad-block', { message: `mixer '${name}': RoPE rotates pairs of features, so head_dim = ${headDim} must be even (or set rope = false)` }, at('head_dim'));
   if (theta !== undefined && !(theta > 1)) ctx.error('not-positive', { what: `${name}.rope_theta - 1`, value: theta - 1 }, at('rope_theta'));
+  if (p.liger && !causal) ctx.error('bad-block', { message: `mixer '${name}': liger is causal (its gated linear branch is a forward recurrence)` }, at('causal'));
+  if (p.liger && heads !== undefined && kvHeads !== undefined && kvHeads !== heads) ctx.error('bad-block', { message: `mixer '${name}': liger's gated linear branch needs kv_heads = heads (${heads}), got ${kvHeads}` }, at('kv_heads'));
   if (!causal && given.has('max_len')) ctx.error('bad-block', { message: `mixer '${name}': max_len sizes the KV cache of causal attention; bidirectional attention keeps none` }, at('max_len'));
   if (ctx.diagnostics.length > before) return undefined;
   if (heads === undefined || kvHeads === undefined || headDim === undefined || valueDim === undefined || window === undefined) return undefined;
@@ -81,6 +88,7 @@ export function checkAttention(name: string, preset: string, knobs: readonly Ass
     preset,
     knobs: { heads, kvHeads, headDim, valueDim, causal, window, scale, maxLen },
     rope: rope ? { theta } : null,
+    liger: p.liger ? { normalizer: 16 } : null,
     span,
   };
 }
