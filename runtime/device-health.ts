@@ -79,7 +79,7 @@ export function unlessLost<T>(device: GPUDevice, work: Promise<T>): Promise<T> {
       },
       (error: unknown) => {
         h.waiters.delete(onLost);
-        reject(error);
+        reject(h.lost !== null ? deviceLostError(h.lost) : error); // a call failing because the device went
       },
     );
   });
