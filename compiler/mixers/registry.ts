@@ -18,6 +18,7 @@ import { ATTENTION_PRESETS, checkAttention } from './attention/spec.ts';
 import { lowerAttention } from './attention/lower.ts';
 import { checkFnet, FNET_PRESETS, lowerFnet } from './fourier/spec.ts';
 import { checkRowAttention, lowerRowAttention } from './row_attention/spec.ts';
+import { checkSoft, lowerSoft } from './soft/index.ts';
 
 export interface MixerFamily {
   family: MixerSpec['family'];
@@ -35,6 +36,7 @@ export const MIXER_FAMILIES: readonly MixerFamily[] = [
   { family: 'softplus_attention', presets: ['softplus_attention'], check: checkRowAttention, lower: lowerRowAttention },
   { family: 'diag_attention', presets: ['diag_attention'], check: checkRowAttention, lower: lowerRowAttention },
   { family: 'linformer', presets: ['linformer'], check: checkRowAttention, lower: lowerRowAttention },
+  { family: 'soft', presets: ['soft'], check: checkSoft, lower: lowerSoft },
 ];
 
 export function familyOfPreset(preset: string): MixerFamily | undefined {

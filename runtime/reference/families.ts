@@ -7,6 +7,7 @@ import type { Node } from '../../compiler/ir/graph.ts';
 import { fnetRef } from './fnet.ts';
 import { moeRef } from './moe.ts';
 import { diagAttentionRef, linformerRef, softplusAttentionRef } from './row-attention.ts';
+import { softRef } from './soft.ts';
 
 type FamilyNode = Node & { op: 'family' };
 type FamilyRef = (n: FamilyNode, inputs: readonly Float64Array[], inputShapes: readonly (readonly number[])[]) => Float64Array;
@@ -30,6 +31,11 @@ export const FAMILY_REFS: Readonly<Record<string, FamilyRef>> = {
     const a = n.attrs as { heads: number; headDim: number; scale: number; causal: boolean; block: number };
     const [B, T] = n.type.shape;
     return diagAttentionRef({ q, k, v, B, T, H: a.heads, D: a.headDim, scale: a.scale, causal: a.causal, block: a.block });
+  },
+  soft: (n, [q, k, v]) => {
+    const a = n.attrs as { heads: number; headDim: number; landmarks: number; iterations: number; scale: number };
+    const [B, T] = n.type.shape;
+    return softRef({ q, k, v, B, T, H: a.heads, D: a.headDim, landmarks: a.landmarks, iterations: a.iterations, scale: a.scale });
   },
   linformer: (n, [q, k, v, e, f]) => {
     const a = n.attrs as { heads: number; headDim: number; scale: number; proj: number; maxLen: number };

@@ -1,0 +1,31 @@
+// L1.attn.landmarks: L[b,h,r] = mean of q[b, t, h] over segment r = [floor(rT/M), floor((r+1)T/M))
+//   @binding(0) q: in  f32[1024]
+//   @binding(1) lmk: out f32[512]
+// dispatch: ceil(B*H*M*D/64) = (8, 1, 1) workgroups of 64x1x1
+
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read_write> lmk: array<f32>;
+
+const T: u32 = 16u;
+const H: u32 = 2u;
+const D: u32 = 32u;
+const M: u32 = 8u;
+const THREADS: u32 = 512u;
+const SCALE: f32 = 0.4204482;
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i_thread = gid.x;
+  let n_D = select(D, 0u, gid.z == 0xffffffffu);
+  let i_d = i_thread % D;
+  let i_r = (i_thread / D) % M;
+  let i_h = (i_thread / (D * M)) % H;
+  let i_b = i_thread / (D * M * H);
+  let i_start = (i_r * T) / M;
+  let i_end = ((i_r + 1u) * T) / M;
+  var b_sum = 0.0;
+  for (var t = i_start; t < i_end; t++) {
+    b_sum += q[((i_b * T + t) * H + i_h) * D + i_d];
+  }
+  lmk[i_thread] = b_sum / f32(i_end - i_start);
+}
