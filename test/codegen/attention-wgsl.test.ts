@@ -19,13 +19,14 @@ describe('attention WGSL', () => {
   const programs = {
     'causal-T17': attentionProgram({ label: 'L0.attn', B: 2, T: 17, knobs: knobs(), variant: 'rows', buffers: causalBuffers }),
     'swa8-T1-decode': attentionProgram({ label: 'L0.swa', B: 1, T: 1, knobs: knobs({ window: 8 }), variant: 'decode', buffers: causalBuffers }),
+    'swa8-T70-tiled': attentionProgram({ label: 'L0.swa', B: 1, T: 70, knobs: knobs({ window: 8 }), variant: 'tiled', buffers: causalBuffers }),
     'bidir-w4-T9': attentionProgram({ label: 'L0.enc', B: 1, T: 9, knobs: knobs({ causal: false, window: 4 }), variant: 'rows', buffers: { ...causalBuffers, pos: null, kc0: null, vc0: null, kCache: null, vCache: null } }),
   };
   for (const [id, p] of Object.entries(programs)) {
     it(`${id}: kernels are deterministic and match their snapshots`, async () => {
       for (const s of p.steps) await expect(s.kernel.wgsl).toMatchFileSnapshot(`__snapshots__/attention/${id}.${s.kernel.name.split('.').at(-1)}.wgsl`);
       expect(p.steps.map((s) => s.kernel.name)).toEqual(
-        id === 'causal-T17' ? ['L0.attn.k_append', 'L0.attn.v_append', 'L0.attn.attn_rows'] : id === 'swa8-T1-decode' ? ['L0.swa.k_append', 'L0.swa.v_append', 'L0.swa.decode', 'L0.swa.decode_merge'] : ['L0.enc.attn_rows'],
+        id === 'causal-T17' ? ['L0.attn.k_append', 'L0.attn.v_append', 'L0.attn.attn_rows'] : id === 'swa8-T70-tiled' ? ['L0.swa.k_append', 'L0.swa.v_append', 'L0.swa.attn_tiled'] : id === 'swa8-T1-decode' ? ['L0.swa.k_append', 'L0.swa.v_append', 'L0.swa.decode', 'L0.swa.decode_merge'] : ['L0.enc.attn_rows'],
       );
     });
   }
@@ -49,8 +50,8 @@ describe('attention planning', () => {
     expect(attentionSchedule(40)).toBe('parallel');
     expect(attentionSchedule(1)).toBe('recurrent');
     expect(attentionVariants({ B: 1, T: 1, knobs: knobs() })).toEqual(['decode', 'rows']);
-    expect(attentionVariants({ B: 1, T: 1, knobs: knobs({ causal: false }) })).toEqual(['rows']);
-    expect(attentionVariants({ B: 1, T: 64, knobs: knobs() })).toEqual(['rows']);
+    expect(attentionVariants({ B: 1, T: 1, knobs: knobs({ causal: false }) })).toEqual(['rows', 'tiled']);
+    expect(attentionVariants({ B: 1, T: 64, knobs: knobs() })).toEqual(['rows', 'tiled']);
   });
 
   it('refuses with reasons: decode for T > 1, head_dim past the register budget', () => {
@@ -73,6 +74,10 @@ describe('attention planning', () => {
     if (!prefill.ok) throw new Error(prefill.diagnostics.map((d) => d.message).join('\n'));
     expect(prefill.compiled.plan.mixers.map((m) => [m.schedule, m.variant])).toEqual([['parallel', 'rows'], ['parallel', 'rows']]);
     expect(prefill.compiled.plan.mixers[0].why).toMatch(/chunkwise \(prefill\) does not apply to attention/);
+    expect(prefill.compiled.plan.mixers[0].candidates.find((c) => c.variant === 'tiled')?.reason).toMatch(/CPU adapter/);
+    const gpu = compileSource(spec(''), 'm.loom', { batch: 1, seq: 256, device: { ...CPU, isCpu: false } });
+    if (!gpu.ok) throw new Error('gpu');
+    expect(gpu.compiled.plan.mixers.map((m) => m.variant)).toEqual(['tiled', 'tiled']);
     const decode = compileSource(spec(''), 'm.loom', { batch: 1, seq: 1, device: CPU });
     if (!decode.ok) throw new Error('decode');
     expect(decode.compiled.plan.mixers.map((m) => [m.schedule, m.variant])).toEqual([['recurrent', 'decode'], ['recurrent', 'decode']]);

@@ -15,8 +15,13 @@ import { appendKernel } from './kernels/append.ts';
 import { attnInputArgs, type AttnBuffers, type AttnShape } from './kernels/common.ts';
 import { decodeKernel, decodeSplits, decodeThreads, mergeKernel } from './kernels/decode.ts';
 import { rowsKernel, rowsThreads } from './kernels/rows.ts';
+import { TILE_QUERIES, tiledKernel, tileKeys } from './kernels/tiled.ts';
+import { DEFAULT_LIMITS } from '../../plan/device.ts';
 
-export type AttentionVariant = 'rows' | 'decode';
+export type AttentionVariant = 'rows' | 'tiled' | 'decode';
+
+/** Workgroup memory the tiled variant sizes its tiles for: the WebGPU default every device offers. */
+const TILE_WORKGROUP_BYTES = DEFAULT_LIMITS.maxComputeWorkgroupStorageSize;
 
 /** Largest D or DV one invocation keeps in registers (scale q and the accumulator). */
 export const MAX_PRIVATE_FLOATS = 256;
@@ -34,7 +39,7 @@ export function attentionSchedule(T: number): Schedule {
 
 /** Variants for these dims, in order of preference on a tie. Pure. */
 export function attentionVariants(d: AttentionDims): AttentionVariant[] {
-  return d.T === 1 && d.knobs.causal ? ['decode', 'rows'] : ['rows'];
+  return d.T === 1 && d.knobs.causal ? ['decode', 'rows'] : ['rows', 'tiled'];
 }
 
 function shapeOf(d: AttentionDims, maxGroupsPerDim: number): AttnShape {
@@ -48,6 +53,11 @@ export function attentionSupports(variant: AttentionVariant, d: AttentionDims, l
     return { ok: false, reason: `head_dim ${k.headDim} / value_dim ${k.valueDim} over ${MAX_PRIVATE_FLOATS}: each invocation keeps q and its output row in registers` };
   }
   if (variant === 'decode' && (d.T !== 1 || !k.causal)) return { ok: false, reason: 'the decode kernel runs one token of causal attention' };
+  if (variant === 'tiled') {
+    const KT = tileKeys(k.headDim, k.valueDim, TILE_WORKGROUP_BYTES);
+    if (KT < 4) return { ok: false, reason: `key tiles of ${KT} (head_dim ${k.headDim} + value_dim ${k.valueDim} floats per key in ${TILE_WORKGROUP_BYTES} bytes of workgroup memory) are too small` };
+    if (d.B * k.heads > limits.maxComputeWorkgroupsPerDimension) return { ok: false, reason: `B*H = ${d.B * k.heads} workgroup rows exceed ${limits.maxComputeWorkgroupsPerDimension}` };
+  }
   const bindings = k.causal ? 7 : 4;
   if (bindings > limits.maxStorageBuffersPerShaderStage) return { ok: false, reason: `needs ${bindings} storage buffers, the device allows ${limits.maxStorageBuffersPerShaderStage}` };
   const W = cacheSlots(k);
@@ -78,6 +88,11 @@ export function attentionCost(variant: AttentionVariant, d: AttentionDims): Sche
     const splits = decodeSplits(shapeOf(d, 0));
     return { flops, bytes, serialSteps: Math.ceil(keys / splits) + splits, threads: queries * splits };
   }
+  if (variant === 'tiled') {
+    // Each key tile is read once per workgroup of TILE_QUERIES queries instead of once per query.
+    const tiled = (queries * keys * (k.headDim + k.valueDim) * 4) / TILE_QUERIES + cache;
+    return { flops, bytes: tiled, serialSteps: keys, threads: queries };
+  }
   return { flops, bytes, serialSteps: keys, threads: queries };
 }
 
@@ -105,6 +120,8 @@ export function attentionProgram(c: AttentionCall): { buffers: BufferDecl[]; ste
     buffers.push({ name: part, elem: 'f32', elements: decodeThreads(s) * (k.valueDim + 2), role: 'activation' });
     steps.push({ kernel: decodeKernel(`${c.label}.decode`, s), args: [...attnInputArgs(b), part] });
     steps.push({ kernel: mergeKernel(`${c.label}.decode_merge`, s), args: [part, b.o] });
+  } else if (c.variant === 'tiled') {
+    steps.push({ kernel: tiledKernel(`${c.label}.attn_tiled`, s, TILE_WORKGROUP_BYTES), args: [...attnInputArgs(b), b.o] });
   } else {
     steps.push({ kernel: rowsKernel(`${c.label}.attn_rows`, s), args: [...attnInputArgs(b), b.o] });
   }

@@ -13,6 +13,9 @@ import type { MixerPlan, PlanOptions } from '../../plan/plan.ts';
 import { resolveChoice } from '../../plan/plan.ts';
 import { attentionCost, attentionSchedule, attentionSupports, attentionVariants } from './index.ts';
 
+/** Why the tiled variant is not used on CPU adapters (ARCHITECTURE.md's measurements). */
+export const CPU_TILES = 'on a CPU adapter workgroup barriers and workgroup memory are slow; one query per invocation in registers (rows) runs faster';
+
 export function planAttention(n: Node & { op: 'attention' }, g: Graph, spec: ScheduleSpec, device: DeviceProfile, opts: PlanOptions, diags: Diagnostic[]): MixerPlan | undefined {
   const d = { ...g.dims, knobs: n.knobs };
   const schedule = attentionSchedule(d.T);
@@ -22,6 +25,7 @@ export function planAttention(n: Node & { op: 'attention' }, g: Graph, spec: Sch
     return undefined;
   }
   const candidates: Candidate[] = attentionVariants(d).map((variant) => {
+    if (variant === 'tiled' && device.isCpu) return { schedule, chunk: 0, variant, ok: false, reason: CPU_TILES };
     const s = attentionSupports(variant, d, device.limits);
     if (!s.ok) return { schedule, chunk: 0, variant, ok: false, reason: s.reason };
     return { schedule, chunk: 0, variant, ok: true, estimateMs: estimateMs(attentionCost(variant, d), device) };
