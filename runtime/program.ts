@@ -4,6 +4,7 @@
  */
 import type { ElemType, Kernel } from '../compiler/codegen/kernel.ts';
 import type { BufferDecl, ProgramSpec } from '../compiler/codegen/program.ts';
+import { planMemory } from '../compiler/codegen/memory.ts';
 import { diag, LoomError, LoomInternalError } from '../grammar/diagnostics.ts';
 import { assertAlive, scoped, takeUncaptured, unlessLost } from './device-health.ts';
 import type { Gpu } from './gpu.ts';
@@ -86,19 +87,19 @@ export function liveGpuBuffers(): number {
   return liveBuffers;
 }
 
-function createBuffer(device: GPUDevice, desc: GPUBufferDescriptor): GPUBuffer {
+export function createBuffer(device: GPUDevice, desc: GPUBufferDescriptor): GPUBuffer {
   const b = device.createBuffer(desc);
   liveBuffers++;
   return b;
 }
 
-function destroyBuffer(b: GPUBuffer): void {
+export function destroyBuffer(b: GPUBuffer): void {
   b.destroy();
   liveBuffers--;
 }
 
 /** Storage buffers must be non-empty and 16-byte aligned here. */
-function bufferBytes(b: BufferDecl): number {
+export function bufferBytes(b: { elements: number }): number {
   return Math.max(16, Math.ceil((b.elements * BYTES) / 16) * 16);
 }
 
@@ -134,27 +135,45 @@ export class Program {
     private readonly buffers: Map<string, GPUBuffer>,
     private readonly decls: Map<string, BufferDecl>,
     private readonly passes: Pass[],
-    /** Buffers another program owns (`shared` in create): bound here, never destroyed here. */
-    private readonly borrowed: ReadonlySet<string> = new Set(),
+    /** The GPU buffers this program allocated (not the `shared` ones it borrows): destroyed with it. */
+    private readonly owned: readonly GPUBuffer[],
   ) {}
 
-  /** `shared`: GPU buffers of another program to bind by name instead of allocating (shared weights). */
-  static async create(gpu: Gpu, spec: ProgramSpec, shared: ReadonlyMap<string, GPUBuffer> = new Map()): Promise<Program> {
+  /**
+   * `shared`: GPU buffers of another program to bind by name instead of allocating (shared weights).
+   * Activations share allocations by the memory plan (compiler/codegen/memory.ts) unless
+   * `keepActivations` is set: then every intermediate keeps its value after a run, for callers that
+   * read them all back (`loom check`).
+   */
+  static async create(gpu: Gpu, spec: ProgramSpec, shared: ReadonlyMap<string, GPUBuffer> = new Map(), opts: { keepActivations?: boolean } = {}): Promise<Program> {
     const { device } = gpu;
     assertAlive(device);
     checkLimits(gpu, spec, shared);
     const decls = new Map(spec.buffers.map((b) => [b.name, b]));
     const buffers = new Map<string, GPUBuffer>(shared);
     const own = spec.buffers.filter((b) => !shared.has(b.name));
-    const release = () => own.forEach((b) => buffers.has(b.name) && destroyBuffer(buffers.get(b.name)!));
+    const plan = opts.keepActivations ? undefined : planMemory({ ...spec, buffers: own });
+    const owned: GPUBuffer[] = [];
+    const release = () => owned.forEach(destroyBuffer);
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    const bytes = own.reduce((a, b) => a + bufferBytes(b), 0);
-    await scoped(device, `allocating ${own.length} buffers (${bytes} bytes)`, () => {
-      for (const b of own) buffers.set(b.name, createBuffer(device, { label: b.name, size: bufferBytes(b), usage }));
+    const dedicated = own.filter((b) => !plan?.slotOf.has(b.name));
+    const bytes = dedicated.reduce((a, b) => a + bufferBytes(b), 0) + (plan?.bytesShared ?? 0);
+    await scoped(device, `allocating ${dedicated.length + (plan?.slots.length ?? 0)} buffers (${bytes} bytes)`, () => {
+      const slots = (plan?.slots ?? []).map((size, i) => createBuffer(device, { label: `activations ${i}`, size, usage }));
+      owned.push(...slots);
+      for (const b of own) {
+        const slot = plan?.slotOf.get(b.name);
+        if (slot !== undefined) buffers.set(b.name, slots[slot]);
+        else {
+          const buffer = createBuffer(device, { label: b.name, size: bufferBytes(b), usage });
+          owned.push(buffer);
+          buffers.set(b.name, buffer);
+        }
+      }
     }, release);
     try {
       const passes = await Program.passes(gpu, spec, buffers, decls);
-      return new Program(gpu, spec, buffers, decls, passes, new Set(shared.keys()));
+      return new Program(gpu, spec, buffers, decls, passes, owned);
     } catch (e) {
       release();
       throw e;
@@ -254,8 +273,53 @@ export class Program {
     if (uncaptured) throw uncaptured;
   }
 
+  /**
+   * One queue submission, atomic with respect to other programs sharing this one's buffers: the
+   * host `writes`, the `before` copies, every kernel, the `after` copies and staging copies of
+   * `read`, in that order; resolves with the read buffers. A carried state never leaves the device.
+   */
+  async submit(o: Submission): Promise<Record<string, HostArray>> {
+    this.usable();
+    const { device } = this.gpu;
+    const what = `running ${this.passes.length} kernels`;
+    const staging: Staging[] = [];
+    try {
+      await scoped(device, what, () => {
+        for (const [name, data] of o.writes ?? []) this.write(name, data);
+        const encoder = device.createCommandEncoder();
+        for (const c of o.before ?? []) encoder.copyBufferToBuffer(c.from, 0, c.to, 0, c.bytes);
+        const pass = encoder.beginComputePass();
+        for (const p of this.passes) {
+          pass.setPipeline(p.pipeline);
+          pass.setBindGroup(0, p.bindGroup);
+          pass.dispatchWorkgroups(...p.dispatch);
+        }
+        pass.end();
+        for (const c of o.after ?? []) encoder.copyBufferToBuffer(c.from, 0, c.to, 0, c.bytes);
+        for (const name of o.read ?? []) staging.push(encodeRead(device, encoder, name, this.buffer(name)));
+        device.queue.submit([encoder.finish()]);
+      });
+      const out = await collect(device, staging);
+      const uncaptured = takeUncaptured(device, what);
+      if (uncaptured) throw uncaptured;
+      return out;
+    } finally {
+      for (const { s } of staging) destroyBuffer(s);
+    }
+  }
+
   get stepCount(): number {
     return this.passes.length;
+  }
+
+  /** Records every step into a compute pass the caller owns (runtime/measure.ts repeats them to time them). */
+  encode(pass: GPUComputePassEncoder): void {
+    this.usable();
+    for (const p of this.passes) {
+      pass.setPipeline(p.pipeline);
+      pass.setBindGroup(0, p.bindGroup);
+      pass.dispatchWorkgroups(...p.dispatch);
+    }
   }
 
   /**
@@ -288,38 +352,68 @@ export class Program {
   /** Copies buffers back to the host in one submission. */
   async readMany(names: string[]): Promise<Record<string, HostArray>> {
     this.usable();
-    const { device } = this.gpu;
-    const staging: { name: string; decl: BufferDecl; s: GPUBuffer }[] = [];
-    try {
-      await scoped(device, `reading back ${names.length} buffers`, () => {
-        const encoder = device.createCommandEncoder();
-        for (const name of names) {
-          const { buffer, decl } = this.buffer(name);
-          const s = createBuffer(device, { label: `read ${name}`, size: bufferBytes(decl), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-          staging.push({ name, decl, s });
-          encoder.copyBufferToBuffer(buffer, 0, s, 0, Math.ceil((decl.elements * BYTES) / 4) * 4);
-        }
-        device.queue.submit([encoder.finish()]);
-      });
-      const out: Record<string, HostArray> = {};
-      for (const { name, decl, s } of staging) {
-        await unlessLost(device, s.mapAsync(GPUMapMode.READ));
-        const copy = hostArray(decl.elem, decl.elements);
-        new Uint8Array(copy.buffer).set(new Uint8Array(s.getMappedRange(), 0, decl.elements * BYTES));
-        s.unmap();
-        out[name] = copy;
-      }
-      return out;
-    } finally {
-      for (const { s } of staging) destroyBuffer(s);
-    }
+    return readBack(this.gpu.device, names.map((name) => ({ name, ...this.buffer(name) })));
   }
 
   /** Releases this program's own buffers (not the borrowed ones); later calls refuse. */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const [name, b] of this.buffers) if (!this.borrowed.has(name)) destroyBuffer(b);
+    for (const b of this.owned) destroyBuffer(b);
+  }
+}
+
+/** A GPU-side copy of the first `bytes` bytes of one buffer into another. */
+export interface BufferCopy {
+  from: GPUBuffer;
+  to: GPUBuffer;
+  bytes: number;
+}
+
+export interface Submission {
+  writes?: [string, HostArray][];
+  before?: BufferCopy[];
+  after?: BufferCopy[];
+  read?: string[];
+}
+
+interface Staging {
+  name: string;
+  decl: { elem: ElemType; elements: number };
+  s: GPUBuffer;
+}
+
+function encodeRead(device: GPUDevice, encoder: GPUCommandEncoder, name: string, src: { buffer: GPUBuffer; decl: { elem: ElemType; elements: number } }): Staging {
+  const { buffer, decl } = src;
+  const s = createBuffer(device, { label: `read ${name}`, size: bufferBytes(decl), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  encoder.copyBufferToBuffer(buffer, 0, s, 0, decl.elements * BYTES);
+  return { name, decl, s };
+}
+
+async function collect(device: GPUDevice, staging: Staging[]): Promise<Record<string, HostArray>> {
+  const out: Record<string, HostArray> = {};
+  for (const { name, decl, s } of staging) {
+    await unlessLost(device, s.mapAsync(GPUMapMode.READ));
+    const copy = hostArray(decl.elem, decl.elements);
+    new Uint8Array(copy.buffer).set(new Uint8Array(s.getMappedRange(), 0, decl.elements * BYTES));
+    s.unmap();
+    out[name] = copy;
+  }
+  return out;
+}
+
+/** Copies any device buffers back to the host in one submission (program buffers, carried states). */
+export async function readBack(device: GPUDevice, list: { name: string; buffer: GPUBuffer; decl: { elem: ElemType; elements: number } }[]): Promise<Record<string, HostArray>> {
+  const staging: Staging[] = [];
+  try {
+    await scoped(device, `reading back ${list.length} buffers`, () => {
+      const encoder = device.createCommandEncoder();
+      for (const x of list) staging.push(encodeRead(device, encoder, x.name, x));
+      device.queue.submit([encoder.finish()]);
+    });
+    return await collect(device, staging);
+  } finally {
+    for (const { s } of staging) destroyBuffer(s);
   }
 }
 

@@ -10,7 +10,8 @@ import type { Graph } from '../compiler/ir/graph.ts';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 import { findNonFinite, type NonFinite } from './check-finite.ts';
 import type { Gpu } from './gpu.ts';
-import { Program } from './program.ts';
+import { Program, type HostArray } from './program.ts';
+import type { DeviceState } from './state.ts';
 
 export interface ForwardResult {
   /** `[B, T, vocab]` */
@@ -81,11 +82,11 @@ export class Session {
    * A session over `layout`. With `shareWith`, the weights are that session's GPU buffers (no
    * second upload; `weights` may then be empty); destroy this session before that one.
    */
-  static async open(gpu: Gpu, layout: SessionLayout, weights: ReadonlyMap<string, Float32Array>, shareWith?: Session): Promise<Session> {
+  static async open(gpu: Gpu, layout: SessionLayout, weights: ReadonlyMap<string, Float32Array>, shareWith?: Session, opts: { keepActivations?: boolean } = {}): Promise<Session> {
     if (!shareWith) checkWeights(layout, weights);
     const shared = new Map<string, GPUBuffer>();
     if (shareWith) for (const w of layout.weights) shared.set(w.name, shareWith.program.gpuBuffer(w.name));
-    const program = await Program.create(gpu, layout.program, shared);
+    const program = await Program.create(gpu, layout.program, shared, opts);
     if (!shareWith) for (const w of layout.weights) program.write(w.name, weights.get(w.name)!);
     return new Session(program, layout);
   }
@@ -107,7 +108,8 @@ export class Session {
     }
   }
 
-  private writeStates(states: Readonly<Record<string, Float32Array>>): void {
+  /** The host writes of a window's state inputs: the given states, zeros for the others. */
+  private stateWrites(states: Readonly<Record<string, Float32Array>>): [string, Float32Array][] {
     const known = this.layout.states;
     for (const name of Object.keys(states)) {
       if (!known.some((s) => s.name === name)) {
@@ -119,9 +121,13 @@ export class Session {
       if (given && given.length !== numel(s.shape)) {
         throw new LoomError([diag('bad-tokens', { message: `state '${s.name}' needs ${shapeText(s.shape)} = ${numel(s.shape)} values, got ${given.length}` })]);
       }
-      this.program.write(s.input, given ?? new Float32Array(numel(s.shape)));
     }
     checkPositions(known, states.pos, this.layout.dims);
+    return known.map((s) => [s.input, states[s.name] ?? new Float32Array(numel(s.shape))]);
+  }
+
+  private writeStates(states: Readonly<Record<string, Float32Array>>): void {
+    for (const [name, data] of this.stateWrites(states)) this.program.write(name, data);
   }
 
   /** Reads back the named buffers that exist in this program (after a run): intermediate values too. */
@@ -130,17 +136,33 @@ export class Session {
     return (await this.program.readMany(present)) as Record<string, Float32Array>;
   }
 
+  /** One window from `states` (zeros where absent), host to host: logits and every final state. */
   async forward(tokens: Int32Array, states: Readonly<Record<string, Float32Array>> = {}): Promise<ForwardResult> {
     this.checkTokens(tokens);
-    this.writeStates(states);
-    this.program.write('tokens', tokens);
+    const writes: [string, HostArray][] = [...this.stateWrites(states), ['tokens', tokens]];
     const t0 = performance.now();
-    await this.program.run();
+    const read = await this.program.submit({ writes, read: ['logits', ...this.layout.states.map((s) => s.output)] });
     const ms = performance.now() - t0;
-    const read = await this.program.readMany(['logits', ...this.layout.states.map((s) => s.output)]);
     const out: Record<string, Float32Array> = {};
     for (const s of this.layout.states) out[s.name] = read[s.output] as Float32Array;
     return { logits: read.logits as Float32Array, states: out, ms };
+  }
+
+  /**
+   * One window from the carried `state` on the device, which it carries on: in one submission the
+   * state is copied into the program's state inputs, the kernels run, the state outputs are copied
+   * back into `state` and only the logits come back. `positions`: each sequence's position before
+   * the window, to refuse a KV-cache overflow before any dispatch.
+   */
+  async carry(tokens: Int32Array, state: DeviceState, positions: ArrayLike<number>): Promise<{ logits: Float32Array; ms: number }> {
+    this.checkTokens(tokens);
+    checkPositions(this.layout.states, positions, this.layout.dims);
+    const p = this.program;
+    const before = this.layout.states.map((s) => ({ from: state.buffer(s.name), to: p.gpuBuffer(s.input), bytes: state.bytes(s.name) }));
+    const after = this.layout.states.map((s) => ({ from: p.gpuBuffer(s.output), to: state.buffer(s.name), bytes: state.bytes(s.name) }));
+    const t0 = performance.now();
+    const read = await p.submit({ writes: [['tokens', tokens]], before, after, read: ['logits'] });
+    return { logits: read.logits as Float32Array, ms: performance.now() - t0 };
   }
 
   /**

@@ -95,7 +95,7 @@ async function checkNumerics(dir: string, pair: CompiledPair, seed: number): Pro
   const { B, T } = artifacts.dims;
   const tokens = randomTokens(seed, B * T, artifacts.vocab);
   const next = randomTokens(seed + 1, B, artifacts.vocab);
-  const model = await Model.create(await acquireGpu(), artifacts, weights);
+  const model = await Model.create(await acquireGpu(), artifacts, weights, { keepActivations: true });
   const errors: [string, number][] = [];
   try {
     const out = await model.forward(tokens);
@@ -106,11 +106,11 @@ async function checkNumerics(dir: string, pair: CompiledPair, seed: number): Pro
     // The step program continues from the reference's own final state (none without decode).
     if (pair.step) {
       const carried = Object.fromEntries(artifacts.states.map((s) => [s.name, Float32Array.from(ref[s.name])]));
-      model.state = carried;
+      model.writeState(carried);
       const logits = await model.step(next);
       const refStep = interpretGraph(pair.step.graph, weights, next, new Map(Object.entries(carried))).outputs;
       errors.push(['step logits', relativeError(logits, refStep.logits)]);
-      for (const [name, v] of Object.entries(model.state)) errors.push([`step ${name}`, relativeError(v, refStep[name])]);
+      for (const [name, v] of Object.entries(await model.readState())) errors.push([`step ${name}`, relativeError(v, refStep[name])]);
     }
   } finally {
     model.destroy();

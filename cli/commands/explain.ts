@@ -1,4 +1,5 @@
 /** `loom explain SPEC`: the plan, with every alternative's estimate; `--ir` dumps each pass. */
+import { planMemory } from '../../compiler/codegen/memory.ts';
 import { acquireGpu, deviceProfile, probeAdapter } from '../../runtime/gpu.ts';
 import { build } from '../build.ts';
 import type { Io } from '../io.ts';
@@ -19,6 +20,9 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
   for (const m of c.plan.matmuls) out.push(`${m.label}: matmul ${m.variant}${m.rejected.length ? ` (not ${m.rejected.map((r) => `${r.variant}: ${r.reason}`).join('; ')})` : ''}`);
   const bytes = c.program.buffers.reduce((a, b) => a + b.elements * 4, 0);
   out.push(`${c.program.steps.length} kernels, ${c.program.buffers.length} buffers, ${(bytes / 1048576).toFixed(2)} MiB`);
+  const mem = planMemory(c.program);
+  const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`;
+  out.push(`memory plan: ${mem.slotOf.size} activation buffers (${mib(mem.bytesUnshared)}) share ${mem.slots.length} allocations (${mib(mem.bytesShared)}) by lifetime`);
   if (values.ir) for (const d of c.dumps) out.push(`--- after ${d.pass} ---`, d.text.trimEnd());
   io.out(out.join('\n') + '\n');
   return 0;
