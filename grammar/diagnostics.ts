@@ -68,6 +68,7 @@ export const DIAGNOSTICS = {
   'bad-artifact': { code: 5005, severity: 'error', message: '{message}' },
   'kv-cache-full': { code: 5010, severity: 'error', message: '{layer}: {message}; the KV cache holds positions 0..{last} (max_len = {maxLen})' },
   'non-finite': { code: 5006, severity: 'error', message: '{message}' },
+  'bad-state': { code: 5011, severity: 'error', message: '{message}' },
 
   // 6xxx: command line
   'bad-option': { code: 6001, severity: 'error', message: '{message}' },

@@ -17,6 +17,7 @@ import { FNET_OP } from './fourier/index.ts';
 import { MOE_OP } from './moe/index.ts';
 import { DIAG_ATTENTION_OP, LINFORMER_OP, SOFTPLUS_ATTENTION_OP } from './row_attention/index.ts';
 import { SOFT_OP } from './soft/index.ts';
+import { MONARCH_OP } from './monarch/index.ts';
 
 export type FamilyNode = Node & { op: 'family' };
 
@@ -48,7 +49,7 @@ export interface FamilyOp {
   program(n: FamilyNode, variant: string, d: WindowDims, buffers: { inputs: readonly string[]; output: string }): { buffers: BufferDecl[]; steps: Step[] };
 }
 
-export const FAMILY_OPS: readonly FamilyOp[] = [FNET_OP, MOE_OP, SOFTPLUS_ATTENTION_OP, DIAG_ATTENTION_OP, LINFORMER_OP, SOFT_OP];
+export const FAMILY_OPS: readonly FamilyOp[] = [FNET_OP, MOE_OP, SOFTPLUS_ATTENTION_OP, DIAG_ATTENTION_OP, LINFORMER_OP, SOFT_OP, MONARCH_OP];
 
 export function familyOpOf(family: string): FamilyOp {
   const op = FAMILY_OPS.find((f) => f.family === family);

@@ -19,6 +19,7 @@ import { lowerAttention } from './attention/lower.ts';
 import { checkFnet, FNET_PRESETS, lowerFnet } from './fourier/spec.ts';
 import { checkRowAttention, lowerRowAttention } from './row_attention/spec.ts';
 import { checkSoft, lowerSoft } from './soft/index.ts';
+import { checkMonarch, lowerMonarch } from './monarch/index.ts';
 
 export interface MixerFamily {
   family: MixerSpec['family'];
@@ -37,6 +38,7 @@ export const MIXER_FAMILIES: readonly MixerFamily[] = [
   { family: 'diag_attention', presets: ['diag_attention'], check: checkRowAttention, lower: lowerRowAttention },
   { family: 'linformer', presets: ['linformer'], check: checkRowAttention, lower: lowerRowAttention },
   { family: 'soft', presets: ['soft'], check: checkSoft, lower: lowerSoft },
+  { family: 'monarch', presets: ['monarch'], check: checkMonarch, lower: lowerMonarch },
 ];
 
 export function familyOfPreset(preset: string): MixerFamily | undefined {

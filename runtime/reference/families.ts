@@ -8,6 +8,7 @@ import { fnetRef } from './fnet.ts';
 import { moeRef } from './moe.ts';
 import { diagAttentionRef, linformerRef, softplusAttentionRef } from './row-attention.ts';
 import { softRef } from './soft.ts';
+import { monarchRef } from './monarch.ts';
 
 type FamilyNode = Node & { op: 'family' };
 type FamilyRef = (n: FamilyNode, inputs: readonly Float64Array[], inputShapes: readonly (readonly number[])[]) => Float64Array;
@@ -36,6 +37,10 @@ export const FAMILY_REFS: Readonly<Record<string, FamilyRef>> = {
     const a = n.attrs as { heads: number; headDim: number; landmarks: number; iterations: number; scale: number };
     const [B, T] = n.type.shape;
     return softRef({ q, k, v, B, T, H: a.heads, D: a.headDim, landmarks: a.landmarks, iterations: a.iterations, scale: a.scale });
+  },
+  monarch: (n, [x, l, r]) => {
+    const [B, T, C] = n.type.shape;
+    return monarchRef(x, l, r, B, T, C, n.attrs.blocks as number);
   },
   linformer: (n, [q, k, v, e, f]) => {
     const a = n.attrs as { heads: number; headDim: number; scale: number; proj: number; maxLen: number };
