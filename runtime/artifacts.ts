@@ -64,7 +64,10 @@ function validate(m: unknown, file: string): Manifest {
   return m as Manifest;
 }
 
-function kernelsOf(dir: string, file: string, m: ManifestProgram, which: string): Step[] {
+/** Reads a file of the artifact directory by its relative path (from disk, or from memory). */
+type Reader = (relative: string) => string;
+
+function kernelsOf(dir: string, file: string, m: ManifestProgram, which: string, readFile: Reader): Step[] {
   const buffers = new Map(m.buffers.map((b) => [b.name, b]));
   return m.kernels.map((k, i) => {
     const where = `programs.${which}.kernels[${i}]`;
@@ -74,7 +77,7 @@ function kernelsOf(dir: string, file: string, m: ManifestProgram, which: string)
     if (k.file.split('/').includes('..') || k.file.startsWith('/')) fail(file, `${where}.file '${k.file}' is outside the artifact directory`);
     let wgsl: string;
     try {
-      wgsl = readFileSync(join(dir, k.file), 'utf8');
+      wgsl = readFile(k.file);
     } catch (e) {
       fail(join(dir, k.file), `cannot read kernel '${k.name}' (${where}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
@@ -88,21 +91,37 @@ function kernelsOf(dir: string, file: string, m: ManifestProgram, which: string)
   });
 }
 
-function programOf(dir: string, file: string, m: ManifestProgram, which: string): ProgramSpec {
+function programOf(dir: string, file: string, m: ManifestProgram, which: string, readFile: Reader): ProgramSpec {
   for (const need of ['tokens', 'logits']) if (!m.buffers.some((b) => b.name === need)) fail(file, `programs.${which} has no '${need}' buffer`);
-  return { buffers: m.buffers.map((b) => ({ name: b.name, elem: b.elem, elements: b.elements, role: b.role })), steps: kernelsOf(dir, file, m, which) };
+  return { buffers: m.buffers.map((b) => ({ name: b.name, elem: b.elem, elements: b.elements, role: b.role })), steps: kernelsOf(dir, file, m, which, readFile) };
 }
 
 /** Reads and validates an artifact directory (a path, or a `file:` URL such as `new URL('.', import.meta.url)`). */
 export function loadArtifacts(where: string | URL): Artifacts {
   const dir = resolve(typeof where === 'string' ? where : fileURLToPath(where));
+  return parseArtifacts(dir, (relative) => readFileSync(join(dir, relative), 'utf8'), true);
+}
+
+/**
+ * The artifacts of an in-memory directory: the files `emitArtifacts` returns, by relative path
+ * (`loom generate` compiles a spec and runs it without writing a directory).
+ */
+export function artifactsFromFiles(files: ReadonlyMap<string, string>, dir = '(in memory)'): Artifacts {
+  return parseArtifacts(dir, (relative) => {
+    const text = files.get(relative);
+    if (text === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+    return text;
+  }, false);
+}
+
+function parseArtifacts(dir: string, readFile: Reader, onDisk: boolean): Artifacts {
   const file = join(dir, MANIFEST_NAME);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFile(MANIFEST_NAME);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    fail(file, code === 'ENOENT' ? 'no such file: is this a directory written by `loom compile`?' : (e as Error).message);
+    fail(file, code === 'ENOENT' ? `no such file${onDisk ? ': is this a directory written by `loom compile`?' : ''}` : (e as Error).message);
   }
   let json: unknown;
   try {
@@ -112,8 +131,8 @@ export function loadArtifacts(where: string | URL): Artifacts {
   }
   const manifest = validate(json, file);
   const { programs } = manifest;
-  const forward = programOf(dir, file, programs.forward, 'forward');
-  const step = programs.step ? programOf(dir, file, programs.step, 'step') : null;
+  const forward = programOf(dir, file, programs.forward, 'forward', readFile);
+  const step = programs.step ? programOf(dir, file, programs.step, 'step', readFile) : null;
   if (programs.step && (programs.step.dims.T !== 1 || programs.step.dims.B !== programs.forward.dims.B)) fail(file, `programs.step.dims must be { B: ${programs.forward.dims.B}, T: 1 }`);
   const { model, vocab, weights, states } = manifest;
   return { dir, manifest, model, vocab, dims: { ...programs.forward.dims }, weights, states, forward, step, noDecode: manifest.noDecode ?? null };

@@ -63,14 +63,18 @@ export class Model {
     this.positions = new Array<number>(artifacts.dims.B).fill(0);
   }
 
-  /** Compiles both programs' pipelines and uploads the weights once (checked by name and shape). */
-  static async create(gpu: Gpu, artifacts: Artifacts, weights: Weights): Promise<Model> {
+  /**
+   * Compiles both programs' pipelines and uploads the weights once (checked by name and shape).
+   * `keepActivations`: every intermediate buffer of the forward program keeps its value after a
+   * run (no memory reuse), for `readForwardBuffers`.
+   */
+  static async create(gpu: Gpu, artifacts: Artifacts, weights: Weights, opts: { keepActivations?: boolean } = {}): Promise<Model> {
     const map = weights instanceof Map ? (weights as ReadonlyMap<string, Float32Array>) : new Map(Object.entries(weights));
     const declared = new Set(artifacts.weights.map((w) => w.name));
     const extra = [...map.keys()].filter((k) => !declared.has(k)).sort();
     if (extra.length) throw new LoomError([diag('bad-weights', { message: `${extra.map((n) => `'${n}'`).join(', ')} are not weights of ${artifacts.model}` })]);
     const l = layouts(artifacts);
-    const forward = await Session.open(gpu, l.forward, map);
+    const forward = await Session.open(gpu, l.forward, map, undefined, opts);
     let step: Session | null = null;
     try {
       step = l.step ? await Session.open(gpu, l.step, new Map(), forward) : null;

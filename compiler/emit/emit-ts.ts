@@ -113,10 +113,13 @@ function addClass(file: import('ts-morph').SourceFile, m: Manifest): void {
       method('prefill', 'Promise<Float32Array>', `Runs any number n >= 1 of tokens from the carried state and carries it on: windows of T=${T} through the forward program, the rest one step at a time.`, [['tokens', 'Int32Array', `[B=${B}, n] token ids`]], `logits [B=${B}, n, ${v}]`),
       method('step', 'Promise<Float32Array>', 'One token per sequence from the carried state; carries it on.', [['tokens', 'Int32Array', `[B=${B}] token ids`]], `logits [B=${B}, ${v}]`),
       { name: 'reset', returnType: 'void', statements: ['this.model.reset();'], docs: ['Sets the carried state to zeros.'] },
+      { name: 'readState', isAsync: true, returnType: 'Promise<Record<StateName, Float32Array>>', statements: ['return (await this.model.readState()) as Record<StateName, Float32Array>;'], docs: ['A copy of the carried state (read back from the device), shapes as in STATE_SHAPES.'] },
+      { name: 'writeState', returnType: 'void', parameters: [{ name: 'value', type: 'Readonly<Record<StateName, Float32Array>>' }], statements: ['this.model.writeState(value);'], docs: ['Replaces the carried state; every state with its exact shape.'] },
+      { name: 'saveState', returnType: 'Promise<void>', parameters: [{ name: 'path', type: 'string' }], statements: ['return this.model.saveState(path);'], docs: ['Writes the carried state to a safetensors file (with the model name and a hash of its layout).'] },
+      { name: 'loadState', returnType: 'void', parameters: [{ name: 'path', type: 'string' }], statements: ['this.model.loadState(path);'], docs: ['Restores a state file written by `saveState` of this model; another model\'s is refused (LOOM5011).'] },
+      { name: 'fork', isAsync: true, returnType: `Promise<${name}>`, statements: [`return new ${name}(await this.model.fork());`], docs: ['An independent continuation from the carried state, sharing the pipelines and weights.'] },
       { name: 'destroy', returnType: 'void', statements: ['this.model.destroy();'], docs: ['Releases the GPU buffers.'] },
     ],
-    getAccessors: [{ name: 'state', returnType: 'Record<StateName, Float32Array>', statements: ['return this.model.state as Record<StateName, Float32Array>;'], docs: ['A copy of the carried state, shapes as in STATE_SHAPES.'] }],
-    setAccessors: [{ name: 'state', parameters: [{ name: 'value', type: 'Readonly<Record<StateName, Float32Array>>' }], statements: ['this.model.state = value;'] }],
   });
 }
 

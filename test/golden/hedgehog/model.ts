@@ -54,15 +54,6 @@ export class HedgehogSmall {
   private constructor(private readonly model: loom.Model) {
   }
 
-  /** A copy of the carried state, shapes as in STATE_SHAPES. */
-  get state(): Record<StateName, Float32Array> {
-    return this.model.state as Record<StateName, Float32Array>;
-  }
-
-  set state(value: Readonly<Record<StateName, Float32Array>>) {
-    this.model.state = value;
-  }
-
   /**
    * Loads the kernels beside this module, compiles their pipelines and uploads the weights.
    * @param gpu the device, from `acquireGpu()`
@@ -104,6 +95,31 @@ export class HedgehogSmall {
   /** Sets the carried state to zeros. */
   reset(): void {
     this.model.reset();
+  }
+
+  /** A copy of the carried state (read back from the device), shapes as in STATE_SHAPES. */
+  async readState(): Promise<Record<StateName, Float32Array>> {
+    return (await this.model.readState()) as Record<StateName, Float32Array>;
+  }
+
+  /** Replaces the carried state; every state with its exact shape. */
+  writeState(value: Readonly<Record<StateName, Float32Array>>): void {
+    this.model.writeState(value);
+  }
+
+  /** Writes the carried state to a safetensors file (with the model name and a hash of its layout). */
+  saveState(path: string): Promise<void> {
+    return this.model.saveState(path);
+  }
+
+  /** Restores a state file written by `saveState` of this model; another model's is refused (LOOM5011). */
+  loadState(path: string): void {
+    this.model.loadState(path);
+  }
+
+  /** An independent continuation from the carried state, sharing the pipelines and weights. */
+  async fork(): Promise<HedgehogSmall> {
+    return new HedgehogSmall(await this.model.fork());
   }
 
   /** Releases the GPU buffers. */

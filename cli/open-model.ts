@@ -1,0 +1,24 @@
+/**
+ * A spec compiled into its two programs and opened as a Model without writing an artifact
+ * directory: `loom generate` and the session tests use it.
+ */
+import type { ScheduleChoice } from '../compiler/check/spec.ts';
+import { compileArtifacts, DEFAULT_RUNTIME_IMPORT, emitArtifacts, type CompiledPair } from '../compiler/emit/emit.ts';
+import type { DeviceProfile } from '../compiler/plan/device.ts';
+import { LoomError } from '../grammar/diagnostics.ts';
+import { artifactsFromFiles, type Artifacts } from '../runtime/artifacts.ts';
+
+export interface OpenOptions {
+  batch: number;
+  seq: number;
+  schedule?: ScheduleChoice;
+  device: DeviceProfile;
+}
+
+/** The forward (prefill plan) and step (decode plan) programs of `text` as in-memory artifacts. */
+export function compileInMemory(text: string, path: string, o: OpenOptions): { pair: CompiledPair; artifacts: Artifacts } {
+  const options = { ...o, emit: ['wgsl'] as const, runtimeImport: DEFAULT_RUNTIME_IMPORT, source: path };
+  const r = compileArtifacts(text, path, options);
+  if (!r.ok) throw new LoomError(r.diagnostics.map((d) => ({ ...d, file: d.file ?? (d.span ? path : undefined) })));
+  return { pair: r.pair, artifacts: artifactsFromFiles(emitArtifacts(r.pair, options)) };
+}

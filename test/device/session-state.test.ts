@@ -1,0 +1,173 @@
+/**
+ * Sessions with carried state through the public Model API: prefill (chunkwise windows, then
+ * steps) followed by `step` against the float64 reference over the whole sequence, for every
+ * causal model in models/; state files (bitwise continuation, refusal of another model's file);
+ * forks; batched prefill of sequences of different lengths. B <= 2 and T = 16 keep the programs
+ * (and lavapipe's pipeline compiles) small.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileInMemory } from '../../cli/open-model.ts';
+import { nonCausalMixer } from '../../compiler/mixers/family-op.ts';
+import { compileSource, type Compiled } from '../../compiler/pipeline.ts';
+import { deviceProfile } from '../../runtime/gpu.ts';
+import { Model } from '../../runtime/model.ts';
+import { Rng } from '../../runtime/random.ts';
+import { interpretGraph } from '../../runtime/reference/interpret.ts';
+import { seededWeights } from '../../runtime/weights.ts';
+import { expectClose } from '../helpers/compare.ts';
+import { gpu } from './gpu.ts';
+
+const T = 16;
+const tmp = mkdtempSync(join(tmpdir(), 'loom-state-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function ids(seed: number, n: number, vocab: number): Int32Array {
+  const rng = Rng.forName(seed, 'session-state');
+  return Int32Array.from({ length: n }, () => rng.int(vocab));
+}
+
+/** A model at [B, T] with the prefill windows forced to chunkwise(16) when its mixers offer it. */
+async function open(path: string, batch: number, seed = 3): Promise<{ model: Model; weights: Map<string, Float32Array> }> {
+  const text = readFileSync(path, 'utf8');
+  const device = deviceProfile(await gpu());
+  let compiled;
+  try {
+    compiled = compileInMemory(text, path, { batch, seq: T, schedule: { kind: 'chunkwise', chunk: 16 }, device });
+  } catch {
+    compiled = compileInMemory(text, path, { batch, seq: T, device }); // a mixer without chunkwise: the spec's prefill plan
+  }
+  const weights = seededWeights(compiled.pair.forward.graph.weights, seed);
+  return { model: await Model.create(await gpu(), compiled.artifacts, weights), weights };
+}
+
+/** The float64 reference of one sequence (B = 1) of any length: logits [n, vocab]. */
+function reference(path: string, weights: ReadonlyMap<string, Float32Array>, tokens: Int32Array): Float64Array | Float32Array {
+  const r = compileSource(readFileSync(path, 'utf8'), path, { batch: 1, seq: tokens.length, schedule: { kind: 'recurrent' } });
+  const c: Compiled = r.ok ? r.compiled : (() => { throw new Error(r.diagnostics.map((d) => d.message).join('\n')); })();
+  return interpretGraph(c.graph, weights, tokens).outputs.logits as Float64Array;
+}
+
+const causal = readdirSync('models')
+  .filter((f) => f.endsWith('.loom'))
+  .sort()
+  .map((f) => `models/${f}`)
+  .filter((path) => {
+    const r = compileSource(readFileSync(path, 'utf8'), path, { batch: 1, seq: 4 });
+    return r.ok && !nonCausalMixer(r.compiled.spec);
+  });
+
+describe('prefill then step equals a forward over the whole sequence', () => {
+  it('covers the recurrence presets and a hybrid with attention layers', () => {
+    expect(causal).toContain('models/gated-deltanet.loom');
+    expect(causal).toContain('models/gated-deltanet-hybrid.loom');
+    expect(causal.length).toBeGreaterThan(10);
+  });
+
+  it.each(causal)('%s: 19 tokens of prefill (a window and 3 steps), then 3 steps', { timeout: 120_000 }, async (path) => {
+    const { model, weights } = await open(path, 1);
+    try {
+      const vocab = model.dims.vocab;
+      const seq = ids(1, 22, vocab);
+      const ref = reference(path, weights, seq);
+      const got = new Float32Array(22 * vocab);
+      got.set(await model.prefill(seq.subarray(0, 19)));
+      for (let t = 19; t < 22; t++) got.set(await model.step(seq.subarray(t, t + 1)), t * vocab);
+      expectClose(`${path} prefill + step`, got, ref);
+    } finally {
+      model.destroy();
+    }
+  });
+});
+
+describe('state files and forks', () => {
+  const HYBRID = 'models/gated-deltanet-hybrid.loom'; // conv tails, matrix states, KV caches, pos
+
+  it('a restored state continues bitwise like the original; another model\'s file is refused naming both', { timeout: 120_000 }, async () => {
+    const { model } = await open(HYBRID, 1);
+    const other = await open('models/linear-transformer.loom', 1);
+    try {
+      const vocab = model.dims.vocab;
+      const seq = ids(2, 24, vocab);
+      await model.prefill(seq.subarray(0, 20));
+      const file = join(tmp, 'hybrid.safetensors');
+      await model.saveState(file);
+      const before = await model.readState();
+      const first: Float32Array[] = [];
+      for (let t = 20; t < 24; t++) first.push(await model.step(seq.subarray(t, t + 1)));
+      model.reset();
+      model.loadState(file);
+      expect(await model.readState()).toEqual(before);
+      for (let t = 20; t < 24; t++) expect(await model.step(seq.subarray(t, t + 1)), `step ${t}`).toEqual(first[t - 20]);
+
+      const otherFile = join(tmp, 'lt.safetensors');
+      await other.model.saveState(otherFile);
+      expect(() => model.loadState(otherFile)).toThrow(/LOOM5011.*model 'linear_transformer' \(layout [0-9a-f]{16}\) cannot be loaded into model 'gated_deltanet_hybrid' \(layout [0-9a-f]{16}\)/s);
+      expect(() => model.loadState(join(tmp, 'missing.safetensors'))).toThrow(/missing\.safetensors/);
+    } finally {
+      model.destroy();
+      other.model.destroy();
+    }
+  });
+
+  it('two forks from one prompt are independent and each equals a fresh run', { timeout: 120_000 }, async () => {
+    const { model } = await open(HYBRID, 1);
+    try {
+      const vocab = model.dims.vocab;
+      const prompt = ids(3, 18, vocab);
+      const [a, b] = [ids(4, 5, vocab), ids(5, 5, vocab)];
+      const fresh = async (cont: Int32Array) => {
+        model.reset();
+        await model.prefill(prompt);
+        const out: Float32Array[] = [];
+        for (const t of cont) out.push(await model.step(Int32Array.of(t)));
+        return out;
+      };
+      const [wantA, wantB] = [await fresh(a), await fresh(b)];
+      model.reset();
+      await model.prefill(prompt);
+      const fa = await model.fork();
+      const fb = await model.fork();
+      const [gotA, gotB]: Float32Array[][] = [[], []];
+      for (let i = 0; i < 5; i++) {
+        gotA.push(await fa.step(a.subarray(i, i + 1)));
+        gotB.push(await fb.step(b.subarray(i, i + 1)));
+      }
+      expect(gotA).toEqual(wantA);
+      expect(gotB).toEqual(wantB);
+      fa.destroy(); // the programs stay with the other users
+      expect(await model.step(a.subarray(0, 1))).toEqual(wantA[0]); // the original is still at the prompt's end
+      fb.destroy();
+    } finally {
+      model.destroy();
+    }
+  });
+});
+
+describe('batched decode of sequences of different lengths', () => {
+  it.each(['models/gated-deltanet-hybrid.loom', 'models/deltanet-swa.loom'])('%s: each sequence as if alone', { timeout: 120_000 }, async (path) => {
+    const { model, weights } = await open(path, 2);
+    try {
+      const vocab = model.dims.vocab;
+      const prompts = [ids(6, 19, vocab), ids(7, 5, vocab)];
+      const next = [ids(8, 2, vocab), ids(9, 2, vocab)];
+      const got = (await model.prefillSequences(prompts)).map((l, b) => {
+        const all = new Float32Array((prompts[b].length + 2) * vocab);
+        all.set(l);
+        return all;
+      });
+      for (let i = 0; i < 2; i++) {
+        const logits = await model.step(Int32Array.of(next[0][i], next[1][i]));
+        for (let b = 0; b < 2; b++) got[b].set(logits.subarray(b * vocab, (b + 1) * vocab), (prompts[b].length + i) * vocab);
+      }
+      for (let b = 0; b < 2; b++) {
+        const seq = new Int32Array([...prompts[b], ...next[b]]);
+        expectClose(`${path} sequence ${b}`, got[b], reference(path, weights, seq));
+      }
+    } finally {
+      model.destroy();
+    }
+  });
+});
