@@ -9,6 +9,7 @@ import { compileCommand } from './commands/compile.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { explainCommand } from './commands/explain.ts';
 import { fmtCommand } from './commands/fmt.ts';
+import { importCommand } from './commands/import.ts';
 import { opCommand } from './commands/op.ts';
 import { runCommand } from './commands/run.ts';
 import { ShaderCompileError } from '../runtime/program.ts';
@@ -23,6 +24,9 @@ usage:
   loom explain SPEC [options] [--ir]  the plan: schedule per layer with every alternative's estimate
   loom check DIR [--update [--yes]]   re-emit a compiled directory, diff every file, run its kernels
                                       against the float64 reference; --update rewrites it
+  loom import CONFIG.json [-o SPEC.loom] [--force]
+                                      a .loom spec from a Hugging Face config.json of an fla model
+                                      (gla, delta_net, gated_deltanet, retnet, linear_attn) or LLaMA
   loom fmt FILE... [--check]          rewrite specs in canonical form; --check: list files that would
                                       change (exit 1), write nothing
   loom op NAME --in IN.safetensors --out OUT.safetensors [--schedule S] [--chunk C] [--scale X]
@@ -59,6 +63,7 @@ const COMMANDS: Record<string, Command> = {
   fmt: fmtCommand,
   op: opCommand,
   check: checkCommand,
+  import: importCommand,
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

@@ -5,6 +5,7 @@ import { scheduleChoice } from '../compiler/check/schedule.ts';
 import type { ScheduleChoice } from '../compiler/check/spec.ts';
 import { parse } from '../grammar/index.ts';
 import { LoomError } from '../grammar/diagnostics.ts';
+import { WEIGHTS_FORMATS, type WeightsFormat } from '../runtime/fla-weights.ts';
 import { usageError } from './io.ts';
 
 export interface CommonOptions {
@@ -14,6 +15,8 @@ export interface CommonOptions {
   schedule?: ScheduleChoice;
   seed: number;
   weights?: string;
+  /** How the weights file names its tensors: detected (`auto`), Loom's, or fla's/HF's. */
+  weightsFormat: WeightsFormat;
 }
 
 const COMMON = {
@@ -22,6 +25,7 @@ const COMMON = {
   schedule: { type: 'string' },
   seed: { type: 'string' },
   weights: { type: 'string' },
+  'weights-format': { type: 'string' },
 } as const;
 
 type Extra = Record<string, { type: 'string' | 'boolean'; short?: string }>;
@@ -43,8 +47,15 @@ export function parseCommand<E extends Extra>(command: string, args: string[], e
     seed: nonNegativeInt(v.seed, 0, '--seed'),
     schedule: v.schedule === undefined ? undefined : parseSchedule(String(v.schedule)),
     weights: v.weights as string | undefined,
+    weightsFormat: weightsFormat(v['weights-format']),
   };
   return { common, values: v };
+}
+
+function weightsFormat(v: unknown): WeightsFormat {
+  if (v === undefined) return 'auto';
+  if (!(WEIGHTS_FORMATS as readonly unknown[]).includes(v)) throw usageError(`--weights-format must be one of ${WEIGHTS_FORMATS.join(', ')}, got '${v}'`);
+  return v as WeightsFormat;
 }
 
 function positiveInt(v: unknown, fallback: number, flag: string): number {

@@ -76,6 +76,7 @@ export const DIAGNOSTICS = {
   'file-error': { code: 6003, severity: 'error', message: '{message}' },
   'device-lost': { code: 6004, severity: 'error', message: 'device lost: {reason}; create a new session' },
   'device-error': { code: 6005, severity: 'error', message: '{message}' },
+  'bad-config': { code: 6010, severity: 'error', message: '{message}' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type DiagnosticName = keyof typeof DIAGNOSTICS;

@@ -11,7 +11,8 @@ import { interpretGraph } from '../../runtime/reference/interpret.ts';
 import { nonFiniteError } from '../../runtime/check-finite.ts';
 import { Session, type ForwardResult } from '../../runtime/session.ts';
 import { writeSafetensors } from '../../runtime/safetensors.ts';
-import { loadWeights, seededWeights } from '../../runtime/weights.ts';
+import { seededWeights } from '../../runtime/weights.ts';
+import { loadCheckpoint } from '../../runtime/fla-weights.ts';
 import { build } from '../build.ts';
 import type { Io } from '../io.ts';
 import { parseCommand, type CommonOptions } from '../options.ts';
@@ -61,7 +62,7 @@ export function readIds(path: string): { ids: Int32Array; batch: number; seq: nu
 }
 
 export function weightsFor(c: Compiled, o: CommonOptions): Map<string, Float32Array> {
-  return o.weights ? loadWeights(c.graph.weights, o.weights) : seededWeights(c.graph.weights, o.seed);
+  return o.weights ? loadCheckpoint(c.spec, c.graph.weights, o.weights, o.weightsFormat) : seededWeights(c.graph.weights, o.seed);
 }
 
 export async function runCommand(args: string[], io: Io): Promise<number> {

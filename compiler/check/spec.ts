@@ -21,15 +21,16 @@ export interface LearnedFeatureSpec {
 
 /**
  * How data-dependent log-gates are computed from the layer input x:
- * logsigmoid: g = logsigmoid(x W) / normalizer (GLA; W factored through `lowRank` when set);
+ * logsigmoid: g = logsigmoid(x W + b) / normalizer (GLA; W factored through `lowRank` when set; b when `bias`);
  * softplus:   g = -exp(A_log) * softplus(x W + dt_bias) (Mamba2, Gated DeltaNet).
  */
-export type GateSpec = { kind: 'logsigmoid'; lowRank: number | null; normalizer: number } | { kind: 'softplus' };
+export type GateSpec = { kind: 'logsigmoid'; lowRank: number | null; normalizer: number; bias?: boolean } | { kind: 'softplus' };
 
-/** Output glue: per-head RMSNorm of o, then `* silu(x W_gate)` when gated. */
+/** Output glue: per-head RMSNorm of o (epsilon `eps`, default 1e-5), then `* silu(x W_gate)` when gated. */
 export interface OutputSpec {
   norm: boolean;
   gate: boolean;
+  eps?: number;
 }
 
 /** A mixer after its preset and knobs were resolved. One variant per mixer family. */
@@ -59,6 +60,8 @@ export interface LinearAttnMixer {
   direction: 'forward' | 'reverse' | 'bidirectional';
   /** cosFormer's cos re-weighting by absolute position (doubles the key width), or null. */
   reweight: { maxLen: number } | null;
+  /** Rotary embedding of q and k after their feature maps (fla's RetNet), or null/absent. */
+  rope?: { theta: number } | null;
   span: Span;
 }
 

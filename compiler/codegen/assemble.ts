@@ -64,7 +64,10 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
         const N = lastDim(n.id);
         const p = matmulPlans.get(n.id);
         if (!p) throw new LoomInternalError('assemble', `matmul ${name} has no plan`);
-        steps.push({ kernel: matmulKernel({ name, M, K, N, transposeW: n.transposeW, variant: p.variant }), args: [arg(n.x), arg(n.w), out] });
+        const extra = n.epilogue?.inputs ?? [];
+        const epilogue = n.epilogue ? { expr: n.epilogue.expr, inputElements: extra.map((i) => numel(g.nodes[i].type.shape)) } : undefined;
+        const kernel = matmulKernel({ name, M, K, N, transposeW: n.transposeW, variant: p.variant, ...(epilogue ? { epilogue } : {}) });
+        steps.push({ kernel, args: [arg(n.x), arg(n.w), ...extra.map(arg), out] });
         break;
       }
       case 'rmsnorm': {

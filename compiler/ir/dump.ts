@@ -14,7 +14,7 @@ function attrs(n: Node): string {
     case 'state_in':
       return ` '${n.name}'`;
     case 'matmul':
-      return n.transposeW ? ' W^T' : '';
+      return `${n.transposeW ? ' W^T' : ''}${n.epilogue ? ` then ${ewToString(n.epilogue.expr)}` : ''}`;
     case 'rmsnorm':
       return ` eps=${n.eps}${n.group ? ` group=${n.group}` : ''}`;
     case 'l2norm':

@@ -157,6 +157,16 @@ export function cacheSlots(k: AttentionKnobs): number {
 
 export type Schedule = 'parallel' | 'chunkwise' | 'recurrent';
 
+/**
+ * A pointwise consumer fused into a matmul (compiler/fuse/fuse.ts): the node's value is
+ * `expr($0 = the product, $1.. = inputs)`, each input matching or broadcasting (trailing dims)
+ * to the output.
+ */
+export interface MatmulEpilogueOp {
+  expr: EwExpr;
+  inputs: readonly number[];
+}
+
 export type NodeOp =
   /** Token ids `[B, T]` (i32). */
   | { op: 'tokens' }
@@ -167,7 +177,7 @@ export type NodeOp =
   /** Rows of `table [vocab, D]` picked by `ids [B, T]`: `[B, T, D]`. */
   | { op: 'embed'; table: number; ids: number }
   /** `x [.., K] · W` with W `[K, N]`, or `[N, K]` when transposeW: `[.., N]`. */
-  | { op: 'matmul'; x: number; w: number; transposeW: boolean }
+  | { op: 'matmul'; x: number; w: number; transposeW: boolean; epilogue?: MatmulEpilogueOp }
   /**
    * `x * rsqrt(mean(x^2) + eps) * weight` over each group of `group` consecutive elements of the
    * last axis (default: the whole last axis; a head dimension for per-head norms), weight `[group]`.
@@ -301,7 +311,7 @@ export function nodeInputs(n: NodeOp): number[] {
     case 'embed':
       return [n.table, n.ids];
     case 'matmul':
-      return [n.x, n.w];
+      return [n.x, n.w, ...(n.epilogue?.inputs ?? [])];
     case 'rmsnorm':
       return [n.x, n.weight];
     case 'l2norm':
@@ -360,7 +370,7 @@ export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
     case 'embed':
       return { ...n, table: f(n.table), ids: f(n.ids) };
     case 'matmul':
-      return { ...n, x: f(n.x), w: f(n.w) };
+      return { ...n, x: f(n.x), w: f(n.w), ...(n.epilogue ? { epilogue: { ...n.epilogue, inputs: n.epilogue.inputs.map(f) } } : {}) };
     case 'rmsnorm':
       return { ...n, x: f(n.x), weight: f(n.weight) };
     case 'l2norm':

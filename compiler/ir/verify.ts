@@ -35,6 +35,10 @@ const RULES: { [K in Node['op']]: Rule } = {
     const w = get(n.w).type.shape;
     const [k, out] = n.transposeW ? [w[1], w[0]] : [w[0], w[1]];
     if (w.length !== 2 || last(x) !== k) return `matmul: x [${x}] does not match W [${w}]`;
+    if (n.epilogue) {
+      if (maxInput(n.epilogue.expr) > n.epilogue.inputs.length) return 'matmul epilogue reads an input it does not have';
+      if (!n.epilogue.inputs.every((e) => broadcasts(get(e).type.shape, n.type.shape))) return 'matmul epilogue inputs must match or broadcast to the output';
+    }
     return same(n.type.shape, [...x.slice(0, -1), out]) ? undefined : 'matmul output shape';
   },
   rmsnorm: (n, get) => {

@@ -140,7 +140,9 @@ function evalNode(ctx: Ctx, node: Node): Float64Array {
       const K = lastDim(xs);
       const M = numel(xs) / K;
       const N = lastDim(node.type.shape);
-      return matmulRef(input(ctx, node.x, node), input(ctx, node.w, node), M, K, N, node.transposeW);
+      const product = matmulRef(input(ctx, node.x, node), input(ctx, node.w, node), M, K, N, node.transposeW);
+      if (!node.epilogue) return product;
+      return elementwiseRef(node.epilogue.expr, [product, ...node.epilogue.inputs.map((i) => input(ctx, i, node))], product.length);
     }
     case 'rmsnorm': {
       const D = node.group ?? lastDim(shapeOf(ctx, node.x));

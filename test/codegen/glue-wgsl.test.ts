@@ -52,6 +52,10 @@ const SNAPSHOTS: [string, () => Kernel][] = [
   mm('M130-K96-N260-F', { M: 130, K: 96, N: 260, transposeW: false }, 'register4x4'),
   mm('M130-K96-N258-T', { M: 130, K: 96, N: 258, transposeW: true }, 'register4x4'),
   mm('M130-K96-N260-T', { M: 130, K: 96, N: 260, transposeW: true }, 'workgroup16'),
+  // A residual add fused into the product, and a gate with a broadcast per-column bias.
+  mm('M16-K64-N64-F-residual', { M: 16, K: 64, N: 64, transposeW: false, epilogue: { expr: fn('add', b, a), inputElements: [16 * 64] } }, 'register4x4'),
+  mm('M16-K64-N6-F-gate', { M: 16, K: 64, N: 6, transposeW: false, epilogue: { expr: fn('mul', fn('logsigmoid', fn('add', a, b)), k(0.0625)), inputElements: [6] } }, 'naive'),
+  mm('M16-K64-N64-T-residual', { M: 16, K: 64, N: 64, transposeW: true, epilogue: { expr: fn('add', b, a), inputElements: [16 * 64] } }, 'workgroup16'),
 ];
 
 describe('glue WGSL snapshots', () => {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { MAX_EPILOGUE_INPUTS } from '../../compiler/fuse/fuse.ts';
 import { describe, expect, it } from 'vitest';
 import { compileArtifacts, emitArtifacts, MANIFEST } from '../../compiler/emit/emit.ts';
 import { DEFAULT_PROFILE } from '../../compiler/plan/device.ts';
@@ -88,13 +89,25 @@ describe('lower', () => {
 });
 
 describe('fuse', () => {
-  it('fuses silu(gate) * up into one elementwise node per MLP', () => {
+  it('fuses silu(gate) * up, then every elementwise consumer of a matmul into its epilogue', () => {
     const c = compiled(LT, { batch: 1, seq: 4 });
     const ew = (g: Compiled['graph']) => g.nodes.filter((n) => n.op === 'elementwise');
+    const epilogues = (g: Compiled['graph']) => g.nodes.filter((n) => n.op === 'matmul' && n.epilogue);
     expect(ew(c.graph)).toHaveLength(4 * 4); // per layer: 2 residual adds, silu, mul
-    expect(ew(c.fused)).toHaveLength(4 * 3);
-    expect(dumpGraph(c.fused)).toContain('elementwise(%');
-    expect(dumpGraph(c.fused)).toMatch(/mul\(silu\(\$0\), \$1\)/);
+    expect(epilogues(c.graph)).toHaveLength(0);
+    // Per layer: x + (o W_o), x + (h W_down) and silu(x W_gate) * (x W_up) all end a matmul.
+    expect(ew(c.fused)).toHaveLength(0);
+    expect(epilogues(c.fused)).toHaveLength(4 * 3);
+    expect(c.fused.nodes.length).toBe(c.graph.nodes.length - 4 * 4); // one node per layer from the chain, three from the epilogues
+    expect(dumpGraph(c.fused)).toMatch(/matmul\(%\d+, %\d+, %\d+\) then mul\(silu\(\$0\), \$1\)/);
+    expect(dumpGraph(c.fused)).toMatch(/then add\(\$1, \$0\)/);
+  });
+  it('never gives a matmul more epilogue inputs than 8 storage buffers allow', () => {
+    for (const f of readdirSync('models').filter((x) => x.endsWith('.loom'))) {
+      const r = compileSource(src(`models/${f}`), f, { batch: 1, seq: 4 });
+      if (!r.ok) continue;
+      for (const n of r.compiled.fused.nodes) if (n.op === 'matmul' && n.epilogue) expect(n.epilogue.inputs.length, `${f} ${n.label}`).toBeLessThanOrEqual(MAX_EPILOGUE_INPUTS);
+    }
   });
   it('computes the same function (float64 reference on both graphs)', () => {
     const c = compiled(FW, { batch: 2, seq: 6 });

@@ -91,6 +91,33 @@ describe('matmul', () => {
   });
 });
 
+describe('matmul with a fused epilogue', () => {
+  // out = silu(product) * in1 + in2, with in1 full-size and in2 a per-column vector (broadcast).
+  const expr: EwExpr = {
+    kind: 'fn',
+    fn: 'add',
+    args: [
+      { kind: 'fn', fn: 'mul', args: [{ kind: 'fn', fn: 'silu', args: [{ kind: 'in', index: 0 }] }, { kind: 'in', index: 1 }] },
+      { kind: 'in', index: 2 },
+    ],
+  };
+  const cases = (['naive', 'register4x4', 'workgroup16'] as const).flatMap((variant) =>
+    [
+      { M: 7, K: 12, N: 20, transposeW: false },
+      { M: 33, K: 16, N: 8, transposeW: true },
+    ].map((d) => ({ id: `M${d.M}-K${d.K}-N${d.N}-${d.transposeW ? 'T' : 'F'}-${variant}`, d, variant })),
+  );
+  it.each(cases)('$id', async ({ id, d, variant }) => {
+    const x = normals(id, 'x', d.M * d.K);
+    const w = normals(id, 'w', d.K * d.N);
+    const in1 = normals(id, 'in1', d.M * d.N);
+    const in2 = normals(id, 'in2', d.N);
+    const kernel = matmulKernel({ ...d, name: `mme.${id}`, variant, epilogue: { expr, inputElements: [d.M * d.N, d.N] } });
+    const product = matmulRef(x, w, d.M, d.K, d.N, d.transposeW);
+    expectClose(id, await run(kernel, { x, w, in1, in2 }), elementwiseRef(expr, [product, in1, in2], d.M * d.N), 1e-5);
+  });
+});
+
 /** Positions where a gathered output differs from the reference (a gather must be exact). */
 function mismatches(out: Float32Array, ref: Float64Array): number[] {
   const bad: number[] = [];

@@ -15,7 +15,8 @@ import { LoomInternalError } from '../../../grammar/diagnostics.ts';
 import type { DeviceLimits } from '../../plan/device.ts';
 import type { Kernel, KernelBinding } from '../kernel.ts';
 import { buildKernel, ceilDiv, type WgslBuilder } from '../wgsl.ts';
-import { flatDispatch, flatIndex, foldGrid, MAX_GROUPS_PER_DIM, needsGuard } from './elementwise.ts';
+import type { EwExpr } from '../../ir/graph.ts';
+import { ewHelpers, flatDispatch, flatIndex, foldGrid, MAX_GROUPS_PER_DIM, needsGuard, renderEwExpr } from './elementwise.ts';
 
 export type MatmulVariant = 'register4x4' | 'naive' | 'workgroup16';
 
@@ -24,6 +25,34 @@ export interface MatmulDims {
   K: number;
   N: number;
   transposeW: boolean;
+  /** A pointwise epilogue applied before each store (fusion of a consumer; see MatmulEpilogue). */
+  epilogue?: MatmulEpilogue;
+}
+
+/**
+ * `out[i] = expr(acc, in1[i], ...)`: `$0` in the expression is the product, `$k` (k >= 1) reads
+ * input buffer k, of `inputElements[k-1]` elements broadcast over the output (element i reads
+ * `in_k[i % size]`). The expression is the consumer's elementwise tree (compiler/fuse/fuse.ts).
+ */
+export interface MatmulEpilogue {
+  expr: EwExpr;
+  inputElements: readonly number[];
+}
+
+/** The epilogue's helper function and the consts its broadcast inputs need. */
+function epilogueParts(d: MatmulDims): { helpers: string[]; consts: [string, number][] } {
+  const e = d.epilogue;
+  if (!e) return { helpers: [], consts: [] };
+  const total = d.M * d.N;
+  const lets = e.inputElements.map((n, j) => `  let x${j + 1} = in${j + 1}[${n === total ? 'i' : `i % N${j + 1}`}];`);
+  const fn = [`fn epilogue(i: u32, acc: f32) -> f32 {`, '  let x0 = acc;', ...lets, `  return ${renderEwExpr(e.expr)};`, '}'].join('\n');
+  const consts = e.inputElements.flatMap((n, j): [string, number][] => (n === total ? [] : [[`N${j + 1}`, n]]));
+  return { helpers: [...ewHelpers(e.expr), fn], consts };
+}
+
+/** The value stored at flat output index `i`: the accumulator, through the epilogue when there is one. */
+function finish(d: MatmulDims, i: string, acc: string): string {
+  return d.epilogue ? `epilogue(${i}, ${acc})` : acc;
 }
 
 const FLAT_WG = 64;
@@ -43,15 +72,19 @@ function checkDims(name: string, d: MatmulDims): void {
 }
 
 function matmulBindings(d: MatmulDims): KernelBinding[] {
+  const extra = (d.epilogue?.inputElements ?? []).map((elements, j): KernelBinding => ({ name: `in${j + 1}`, access: 'read', elem: 'f32', elements }));
   return [
     { name: 'x', access: 'read', elem: 'f32', elements: d.M * d.K },
     { name: 'w', access: 'read', elem: 'f32', elements: d.K * d.N },
+    ...extra,
     { name: 'out', access: 'read_write', elem: 'f32', elements: d.M * d.N },
   ];
 }
 
 function summary(d: MatmulDims, how: string): string {
-  return `out[M, N] = x[M, K] · ${d.transposeW ? 'transpose(w[N, K])' : 'w[K, N]'}; ${how}`;
+  const product = `x[M, K] · ${d.transposeW ? 'transpose(w[N, K])' : 'w[K, N]'}`;
+  const lhs = d.epilogue ? `out[M, N] = epilogue(${product})` : `out[M, N] = ${product}`;
+  return `${lhs}; ${how}${d.epilogue ? `; epilogue ${renderEwExpr(d.epilogue.expr)} with x0 the product` : ''}`;
 }
 
 /** Why register4x4 cannot tile these dims, or undefined. */
@@ -139,7 +172,8 @@ function naiveKernel(name: string, d: MatmulDims): Kernel {
     name,
     summary: summary(d, 'one invocation per output'),
     bindings: matmulBindings(d),
-    consts: [['M', d.M], ['K', d.K], ['N', d.N], ['MN', total], ...index.consts],
+    consts: [['M', d.M], ['K', d.K], ['N', d.N], ['MN', total], ...index.consts, ...epilogueParts(d).consts],
+    helpers: epilogueParts(d).helpers,
     workgroupSize: SHAPE.naive.wg,
     dispatch,
     dispatchFormula: formula,
@@ -153,7 +187,7 @@ function naiveKernel(name: string, d: MatmulDims): Kernel {
       b.block('for (var i_k = 0u; i_k < K; i_k++)', () => {
         b.line(`b_acc += x[o_x + i_k] * w[${wAt(d, 'i_k', 'i_n')}];`);
       });
-      b.line('out[i_el] = b_acc;');
+      b.line(`out[i_el] = ${finish(d, 'i_el', 'b_acc')};`);
     },
   });
 }
@@ -169,7 +203,8 @@ function register4x4Kernel(name: string, d: MatmulDims): Kernel {
     name,
     summary: summary(d, 'one invocation per 4x4 output tile, vec4 register accumulators, no barriers'),
     bindings: matmulBindings(d),
-    consts: [['M', d.M], ['K', d.K], ['N', d.N], ['TILES_N', tilesN], ['TILES', tiles], ...index.consts],
+    consts: [['M', d.M], ['K', d.K], ['N', d.N], ['TILES_N', tilesN], ['TILES', tiles], ...index.consts, ...epilogueParts(d).consts],
+    helpers: epilogueParts(d).helpers,
     workgroupSize: SHAPE.register4x4.wg,
     dispatch,
     dispatchFormula: formula,
@@ -193,8 +228,8 @@ function workgroup16Kernel(name: string, d: MatmulDims): Kernel {
     name,
     summary: summary(d, '16x16 output tiles staged through workgroup memory'),
     bindings: matmulBindings(d),
-    consts: [['M', d.M], ['K', d.K], ['N', d.N], ['TS', TS], ['TILES_N', tilesN], ['TILES', tiles], ...index.consts],
-    helpers: ['var<workgroup> s_x: array<array<f32, TS>, TS>;\nvar<workgroup> s_w: array<array<f32, TS>, TS>;'],
+    consts: [['M', d.M], ['K', d.K], ['N', d.N], ['TS', TS], ['TILES_N', tilesN], ['TILES', tiles], ...index.consts, ...epilogueParts(d).consts],
+    helpers: ['var<workgroup> s_x: array<array<f32, TS>, TS>;\nvar<workgroup> s_w: array<array<f32, TS>, TS>;', ...epilogueParts(d).helpers],
     workgroupSize: SHAPE.workgroup16.wg,
     dispatch,
     dispatchFormula: dispatch[1] === 1 ? base : `fold(${base}) into x*y`,
@@ -244,7 +279,7 @@ function workgroup16Body(b: WgslBuilder, d: MatmulDims, tileExpr: string, guardT
     });
     b.line('workgroupBarrier();');
   });
-  const store = 'out[i_m * N + i_n] = b_acc;';
+  const store = `out[i_m * N + i_n] = ${finish(d, 'i_m * N + i_n', 'b_acc')};`;
   if (edgeM && edgeN) b.line(`if (i_m < M && i_n < N) { ${store} }`);
   else if (edgeM) b.line(`if (i_m < M) { ${store} }`);
   else if (edgeN) b.line(`if (i_n < N) { ${store} }`);
@@ -288,15 +323,16 @@ function register4x4Body(b: WgslBuilder, d: MatmulDims): void {
       for (const r of R4) b.line(`b_acc${r} += x[o_x${r} + i_k] * b_w;`);
     });
   }
-  storeTile(b, edgeM, edgeN);
+  storeTile(b, d, edgeM, edgeN);
 }
 
-function storeTile(b: WgslBuilder, edgeM: boolean, edgeN: boolean): void {
+function storeTile(b: WgslBuilder, d: MatmulDims, edgeM: boolean, edgeN: boolean): void {
   for (const r of R4) {
     const row = () => {
       b.line(`let o_out${r} = ${r ? `(i_m + ${r}u)` : 'i_m'} * N + i_n;`);
       for (const c of R4) {
-        const st = `out[o_out${r}${c ? ` + ${c}u` : ''}] = b_acc${r}.${LANES[c]};`;
+        const at = `o_out${r}${c ? ` + ${c}u` : ''}`;
+        const st = `out[${at}] = ${finish(d, at, `b_acc${r}.${LANES[c]}`)};`;
         b.line(edgeN && c > 0 ? `if (i_n + ${c}u < N) { ${st} }` : st);
       }
     };

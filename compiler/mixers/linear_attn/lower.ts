@@ -40,6 +40,8 @@ export function mixerBuilder(g: GraphBuilder, m: { name: string }, layer: number
     ew: (expr: EwExpr, inputs: number[], width: number, name: string) =>
       g.add({ op: 'elementwise', expr, inputs }, act(width), `${label}.${name}`, layer),
     dim,
+    g,
+    layer,
   };
 }
 
@@ -90,7 +92,13 @@ function lowerGate(mb: MB, m: LinearAttnMixer, x: number): number | null {
     return mb.ew(expr, [a, mb.param('A_log', H), mb.param('dt_bias', H)], width, 'g');
   }
   const r = m.gate.lowRank;
+  const last = r === null ? 'g' : 'g_up';
   const logits = r === null ? mb.proj(x, 'g', mb.dim, width) : mb.proj(mb.proj(x, 'g_down', mb.dim, r), 'g_up', r, width);
+  if (m.gate.bias) {
+    // fla's GLA: the gate's last projection has a bias, `<prefix>.g_up.bias` [H*K].
+    const b = mb.g.weight(`${mb.prefix}.${last}.bias`, [width], { kind: 'zeros' }, mb.layer);
+    return mb.ew(fn('mul', fn('logsigmoid', fn('add', IN0, IN1)), num(1 / m.gate.normalizer)), [logits, b], width, 'g');
+  }
   return mb.ew(fn('mul', fn('logsigmoid', IN0), num(1 / m.gate.normalizer)), [logits], width, 'g');
 }
 
@@ -159,7 +167,9 @@ export function lowerLinearAttn(g: GraphBuilder, m: LinearAttnMixer, x: number, 
   const Kphi = m.reweight ? K / 2 : K; // the feature width before cosFormer's re-weighting doubles it
   const d = m.featureMap?.inputDim ?? Kphi;
   const mapped = (y: number, which: 'q' | 'k') => (m.featureMap ? applyFeatures(g, mb, lowerFeatureMap(g, m, y, layer, which), m.featureMap.post, Kphi, layer, which) : y);
-  const phi = (y: number, which: 'q' | 'k') => (m.reweight ? reweight(g, mb, mapped(y, which), Kphi, m.reweight.maxLen, layer, which) : mapped(y, which));
+  const rope = (y: number, which: 'q' | 'k') =>
+    m.rope ? g.add({ op: 'rope', x: y, pos: g.position(), group: K, theta: m.rope.theta }, g.node(y).type, `${label}.${which}_rope`, layer) : y;
+  const phi = (y: number, which: 'q' | 'k') => (m.reweight ? reweight(g, mb, mapped(y, which), Kphi, m.reweight.maxLen, layer, which) : rope(mapped(y, which), which));
   const q = phi(applyFeatures(g, mb, conv(mb.proj(x, 'q', dim, H * d), 'q'), features, d, layer, 'q'), 'q');
   const k = phi(applyFeatures(g, mb, conv(mb.proj(x, 'k', dim, H * d), 'k'), features, d, layer, 'k'), 'k');
   const v = conv(mb.proj(x, 'v', dim, H * V), 'v');
@@ -185,7 +195,7 @@ export function lowerLinearAttn(g: GraphBuilder, m: LinearAttnMixer, x: number, 
   }
   if (m.output.norm) {
     const w = g.weight(`layers.${layer}.${m.name}.o_norm.weight`, [V], { kind: 'ones' }, layer);
-    o = g.add({ op: 'rmsnorm', x: o, weight: w, eps: 1e-5, group: V }, mb.act(H * V), `${label}.o_norm`, layer);
+    o = g.add({ op: 'rmsnorm', x: o, weight: w, eps: m.output.eps ?? 1e-5, group: V }, mb.act(H * V), `${label}.o_norm`, layer);
   }
   if (m.output.gate) o = mb.ew(fn('mul', IN0, fn('silu', IN1)), [o, mb.proj(x, 'gate', dim, H * V)], H * V, 'o_gate');
   return mb.proj(o, 'o', H * V, dim);

@@ -9,6 +9,9 @@
  *               (`normalizer = 16` divides logsigmoid gates; `low_rank = r` factors the projection)
  *   update    = additive | delta;   beta = sigmoid | sigmoid(scale = 2)   (delta only)
  *   normalize = true | false;       output = none | rmsnorm | rmsnorm * swish(gate)
+ *               (`rmsnorm(eps = 1e-6)`: the output norm's epsilon, default 1e-5)
+ *   decay gates: `bias = true` adds a learned bias to the logsigmoid gate logits (fla's GLA)
+ *   rope = true | false, rope_theta (default 10000): rotary embedding of q and k (fla's RetNet)
  *   heads, head_dim, value_dim, feature_dim (q/k width per head, default head_dim),
  *   scale (default feature_dim^-1/2; 1 with a learned map, which scales itself), eps
  */
@@ -67,7 +70,7 @@ export const LINEAR_ATTN_PRESETS: Record<string, PresetDefaults> = {
   hedgehog: { paper: 'Zhang et al. 2024, The Hedgehog & the Porcupine: Expressive Linear Attentions with Softmax Mimicry', features: [], map: { kind: 'hedgehog' }, normalize: true, decay: 'none', update: 'additive', output: NO_OUTPUT },
 };
 
-export const LINEAR_ATTN_KNOBS = ['heads', 'head_dim', 'value_dim', 'feature', 'normalize', 'scale', 'eps', 'decay', 'update', 'beta', 'output', 'short_conv', 'feature_dim', 'length_norm', 'direction', 'reweight'] as const;
+export const LINEAR_ATTN_KNOBS = ['heads', 'head_dim', 'value_dim', 'feature', 'normalize', 'scale', 'eps', 'decay', 'update', 'beta', 'output', 'short_conv', 'feature_dim', 'length_norm', 'direction', 'reweight', 'rope', 'rope_theta'] as const;
 
 /** Widest short convolution accepted (the kernels loop over the taps; typical widths are 2 to 4). */
 export const MAX_SHORT_CONV = 64;
@@ -91,7 +94,7 @@ function callParts(e: Expr, ctx: Ctx, what: string, allowed: readonly string[]):
 }
 
 function checkDecay(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx, fallbackGate: GateSpec | undefined): { kind: PresetDefaults['decay']; gate?: GateSpec } | undefined {
-  const { word, args } = callParts(e, ctx, 'decay', ['gate', 'low_rank', 'normalizer']);
+  const { word, args } = callParts(e, ctx, 'decay', ['gate', 'low_rank', 'normalizer', 'bias']);
   if (word === undefined) return undefined;
   const kind = evalWord({ kind: 'Name', name: word, span: e.span }, ['none', 'fixed', 'scalar', 'vector'] as const, ctx, 'decay');
   if (kind === undefined) return undefined;
@@ -104,22 +107,36 @@ function checkDecay(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx, fallbac
   const gateWord = args.get('gate') ? evalWord(args.get('gate')!, ['logsigmoid', 'softplus'] as const, ctx, 'gate') : presetGate ?? 'logsigmoid';
   if (gateWord === undefined) return undefined;
   if (gateWord === 'softplus') {
+    if (args.has('bias')) return ctx.error('bad-block', { message: 'bias applies to logsigmoid gates (a softplus gate has its dt_bias)' }, args.get('bias')!.span), undefined;
     if (kind === 'vector') return ctx.error('unknown-value', { value: 'softplus', what: 'a vector decay gate (expected logsigmoid)' }, e.span), undefined;
     return { kind, gate: { kind: 'softplus' } };
   }
-  const preset = fallbackGate?.kind === 'logsigmoid' ? fallbackGate : { lowRank: null, normalizer: 16 };
+  const preset: { lowRank: number | null; normalizer: number; bias?: boolean } = fallbackGate?.kind === 'logsigmoid' ? fallbackGate : { lowRank: null, normalizer: 16 };
   const lowRank = args.get('low_rank') ? evalDim(args.get('low_rank')!, env, ctx, 'low_rank') : preset.lowRank;
   const normalizer = args.get('normalizer') ? evalNumber(args.get('normalizer')!, env, ctx, 'normalizer') : preset.normalizer;
-  if (lowRank === undefined || normalizer === undefined) return undefined;
-  return { kind, gate: { kind: 'logsigmoid', lowRank, normalizer } };
+  const biasWord = args.get('bias') ? evalWord(args.get('bias')!, BOOLS, ctx, 'bias') : preset.bias ? 'true' : 'false';
+  if (lowRank === undefined || normalizer === undefined || biasWord === undefined) return undefined;
+  return { kind, gate: { kind: 'logsigmoid', lowRank, normalizer, ...(biasWord === 'true' ? { bias: true } : {}) } };
 }
 
-function checkOutput(e: Expr, ctx: Ctx): OutputSpec | undefined {
+/** `rmsnorm` or `rmsnorm(eps = N)`: the output norm's epsilon (undefined: the default), or null when `e` is no norm. */
+function outputNorm(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx): { eps?: number } | null {
+  if (nameOf(e) === 'rmsnorm') return {};
+  if (e.kind !== 'Call' || e.callee.name !== 'rmsnorm') return null;
+  const { args } = callParts(e, ctx, 'rmsnorm', ['eps']);
+  const eps = args.get('eps') ? evalNumber(args.get('eps')!, env, ctx, 'rmsnorm eps') : undefined;
+  if (eps !== undefined && !(eps > 0)) ctx.error('not-positive', { what: 'rmsnorm eps', value: eps }, args.get('eps')!.span);
+  return eps === undefined ? {} : { eps };
+}
+
+function checkOutput(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx): OutputSpec | undefined {
   if (nameOf(e) === 'none') return NO_OUTPUT;
-  if (nameOf(e) === 'rmsnorm') return { norm: true, gate: false };
-  if (e.kind === 'Binary' && e.op === '*' && nameOf(e.left) === 'rmsnorm' && e.right.kind === 'Call' && e.right.callee.name === 'swish') {
+  const alone = outputNorm(e, env, ctx);
+  if (alone) return { norm: true, gate: false, ...alone };
+  if (e.kind === 'Binary' && e.op === '*' && e.right.kind === 'Call' && e.right.callee.name === 'swish') {
+    const norm = outputNorm(e.left, env, ctx);
     const a = e.right.args;
-    if (a.length === 1 && a[0].kind === 'Name' && a[0].name === 'gate') return NORM_GATE;
+    if (norm && a.length === 1 && a[0].kind === 'Name' && a[0].name === 'gate') return { ...NORM_GATE, ...norm };
   }
   ctx.error('unknown-value', { value: nameOf(e) ?? describeExpr(e), what: 'output (expected none, rmsnorm, or rmsnorm * swish(gate))' }, e.span);
   return undefined;
@@ -200,7 +217,9 @@ export function checkLinearAttn(name: string, preset: string, knobs: readonly As
   const decay = value('decay') ? checkDecay(value('decay')!, local, ctx, p.gate) : { kind: p.decay, gate: p.gate };
   const update = value('update') ? evalWord(value('update')!, ['additive', 'delta'] as const, ctx, 'update') : p.update;
   const betaScale = value('beta') ? checkBeta(value('beta')!, local, ctx) : 1;
-  const output = value('output') ? checkOutput(value('output')!, ctx) : p.output;
+  const output = value('output') ? checkOutput(value('output')!, local, ctx) : p.output;
+  const ropeWord = value('rope') ? evalWord(value('rope')!, BOOLS, ctx, 'rope') : undefined;
+  const ropeTheta = num('rope_theta', () => 10000, false);
   const shortConv = value('short_conv') ? checkShortConv(value('short_conv')!, local, ctx) : null;
   const lengthNormWord = value('length_norm') ? evalWord(value('length_norm')!, ['none', 'learned'] as const, ctx, 'length_norm') : undefined;
   const lengthNorm = lengthNormWord === undefined ? (p.lengthNorm ?? false) : lengthNormWord === 'learned';
@@ -209,6 +228,12 @@ export function checkLinearAttn(name: string, preset: string, knobs: readonly As
   if (direction === 'bidirectional' && update === 'delta') ctx.error('bad-block', { message: `mixer '${name}': direction = bidirectional (LION) is defined for the additive update only` }, value('direction')?.span ?? span);
   if (direction !== 'forward' && lengthNorm) ctx.error('bad-block', { message: `mixer '${name}': length_norm needs direction = forward` }, value('direction')?.span ?? span);
   if (update === 'delta' && normalize) ctx.error('bad-block', { message: `mixer '${name}': normalize is not defined for the delta rule` }, value('normalize')?.span ?? span);
+  if (ropeWord === 'true') {
+    const why = learned ? 'a learned or widening feature map' : reweight ? 'the cos re-weighting' : featureDim !== undefined && featureDim % 2 !== 0 ? `an odd key width (${featureDim})` : null;
+    if (why) ctx.error('bad-block', { message: `mixer '${name}': rope rotates pairs of key features; it cannot follow ${why}` }, value('rope')!.span);
+  }
+  if (value('rope_theta') && ropeWord !== 'true') ctx.error('bad-block', { message: `mixer '${name}': rope_theta needs rope = true` }, value('rope_theta')!.span);
+  if (ropeTheta !== undefined && !(ropeTheta > 1)) ctx.error('not-positive', { what: `${name}.rope_theta - 1`, value: ropeTheta - 1 }, value('rope_theta')?.span ?? span);
   if (value('beta') && update !== 'delta') ctx.error('bad-block', { message: `mixer '${name}': beta is only used by update = delta` }, value('beta')!.span);
   if (ctx.diagnostics.length > before) return undefined;
   if (heads === undefined || featureDim === undefined || valueDim === undefined || features === undefined || scale === undefined) return undefined;
@@ -230,6 +255,7 @@ export function checkLinearAttn(name: string, preset: string, knobs: readonly As
     lengthNorm,
     direction: direction ?? 'forward',
     reweight,
+    ...(ropeWord === 'true' && ropeTheta !== undefined ? { rope: { theta: ropeTheta } } : {}),
     span,
   };
 }

@@ -1,0 +1,140 @@
+/**
+ * Reading a Hugging Face config for `loom import` (config.ts): each field with its class default,
+ * and a record of which were read, refused (LOOM6010, at the field's position in the JSON text) or
+ * listed as not changing the computation.
+ */
+import type { Span } from '../../grammar/ast.ts';
+import { diag, type Diagnostic } from '../../grammar/diagnostics.ts';
+import { suggest } from '../../grammar/suggest.ts';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
+
+/** The spec an importer builds: one mixer in a pre-norm block with a SwiGLU MLP (fla's and LLaMA's layer). */
+export interface Draft {
+  /** Which checkpoint family, as written in the spec's header comment (`fla GLAConfig`). */
+  source: string;
+  vocab: number;
+  dim: number;
+  layers: number;
+  heads: number;
+  normEps: number;
+  tied: boolean;
+  mixer: { preset: string; knobs: [string, string][] };
+  mlpHidden: number;
+  /** Defaults of the checkpoint's code that no config field states, as comment lines. */
+  notes: string[];
+}
+
+/** Fields of every saved Hugging Face config that do not change the computation. */
+const GENERIC_IGNORED = [
+  'architectures', 'model_type', 'transformers_version', 'torch_dtype', 'dtype', '_name_or_path', 'auto_map',
+  'use_cache', 'initializer_range', 'bos_token_id', 'eos_token_id', 'pad_token_id', 'return_dict',
+  'output_attentions', 'output_hidden_states', 'keys_to_ignore_at_inference',
+];
+
+/**
+ * A config's fields with the defaults of the class that reads them. `get` marks a field as read;
+ * `refuse` records an error naming the field; `ignore` lists fields that do not change the computation.
+ */
+export class Fields {
+  readonly errors: Diagnostic[] = [];
+  private readonly read = new Set<string>();
+  private readonly ignored = new Set<string>();
+
+  constructor(
+    readonly file: string,
+    readonly text: string,
+    readonly config: Record<string, JsonValue>,
+    readonly defaults: Record<string, JsonValue>,
+  ) {}
+
+  has(name: string): boolean {
+    return Object.hasOwn(this.config, name) && this.config[name] !== undefined;
+  }
+
+  /** The field's value, or the class default when the config leaves it out. */
+  get(name: string): JsonValue {
+    this.read.add(name);
+    if (this.has(name)) return this.config[name];
+    if (!Object.hasOwn(this.defaults, name)) throw new Error(`importer reads '${name}' without a default`);
+    return this.defaults[name];
+  }
+
+  num(name: string, integer = false): number {
+    const v = this.get(name);
+    if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v <= 0) {
+      this.refuse(name, `expected a positive ${integer ? 'integer' : 'number'}`);
+      return 1;
+    }
+    return v;
+  }
+
+  bool(name: string): boolean {
+    const v = this.get(name);
+    if (typeof v !== 'boolean') this.refuse(name, 'expected true or false');
+    return v === true;
+  }
+
+  /** A string or null field (`feature_map`, `hidden_act`). */
+  word(name: string): string | null {
+    const v = this.get(name);
+    if (v !== null && typeof v !== 'string') this.refuse(name, 'expected a string or null');
+    return typeof v === 'string' ? v : null;
+  }
+
+  /** Records that `name`'s value cannot be honoured, with the reason. */
+  refuse(name: string, reason: string): void {
+    this.read.add(name);
+    const value = this.has(name) ? JSON.stringify(this.config[name]) : `${JSON.stringify(this.defaults[name])} (the default)`;
+    this.errors.push(diag('bad-config', { message: `config field '${name}' = ${value}: ${reason}` }, { file: this.file, span: this.span(name) }));
+  }
+
+  /** Requires the value `ok` (for a field whose other values Loom cannot honour). */
+  require(name: string, ok: (v: JsonValue) => boolean, reason: string): void {
+    if (!ok(this.get(name))) this.refuse(name, reason);
+  }
+
+  ignore(...names: string[]): void {
+    for (const n of names) this.ignored.add(n);
+  }
+
+  /** Fields present in the config that were listed as ignored, in the config's order. */
+  ignoredPresent(): string[] {
+    return Object.keys(this.config).filter((k) => (this.ignored.has(k) || GENERIC_IGNORED.includes(k)) && !this.read.has(k));
+  }
+
+  /** Errors for fields nobody read or ignored. */
+  checkUnknown(): void {
+    const known = [...this.read, ...this.ignored, ...GENERIC_IGNORED, ...Object.keys(this.defaults)];
+    for (const k of Object.keys(this.config)) {
+      if (this.read.has(k) || this.ignored.has(k) || GENERIC_IGNORED.includes(k)) continue;
+      const hint = suggest(k, known);
+      this.errors.push(
+        diag('bad-config', { message: `config field '${k}' is not known to loom import, so it cannot tell whether it changes the computation${hint ? ` (did you mean '${hint}'?)` : ''}` }, { file: this.file, span: this.span(k) }),
+      );
+    }
+  }
+
+  /** Where `"name":` is in the JSON text (the key), for the caret under it. */
+  span(name: string): Span | undefined {
+    const at = this.text.indexOf(`${JSON.stringify(name)}`);
+    if (at < 0) return undefined;
+    const before = this.text.slice(0, at);
+    const line = before.split('\n').length;
+    const col = at - before.lastIndexOf('\n');
+    return { start: at, end: at + JSON.stringify(name).length, line, col };
+  }
+}
+
+/** fla's GatedMLP width: `intermediate_size`, else `256 * ceil(int(hidden * ratio * 2/3) / 256)` (ratio None -> 4). */
+export function flaMlpWidth(hidden: number, ratio: number | null, intermediate: number | null): number {
+  if (intermediate !== null) return intermediate;
+  const r = ratio ?? 4;
+  const raw = Math.trunc((hidden * r * 2) / 3);
+  return 256 * Math.ceil(raw / 256);
+}
+
+/** A number as the spec writes it: integers plain, others in the shortest exact form. */
+export function numText(v: number): string {
+  return v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential() : String(v);
+}

@@ -1,0 +1,41 @@
+// mm.M16-K64-N6-F-gate: out[M, N] = epilogue(x[M, K] · w[K, N]); one invocation per output; epilogue logsigmoid(x0 + x1) * 0.0625 with x0 the product
+//   @binding(0) x: in  f32[1024]
+//   @binding(1) w: in  f32[384]
+//   @binding(2) in1: in  f32[6]
+//   @binding(3) out: out f32[96]
+// dispatch: ceil(M*N/64) = (2, 1, 1) workgroups of 64x1x1
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> in1: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+const M: u32 = 16u;
+const K: u32 = 64u;
+const N: u32 = 6u;
+const MN: u32 = 96u;
+const N1: u32 = 6u;
+
+fn logsigmoid(x: f32) -> f32 {
+  return min(x, 0.0) - log(1.0 + exp(-abs(x)));
+}
+
+fn epilogue(i: u32, acc: f32) -> f32 {
+  let x0 = acc;
+  let x1 = in1[i % N1];
+  return logsigmoid(x0 + x1) * 0.0625;
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i_el = gid.x;
+  if (i_el >= MN) { return; }
+  let i_m = i_el / N;
+  let i_n = i_el % N;
+  let o_x = i_m * K;
+  var b_acc = 0.0;
+  for (var i_k = 0u; i_k < K; i_k++) {
+    b_acc += x[o_x + i_k] * w[i_k * N + i_n];
+  }
+  out[i_el] = epilogue(i_el, b_acc);
+}

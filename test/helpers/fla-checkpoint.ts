@@ -1,0 +1,153 @@
+/**
+ * Synthetic checkpoints in flash-linear-attention's (and HF LLaMA's) parameter names and torch
+ * layouts, for the import and loading tests. The tensor lists are written here by hand from fla's
+ * module definitions (fla/layers/*.py, fla/modules/mlp.py, the modeling files), independently of
+ * Loom's mapping (runtime/fla-weights.ts), so a mapping mistake shows up as a failing test.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng } from '../../runtime/random.ts';
+
+/** A torch tensor: shape and row-major values. */
+export interface TorchTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export type Checkpoint = Map<string, TorchTensor>;
+
+/** Small configs of the six kinds (hidden 64, 2 layers, vocab 256). */
+export const CONFIGS: Record<string, Record<string, unknown>> = {
+  gla: { model_type: 'gla', architectures: ['GLAForCausalLM'], hidden_size: 64, expand_k: 0.5, expand_v: 1, num_heads: 4, num_hidden_layers: 2, vocab_size: 256, hidden_ratio: 4, intermediate_size: null, use_short_conv: false, use_output_gate: true, norm_eps: 1e-6, tie_word_embeddings: false, attn_mode: 'chunk', fuse_norm: true, torch_dtype: 'bfloat16' },
+  delta_net: { model_type: 'delta_net', hidden_size: 64, expand_k: 1, expand_v: 1, num_heads: 4, num_hidden_layers: 2, vocab_size: 256, use_gate: false, use_short_conv: true, conv_size: 4, qk_activation: 'silu', qk_norm: 'l2', norm_eps: 1e-5, hidden_ratio: 4, tie_word_embeddings: false },
+  gated_deltanet: { model_type: 'gated_deltanet', hidden_size: 64, head_dim: 16, num_heads: 4, expand_v: 2, num_hidden_layers: 2, vocab_size: 256, use_gate: true, use_short_conv: true, conv_size: 4, allow_neg_eigval: true, norm_eps: 1e-6, intermediate_size: 96, tie_word_embeddings: true },
+  retnet: { model_type: 'retnet', hidden_size: 64, expand_k: 1, expand_v: 2, num_heads: 4, num_hidden_layers: 2, vocab_size: 256, hidden_ratio: 2, use_output_gate: true, norm_eps: 1e-6, use_short_conv: false },
+  linear_attn: { model_type: 'linear_attn', hidden_size: 64, expand_k: 1, expand_v: 1, num_heads: 4, num_hidden_layers: 2, vocab_size: 256, feature_map: 'elu', norm_feature_map: true, norm_eps: 1e-6, hidden_ratio: 4 },
+  llama: { model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 2, vocab_size: 256, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 64, tie_word_embeddings: false, hidden_act: 'silu' },
+};
+
+/** fla's GatedMLP width for the configs above. */
+const MLP: Record<string, number> = { gla: 256, delta_net: 256, gated_deltanet: 96, retnet: 256, linear_attn: 256, llama: 128 };
+
+/** (name, torch shape, kind of values) of every tensor a checkpoint of `kind` holds, per fla/HF. */
+export function tensorList(kind: string): [string, number[], 'linear' | 'norm' | 'small'][] {
+  const c = CONFIGS[kind] as Record<string, number>;
+  const D = c.hidden_size;
+  const V = c.vocab_size;
+  const out: [string, number[], 'linear' | 'norm' | 'small'][] = [];
+  const llama = kind === 'llama';
+  out.push([llama ? 'model.embed_tokens.weight' : 'model.embeddings.weight', [V, D], 'small']);
+  for (let i = 0; i < c.num_hidden_layers; i++) {
+    const L = `model.layers.${i}`;
+    const lin = (name: string, o: number, n: number) => out.push([`${name}.weight`, [o, n], 'linear']);
+    out.push([`${L}.${llama ? 'input_layernorm' : 'attn_norm'}.weight`, [D], 'norm']);
+    out.push([`${L}.${llama ? 'post_attention_layernorm' : 'mlp_norm'}.weight`, [D], 'norm']);
+    const I = MLP[kind];
+    lin(`${L}.mlp.gate_proj`, I, D);
+    lin(`${L}.mlp.up_proj`, I, D);
+    lin(`${L}.mlp.down_proj`, D, I);
+    const A = `${L}.attn`;
+    if (kind === 'gla') {
+      const K = D * c.expand_k;
+      const Vv = D * c.expand_v;
+      lin(`${A}.q_proj`, K, D), lin(`${A}.k_proj`, K, D), lin(`${A}.v_proj`, Vv, D), lin(`${A}.g_proj`, Vv, D);
+      lin(`${A}.gk_proj.0`, 16, D), lin(`${A}.gk_proj.1`, K, 16);
+      out.push([`${A}.gk_proj.1.bias`, [K], 'small']);
+      lin(`${A}.o_proj`, D, Vv);
+      out.push([`${A}.g_norm_swish_gate.weight`, [Vv / c.num_heads], 'norm']);
+    } else if (kind === 'delta_net' || kind === 'gated_deltanet') {
+      const K = kind === 'delta_net' ? D * c.expand_k : c.head_dim * c.num_heads;
+      const Vv = kind === 'delta_net' ? D * c.expand_v : c.head_dim * c.expand_v * c.num_heads;
+      const H = c.num_heads;
+      lin(`${A}.q_proj`, K, D), lin(`${A}.k_proj`, K, D), lin(`${A}.v_proj`, Vv, D), lin(`${A}.b_proj`, H, D);
+      if (kind === 'gated_deltanet') {
+        lin(`${A}.a_proj`, H, D);
+        out.push([`${A}.A_log`, [H], 'small'], [`${A}.dt_bias`, [H], 'small']);
+      }
+      out.push([`${A}.q_conv1d.weight`, [K, 1, 4], 'small'], [`${A}.k_conv1d.weight`, [K, 1, 4], 'small'], [`${A}.v_conv1d.weight`, [Vv, 1, 4], 'small']);
+      if (c.use_gate) lin(`${A}.g_proj`, Vv, D);
+      out.push([`${A}.o_norm.weight`, [Vv / H], 'norm']);
+      lin(`${A}.o_proj`, D, Vv);
+    } else if (kind === 'retnet') {
+      const K = D * c.expand_k;
+      const Vv = D * c.expand_v;
+      lin(`${A}.q_proj`, K, D), lin(`${A}.k_proj`, K, D), lin(`${A}.v_proj`, Vv, D), lin(`${A}.g_proj`, Vv, D), lin(`${A}.o_proj`, D, Vv);
+      out.push([`${A}.g_norm_swish_gate.weight`, [Vv / c.num_heads], 'norm']);
+    } else if (kind === 'linear_attn') {
+      const K = D * c.expand_k;
+      const Vv = D * c.expand_v;
+      lin(`${A}.q_proj`, K, D), lin(`${A}.k_proj`, K, D), lin(`${A}.v_proj`, Vv, D), lin(`${A}.o_proj`, D, Vv);
+      out.push([`${A}.norm.weight`, [Vv / c.num_heads], 'norm']);
+    } else {
+      const S = `${L}.self_attn`;
+      const hd = D / c.num_attention_heads;
+      lin(`${S}.q_proj`, c.num_attention_heads * hd, D), lin(`${S}.k_proj`, c.num_key_value_heads * hd, D);
+      lin(`${S}.v_proj`, c.num_key_value_heads * hd, D), lin(`${S}.o_proj`, D, c.num_attention_heads * hd);
+    }
+  }
+  out.push(['model.norm.weight', [D], 'norm']);
+  if (!c.tie_word_embeddings) out.push(['lm_head.weight', [V, D], 'linear']);
+  return out;
+}
+
+/** bf16 rounding (round to nearest even) of every value, so a BF16 file holds them exactly. */
+export function toBf16Values(x: Float32Array): Float32Array {
+  const u = new Uint32Array(Float32Array.from(x).buffer);
+  for (let i = 0; i < u.length; i++) u[i] = ((u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16) << 16;
+  return new Float32Array(u.buffer);
+}
+
+/** Random tensors for `kind`: Linear weights ~ N(0, 1/in), norm gains ~ 1 + N(0, 0.1), others N(0, 0.5). */
+export function synthesize(kind: string, seed: number, bf16 = false): Checkpoint {
+  const ck: Checkpoint = new Map();
+  for (const [name, shape, what] of tensorList(kind)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const rng = Rng.forName(seed, name);
+    let data = what === 'linear' ? rng.normals(n, 1 / Math.sqrt(shape[1])) : rng.normals(n, what === 'norm' ? 0.1 : 0.5);
+    if (what === 'norm') data = data.map((v) => 1 + v);
+    ck.set(name, { shape, data: bf16 ? toBf16Values(data) : data });
+  }
+  return ck;
+}
+
+/** Writes a safetensors file of F32 or BF16 tensors (little-endian), tensors in the map's order. */
+export function writeCheckpoint(path: string, ck: Checkpoint, dtype: 'F32' | 'BF16' = 'F32'): void {
+  const width = dtype === 'F32' ? 4 : 2;
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const [name, t] of ck) {
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + t.data.length * width] };
+    offset += t.data.length * width;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(json.length));
+  const body = Buffer.alloc(offset);
+  let at = 0;
+  for (const t of ck.values()) {
+    for (const v of t.data) {
+      if (dtype === 'F32') body.writeFloatLE(v, at);
+      else body.writeUInt16LE(new Uint32Array(Float32Array.of(v).buffer)[0] >>> 16, at);
+      at += width;
+    }
+  }
+  writeFileSync(path, Buffer.concat([head, Buffer.from(json), body]));
+}
+
+/** Two shards and `model.safetensors.index.json` in `dir`; returns the index path. */
+export function writeSharded(dir: string, ck: Checkpoint): string {
+  mkdirSync(dir, { recursive: true });
+  const names = [...ck.keys()];
+  const half = Math.ceil(names.length / 2);
+  const shards = [names.slice(0, half), names.slice(half)];
+  const weightMap: Record<string, string> = {};
+  shards.forEach((part, i) => {
+    const file = `model-0000${i + 1}-of-00002.safetensors`;
+    writeCheckpoint(join(dir, file), new Map(part.map((n) => [n, ck.get(n)!])));
+    for (const n of part) weightMap[n] = file;
+  });
+  const index = join(dir, 'model.safetensors.index.json');
+  writeFileSync(index, JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+  return index;
+}

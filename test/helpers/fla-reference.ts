@@ -1,0 +1,172 @@
+/**
+ * A float64 forward pass written straight from flash-linear-attention's definitions, on a
+ * checkpoint in fla's names and torch layouts (nothing of Loom's graph, names or mapping): the
+ * model in fla/models/<kind>/modeling_*.py, the layers in fla/layers/{gla,delta_net}.py, the
+ * naive recurrences of fla/ops/{gla,delta_rule}/naive.py, GatedMLP, RMSNorm and ShortConvolution.
+ * It exists to catch mapping mistakes a reference computed from Loom's own graph would share.
+ */
+import type { Checkpoint } from './fla-checkpoint.ts';
+
+type Mat = Float64Array; // row-major [rows, cols]
+
+/** `x [T, in] @ W^T` for a torch Linear weight `W [out, in]`. */
+function linear(x: Mat, T: number, W: { shape: number[]; data: Float32Array }, bias?: Float32Array): Mat {
+  const [o, n] = W.shape;
+  const y = new Float64Array(T * o);
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < o; j++) {
+      let acc = bias ? bias[j] : 0;
+      for (let i = 0; i < n; i++) acc += x[t * n + i] * W.data[j * n + i];
+      y[t * o + j] = acc;
+    }
+  }
+  return y;
+}
+
+/** RMSNorm over groups of `g` features: `x / sqrt(mean(x^2) + eps) * w`. */
+function rmsnorm(x: Mat, g: number, w: Float32Array, eps: number): Mat {
+  const y = new Float64Array(x.length);
+  for (let s = 0; s < x.length; s += g) {
+    let ms = 0;
+    for (let i = 0; i < g; i++) ms += x[s + i] ** 2;
+    const r = 1 / Math.sqrt(ms / g + eps);
+    for (let i = 0; i < g; i++) y[s + i] = x[s + i] * r * w[i];
+  }
+  return y;
+}
+
+const silu = (v: number) => v / (1 + Math.exp(-v));
+const logsigmoid = (v: number) => (v < 0 ? v - Math.log1p(Math.exp(v)) : -Math.log1p(Math.exp(-v)));
+const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+
+/** ShortConvolution: causal depthwise Conv1d, weight `[C, 1, W]`, left zero padding, then silu. */
+function shortConv(x: Mat, T: number, w: { shape: number[]; data: Float32Array }): Mat {
+  const [C, , W] = w.shape;
+  const y = new Float64Array(T * C);
+  for (let t = 0; t < T; t++) {
+    for (let c = 0; c < C; c++) {
+      let acc = 0;
+      for (let j = 0; j < W; j++) {
+        const s = t - (W - 1) + j;
+        if (s >= 0) acc += w.data[c * W + j] * x[s * C + c];
+      }
+      y[t * C + c] = silu(acc);
+    }
+  }
+  return y;
+}
+
+/** fla's l2norm: x * rsqrt(sum(x^2) + 1e-6) over groups of `g`. */
+function l2norm(x: Mat, g: number): Mat {
+  const y = new Float64Array(x.length);
+  for (let s = 0; s < x.length; s += g) {
+    let ss = 0;
+    for (let i = 0; i < g; i++) ss += x[s + i] ** 2;
+    for (let i = 0; i < g; i++) y[s + i] = x[s + i] / Math.sqrt(ss + 1e-6);
+  }
+  return y;
+}
+
+type Attn = (h: Mat, T: number, layer: string) => Mat;
+
+/** naive_recurrent_gla: S = diag(exp(gk_t)) S + k_t v_t^T, o_t = S^T (q_t K^-1/2), per head. */
+function glaLayer(ck: Checkpoint, cfg: Record<string, number>): Attn {
+  return (h, T, L) => {
+    const w = (n: string) => ck.get(`${L}.attn.${n}`)!;
+    const H = cfg.num_heads;
+    const q = linear(h, T, w('q_proj.weight'));
+    const k = linear(h, T, w('k_proj.weight'));
+    const v = linear(h, T, w('v_proj.weight'));
+    const KT = w('q_proj.weight').shape[0];
+    const VT = w('v_proj.weight').shape[0];
+    const [K, V] = [KT / H, VT / H];
+    const gk = linear(linear(h, T, w('gk_proj.0.weight')), T, w('gk_proj.1.weight'), w('gk_proj.1.bias').data).map((x) => logsigmoid(x) / 16);
+    const o = new Float64Array(T * VT);
+    for (let hh = 0; hh < H; hh++) {
+      const S = new Float64Array(K * V);
+      for (let t = 0; t < T; t++) {
+        for (let a = 0; a < K; a++) {
+          const decay = Math.exp(gk[t * KT + hh * K + a]);
+          for (let b = 0; b < V; b++) S[a * V + b] = decay * S[a * V + b] + k[t * KT + hh * K + a] * v[t * VT + hh * V + b];
+        }
+        for (let b = 0; b < V; b++) {
+          let acc = 0;
+          for (let a = 0; a < K; a++) acc += S[a * V + b] * q[t * KT + hh * K + a] * K ** -0.5;
+          o[t * VT + hh * V + b] = acc;
+        }
+      }
+    }
+    const g = linear(h, T, w('g_proj.weight'));
+    const normed = rmsnorm(o, V, w('g_norm_swish_gate.weight').data, cfg.norm_eps).map((x, i) => x * silu(g[i]));
+    return linear(normed, T, w('o_proj.weight'));
+  };
+}
+
+/** DeltaNet (use_gate false, silu + l2 q/k): v' = beta (v_t - S^T k_t), S += k_t v'^T, o_t = S^T (q_t K^-1/2). */
+function deltaNetLayer(ck: Checkpoint, cfg: Record<string, number>): Attn {
+  return (h, T, L) => {
+    const w = (n: string) => ck.get(`${L}.attn.${n}`)!;
+    const H = cfg.num_heads;
+    const KT = w('q_proj.weight').shape[0];
+    const VT = w('v_proj.weight').shape[0];
+    const [K, V] = [KT / H, VT / H];
+    const q = l2norm(shortConv(linear(h, T, w('q_proj.weight')), T, w('q_conv1d.weight')), K);
+    const k = l2norm(shortConv(linear(h, T, w('k_proj.weight')), T, w('k_conv1d.weight')), K);
+    const v = shortConv(linear(h, T, w('v_proj.weight')), T, w('v_conv1d.weight'));
+    const beta = linear(h, T, w('b_proj.weight')).map(sigmoid);
+    const o = new Float64Array(T * VT);
+    for (let hh = 0; hh < H; hh++) {
+      const S = new Float64Array(K * V);
+      for (let t = 0; t < T; t++) {
+        const kt = (a: number) => k[t * KT + hh * K + a];
+        const u = new Float64Array(V);
+        for (let b = 0; b < V; b++) {
+          let sk = 0;
+          for (let a = 0; a < K; a++) sk += S[a * V + b] * kt(a);
+          u[b] = beta[t * H + hh] * (v[t * VT + hh * V + b] - sk);
+        }
+        for (let a = 0; a < K; a++) for (let b = 0; b < V; b++) S[a * V + b] += kt(a) * u[b];
+        for (let b = 0; b < V; b++) {
+          let acc = 0;
+          for (let a = 0; a < K; a++) acc += S[a * V + b] * q[t * KT + hh * K + a] * K ** -0.5;
+          o[t * VT + hh * V + b] = acc;
+        }
+      }
+    }
+    return linear(rmsnorm(o, V, w('o_norm.weight').data, cfg.norm_eps), T, w('o_proj.weight'));
+  };
+}
+
+const LAYERS: Record<string, (ck: Checkpoint, cfg: Record<string, number>) => Attn> = { gla: glaLayer, delta_net: deltaNetLayer };
+export const FLA_REFERENCE_KINDS = Object.keys(LAYERS);
+
+/**
+ * Logits `[B, T, vocab]` of an fla `<Kind>ForCausalLM` on `ids` (`[B, T]`): embeddings, per layer
+ * `x + attn(attn_norm(x))` and `x + mlp(mlp_norm(x))` (GatedMLP: down(silu(gate) * up)), the final
+ * norm and lm_head (or the tied embedding).
+ */
+export function flaForward(kind: string, ck: Checkpoint, cfg: Record<string, number>, ids: Int32Array, B: number, T: number): Float64Array {
+  const D = cfg.hidden_size;
+  const Vocab = cfg.vocab_size;
+  const E = ck.get('model.embeddings.weight')!;
+  const attn = LAYERS[kind](ck, cfg);
+  const logits = new Float64Array(B * T * Vocab);
+  for (let b = 0; b < B; b++) {
+    let x: Mat = new Float64Array(T * D);
+    for (let t = 0; t < T; t++) for (let i = 0; i < D; i++) x[t * D + i] = E.data[ids[b * T + t] * D + i];
+    for (let l = 0; l < cfg.num_hidden_layers; l++) {
+      const L = `model.layers.${l}`;
+      const a = attn(rmsnorm(x, D, ck.get(`${L}.attn_norm.weight`)!.data, cfg.norm_eps), T, L);
+      x = x.map((v, i) => v + a[i]);
+      const h = rmsnorm(x, D, ck.get(`${L}.mlp_norm.weight`)!.data, cfg.norm_eps);
+      const gate = linear(h, T, ck.get(`${L}.mlp.gate_proj.weight`)!);
+      const up = linear(h, T, ck.get(`${L}.mlp.up_proj.weight`)!);
+      const m = linear(gate.map((g, i) => silu(g) * up[i]), T, ck.get(`${L}.mlp.down_proj.weight`)!);
+      x = x.map((v, i) => v + m[i]);
+    }
+    const xf = rmsnorm(x, D, ck.get('model.norm.weight')!.data, cfg.norm_eps);
+    const head = cfg.tie_word_embeddings ? E : ck.get('lm_head.weight')!;
+    logits.set(linear(xf, T, head), b * T * Vocab);
+  }
+  return logits;
+}
