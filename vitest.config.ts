@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // Device suites talk to Dawn's native module, which is safest in a process of its own:
@@ -12,5 +14,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    // Plans in tests never depend on this machine's `loom tune` cache or on a calibration run
+    // (test/device/tune.test.ts sets its own temporary cache).
+    env: { LOOM_CACHE_DIR: join(tmpdir(), `loom-test-cache-${process.pid}`), LOOM_CALIBRATE: '0' },
   },
 });

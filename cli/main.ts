@@ -12,16 +12,24 @@ import { fmtCommand } from './commands/fmt.ts';
 import { importCommand } from './commands/import.ts';
 import { opCommand } from './commands/op.ts';
 import { runCommand } from './commands/run.ts';
+import { tuneCommand } from './commands/tune.ts';
 import { ShaderCompileError } from '../runtime/program.ts';
 import { printDiagnostics, processIo, usageError, type Io } from './io.ts';
 
 export const USAGE = `loom: compile .loom model specs to WGSL and run them on WebGPU (Dawn)
 
 usage:
-  loom doctor                         the adapter, its features and the limits the compiler uses
+  loom doctor [--calibrate]           the adapter, its features and the limits the compiler uses;
+                                      --calibrate re-measures its matmul, copy and dispatch rates
   loom compile SPEC -o DIR [options]  write one .wgsl per kernel and manifest.json to DIR
   loom run SPEC [options]             run a forward pass on random token ids
   loom explain SPEC [options] [--ir]  the plan: schedule per layer with every alternative's estimate
+                                      (and its measured time once tuned)
+  loom tune SPEC [--seq T ...] [--batch B] [--calibrate] [--quick] [--max-seconds S] [--json]
+                                      measure every legal schedule, chunk size and kernel variant of
+                                      each distinct layer shape on this adapter; auto then prefers
+                                      the measured times (cached per adapter in ~/.cache/loom or
+                                      $LOOM_CACHE_DIR)
   loom check DIR [--update [--yes]]   re-emit a compiled directory, diff every file, run its kernels
                                       against the float64 reference; --update rewrites it
   loom import CONFIG.json [-o SPEC.loom] [--force]
@@ -64,6 +72,7 @@ const COMMANDS: Record<string, Command> = {
   op: opCommand,
   check: checkCommand,
   import: importCommand,
+  tune: tuneCommand,
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

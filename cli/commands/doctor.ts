@@ -2,6 +2,7 @@
 import { DEFAULT_LIMITS } from '../../compiler/plan/device.ts';
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { acquireGpu, INSTALL_HINT, probeAdapter } from '../../runtime/gpu.ts';
+import { cachePath, loadProfile } from '../../runtime/tune-cache.ts';
 import type { Io } from '../io.ts';
 
 export async function doctorCommand(args: string[], io: Io): Promise<number> {
@@ -10,8 +11,11 @@ export async function doctorCommand(args: string[], io: Io): Promise<number> {
   if (!found) throw new LoomError([diag('no-adapter', { message: INSTALL_HINT })]);
   const gpu = await acquireGpu();
   const a = gpu.adapter;
+  // --calibrate measures now; otherwise the cached calibration, if any (doctor never measures unasked).
+  const profile = await loadProfile(gpu, { calibrate: args.includes('--calibrate') ? 'always' : 'never', warn: (m) => io.err(`loom: warning: ${m}\n`) });
+  const cal = profile.calibration;
   if (json) {
-    io.out(JSON.stringify({ adapter: a, features: gpu.features, limits: gpu.limits }) + '\n');
+    io.out(JSON.stringify({ adapter: a, features: gpu.features, limits: gpu.limits, calibration: cal ?? null, cache: cachePath(gpu) }) + '\n');
     return 0;
   }
   const lines = [
@@ -26,6 +30,15 @@ export async function doctorCommand(args: string[], io: Io): Promise<number> {
     ...[...gpu.features].sort().map((f) => `  ${f}`),
     'limits used by the compiler (WebGPU default in brackets)',
     ...Object.entries(gpu.limits).map(([k, v]) => `  ${k.padEnd(36)} ${String(v).padStart(12)}  [${DEFAULT_LIMITS[k as keyof typeof DEFAULT_LIMITS]}]`),
+    `calibration (${cachePath(gpu)})`,
+    ...(cal
+      ? [
+          `  matmul ${cal.matmulShape}`.padEnd(38) + Object.entries(cal.matmulGflops).map(([v, g]) => `${v} ${g.toFixed(2)} GFLOP/s`).join(', '),
+          `  copy`.padEnd(38) + `${(cal.bytesPerSec / 1e9).toFixed(2)} GB/s`,
+          `  dispatch`.padEnd(38) + `${(cal.dispatchSec * 1e3).toFixed(3)} ms each`,
+          `  measured`.padEnd(38) + `${cal.at} (${cal.method === 'timestamps' ? 'GPU timestamps' : 'wall clock'})`,
+        ]
+      : ['  not calibrated yet: `loom doctor --calibrate` (or the first `loom run`, `explain` or `tune`) measures it']),
   ];
   io.out(lines.join('\n') + '\n');
   return 0;

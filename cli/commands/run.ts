@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Compiled } from '../../compiler/pipeline.ts';
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
-import { acquireGpu, deviceProfile } from '../../runtime/gpu.ts';
+import { acquireGpu } from '../../runtime/gpu.ts';
 import { Rng } from '../../runtime/random.ts';
 import { interpretGraph } from '../../runtime/reference/interpret.ts';
 import { nonFiniteError } from '../../runtime/check-finite.ts';
@@ -16,6 +16,7 @@ import { loadCheckpoint } from '../../runtime/fla-weights.ts';
 import { build } from '../build.ts';
 import type { Io } from '../io.ts';
 import { parseCommand, type CommonOptions } from '../options.ts';
+import { commandProfile } from '../profile.ts';
 
 /** rms(out - ref) / rms(ref); Infinity when out has a NaN or Inf. */
 export function relativeError(out: ArrayLike<number>, ref: ArrayLike<number>): number {
@@ -76,7 +77,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
   const given = values.ids ? readIds(String(values.ids)) : undefined;
   if (given) Object.assign(common, { batch: given.batch, seq: given.seq });
   const gpu = await acquireGpu();
-  const compiled = build(common, deviceProfile(gpu));
+  const compiled = build(common, await commandProfile(gpu, io));
   const weights = weightsFor(compiled, common);
   const tokens = given?.ids ?? randomTokens(common.seed, common.batch * common.seq, compiled.spec.vocab);
   const session = await Session.create(gpu, compiled, weights);

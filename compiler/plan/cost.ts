@@ -25,6 +25,8 @@ export interface Candidate {
   ok: boolean;
   reason?: string;
   estimateMs?: number;
+  /** Measured by `loom tune` on this adapter, when it was (compiler/plan/tuning.ts). */
+  measuredMs?: number;
 }
 
 interface DeviceRates {
@@ -38,11 +40,18 @@ interface DeviceRates {
   dispatchSec: number;
 }
 
-/** Rough rates per device class: a 2-core CPU adapter (lavapipe) and a discrete GPU. */
+/**
+ * Rates per device class (a 2-core CPU adapter such as lavapipe, a discrete GPU), with the
+ * adapter's calibrated compute, memory and dispatch rates in place of the constants when measured.
+ */
 export function deviceRates(d: DeviceProfile): DeviceRates {
-  return d.isCpu
+  const base = d.isCpu
     ? { flopsPerSec: 1e10, bytesPerSec: 1e10, width: 64, stepSec: 2e-8, dispatchSec: 1e-4 }
     : { flopsPerSec: 2e13, bytesPerSec: 1e12, width: 65536, stepSec: 2e-9, dispatchSec: 5e-6 };
+  const c = d.calibration;
+  if (!c) return base;
+  const rate = (x: number, fallback: number) => (Number.isFinite(x) && x > 0 ? x : fallback);
+  return { ...base, flopsPerSec: rate(c.flopsPerSec, base.flopsPerSec), bytesPerSec: rate(c.bytesPerSec, base.bytesPerSec), dispatchSec: rate(c.dispatchSec, base.dispatchSec) };
 }
 
 /** Estimated milliseconds: compute at the occupancy the thread count allows, plus memory traffic. */

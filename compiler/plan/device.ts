@@ -14,12 +14,18 @@ export interface DeviceLimits {
   maxComputeWorkgroupsPerDimension: number;
 }
 
+import type { Calibration, MeasuredTable } from './tuning.ts';
+
 export interface DeviceProfile {
   /** `llvmpipe (vulkan)`, or `webgpu-defaults` when compiled without an adapter. */
   name: string;
   /** CPU adapters (lavapipe, SwiftShader) reward barrier-free register-tiled kernels. */
   isCpu: boolean;
   limits: DeviceLimits;
+  /** Rates measured on this adapter (runtime/calibrate.ts); the cost model uses them when present. */
+  calibration?: Calibration;
+  /** Times `loom tune` measured per layer shape and candidate; `auto` prefers them to estimates. */
+  measured?: MeasuredTable;
 }
 
 /** The limits every WebGPU device guarantees (the spec's defaults). */

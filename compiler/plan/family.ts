@@ -10,7 +10,8 @@ import { diag, type Diagnostic } from '../../grammar/diagnostics.ts';
 import type { ScheduleSpec } from '../check/spec.ts';
 import type { Graph, Node } from '../ir/graph.ts';
 import { familyOpOf, type FamilyNode } from '../mixers/family-op.ts';
-import { chooseCheapest, estimateMs, type Candidate } from './cost.ts';
+import { estimateMs, type Candidate } from './cost.ts';
+import { autoWhy, chooseAuto, shapeKey, withMeasured } from './tuning.ts';
 import type { DeviceProfile } from './device.ts';
 import { resolveChoice, type MixerPlan, type PlanOptions } from './plan.ts';
 
@@ -29,17 +30,19 @@ export function planFamily(n: Node & { op: 'family' }, g: Graph, spec: ScheduleS
     diags.push(diag('sequence-too-long', { mixer: n.label, T: d.T, maxLen: limit.maxLen, what: limit.what }));
     return undefined;
   }
-  const candidates: Candidate[] = op.variants(n as FamilyNode, d).map((variant) => {
+  const estimated: Candidate[] = op.variants(n as FamilyNode, d).map((variant) => {
     const s = op.supports(n as FamilyNode, variant, d, device.limits);
     if (!s.ok) return { schedule: 'parallel', chunk: 0, variant, ok: false, reason: s.reason };
     return { schedule: 'parallel', chunk: 0, variant, ok: true, estimateMs: estimateMs(op.cost(n as FamilyNode, variant, d), device) };
   });
-  const pick = chooseCheapest(candidates);
-  if (!pick) {
+  const candidates = withMeasured(estimated, device.measured, shapeKey(n, g.dims));
+  const auto = chooseAuto(candidates);
+  const pick = auto?.pick;
+  if (!auto || !pick) {
     const reason = candidates.map((c) => `${c.variant}: ${c.reason}`).join('; ');
     diags.push(diag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule: 'parallel', reason }));
     return undefined;
   }
-  const why = `${n.family} variant ${pick.variant}: lowest estimate (${pick.estimateMs!.toPrecision(3)} ms)`;
+  const why = autoWhy(`${n.family} variant ${pick.variant}`, auto);
   return { node: n.id, label: n.label, layer: n.layer, schedule: 'parallel', chunk: 0, variant: pick.variant, source: 'auto', why, candidates };
 }

@@ -11,7 +11,8 @@ import { mixerOpOf } from '../mixers/registry.ts';
 import { planAttention } from '../mixers/attention/plan.ts';
 import type { DeviceProfile } from './device.ts';
 import { planFamily } from './family.ts';
-import { chooseCheapest, estimateMs, type Candidate } from './cost.ts';
+import { estimateMs, type Candidate } from './cost.ts';
+import { autoWhy, chooseAuto, shapeKey, withMeasured } from './tuning.ts';
 
 export type Mode = 'prefill' | 'decode';
 
@@ -77,18 +78,20 @@ function planMixer(n: Node, g: Graph, spec: ScheduleSpec, device: DeviceProfile,
   const { B, T } = g.dims;
   const { choice, source } = resolveChoice(spec, n.layer, opts.mode, opts.override);
   const wanted = choice.kind === 'auto' ? autoCandidates(T) : [{ schedule: choice.kind, chunk: choice.kind === 'chunkwise' ? (choice.chunk ?? DEFAULT_CHUNK) : 0 }];
-  const candidates: Candidate[] = wanted.map(({ schedule, chunk }) => {
+  const estimated: Candidate[] = wanted.map(({ schedule, chunk }) => {
     const s = family.supports(n, schedule, { B, T, chunk }, device.limits);
     if (!s.ok) return { schedule, chunk, ok: false, reason: s.reason };
     return { schedule, chunk, ok: true, estimateMs: estimateMs(family.cost(n, schedule, { B, T, chunk }), device) };
   });
-  const pick = choice.kind === 'auto' ? chooseCheapest(candidates) : candidates[0].ok ? candidates[0] : undefined;
+  const candidates = withMeasured(estimated, device.measured, shapeKey(n, g.dims));
+  const auto = choice.kind === 'auto' ? chooseAuto(candidates) : undefined;
+  const pick = choice.kind === 'auto' ? auto?.pick : candidates[0].ok ? candidates[0] : undefined;
   if (!pick) {
     const reason = candidates.map((c) => c.reason).filter(Boolean).join('; ');
     diags.push(diag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule: choice.kind, reason }));
     return undefined;
   }
-  const why = choice.kind === 'auto' ? `auto: lowest estimate (${pick.estimateMs!.toPrecision(3)} ms)` : `requested by ${source}`;
+  const why = auto ? autoWhy('auto', auto) : `requested by ${source}`;
   return { node: n.id, label: n.label, layer: n.layer, schedule: pick.schedule, chunk: pick.chunk, source: choice.kind === 'auto' ? 'auto' : source, why, candidates };
 }
 

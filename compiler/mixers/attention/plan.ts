@@ -7,7 +7,8 @@
 import { diag, type Diagnostic } from '../../../grammar/diagnostics.ts';
 import type { ScheduleSpec } from '../../check/spec.ts';
 import type { Graph, Node } from '../../ir/graph.ts';
-import { chooseCheapest, estimateMs, type Candidate } from '../../plan/cost.ts';
+import { estimateMs, type Candidate } from '../../plan/cost.ts';
+import { chooseAuto, shapeKey, withMeasured } from '../../plan/tuning.ts';
 import type { DeviceProfile } from '../../plan/device.ts';
 import type { MixerPlan, PlanOptions } from '../../plan/plan.ts';
 import { resolveChoice } from '../../plan/plan.ts';
@@ -24,20 +25,22 @@ export function planAttention(n: Node & { op: 'attention' }, g: Graph, spec: Sch
     diags.push(diag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule: 'decode', reason }));
     return undefined;
   }
-  const candidates: Candidate[] = attentionVariants(d).map((variant) => {
+  const estimated: Candidate[] = attentionVariants(d).map((variant) => {
     if (variant === 'tiled' && device.isCpu) return { schedule, chunk: 0, variant, ok: false, reason: CPU_TILES };
     const s = attentionSupports(variant, d, device.limits);
     if (!s.ok) return { schedule, chunk: 0, variant, ok: false, reason: s.reason };
     return { schedule, chunk: 0, variant, ok: true, estimateMs: estimateMs(attentionCost(variant, d), device) };
   });
-  const pick = chooseCheapest(candidates);
-  if (!pick) {
+  const candidates = withMeasured(estimated, device.measured, shapeKey(n, g.dims));
+  const auto = chooseAuto(candidates);
+  const pick = auto?.pick;
+  if (!auto || !pick) {
     diags.push(diag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule, reason: candidates.map((c) => `${c.variant}: ${c.reason}`).join('; ') }));
     return undefined;
   }
   const { choice, source } = resolveChoice(spec, n.layer, opts.mode, opts.override);
   const asked = choice.kind === 'auto' || choice.kind === schedule ? '' : `; ${choice.kind} (${source}) does not apply to attention`;
   const form = schedule === 'parallel' ? `the ${d.T} queries at once` : 'one step against the KV cache';
-  const why = `attention: ${schedule} (${form}), variant ${pick.variant} (${pick.estimateMs!.toPrecision(3)} ms)${asked}`;
+  const why = `attention: ${schedule} (${form}), variant ${pick.variant} (${auto.basis === 'measured' ? `measured ${pick.measuredMs!.toPrecision(3)} ms, loom tune` : `${pick.estimateMs!.toPrecision(3)} ms`})${asked}`;
   return { node: n.id, label: n.label, layer: n.layer, schedule, chunk: 0, variant: pick.variant, source: 'attention', why, candidates };
 }

@@ -1,0 +1,70 @@
+/**
+ * `loom tune SPEC [--seq T ...] [--batch B] [--calibrate] [--quick] [--max-seconds S] [--json]`: measures every
+ * legal schedule, chunk size and kernel variant of each distinct layer shape at each T on this
+ * adapter, stores the times in the per-adapter cache, and shows what `auto` picks now.
+ */
+import { acquireGpu } from '../../runtime/gpu.ts';
+import { cachePath, readCache, writeCache } from '../../runtime/tune-cache.ts';
+import { tuneGraph, type TunedShape } from '../../runtime/tune.ts';
+import { build } from '../build.ts';
+import { usageError, type Io } from '../io.ts';
+import { parseCommand } from '../options.ts';
+import { commandProfile, progressBar } from '../profile.ts';
+
+/** `--seq 256 --seq 1024` or `--seq 256,1024`: the lengths, and the other arguments. */
+function takeSeqs(args: string[]): { seqs: string[]; rest: string[] } {
+  const seqs: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--seq') {
+      if (i + 1 >= args.length) throw usageError('tune: --seq needs a value');
+      seqs.push(...args[++i].split(','));
+    } else if (a.startsWith('--seq=')) seqs.push(...a.slice(6).split(','));
+    else rest.push(a);
+  }
+  return { seqs, rest };
+}
+
+const ms = (x: number | undefined) => (x === undefined ? '-' : `${x.toPrecision(3)} ms`);
+
+function render(s: TunedShape, T: number): string[] {
+  const kind = s.shape.split(' ')[0];
+  const out = [`  ${kind} at T=${T}: ${s.labels.join(', ')}`, `    ${'candidate'.padEnd(22)} ${'estimate'.padStart(12)} ${'measured'.padStart(12)}`];
+  for (const c of s.candidates) {
+    const mark = c.key === s.best ? '  <- fastest' : '';
+    out.push(`    ${c.key.padEnd(22)} ${ms(c.estimateMs).padStart(12)} ${(c.skipped ?? ms(c.measuredMs)).padStart(12)}${mark}`);
+  }
+  if (s.best) out.push(`    auto now picks ${s.best} (measured)${s.byEstimate && s.byEstimate !== s.best ? `; the estimates alone would pick ${s.byEstimate}` : ''}`);
+  return out;
+}
+
+export async function tuneCommand(args: string[], io: Io): Promise<number> {
+  const { seqs, rest } = takeSeqs(args);
+  const { common, values } = parseCommand('tune', rest, { calibrate: { type: 'boolean' }, json: { type: 'boolean' }, quick: { type: 'boolean' }, 'max-seconds': { type: 'string' } });
+  const lengths = (seqs.length ? seqs : [String(common.seq)]).map((t) => {
+    const n = Number(t);
+    if (!Number.isInteger(n) || n < 1) throw usageError(`--seq must be a positive integer, got '${t}'`);
+    return n;
+  });
+  const maxSeconds = values['max-seconds'] === undefined ? 20 : Number(values['max-seconds']);
+  if (!(maxSeconds > 0)) throw usageError(`--max-seconds must be a positive number, got '${values['max-seconds']}'`);
+  const gpu = await acquireGpu();
+  const quick = values.quick === true;
+  const device = await commandProfile(gpu, io, values.calibrate ? 'always' : undefined, quick);
+  const path = cachePath(gpu);
+  const lines = [`tune ${common.spec} on ${device.name}, B=${common.batch}; cache ${path}`];
+  const report: { T: number; shapes: TunedShape[] }[] = [];
+  for (const T of lengths) {
+    const compiled = build({ ...common, seq: T }, device);
+    // Re-read before each write: another tune may have added entries meanwhile.
+    const before = readCache(path, device.name).cache;
+    const { shapes, table } = await tuneGraph(gpu, compiled.fused, device, before.measured, { maxEstimateMs: maxSeconds * 1000, progress: progressBar(io), time: quick ? { targetMs: 20, rounds: 1 } : undefined });
+    writeCache(path, { ...before, calibration: before.calibration ?? device.calibration, measured: table });
+    report.push({ T, shapes });
+    if (!shapes.length) lines.push(`  T=${T}: no layer has alternatives to measure`);
+    for (const s of shapes) lines.push(...render(s, T));
+  }
+  io.out(values.json ? JSON.stringify({ adapter: device.name, cache: path, batch: common.batch, results: report }) + '\n' : lines.join('\n') + '\n');
+  return 0;
+}
