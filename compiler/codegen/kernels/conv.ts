@@ -5,10 +5,8 @@
  */
 import { LoomInternalError } from '../../../grammar/diagnostics.ts';
 import type { Kernel } from '../kernel.ts';
-import { buildKernel, WGSL_HELPERS } from '../wgsl.ts';
-import { flatDispatch, flatIndex, needsGuard } from './elementwise.ts';
-
-const WG = 64;
+import { WGSL_HELPERS } from '../wgsl.ts';
+import { perElementKernel, positiveDims } from './elementwise.ts';
 
 export interface ConvDims {
   name: string;
@@ -20,43 +18,36 @@ export interface ConvDims {
   W: number;
 }
 
-function checkDims(o: ConvDims): void {
-  for (const [what, v] of [['B', o.B], ['T', o.T], ['C', o.C], ['W', o.W]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new LoomInternalError('codegen', `${o.name}: ${what} = ${v} must be a positive integer`);
-  }
-}
-
-/** Row `r` of `[tail; x]` (P = W-1 tail rows) for batch `b`, channel `c`, as a WGSL expression. */
+/** Row `r` of `[tail; x]` (P = W-1 tail rows) for batch `b`, channel `c`. */
 const ROW_FN = `fn row(b: u32, r: u32, c: u32) -> f32 {
   if (r < P) { return tail[(b * P + r) * C + c]; }
   return x[(b * T + r - P) * C + c];
 }`;
 
+function checkDims(o: ConvDims): void {
+  positiveDims(o.name, { B: o.B, T: o.T, C: o.C, W: o.W });
+  if (o.W < 2) throw new LoomInternalError('codegen', `${o.name}: a conv of width ${o.W} has no tail (W >= 2)`);
+}
+
 /** `x [B,T,C], weight [C,W], tail [B,W-1,C] -> out [B,T,C]`, `act(sum_i w[c,i] row(t+i))`. */
 export function conv1dKernel(o: ConvDims & { activation: 'silu' | null }): Kernel {
   checkDims(o);
   const { B, T, C, W } = o;
-  const P = W - 1;
   const n = B * T * C;
-  const { dispatch, formula } = flatDispatch(n, WG, 'B*T*C');
-  const index = flatIndex(dispatch, 'gid', WG);
-  return buildKernel({
+  return perElementKernel({
     name: o.name,
     summary: `out[b,t,c] = ${o.activation ?? ''}(sum_i weight[c,i] * [tail; x][b, t+i, c]), a causal depthwise conv of width W`,
+    elements: n,
+    elementsText: 'B*T*C',
     bindings: [
       { name: 'x', access: 'read', elem: 'f32', elements: n },
       { name: 'weight', access: 'read', elem: 'f32', elements: C * W },
-      { name: 'tail', access: 'read', elem: 'f32', elements: Math.max(1, B * P * C) },
+      { name: 'tail', access: 'read', elem: 'f32', elements: B * (W - 1) * C },
       { name: 'out', access: 'read_write', elem: 'f32', elements: n },
     ],
-    consts: [['T', T], ['C', C], ['W', W], ['P', P], ['N', n], ...index.consts],
+    consts: [['T', T], ['C', C], ['W', W], ['P', W - 1]],
     helpers: [ROW_FN, ...(o.activation ? [WGSL_HELPERS[o.activation]] : [])],
-    workgroupSize: [WG, 1, 1],
-    dispatch,
-    dispatchFormula: formula,
     body: (b) => {
-      b.line(`let i_el = ${index.expr};`);
-      if (needsGuard(dispatch, WG, n)) b.line('if (i_el >= N) { return; }');
       b.line('let c = i_el % C;');
       b.line('let t = (i_el / C) % T;');
       b.line('let bb = i_el / (C * T);');
@@ -72,26 +63,20 @@ export function convTailKernel(o: ConvDims): Kernel {
   checkDims(o);
   const { B, T, C, W } = o;
   const P = W - 1;
-  if (P < 1) throw new LoomInternalError('codegen', `${o.name}: a conv of width 1 has no tail`);
   const n = B * P * C;
-  const { dispatch, formula } = flatDispatch(n, WG, 'B*(W-1)*C');
-  const index = flatIndex(dispatch, 'gid', WG);
-  return buildKernel({
+  return perElementKernel({
     name: o.name,
     summary: 'out[b,j,c] = [tail; x][b, T+j, c]: the conv state for the next call',
+    elements: n,
+    elementsText: 'B*(W-1)*C',
     bindings: [
       { name: 'x', access: 'read', elem: 'f32', elements: B * T * C },
       { name: 'tail', access: 'read', elem: 'f32', elements: n },
       { name: 'out', access: 'read_write', elem: 'f32', elements: n },
     ],
-    consts: [['T', T], ['C', C], ['P', P], ['N', n], ...index.consts],
+    consts: [['T', T], ['C', C], ['P', P]],
     helpers: [ROW_FN],
-    workgroupSize: [WG, 1, 1],
-    dispatch,
-    dispatchFormula: formula,
     body: (b) => {
-      b.line(`let i_el = ${index.expr};`);
-      if (needsGuard(dispatch, WG, n)) b.line('if (i_el >= N) { return; }');
       b.line('let c = i_el % C;');
       b.line('let j = (i_el / C) % P;');
       b.line('let bb = i_el / (C * P);');

@@ -6,8 +6,8 @@
  */
 import { EW_ARITY, type EwExpr, type EwFn } from '../../ir/graph.ts';
 import { LoomInternalError } from '../../../grammar/diagnostics.ts';
-import type { Kernel } from '../kernel.ts';
-import { buildKernel, ceilDiv, f32Lit, WGSL_HELPERS } from '../wgsl.ts';
+import type { Kernel, KernelBinding } from '../kernel.ts';
+import { buildKernel, ceilDiv, f32Lit, WGSL_HELPERS, type WgslBuilder } from '../wgsl.ts';
 
 /** WebGPU's guaranteed minimum of `maxComputeWorkgroupsPerDimension`. */
 export const MAX_GROUPS_PER_DIM = 65535;
@@ -53,6 +53,50 @@ export function needsGuard(dispatch: [number, number, number], wg: number, items
 }
 
 const WG = 64;
+
+/** Throws when a size is not a positive integer (a compiler bug upstream, named by kernel). */
+export function positiveDims(name: string, dims: Record<string, number>): void {
+  for (const [what, v] of Object.entries(dims)) {
+    if (!Number.isInteger(v) || v < 1) throw new LoomInternalError('codegen', `${name}: ${what} = ${v} must be a positive integer`);
+  }
+}
+
+/**
+ * A kernel with one invocation per output element: `i_el` is the flat index (the grid folded past
+ * 65535 workgroups), guarded against `N` = `elements`; `body` writes element i_el. The glue kernels
+ * that look along T or across heads (conv, flip, positions, outer products) are built with it.
+ */
+export function perElementKernel(o: {
+  name: string;
+  summary: string;
+  elements: number;
+  /** How `elements` is formed, for the dispatch comment (`B*T*C`). */
+  elementsText: string;
+  bindings: KernelBinding[];
+  consts: [string, number][];
+  fconsts?: [string, number][];
+  helpers?: string[];
+  body: (b: WgslBuilder) => void;
+}): Kernel {
+  const { dispatch, formula } = flatDispatch(o.elements, WG, o.elementsText);
+  const index = flatIndex(dispatch, 'gid', WG);
+  return buildKernel({
+    name: o.name,
+    summary: o.summary,
+    bindings: o.bindings,
+    consts: [...o.consts, ['N', o.elements], ...index.consts],
+    ...(o.fconsts ? { fconsts: o.fconsts } : {}),
+    ...(o.helpers ? { helpers: o.helpers } : {}),
+    workgroupSize: [WG, 1, 1],
+    dispatch,
+    dispatchFormula: formula,
+    body: (b) => {
+      b.line(`let i_el = ${index.expr};`);
+      if (needsGuard(dispatch, WG, o.elements)) b.line('if (i_el >= N) { return; }');
+      o.body(b);
+    },
+  });
+}
 
 /** Operator precedence for rendering: higher binds tighter. */
 const INFIX: Partial<Record<EwFn, { op: string; prec: number }>> = {

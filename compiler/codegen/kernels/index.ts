@@ -4,7 +4,6 @@ export { matmulKernel, matmulVariants, type MatmulDims, type MatmulVariant } fro
 export { rmsnormKernel } from './rmsnorm.ts';
 export { conv1dKernel, convTailKernel } from './conv.ts';
 export { cosReweightKernel, lengthNormKernel } from './position.ts';
-export { outerKernel } from './outer.ts';
-export { flipKernel, headDotKernel } from './rows.ts';
+export { flipKernel, headDotKernel, outerKernel } from './rows.ts';
 export { elementwiseKernel, flatIndex, foldGrid, MAX_GROUPS_PER_DIM } from './elementwise.ts';
 export { featureMapKernel, MAX_FEATURE_MAP_INPUT } from './feature-map.ts';

@@ -2,12 +2,9 @@
  * Kernels that read absolute token positions (`pos [B]`, the tokens each sequence consumed before
  * this window; token t of the window is at pos[b] + t). One invocation per output element.
  */
-import { LoomInternalError } from '../../../grammar/diagnostics.ts';
 import type { Kernel } from '../kernel.ts';
-import { buildKernel, WGSL_HELPERS } from '../wgsl.ts';
-import { flatDispatch, flatIndex, needsGuard } from './elementwise.ts';
-
-const WG = 64;
+import { WGSL_HELPERS } from '../wgsl.ts';
+import { perElementKernel, positiveDims } from './elementwise.ts';
 
 /**
  * cosFormer's re-weighting: per head, `out[.., :G] = x cos(a)`, `out[.., G:] = x sin(a)` with
@@ -16,28 +13,21 @@ const WG = 64;
  */
 export function cosReweightKernel(o: { name: string; B: number; T: number; H: number; G: number; maxLen: number }): Kernel {
   const { B, T, H, G } = o;
-  for (const [what, v] of [['B', B], ['T', T], ['H', H], ['G', G], ['maxLen', o.maxLen]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new LoomInternalError('codegen', `${o.name}: ${what} = ${v} must be a positive integer`);
-  }
+  positiveDims(o.name, { B, T, H, G, maxLen: o.maxLen });
   const n = B * T * H * 2 * G;
-  const { dispatch, formula } = flatDispatch(n, WG, 'B*T*H*2G');
-  const index = flatIndex(dispatch, 'gid', WG);
-  return buildKernel({
+  return perElementKernel({
     name: o.name,
     summary: 'per head [x cos(a), x sin(a)], a = pi/2 * (pos[b] + t) / MAX_LEN (cosFormer re-weighting)',
+    elements: n,
+    elementsText: 'B*T*H*2G',
     bindings: [
       { name: 'x', access: 'read', elem: 'f32', elements: B * T * H * G },
       { name: 'pos', access: 'read', elem: 'f32', elements: B },
       { name: 'out', access: 'read_write', elem: 'f32', elements: n },
     ],
-    consts: [['T', T], ['H', H], ['G', G], ['MAX_LEN', o.maxLen], ['N', n], ...index.consts],
+    consts: [['T', T], ['H', H], ['G', G], ['MAX_LEN', o.maxLen]],
     fconsts: [['RATE', Math.PI / (2 * o.maxLen)]],
-    workgroupSize: [WG, 1, 1],
-    dispatch,
-    dispatchFormula: formula,
     body: (b) => {
-      b.line(`let i_el = ${index.expr};`);
-      if (needsGuard(dispatch, WG, n)) b.line('if (i_el >= N) { return; }');
       b.line('let j = i_el % (2u * G);');
       b.line('let row = i_el / (2u * G);');
       b.line('let t = (row / H) % T;');
@@ -52,29 +42,22 @@ export function cosReweightKernel(o: { name: string; B: number; T: number; H: nu
 /** Cottention: `out[b,t,h,:] = x[b,t,h,:] * (pos[b] + t + 1)^(-sigmoid(m[h]))`, x `[B, T, H*G]`. */
 export function lengthNormKernel(o: { name: string; B: number; T: number; H: number; G: number }): Kernel {
   const { B, T, H, G } = o;
-  for (const [what, v] of [['B', B], ['T', T], ['H', H], ['G', G]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new LoomInternalError('codegen', `${o.name}: ${what} = ${v} must be a positive integer`);
-  }
+  positiveDims(o.name, { B, T, H, G });
   const n = B * T * H * G;
-  const { dispatch, formula } = flatDispatch(n, WG, 'B*T*H*G');
-  const index = flatIndex(dispatch, 'gid', WG);
-  return buildKernel({
+  return perElementKernel({
     name: o.name,
     summary: 'out[b,t,h,:] = x[b,t,h,:] / (pos[b] + t + 1)^sigmoid(m[h]), a length normalisation per head',
+    elements: n,
+    elementsText: 'B*T*H*G',
     bindings: [
       { name: 'x', access: 'read', elem: 'f32', elements: n },
       { name: 'pos', access: 'read', elem: 'f32', elements: B },
       { name: 'm', access: 'read', elem: 'f32', elements: H },
       { name: 'out', access: 'read_write', elem: 'f32', elements: n },
     ],
-    consts: [['T', T], ['H', H], ['G', G], ['N', n], ...index.consts],
+    consts: [['T', T], ['H', H], ['G', G]],
     helpers: [WGSL_HELPERS.sigmoid],
-    workgroupSize: [WG, 1, 1],
-    dispatch,
-    dispatchFormula: formula,
     body: (b) => {
-      b.line(`let i_el = ${index.expr};`);
-      if (needsGuard(dispatch, WG, n)) b.line('if (i_el >= N) { return; }');
       b.line('let h = (i_el / G) % H;');
       b.line('let t = (i_el / (G * H)) % T;');
       b.line('let bb = i_el / (G * H * T);');
