@@ -31,7 +31,7 @@ export const IMPORT_KINDS = Object.keys(KINDS);
 function kindOf(config: Record<string, JsonValue>, fail: (m: string, field?: string) => void): string | undefined {
   const type = config.model_type;
   if (typeof type === 'string') {
-    if (KINDS[type]) return type;
+    if (Object.hasOwn(KINDS, type)) return type; // own keys only: not 'constructor' or '__proto__'
     const hint = suggest(type, IMPORT_KINDS);
     return fail(`model_type '${type}' is not one loom import reads; expected one of ${IMPORT_KINDS.join(', ')}${hint ? `, did you mean '${hint}'?` : ''}`, 'model_type'), undefined;
   }
@@ -85,7 +85,9 @@ export function importConfig(text: string, file: string, outPath?: string): Impo
 }
 
 function render(d: Draft, name: string, file: string, ignored: string[]): string {
-  const lines = [`# Imported by \`loom import\` from ${file.split(/[\\/]/).pop()} (${d.source}).`];
+  // The file name is the user's: printable ASCII only, so a line break cannot end the comment.
+  const from = file.split(/[\\/]/).pop()!.replace(/[^\x20-\x7e]/g, '?');
+  const lines = [`# Imported by \`loom import\` from ${from} (${d.source}).`];
   for (const n of d.notes) lines.push(`# ${n}`);
   if (ignored.length) lines.push(...wrap(`Not imported (they do not change the computation): ${ignored.join(', ')}.`));
   lines.push(
