@@ -9,6 +9,7 @@ import { compileCommand } from './commands/compile.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { explainCommand } from './commands/explain.ts';
 import { fmtCommand } from './commands/fmt.ts';
+import { generateCommand } from './commands/generate.ts';
 import { importCommand } from './commands/import.ts';
 import { opCommand } from './commands/op.ts';
 import { runCommand } from './commands/run.ts';
@@ -23,6 +24,9 @@ usage:
                                       --calibrate re-measures its matmul, copy and dispatch rates
   loom compile SPEC -o DIR [options]  write one .wgsl per kernel and manifest.json to DIR
   loom run SPEC [options]             run a forward pass on random token ids
+  loom generate SPEC --prompt TEXT [--max-tokens N] [--temperature X] [--top-k K] [--top-p P]
+                                      byte-level text generation: prefill, then step; the text
+                                      streams to stdout, statistics to stderr (temperature 0: greedy)
   loom explain SPEC [options] [--ir]  the plan: schedule per layer with every alternative's estimate
                                       (and its measured time once tuned)
   loom tune SPEC [--seq T ...] [--batch B] [--calibrate] [--quick] [--max-seconds S] [--json]
@@ -67,6 +71,7 @@ const COMMANDS: Record<string, Command> = {
   doctor: doctorCommand,
   compile: compileCommand,
   run: runCommand,
+  generate: generateCommand,
   explain: explainCommand,
   fmt: fmtCommand,
   op: opCommand,

@@ -1,0 +1,72 @@
+/**
+ * `loom generate SPEC --prompt TEXT [--weights FILE] [--seed S] [--max-tokens N] [--temperature X]
+ * [--top-k K] [--top-p P] [--seq T] [--schedule S]`: byte-level text generation. The prompt is
+ * prefilled with the planner's prefill schedule (windows of T, then steps), every next token comes
+ * from `step`; the text streams to stdout as it is decoded, statistics go to stderr at the end, so
+ * the output can be piped. Progress of a long prefill is shown on stderr when it is a terminal.
+ */
+import { diag, LoomError } from '../../grammar/diagnostics.ts';
+import { encodeBytes, generate } from '../../runtime/generate.ts';
+import { acquireGpu, deviceProfile } from '../../runtime/gpu.ts';
+import { Model } from '../../runtime/model.ts';
+import { loadWeights, seededWeights } from '../../runtime/weights.ts';
+import { processIo, readSpec, usageError, type Io } from '../io.ts';
+import { compileInMemory } from '../open-model.ts';
+import { parseCommand } from '../options.ts';
+
+function number(v: unknown, fallback: number, flag: string, ok: (x: number) => boolean, what: string): number {
+  if (v === undefined) return fallback;
+  const x = Number(v);
+  if (String(v).trim() === '' || !ok(x)) throw usageError(`${flag} must be ${what}, got '${v}'`);
+  return x;
+}
+
+export async function generateCommand(args: string[], io: Io): Promise<number> {
+  const { common, values } = parseCommand('generate', args, {
+    prompt: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    temperature: { type: 'string' },
+    'top-k': { type: 'string' },
+    'top-p': { type: 'string' },
+  });
+  if (values.prompt === undefined) throw usageError('generate: --prompt TEXT is required');
+  if (common.batch !== 1) throw usageError(`generate: runs one sequence; --batch must be 1, got ${common.batch}`);
+  const maxTokens = number(values['max-tokens'], 64, '--max-tokens', (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+  const temperature = number(values.temperature, 1, '--temperature', (x) => Number.isFinite(x) && x >= 0, 'a number >= 0 (0: greedy)');
+  const topK = number(values['top-k'], 0, '--top-k', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0 (0: all tokens)');
+  const topP = number(values['top-p'], 1, '--top-p', (x) => x > 0 && x <= 1, 'a number in (0, 1]');
+  const seq = common.seq;
+
+  const gpu = await acquireGpu();
+  const text = readSpec(common.spec);
+  const { pair, artifacts } = compileInMemory(text, common.spec, { batch: 1, seq, schedule: common.schedule, device: deviceProfile(gpu) });
+  if (!pair.step) throw new LoomError([diag('no-decode', { message: `${pair.noDecode}; generate needs a causal model` })]);
+  const prompt = encodeBytes(String(values.prompt), artifacts.vocab, `model '${artifacts.model}'`);
+  const decls = pair.forward.graph.weights;
+  const weights = common.weights ? loadWeights(decls, common.weights) : seededWeights(decls, common.seed);
+  const model = await Model.create(gpu, artifacts, weights);
+  const tty = io === processIo && process.stderr.isTTY;
+  try {
+    const r = await generate(model, prompt, {
+      maxTokens, temperature, topK, topP, seed: common.seed,
+      onText: (t) => io.out(t),
+      onProgress: tty ? (done, total) => process.stderr.write(`\rprefill ${done}/${total} windows and steps${done === total ? '\n' : ''}`) : undefined,
+    });
+    const rate = (n: number, ms: number) => (ms > 0 ? `${((n * 1000) / ms).toFixed(1)} tokens/s` : 'n/a');
+    const steps = r.tokens.length - 1;
+    const schedules = pair.forward.plan.mixers.map((m) => (m.schedule === 'chunkwise' ? `chunkwise(${m.chunk})` : m.schedule));
+    if (tty && process.stdout.isTTY) io.out('\n'); // the text itself, unchanged, when piped
+    io.err(
+      [
+        `model     ${artifacts.model}, ${common.weights ? `weights ${common.weights}` : `seeded weights (seed ${common.seed})`}`,
+        `prompt    ${r.promptTokens} tokens (bytes)`,
+        `prefill   ${r.promptTokens} tokens in ${r.prefillMs.toFixed(1)} ms, ${rate(r.promptTokens, r.prefillMs)} (${Math.floor(r.promptTokens / seq)} windows of T=${seq} [${[...new Set(schedules)].join(', ') || 'no mixer'}], ${r.promptTokens % seq} steps)`,
+        `decode    ${steps} steps in ${r.decodeMs.toFixed(1)} ms, ${rate(steps, r.decodeMs)}`,
+        `sampling  ${temperature === 0 ? 'greedy' : `temperature ${temperature}${topK ? `, top-k ${topK}` : ''}${topP < 1 ? `, top-p ${topP}` : ''}, seed ${common.seed}`}; ${r.tokens.length} tokens`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    model.destroy();
+  }
+  return 0;
+}

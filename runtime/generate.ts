@@ -1,0 +1,117 @@
+/**
+ * Text generation on a Model: the byte-level tokenizer (token id = a byte of the UTF-8 text,
+ * vocabulary 256), token sampling (temperature, top-k, top-p; temperature 0 is greedy), and the
+ * loop (prefill the prompt with the planner's prefill schedule, then `step`), streaming decoded
+ * text as complete UTF-8 sequences. Sampling is deterministic for a seed.
+ */
+import { diag, LoomError } from '../grammar/diagnostics.ts';
+import type { Model, PrefillOptions } from './model.ts';
+import { Rng } from './random.ts';
+
+export const BYTE_VOCAB = 256;
+
+export interface SamplingOptions {
+  /** 0: greedy (argmax, lowest id on ties); otherwise logits are divided by it. */
+  temperature: number;
+  /** Keep the k most likely tokens (0: all). */
+  topK: number;
+  /** Keep the smallest set of most likely tokens whose probability reaches p (1: all). */
+  topP: number;
+}
+
+/** The UTF-8 bytes of `text` as token ids; the model's vocabulary must hold every byte. */
+export function encodeBytes(text: string, vocab: number, model = 'the model'): Int32Array {
+  if (vocab < BYTE_VOCAB) throw new LoomError([diag('bad-tokens', { message: `the byte-level tokenizer needs a vocabulary of at least ${BYTE_VOCAB} tokens; ${model} has vocab = ${vocab}` })]);
+  return Int32Array.from(new TextEncoder().encode(text));
+}
+
+/** Index of the largest of the first `n` values (the lowest index on ties). */
+function argmax(logits: ArrayLike<number>, n: number): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (logits[i] > logits[best]) best = i;
+  return best;
+}
+
+/**
+ * One token from `logits` over ids [0, n): greedy at temperature 0, else a draw from the softmax
+ * of logits / temperature restricted to the top k, then to the top p of probability mass
+ * (candidates ordered by probability, ties by lower id). Uses one `rng.next()` per draw.
+ */
+export function sampleToken(logits: ArrayLike<number>, n: number, o: SamplingOptions, rng: Rng): number {
+  if (o.temperature === 0) return argmax(logits, n);
+  const ids = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
+  const k = o.topK > 0 ? Math.min(o.topK, n) : n;
+  const top = ids.slice(0, k);
+  const max = logits[top[0]];
+  const weights = top.map((i) => Math.exp((logits[i] - max) / o.temperature));
+  const total = weights.reduce((a, b) => a + b, 0);
+  let keep = top.length;
+  if (o.topP < 1) {
+    let mass = 0;
+    for (keep = 0; keep < top.length; ) {
+      mass += weights[keep++] / total;
+      if (mass >= o.topP) break;
+    }
+  }
+  const kept = weights.slice(0, keep);
+  let u = rng.next() * kept.reduce((a, b) => a + b, 0);
+  for (let j = 0; j < keep; j++) {
+    u -= kept[j];
+    if (u < 0) return top[j];
+  }
+  return top[keep - 1];
+}
+
+export interface GenerateOptions extends SamplingOptions, PrefillOptions {
+  maxTokens: number;
+  seed: number;
+  /** Called with each piece of decoded text as soon as it forms complete UTF-8 sequences. */
+  onText?: (text: string) => void;
+}
+
+export interface GenerateResult {
+  /** The sampled token ids, in order. */
+  tokens: number[];
+  text: string;
+  promptTokens: number;
+  prefillMs: number;
+  decodeMs: number;
+}
+
+/**
+ * Generates up to `maxTokens` byte tokens after `prompt` on a B = 1 model from zero state: the
+ * prompt through `prefill` (windows of T, then steps), each next token through `step`. Only byte
+ * ids (< 256) are sampled, so the output is always bytes.
+ */
+export async function generate(model: Model, prompt: Int32Array, o: GenerateOptions): Promise<GenerateResult> {
+  const { B, vocab } = model.dims;
+  if (B !== 1) throw new LoomError([diag('bad-tokens', { message: `generate runs one sequence: the model must be compiled with B = 1, not ${B}` })]);
+  if (prompt.length === 0) throw new LoomError([diag('bad-tokens', { message: 'the prompt is empty; generation needs at least one token' })]);
+  const rng = Rng.forName(o.seed, 'generate');
+  const decoder = new TextDecoder('utf-8');
+  const n = Math.min(vocab, BYTE_VOCAB);
+  model.reset();
+  const t0 = performance.now();
+  const all = await model.prefill(prompt, o);
+  let logits = all.subarray((prompt.length - 1) * vocab);
+  const prefillMs = performance.now() - t0;
+  const tokens: number[] = [];
+  let text = '';
+  const t1 = performance.now();
+  for (let i = 0; i < o.maxTokens; i++) {
+    const id = sampleToken(logits, n, o, rng);
+    tokens.push(id);
+    const piece = decoder.decode(Uint8Array.of(id), { stream: true });
+    if (piece) {
+      text += piece;
+      o.onText?.(piece);
+    }
+    if (i + 1 < o.maxTokens) logits = await model.step(Int32Array.of(id));
+  }
+  const rest = decoder.decode();
+  if (rest) {
+    text += rest;
+    o.onText?.(rest);
+  }
+  return { tokens, text, promptTokens: prompt.length, prefillMs, decodeMs: performance.now() - t1 };
+}
