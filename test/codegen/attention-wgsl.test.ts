@@ -56,6 +56,7 @@ describe('attention planning', () => {
 
   it('refuses with reasons: decode for T > 1, head_dim past the register budget', () => {
     expect(attentionSupports('decode', { B: 1, T: 4, knobs: knobs() }, DEFAULT_LIMITS)).toMatchObject({ ok: false, reason: expect.stringMatching(/one token of causal/) });
+    expect(attentionSupports('rows', { B: 1, T: 300, knobs: knobs() }, DEFAULT_LIMITS)).toMatchObject({ ok: false, reason: 'a window of T = 300 tokens does not fit the KV cache of max_len = 256 positions' });
     expect(attentionSupports('rows', { B: 1, T: 4, knobs: knobs({ headDim: 512 }) }, DEFAULT_LIMITS)).toMatchObject({ ok: false, reason: expect.stringMatching(/head_dim 512/) });
   });
 
@@ -68,7 +69,7 @@ describe('attention planning', () => {
     expect(estimateMs(attentionCost('decode', one), CPU)).toBeLessThan(estimateMs(attentionCost('rows', one), CPU));
   });
 
-  const spec = (schedule: string) => `model m {\n  vocab = 16\n  dim = 16\n  heads = 2\n  layers = 2\n  mixer a = attention { max_len = 64 }\n  mixer r = retnet\n  block {\n    x = x + a(x)\n  }\n}\n${schedule}`;
+  const spec = (schedule: string) => `model m {\n  vocab = 16\n  dim = 16\n  heads = 2\n  layers = 2\n  mixer a = attention { max_len = 512 }\n  mixer r = retnet\n  block {\n    x = x + a(x)\n  }\n}\n${schedule}`;
   it('the plan shows the schedule and variant chosen, and says when a written schedule does not apply', () => {
     const prefill = compileSource(spec('schedule {\n  prefill = chunkwise(16)\n}\n'), 'm.loom', { batch: 1, seq: 32, device: CPU });
     if (!prefill.ok) throw new Error(prefill.diagnostics.map((d) => d.message).join('\n'));

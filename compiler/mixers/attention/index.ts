@@ -52,6 +52,7 @@ export function attentionSupports(variant: AttentionVariant, d: AttentionDims, l
   if (k.headDim > MAX_PRIVATE_FLOATS || k.valueDim > MAX_PRIVATE_FLOATS) {
     return { ok: false, reason: `head_dim ${k.headDim} / value_dim ${k.valueDim} over ${MAX_PRIVATE_FLOATS}: each invocation keeps q and its output row in registers` };
   }
+  if (k.causal && k.window === null && d.T > k.maxLen) return { ok: false, reason: `a window of T = ${d.T} tokens does not fit the KV cache of max_len = ${k.maxLen} positions` };
   if (variant === 'decode' && (d.T !== 1 || !k.causal)) return { ok: false, reason: 'the decode kernel runs one token of causal attention' };
   if (variant === 'tiled') {
     const KT = tileKeys(k.headDim, k.valueDim, TILE_WORKGROUP_BYTES);

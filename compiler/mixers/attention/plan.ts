@@ -26,16 +26,16 @@ export function planAttention(n: Node & { op: 'attention' }, g: Graph, spec: Sch
     return undefined;
   }
   const estimated: Candidate[] = attentionVariants(d).map((variant) => {
-    if (variant === 'tiled' && device.isCpu) return { schedule, chunk: 0, variant, ok: false, reason: CPU_TILES };
     const s = attentionSupports(variant, d, device.limits);
     if (!s.ok) return { schedule, chunk: 0, variant, ok: false, reason: s.reason };
+    if (variant === 'tiled' && device.isCpu) return { schedule, chunk: 0, variant, ok: false, reason: CPU_TILES };
     return { schedule, chunk: 0, variant, ok: true, estimateMs: estimateMs(attentionCost(variant, d), device) };
   });
   const candidates = withMeasured(estimated, device.measured, shapeKey(n, g.dims));
   const auto = chooseAuto(candidates);
   const pick = auto?.pick;
   if (!auto || !pick) {
-    diags.push(diag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule, reason: candidates.map((c) => `${c.variant}: ${c.reason}`).join('; ') }));
+    diags.push(diag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule, reason: [...new Set(candidates.map((c) => c.reason))].join('; ') }));
     return undefined;
   }
   const { choice, source } = resolveChoice(spec, n.layer, opts.mode, opts.override);
