@@ -7,7 +7,8 @@
  *   ever appear in comments), and creates a shader module on the device with no error messages;
  * - model.ts scans to the neutral one's tokens: identical except string literals (where names
  *   live, escaped) and the class name, a sanitised identifier; and it type-checks (strict).
- * There is no `loom import` of foreign configs; names in a hand-edited manifest.json are covered by
+ * `loom import` configs (values, keys, file and output names) are covered by
+ * test/compiler/import-injection.test.ts; names in a hand-edited manifest.json by
  * test/emit/emit.test.ts ('cannot be injected through names from a spec').
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
