@@ -4,12 +4,15 @@
  * `LlamaForCausalLM` -> a `.loom` spec computing the same function (compiler/import/). Without -o
  * the spec goes to stdout. An existing output file is replaced only with --force.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importConfig } from '../../compiler/import/config.ts';
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { sources, usageError, type Io } from '../io.ts';
+
+/** Largest config.json read. */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 export async function importCommand(args: string[], io: Io): Promise<number> {
   let parsed;
@@ -27,8 +30,12 @@ export async function importCommand(args: string[], io: Io): Promise<number> {
   }
   let text: string;
   try {
+    // A config is a few kilobytes; refuse a huge file instead of reading it whole.
+    const bytes = statSync(path).size;
+    if (bytes > MAX_CONFIG_BYTES) throw new LoomError([diag('file-error', { message: `config '${path}' is ${bytes} bytes, over the ${MAX_CONFIG_BYTES}-byte limit of a config.json` })]);
     text = readFileSync(path, 'utf8');
   } catch (e) {
+    if (e instanceof LoomError) throw e;
     const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
     throw new LoomError([diag('file-error', { message: `cannot read config '${path}': ${reason}` })]);
   }

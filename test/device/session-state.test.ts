@@ -2,17 +2,20 @@
  * Sessions with carried state through the public Model API: prefill (chunkwise windows, then
  * steps) followed by `step` against the float64 reference over the whole sequence, for every
  * causal model in models/; state files (bitwise continuation, refusal of another model's file);
- * forks; batched prefill of sequences of different lengths. B <= 2 and T = 16 keep the programs
+ * forks; batched prefill of sequences of different lengths; generation (greedy against the
+ * reference, seeded sampling through `loom generate`). B <= 2 and T = 16 keep the programs
  * (and lavapipe's pipeline compiles) small.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.ts';
 import { compileInMemory } from '../../cli/open-model.ts';
 import { nonCausalMixer } from '../../compiler/mixers/family-op.ts';
 import { compileSource, type Compiled } from '../../compiler/pipeline.ts';
 import { deviceProfile } from '../../runtime/gpu.ts';
+import { encodeBytes, generate } from '../../runtime/generate.ts';
 import { Model } from '../../runtime/model.ts';
 import { Rng } from '../../runtime/random.ts';
 import { interpretGraph } from '../../runtime/reference/interpret.ts';
@@ -169,5 +172,62 @@ describe('batched decode of sequences of different lengths', () => {
     } finally {
       model.destroy();
     }
+  });
+});
+
+describe('generation', () => {
+  const GDN = 'models/gated-deltanet.loom';
+
+  it('greedy tokens through step equal the argmax of repeated full forwards (float64 reference)', { timeout: 120_000 }, async () => {
+    const { model, weights } = await open(GDN, 1);
+    try {
+      const prompt = encodeBytes('Loom decodes greedily: ', model.dims.vocab);
+      const r = await generate(model, prompt, { maxTokens: 6, temperature: 0, topK: 0, topP: 1, seed: 0 });
+      expect(r.tokens).toHaveLength(6);
+      for (let i = 0; i < r.tokens.length; i++) {
+        const seq = new Int32Array([...prompt, ...r.tokens.slice(0, i)]);
+        const ref = reference(GDN, weights, seq);
+        const last = ref.subarray((seq.length - 1) * model.dims.vocab, seq.length * model.dims.vocab);
+        let best = 0;
+        for (let v = 1; v < 256; v++) if (last[v] > last[best]) best = v;
+        expect(r.tokens[i], `token ${i}`).toBe(best);
+      }
+    } finally {
+      model.destroy();
+    }
+  });
+
+  it('loom generate: seeded sampling is reproducible, top-k 1 is greedy, statistics go to stderr', { timeout: 120_000 }, async () => {
+    const gen = async (...flags: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await main(['generate', GDN, '--seq', '16', '--prompt', 'Once upon a time', '--max-tokens', '12', ...flags], { out: (t) => (out += t), err: (t) => (err += t) });
+      expect(code, err).toBe(0);
+      return { out, err };
+    };
+    const a = await gen('--temperature', '4', '--seed', '1');
+    expect((await gen('--temperature', '4', '--seed', '1')).out).toBe(a.out);
+    expect((await gen('--temperature', '4', '--seed', '2')).out).not.toBe(a.out);
+    const greedy = await gen('--temperature', '0');
+    expect((await gen('--temperature', '1.5', '--top-k', '1', '--seed', '9')).out).toBe(greedy.out);
+    expect(a.err).toMatch(/prompt +16 tokens \(bytes\)\nprefill +16 tokens in [\d.]+ ms, [\d.]+ tokens\/s \(1 windows of T=16/);
+    expect(a.err).toMatch(/decode +11 steps in [\d.]+ ms, [\d.]+ tokens\/s/);
+    expect(a.out).not.toMatch(/prefill|tokens\/s/);
+  });
+
+  it('loom generate refuses a non-causal model and a vocabulary too small for bytes', async () => {
+    const run = async (spec: string) => {
+      let err = '';
+      const code = await main(['generate', spec, '--seq', '16', '--prompt', 'x'], { out: () => undefined, err: (t) => (err += t) });
+      return { code, err };
+    };
+    const fnet = await run('models/fnet.loom');
+    expect(fnet.code).toBe(1);
+    expect(fnet.err).toMatch(/LOOM4020.*not causal.*generate needs a causal model/);
+    const small = join(tmp, 'small.loom');
+    writeFileSync(small, readFileSync('models/linear-transformer.loom', 'utf8').replace(/vocab\s*=\s*256/, 'vocab = 100'));
+    const tiny = await run(small);
+    expect(tiny.code).toBe(1);
+    expect(tiny.err).toMatch(/LOOM5004.*at least 256 tokens; model '\w+' has vocab = 100/);
   });
 });
