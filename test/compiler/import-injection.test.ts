@@ -4,7 +4,7 @@
  * ended the header comment and its rest became spec text; a model_type naming an Object.prototype
  * member ('constructor', 'toString') was taken for a known kind and crashed the importer.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,15 @@ describe('loom import cannot be made to write code', () => {
     const spec = readFileSync(out, 'utf8');
     expect(spec.split('\n')[0]).toContain('from x?model evil {?}?# .json');
     expectOnlyModel(spec, 'gla');
+  });
+
+  it('a config over 16 MiB is refused without being read (sparse file)', async () => {
+    const path = join(dir, 'huge.json');
+    writeFileSync(path, '');
+    truncateSync(path, 2 * 1024 ** 3);
+    let log = '';
+    expect(await main(['import', path], { out: (t) => (log += t), err: (t) => (log += t) })).toBe(1);
+    expect(log).toContain(`config '${path}' is 2147483648 bytes, over the 16777216-byte limit of a config.json`);
   });
 
   it.each(['fn', 'constructor', '__proto__', 'Promise', 'model', 'x y;z', '9lives', `n${'_'.repeat(200)}`])('output file %s.loom gives a plain model name', (stem) => {
