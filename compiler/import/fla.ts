@@ -200,8 +200,35 @@ const MIXERS: Record<string, { preset: string; knobs: (f: Fields, d: Omit<Draft,
   linear_attn: { preset: 'linear_attn', knobs: linearAttn },
 };
 
-export function translateFla(kind: string, config: Record<string, JsonValue>, file: string, text: string): { fields: Fields; draft: Draft } {
+/** Older fla configs' names for today's fields. */
+const ALIASES: [string, string][] = [
+  ['num_attention_heads', 'num_heads'],
+  ['num_key_value_heads', 'num_kv_heads'],
+  ['rms_norm_eps', 'norm_eps'],
+];
+
+/** Switches of older fla configs, accepted at the value that changes nothing. */
+function olderSwitches(f: Fields): void {
+  for (const name of ['share_conv_kernel', 'norm_first', 'use_rope', 'use_elu']) {
+    if (!f.has(name)) continue;
+    // share_conv_kernel = true convolved x before the projections, which matters only with short convs.
+    const harmless = name === 'share_conv_kernel' ? f.config[name] === false || f.config.use_short_conv !== true : f.config[name] === false;
+    if (!harmless) f.refuse(name, 'a switch of older fla versions that Loom does not implement');
+    else f.ignore(name);
+  }
+  f.ignore('chunk_size'); // older fla: the kernels' chunk size
+}
+
+export function translateFla(kind: string, raw: Record<string, JsonValue>, file: string, text: string): { fields: Fields; draft: Draft } {
+  const config = { ...raw };
+  for (const [old, now] of ALIASES) if (Object.hasOwn(config, old) && !Object.hasOwn(config, now)) config[now] = config[old];
   const f = new Fields(file, text, config, DEFAULTS[kind]);
+  for (const [old, now] of ALIASES) {
+    if (!Object.hasOwn(raw, old)) continue;
+    if (Object.hasOwn(raw, now)) f.refuse(old, `an older name of '${now}', which the config also sets`);
+    else f.get(old); // read through its new name
+  }
+  olderSwitches(f);
   const base = common(f, kind);
   const m = MIXERS[kind];
   const knobs = m.knobs(f, base);

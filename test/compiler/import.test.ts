@@ -95,6 +95,15 @@ describe('loom import', () => {
     expect(refused({ ...CONFIGS.gla, expand_k: 0.3 })).toContain("config field 'expand_k' = 0.3: int(hidden_size * expand_k) = 19 is not a positive multiple of num_heads = 4");
   });
 
+  it("older fla configs' field names and switches", () => {
+    const { num_heads: h, norm_eps: e, ...rest } = CONFIGS.gla;
+    const old = spec({ ...rest, num_attention_heads: h, rms_norm_eps: e, share_conv_kernel: true, chunk_size: 64 });
+    const body = (t: string) => t.slice(t.indexOf('model '));
+    expect(body(old)).toBe(body(spec(CONFIGS.gla)));
+    expect(old).toMatch(/# Not imported[^.]*share_conv_kernel, chunk_size/);
+    expect(refused({ ...CONFIGS.delta_net, share_conv_kernel: true })).toContain("config field 'share_conv_kernel' = true: a switch of older fla versions that Loom does not implement");
+  });
+
   it('an unknown field is refused, with the nearest known name', () => {
     expect(refused({ ...CONFIGS.gla, use_short_cnv: true })).toContain("error LOOM6010: config field 'use_short_cnv' is not known to loom import, so it cannot tell whether it changes the computation (did you mean 'use_short_conv'?)");
   });
