@@ -27,7 +27,9 @@ usage:
   loom generate SPEC --prompt TEXT [--max-tokens N] [--temperature X] [--top-k K] [--top-p P]
                                       byte-level text generation: prefill, then step; the text
                                       streams to stdout, statistics to stderr (temperature 0: greedy)
-  loom explain SPEC [options] [--ir]  the plan: schedule per layer with every alternative's estimate
+  loom explain SPEC [options] [--ir] [--mode prefill|decode]
+                                      the plan: schedule per layer with every alternative's estimate;
+                                      --mode decode: the step program and every state's size
                                       (and its measured time once tuned)
   loom tune SPEC [--seq T ...] [--batch B] [--calibrate] [--quick] [--max-seconds S] [--json]
                                       measure every legal schedule, chunk size and kernel variant of

@@ -1,14 +1,18 @@
 /** `loom explain SPEC`: the plan, with every alternative's estimate; `--ir` dumps each pass. */
 import { planMemory } from '../../compiler/codegen/memory.ts';
 import type { DeviceProfile } from '../../compiler/plan/device.ts';
+import { stateReport, stateSizes } from '../../compiler/plan/state-size.ts';
 import { acquireGpu, probeAdapter } from '../../runtime/gpu.ts';
 import { build } from '../build.ts';
-import type { Io } from '../io.ts';
+import { usageError, type Io } from '../io.ts';
 import { parseCommand } from '../options.ts';
 import { commandProfile } from '../profile.ts';
 
 export async function explainCommand(args: string[], io: Io): Promise<number> {
-  const { common, values } = parseCommand('explain', args, { ir: { type: 'boolean' } });
+  const { common, values } = parseCommand('explain', args, { ir: { type: 'boolean' }, mode: { type: 'string' } });
+  const mode = values.mode ?? 'prefill';
+  if (mode !== 'prefill' && mode !== 'decode') throw usageError(`explain: --mode must be prefill or decode, got '${mode}'`);
+  if (mode === 'decode') common.seq = 1; // the step program: one token per sequence
   const device = (await probeAdapter()) ? await commandProfile(await acquireGpu(), io) : undefined;
   const c = build(common, device);
   const out: string[] = [`plan for ${c.spec.name}, B=${common.batch} T=${common.seq}, mode ${c.plan.mode}, device ${c.plan.device.name}${c.plan.device.isCpu ? ' (CPU class)' : ''}${rates(c.plan.device)}`];
@@ -26,6 +30,7 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
   const mem = planMemory(c.program);
   const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`;
   out.push(`memory plan: ${mem.slotOf.size} activation buffers (${mib(mem.bytesUnshared)}) share ${mem.slots.length} allocations (${mib(mem.bytesShared)}) by lifetime`);
+  if (mode === 'decode') out.push(...stateReport(stateSizes(c.graph), common.batch));
   if (values.ir) for (const d of c.dumps) out.push(`--- after ${d.pass} ---`, d.text.trimEnd());
   io.out(out.join('\n') + '\n');
   return 0;
