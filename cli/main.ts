@@ -53,7 +53,8 @@ options:
   --batch B        batch size (default 1)
   --schedule S     parallel | chunkwise | chunkwise(C) | recurrent | auto (default: the spec's)
   --weights FILE   weights from a .safetensors file or a sharded model.safetensors.index.json
-                   (default: random from --seed)
+                   (default: random from --seed); Loom's tensor names or fla's / HF's
+  --weights-format F  auto | loom | fla: how --weights names its tensors (default auto: detected)
   --seed N         seed for random weights and token ids (default 0)
   --check          run: also run the float64 reference and report rms(out-ref)/rms(ref)
   --json           run: print exactly one JSON object on stdout
