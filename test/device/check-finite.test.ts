@@ -88,7 +88,8 @@ describe('loom run --check-finite', () => {
     const c = compiled();
     const weights = seededWeights(c.graph.weights, 5);
     weights.get('layers.0.attn.v.weight')!.fill(3e38);
-    const program = await Program.create(await gpu(), c.program);
+    // Every intermediate in its own buffer, so that all of them can be read after the full run.
+    const program = await Program.create(await gpu(), c.program, new Map(), { keepActivations: true });
     try {
       program.write('tokens', Int32Array.from({ length: 8 }, (_, i) => (i * 7) % 32));
       for (const w of c.graph.weights) program.write(w.name, weights.get(w.name)!);

@@ -65,7 +65,7 @@ describe('device limits and faults', () => {
     const { compiled, weights, tokens } = tiny();
     const g = await gpu();
     const before = liveGpuBuffers();
-    const program = await Program.create(g, compiled.program);
+    const program = await Program.create(g, compiled.program, new Map(), { keepActivations: true }); // one GPU buffer per declared buffer
     expect(liveGpuBuffers()).toBe(before + compiled.program.buffers.length);
     program.write('tokens', tokens);
     for (const w of compiled.graph.weights) program.write(w.name, weights.get(w.name)!);
