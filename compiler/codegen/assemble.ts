@@ -182,7 +182,8 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
       case 'family': {
         const p = mixerPlans.get(n.id);
         if (!p?.variant) throw new LoomInternalError('assemble', `${n.family} op ${name} has no planned variant`);
-        const sub = familyOpOf(n.family).program(n, p.variant, g.dims, { inputs: n.inputs.map(arg), output: out });
+        const states = Object.fromEntries((n.states ?? []).map((w) => [w, stateOuts.get(`${n.id}.${w}`) ?? null]));
+        const sub = familyOpOf(n.family).program(n, p.variant, g.dims, { inputs: n.inputs.map(arg), output: out, states });
         buffers.push(...sub.buffers);
         steps.push(...sub.steps);
         break;

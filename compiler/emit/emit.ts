@@ -114,6 +114,8 @@ export function stateEntries(c: Compiled): ManifestState[] {
   const states: ManifestState[] = [];
   const limits = new Map<number, number>(); // KV-cache state_in node -> max_len
   for (const n of graph.nodes) if (n.op === 'attention' && n.kc0 !== null && n.knobs.window === null) limits.set(n.kc0, n.knobs.maxLen);
+  // A family op with a linear KV cache (causal softplus attention) says how many positions it holds.
+  for (const n of graph.nodes) if (n.op === 'family' && typeof n.attrs.maxPositions === 'number') for (const i of n.inputs) if (graph.nodes[i].op === 'state_in' && /\.[kv]_cache$/.test((graph.nodes[i] as { name: string }).name)) limits.set(i, n.attrs.maxPositions);
   for (const n of graph.nodes) {
     if (n.op !== 'state_in') continue;
     if (!(n.name in graph.outputs)) continue;

@@ -266,7 +266,14 @@ export type NodeOp =
    * `attrs` its plain-data knobs. The family checks shapes, plans, generates kernels; its float64
    * definition is in runtime/reference/families.ts.
    */
-  | { op: 'family'; family: string; inputs: readonly number[]; attrs: FamilyAttrs };
+  | {
+      op: 'family';
+      family: string;
+      inputs: readonly number[];
+      attrs: FamilyAttrs;
+      /** Names of the state it carries to the next call (secondary outputs, `state_out`), e.g. a KV cache. */
+      states?: readonly string[];
+    };
 
 /** Knobs of a `family` node: plain JSON data (interned by value). */
 export type FamilyAttrs = Readonly<Record<string, number | boolean | string | readonly number[]>>;
@@ -353,6 +360,7 @@ export function nodeInputs(n: NodeOp): number[] {
 export function stateOutputNames(n: NodeOp): string[] {
   if (n.op === 'linear_attn') return n.z0 === null ? ['S'] : ['S', 'z'];
   if (n.op === 'attention') return n.knobs.causal ? ['k_cache', 'v_cache'] : [];
+  if (n.op === 'family') return [...(n.states ?? [])];
   return [];
 }
 

@@ -29,6 +29,13 @@ export interface WindowDims {
   T: number;
 }
 
+/** Buffers of a family node's kernels: inputs in the node's order, the output, and its states' final values (`n.states`; null when unused). */
+export interface FamilyBuffers {
+  inputs: readonly string[];
+  output: string;
+  states?: Readonly<Record<string, string | null>>;
+}
+
 export interface FamilyOp {
   family: string;
   /** Whether output t depends only on inputs at t' <= t. False: no decode (no step program). */
@@ -46,7 +53,7 @@ export interface FamilyOp {
   supports(n: FamilyNode, variant: string, d: WindowDims, limits: DeviceLimits): Support;
   cost(n: FamilyNode, variant: string, d: WindowDims): ScheduleCost;
   /** Kernels over buffers named `inputs` (in the node's input order) writing `output`. */
-  program(n: FamilyNode, variant: string, d: WindowDims, buffers: { inputs: readonly string[]; output: string }): { buffers: BufferDecl[]; steps: Step[] };
+  program(n: FamilyNode, variant: string, d: WindowDims, buffers: FamilyBuffers): { buffers: BufferDecl[]; steps: Step[] };
 }
 
 export const FAMILY_OPS: readonly FamilyOp[] = [FNET_OP, MOE_OP, SOFTPLUS_ATTENTION_OP, DIAG_ATTENTION_OP, LINFORMER_OP, SOFT_OP, MONARCH_OP];

@@ -6,12 +6,14 @@
 import type { Node } from '../../compiler/ir/graph.ts';
 import { fnetRef } from './fnet.ts';
 import { moeRef } from './moe.ts';
-import { diagAttentionRef, linformerRef, softplusAttentionRef } from './row-attention.ts';
+import { diagAttentionCachedRef, diagAttentionRef, linformerRef, softplusAttentionCachedRef, softplusAttentionRef } from './row-attention.ts';
 import { softRef } from './soft.ts';
 import { monarchRef } from './monarch.ts';
 
 type FamilyNode = Node & { op: 'family' };
-type FamilyRef = (n: FamilyNode, inputs: readonly Float64Array[], inputShapes: readonly (readonly number[])[]) => Float64Array;
+/** The node's value, or its value and its final states (for nodes that carry state, `n.states`). */
+export type FamilyValue = Float64Array | { out: Float64Array; finals: Record<string, Float64Array> };
+type FamilyRef = (n: FamilyNode, inputs: readonly Float64Array[], inputShapes: readonly (readonly number[])[]) => FamilyValue;
 
 export const FAMILY_REFS: Readonly<Record<string, FamilyRef>> = {
   fnet: (n, [x]) => {
@@ -23,14 +25,16 @@ export const FAMILY_REFS: Readonly<Record<string, FamilyRef>> = {
     const { experts: E, topK: K, hidden: N } = n.attrs as { experts: number; topK: number; hidden: number };
     return moeRef({ x, logits, gate, up, down, M: B * T, D, E, K, N });
   },
-  softplus_attention: (n, [q, k, v]) => {
-    const a = n.attrs as { heads: number; headDim: number; scale: number; causal: boolean; lengthScale: number };
+  softplus_attention: (n, [q, k, v, pos, kc, vc]) => {
+    const a = n.attrs as { heads: number; headDim: number; scale: number; causal: boolean; lengthScale: number; cacheSlots?: number };
     const [B, T] = n.type.shape;
+    if (a.cacheSlots) return softplusAttentionCachedRef({ q, k, v, B, T, H: a.heads, D: a.headDim, scale: a.scale, lengthScale: a.lengthScale || null }, { pos, kc, vc, slots: a.cacheSlots, ring: false });
     return softplusAttentionRef({ q, k, v, B, T, H: a.heads, D: a.headDim, scale: a.scale, causal: a.causal, lengthScale: a.lengthScale || null });
   },
-  diag_attention: (n, [q, k, v]) => {
-    const a = n.attrs as { heads: number; headDim: number; scale: number; causal: boolean; block: number };
+  diag_attention: (n, [q, k, v, pos, kc, vc]) => {
+    const a = n.attrs as { heads: number; headDim: number; scale: number; causal: boolean; block: number; cacheSlots?: number };
     const [B, T] = n.type.shape;
+    if (a.cacheSlots) return diagAttentionCachedRef({ q, k, v, B, T, H: a.heads, D: a.headDim, scale: a.scale, block: a.block }, { pos, kc, vc, slots: a.cacheSlots, ring: true });
     return diagAttentionRef({ q, k, v, B, T, H: a.heads, D: a.headDim, scale: a.scale, causal: a.causal, block: a.block });
   },
   soft: (n, [q, k, v]) => {
@@ -49,7 +53,7 @@ export const FAMILY_REFS: Readonly<Record<string, FamilyRef>> = {
   },
 };
 
-export function familyRef(n: FamilyNode, inputs: readonly Float64Array[], inputShapes: readonly (readonly number[])[]): Float64Array {
+export function familyRef(n: FamilyNode, inputs: readonly Float64Array[], inputShapes: readonly (readonly number[])[]): FamilyValue {
   const ref = FAMILY_REFS[n.family];
   if (!ref) throw new Error(`interpretGraph: no float64 reference for family '${n.family}' (node ${n.label})`);
   return ref(n, inputs, inputShapes);

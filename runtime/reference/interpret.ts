@@ -203,8 +203,12 @@ function evalNode(ctx: Ctx, node: Node): Float64Array {
       return softmaxRef(input(ctx, node.x, node), node.group);
     case 'state_out':
       return stateOutValue(ctx, node);
-    case 'family':
-      return familyRef(node, node.inputs.map((i) => input(ctx, i, node)), node.inputs.map((i) => shapeOf(ctx, i)));
+    case 'family': {
+      const r = familyRef(node, node.inputs.map((i) => input(ctx, i, node)), node.inputs.map((i) => shapeOf(ctx, i)));
+      if (r instanceof Float64Array) return r;
+      ctx.finals.set(node.id, r.finals);
+      return r.out;
+    }
   }
 }
 

@@ -100,6 +100,67 @@ function project(x: ArrayLike<number>, e: ArrayLike<number>, B: number, T: numbe
   return y;
 }
 
+/**
+ * A causal window after `pos[b]` earlier tokens whose keys and values sit in a KV cache
+ * `[B, H, slots, D]` (position j in slot j, or j mod slots for a ring). Query t of the window is at
+ * absolute position P = pos[b] + t and reads the keys at absolute positions first(P) .. P.
+ */
+export interface CachedWindow {
+  pos: ArrayLike<number>;
+  kc: ArrayLike<number>;
+  vc: ArrayLike<number>;
+  slots: number;
+  ring: boolean;
+}
+
+function cachedRef(x: Qkv, c: CachedWindow, first: (P: number) => number, weights: (s: number[], n: number) => number[]): { out: Float64Array; finals: Record<string, Float64Array> } {
+  const { B, T, H, D } = x;
+  const out = new Float64Array(B * T * H * D);
+  const kNew = Float64Array.from(c.kc);
+  const vNew = Float64Array.from(c.vc);
+  const slot = (j: number) => (c.ring ? j % c.slots : j);
+  for (let b = 0; b < B; b++) {
+    const p0 = c.pos[b];
+    if (!c.ring && p0 + T > c.slots) throw new RangeError(`sequence ${b} would write positions ${p0}..${p0 + T - 1}, past the ${c.slots}-position cache`);
+    for (let h = 0; h < H; h++) {
+      const row = (src: 'k' | 'v', j: number) => {
+        if (j >= p0) return Array.from({ length: D }, (_, d) => x[src][((b * T + j - p0) * H + h) * D + d]);
+        const cache = src === 'k' ? c.kc : c.vc;
+        return Array.from({ length: D }, (_, d) => cache[((b * H + h) * c.slots + slot(j)) * D + d]);
+      };
+      for (let t = 0; t < T; t++) {
+        const P = p0 + t;
+        const qt = Array.from({ length: D }, (_, d) => x.q[((b * T + t) * H + h) * D + d]);
+        const keys = Array.from({ length: P + 1 - first(P) }, (_, i) => first(P) + i);
+        const w = weights(keys.map((j) => x.scale * row('k', j).reduce((a, kd, d) => a + kd * qt[d], 0)), keys.length);
+        const total = w.reduce((a, v) => a + v, 0);
+        for (let d = 0; d < D; d++) out[((b * T + t) * H + h) * D + d] = keys.reduce((a, j, i) => a + w[i] * row('v', j)[d], 0) / total;
+      }
+      // The cache after the window: each window position written to its slot, in order.
+      for (let j = p0; j < p0 + T; j++) {
+        for (let d = 0; d < D; d++) {
+          kNew[((b * H + h) * c.slots + slot(j)) * D + d] = x.k[((b * T + j - p0) * H + h) * D + d];
+          vNew[((b * H + h) * c.slots + slot(j)) * D + d] = x.v[((b * T + j - p0) * H + h) * D + d];
+        }
+      }
+    }
+  }
+  return { out, finals: { k_cache: kNew, v_cache: vNew } };
+}
+
+/** Causal softplus attention continuing a sequence from its KV cache (linear: slot = position). */
+export function softplusAttentionCachedRef(x: Qkv & { lengthScale: number | null }, c: CachedWindow) {
+  return cachedRef(x, c, () => 0, (s, n) => {
+    const lam = x.lengthScale ? Math.log(n) / Math.log(x.lengthScale) : 1;
+    return s.map((v) => softplus(lam * v));
+  });
+}
+
+/** Causal DiagAttention continuing a sequence: the current block's earlier keys from a ring of `block` slots. */
+export function diagAttentionCachedRef(x: Qkv & { block: number }, c: CachedWindow) {
+  return cachedRef(x, c, (P) => Math.floor(P / x.block) * x.block, softmax);
+}
+
 export function linformerRef(x: Qkv & { e: ArrayLike<number>; f: ArrayLike<number>; P: number; maxLen: number }): Float64Array {
   if (x.T > x.maxLen) throw new RangeError(`linformer: T = ${x.T} > max_len = ${x.maxLen}`);
   const C = x.H * x.D;

@@ -35,6 +35,14 @@ const CASES: Case[] = [
   { family: 'linformer', B: 1, T: 16, attrs: { ...base, proj: 6, maxLen: 16 } },
 ];
 
+/** Cached cases: a window continuing sequences at positions `pos` (the old cache holds random rows). */
+const CACHED: (Case & { pos: number[] })[] = [
+  { family: 'softplus_attention', B: 2, T: 7, pos: [0, 5], attrs: { ...base, causal: true, lengthScale: 16, cacheSlots: 16, maxPositions: 16 } },
+  { family: 'softplus_attention', B: 1, T: 1, pos: [9], attrs: { ...base, causal: true, lengthScale: 0, cacheSlots: 12, maxPositions: 12 } },
+  { family: 'diag_attention', B: 2, T: 6, pos: [3, 21], attrs: { ...base, block: 4, causal: true, cacheSlots: 4 } },
+  { family: 'diag_attention', B: 1, T: 1, pos: [14], attrs: { ...base, block: 5, causal: true, cacheSlots: 5 } },
+];
+
 const id = (c: Case) => `${c.family}-B${c.B}-T${c.T}-${Object.entries(c.attrs).filter(([k]) => !(k in base)).map(([k, v]) => `${k}${v}`).join('-')}`;
 
 describe('cache-free attention kernels vs the float64 reference', () => {
@@ -60,6 +68,27 @@ describe('cache-free attention kernels vs the float64 reference', () => {
     buffers.push(io('o', B * T * W, 'output'));
     const out = await runOnce(await gpu(), { buffers: [...buffers, ...prog.buffers], steps: prog.steps }, data, ['o']);
     const ref = FAMILY_REFS[c.family](node, names.map((n) => Float64Array.from(data[n])), shapes);
-    expectClose(id, out.o as Float32Array, ref);
+    expectClose(id, out.o as Float32Array, ref instanceof Float64Array ? ref : ref.out);
+  });
+
+  it.each(CACHED.map((c) => ({ c, id: `${id(c)}-pos${c.pos.join('_')}` })))('continues from a KV cache: $id', async ({ c, id }) => {
+    const { B, T } = c;
+    const W = H * D;
+    const S = c.attrs.cacheSlots as number;
+    const r = Rng.forName(5, id);
+    const data: Record<string, Float32Array> = { q: r.normals(B * T * W), k: r.normals(B * T * W), v: r.normals(B * T * W), pos: Float32Array.from(c.pos), kc: r.normals(B * H * S * D), vc: r.normals(B * H * S * D) };
+    const names = Object.keys(data);
+    const shapes = [[B, T, W], [B, T, W], [B, T, W], [B], [B, H, S, D], [B, H, S, D]];
+    const io = (name: string, elements: number, role: BufferDecl['role']): BufferDecl => ({ name, elem: 'f32', elements, role });
+    const buffers = names.map((n, i) => io(n, data[n].length, i < 3 ? 'input' : 'state_in'));
+    buffers.push(io('o', B * T * W, 'output'), io('k_cache', B * H * S * D, 'state_out'), io('v_cache', B * H * S * D, 'state_out'));
+    const node = { op: 'family', family: c.family, inputs: names.map((_, i) => i), attrs: c.attrs, states: ['k_cache', 'v_cache'], id: 9, layer: 0, label: 'L0.a', type: { shape: [B, T, W], dtype: 'f32' } } as FamilyNode;
+    const prog = familyOpOf(c.family).program(node, 'rows', { B, T }, { inputs: names, output: 'o', states: { k_cache: 'k_cache', v_cache: 'v_cache' } });
+    const out = await runOnce(await gpu(), { buffers: [...buffers, ...prog.buffers], steps: prog.steps }, data, ['o', 'k_cache', 'v_cache']);
+    const ref = FAMILY_REFS[c.family](node, names.map((n) => Float64Array.from(data[n])), shapes);
+    if (ref instanceof Float64Array) throw new Error('a cached node returns its final caches');
+    expectClose(`${id} o`, out.o as Float32Array, ref.out);
+    expectClose(`${id} k_cache`, out.k_cache as Float32Array, ref.finals.k_cache);
+    expectClose(`${id} v_cache`, out.v_cache as Float32Array, ref.finals.v_cache);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Family ops of the cache-free attention variants: softplus attention, DiagAttention (TransNormer)
+ * Family ops of the row-attention variants: softplus attention, DiagAttention (TransNormer)
  * and Linformer. Inputs q, k, v `[B, T, H*D]` (Linformer also E, F `[k, max_len]`), output
  * `[B, T, H*D]`. One kernel variant each (`rows`, see kernels.ts).
  */
@@ -7,8 +7,8 @@ import type { BufferDecl, Step } from '../../codegen/program.ts';
 import type { FamilyAttrs, Node } from '../../ir/graph.ts';
 import type { DeviceLimits } from '../../plan/device.ts';
 import type { ScheduleCost } from '../../plan/cost.ts';
-import type { FamilyNode, FamilyOp, Support, WindowDims } from '../family-op.ts';
-import { MAX_ROW, projectKernel, rowAttentionKernel, type KeyRange, type RowAttentionShape } from './kernels.ts';
+import type { FamilyBuffers, FamilyNode, FamilyOp, Support, WindowDims } from '../family-op.ts';
+import { cacheAppendKernel, MAX_ROW, projectKernel, rowAttentionKernel, type KeyRange, type RowAttentionShape } from './kernels.ts';
 
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 const num = (a: FamilyAttrs, k: string) => a[k] as number;
@@ -17,7 +17,9 @@ const num = (a: FamilyAttrs, k: string) => a[k] as number;
 export function rowShape(family: string, a: FamilyAttrs, d: WindowDims): RowAttentionShape {
   const H = num(a, 'heads');
   const D = num(a, 'headDim');
-  const base = { B: d.B, TQ: d.T, TK: d.T, H, DK: D, DV: D, scale: num(a, 'scale'), lengthScale: null };
+  const slots = (a.cacheSlots as number | undefined) ?? 0;
+  const cache = slots ? { slots, ring: family === 'diag_attention' } : null;
+  const base = { B: d.B, TQ: d.T, TK: d.T, H, DK: D, DV: D, scale: num(a, 'scale'), lengthScale: null, cache };
   if (family === 'softplus_attention') {
     const range: KeyRange = a.causal ? { kind: 'causal' } : { kind: 'all' };
     return { ...base, weight: 'softplus', range, lengthScale: num(a, 'lengthScale') || null };
@@ -32,6 +34,8 @@ function verify(n: FamilyNode, inputs: readonly Node[]): string | undefined {
   const width = num(a, 'heads') * num(a, 'headDim');
   if (W !== width) return `output width ${W} != heads * head_dim = ${width}`;
   const want = [[B, T, width], [B, T, width], [B, T, width]];
+  const slots = (a.cacheSlots as number | undefined) ?? 0;
+  if (slots) want.push([B], [B, num(a, 'heads'), slots, num(a, 'headDim')], [B, num(a, 'heads'), slots, num(a, 'headDim')]);
   if (n.family === 'linformer') want.push([num(a, 'proj'), num(a, 'maxLen')], [num(a, 'proj'), num(a, 'maxLen')]);
   if (inputs.length !== want.length || !inputs.every((x, i) => same(x.type.shape, want[i]))) return `${n.family} inputs must be shaped ${JSON.stringify(want)}`;
   return undefined;
@@ -64,9 +68,22 @@ function cost(n: FamilyNode, d: WindowDims): ScheduleCost {
   return { flops: s.B * s.H * pairs(s) * 2 * (s.DK + s.DV) + proj, bytes: 4 * s.B * s.H * pairs(s) * (s.DK + s.DV), serialSteps: s.TK * (s.DK + s.DV), threads: s.B * s.TQ * s.H, dispatches: n.family === 'linformer' ? 3 : 1 };
 }
 
-function program(n: FamilyNode, d: WindowDims, b: { inputs: readonly string[]; output: string }): { buffers: BufferDecl[]; steps: Step[] } {
+function program(n: FamilyNode, d: WindowDims, b: FamilyBuffers): { buffers: BufferDecl[]; steps: Step[] } {
   const s = rowShape(n.family, n.attrs, d);
   const [q, k, v, e, f] = b.inputs;
+  if (s.cache) {
+    const [pos, kc, vc] = b.inputs.slice(3);
+    const kOut = b.states?.k_cache;
+    const vOut = b.states?.v_cache;
+    if (!kOut || !vOut) throw new Error(`${n.label}: a cached ${n.family} node needs its k_cache and v_cache outputs`);
+    return {
+      buffers: [],
+      steps: [
+        { kernel: rowAttentionKernel(`${n.label}.rows`, s), args: [q, k, v, pos, kc, vc, b.output] },
+        { kernel: cacheAppendKernel(`${n.label}.cache`, s), args: [k, v, pos, kc, vc, kOut, vOut] },
+      ],
+    };
+  }
   if (n.family !== 'linformer') return { buffers: [], steps: [{ kernel: rowAttentionKernel(`${n.label}.rows`, s), args: [q, k, v, b.output] }] };
   const C = s.H * s.DK;
   const p = { B: d.B, T: d.T, P: s.TK, C, maxLen: num(n.attrs, 'maxLen') };
@@ -93,19 +110,14 @@ function op(family: string, o: Pick<FamilyOp, 'causal' | 'describe'> & Partial<F
   };
 }
 
-/** Decode would need a KV cache, which these ops do not keep (yet). */
-const NO_CACHE = 'keeps no KV cache: decode is not implemented for it yet';
-
 export const SOFTPLUS_ATTENTION_OP = op('softplus_attention', {
   causal: (a) => Boolean(a.causal),
-  noDecode: () => NO_CACHE,
-  describe: (a) => ` H=${a.heads} D=${a.headDim}${a.causal ? ' causal' : ''}${a.lengthScale ? ` length_scale=${a.lengthScale}` : ''}`,
+  describe: (a) => ` H=${a.heads} D=${a.headDim}${a.causal ? ` causal cache=${a.cacheSlots}` : ''}${a.lengthScale ? ` length_scale=${a.lengthScale}` : ''}`,
 });
 
 export const DIAG_ATTENTION_OP = op('diag_attention', {
   causal: (a) => Boolean(a.causal),
-  noDecode: () => NO_CACHE,
-  describe: (a) => ` H=${a.heads} D=${a.headDim} block=${a.block}${a.causal ? ' causal' : ''}`,
+  describe: (a) => ` H=${a.heads} D=${a.headDim} block=${a.block}${a.causal ? ' causal (ring cache)' : ''}`,
 });
 
 export const LINFORMER_OP = op('linformer', {

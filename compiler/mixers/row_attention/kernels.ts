@@ -1,5 +1,5 @@
 /**
- * Kernels of the cache-free attention variants. One invocation per (batch, query, head) keeps
+ * Kernels of the row-attention variants. One invocation per (batch, query, head) keeps
  * `scale q_i` and the output row in registers and walks its keys once, barrier-free:
  *
  *   softplus:  o_i = sum_j softplus(lam_i s_ij) v_j / sum_j softplus(lam_i s_ij)
@@ -28,6 +28,12 @@ export interface RowAttentionShape {
   range: KeyRange;
   /** Softplus only: T_train of the length scale lam_i = log(n_i) / log(T_train), n_i keys of query i; null: lam = 1. */
   lengthScale: number | null;
+  /**
+   * Causal ranges only: a KV cache `[B, H, SLOTS, D]` of the keys before this window (absolute
+   * position p0 = pos[b] of the window's first token). linear: position j in slot j (SLOTS =
+   * max_len); ring: position j in slot j mod SLOTS (DiagAttention: SLOTS = block).
+   */
+  cache: { slots: number; ring: boolean } | null;
 }
 
 /** Largest DK or DV: q and the output row live in private arrays. */
@@ -37,7 +43,18 @@ const WG = 64;
 const rd = (name: string, elements: number): KernelBinding => ({ name, access: 'read', elem: 'f32', elements });
 const wr = (name: string, elements: number): KernelBinding => ({ name, access: 'read_write', elem: 'f32', elements });
 
-function emitRange(b: WgslBuilder, r: KeyRange): void {
+/**
+ * `i_start`, `i_end`: the keys of query `i_q` as window indices; with a cache also `i_abs` (its
+ * absolute position) and `i_first` (the absolute position of its first key).
+ */
+function emitRange(b: WgslBuilder, r: KeyRange, cached: boolean): void {
+  if (cached) {
+    b.line('let i_abs = u32(pos[i_b]) + i_q;');
+    b.line(r.kind === 'block' ? 'let i_first = (i_abs / BLOCK) * BLOCK;' : 'let i_first = 0u;');
+    b.line('let i_start = max(i_first, u32(pos[i_b])) - u32(pos[i_b]);');
+    b.line('let i_end = i_q + 1u;');
+    return;
+  }
   switch (r.kind) {
     case 'all':
       b.line('let i_start = 0u;');
@@ -53,6 +70,24 @@ function emitRange(b: WgslBuilder, r: KeyRange): void {
   }
 }
 
+/** Scores one key (offsets `o_k`, `o_v` into `kbuf`, `vbuf`) and folds it into the running sums. */
+function emitVisit(b: WgslBuilder, s: RowAttentionShape, kbuf: string, vbuf: string): void {
+  b.line('var b_s = 0.0;');
+  b.block('for (var d = 0u; d < n_DK; d++)', () => b.line(`b_s += b_q[d] * ${kbuf}[o_k + d];`));
+  if (s.weight === 'softplus') {
+    b.line(s.lengthScale ? 'let b_w = softplus(b_lam * b_s);' : 'let b_w = softplus(b_s);');
+    b.line('b_den += b_w;');
+    b.block('for (var c = 0u; c < n_DV; c++)', () => b.line(`b_o[c] += b_w * ${vbuf}[o_v + c];`));
+    return;
+  }
+  b.line('let b_new = max(b_max, b_s);');
+  b.line('let b_corr = exp(b_max - b_new);');
+  b.line('let b_w = exp(b_s - b_new);');
+  b.line('b_max = b_new;');
+  b.line('b_den = b_den * b_corr + b_w;');
+  b.block('for (var c = 0u; c < n_DV; c++)', () => b.line(`b_o[c] = b_o[c] * b_corr + b_w * ${vbuf}[o_v + c];`));
+}
+
 export function rowAttentionKernel(name: string, s: RowAttentionShape): Kernel {
   const threads = s.B * s.TQ * s.H;
   const { dispatch, formula } = flatDispatch(threads, WG, 'B*TQ*H');
@@ -62,7 +97,13 @@ export function rowAttentionKernel(name: string, s: RowAttentionShape): Kernel {
   return buildKernel({
     name,
     summary: `o_i = sum_j w_ij v_j / sum_j w_ij, w = ${softplus ? `softplus(${s.lengthScale ? 'lam_i ' : ''}s_ij)` : 'exp(s_ij)'}, s = scale q_i . k_j, keys: ${rangeText}`,
-    bindings: [rd('q', s.B * s.TQ * s.H * s.DK), rd('k', s.B * s.TK * s.H * s.DK), rd('v', s.B * s.TK * s.H * s.DV), wr('o', s.B * s.TQ * s.H * s.DV)],
+    bindings: [
+      rd('q', s.B * s.TQ * s.H * s.DK),
+      rd('k', s.B * s.TK * s.H * s.DK),
+      rd('v', s.B * s.TK * s.H * s.DV),
+      ...(s.cache ? [rd('pos', s.B), rd('kc', s.B * s.H * s.cache.slots * s.DK), rd('vc', s.B * s.H * s.cache.slots * s.DV)] : []),
+      wr('o', s.B * s.TQ * s.H * s.DV),
+    ],
     consts: [
       ['TQ', s.TQ],
       ['TK', s.TK],
@@ -70,6 +111,7 @@ export function rowAttentionKernel(name: string, s: RowAttentionShape): Kernel {
       ['DK', s.DK],
       ['DV', s.DV],
       ...(s.range.kind === 'block' ? [['BLOCK', s.range.block] as [string, number]] : []),
+      ...(s.cache ? [['SLOTS', s.cache.slots] as [string, number]] : []),
       ['THREADS', threads],
       ...index.consts,
     ],
@@ -90,28 +132,24 @@ export function rowAttentionKernel(name: string, s: RowAttentionShape): Kernel {
       b.line('var b_q: array<f32, DK>;');
       b.line('let o_q = i_thread * DK;');
       b.block('for (var d = 0u; d < n_DK; d++)', () => b.line('b_q[d] = SCALE * q[o_q + d];'));
-      emitRange(b, s.range);
-      if (softplus && s.lengthScale) b.line('let b_lam = log(f32(i_end - i_start)) / LOG_T_TRAIN;');
+      emitRange(b, s.range, s.cache !== null);
+      if (softplus && s.lengthScale) b.line(s.cache ? 'let b_lam = log(f32(i_abs + 1u - i_first)) / LOG_T_TRAIN;' : 'let b_lam = log(f32(i_end - i_start)) / LOG_T_TRAIN;');
       b.line('var b_o: array<f32, DV>;');
       b.line('var b_den = 0.0;');
       if (!softplus) b.line('var b_max = -3.0e38;');
+      if (s.cache) {
+        b.line('// Keys before the window, from the cache.');
+        b.block('for (var j = i_first; j < u32(pos[i_b]); j++)', () => {
+          b.line(`let o_slot = (i_b * H + i_h) * SLOTS + ${s.cache!.ring ? 'j % SLOTS' : 'j'};`);
+          b.line('let o_k = o_slot * DK;');
+          b.line('let o_v = o_slot * DV;');
+          emitVisit(b, s, 'kc', 'vc');
+        });
+      }
       b.block('for (var j = i_start; j < i_end; j++)', () => {
         b.line('let o_k = ((i_b * TK + j) * H + i_h) * DK;');
         b.line('let o_v = ((i_b * TK + j) * H + i_h) * DV;');
-        b.line('var b_s = 0.0;');
-        b.block('for (var d = 0u; d < n_DK; d++)', () => b.line('b_s += b_q[d] * k[o_k + d];'));
-        if (softplus) {
-          b.line(s.lengthScale ? 'let b_w = softplus(b_lam * b_s);' : 'let b_w = softplus(b_s);');
-          b.line('b_den += b_w;');
-          b.block('for (var c = 0u; c < n_DV; c++)', () => b.line('b_o[c] += b_w * v[o_v + c];'));
-        } else {
-          b.line('let b_new = max(b_max, b_s);');
-          b.line('let b_corr = exp(b_max - b_new);');
-          b.line('let b_w = exp(b_s - b_new);');
-          b.line('b_max = b_new;');
-          b.line('b_den = b_den * b_corr + b_w;');
-          b.block('for (var c = 0u; c < n_DV; c++)', () => b.line('b_o[c] = b_o[c] * b_corr + b_w * v[o_v + c];'));
-        }
+        emitVisit(b, s, 'k', 'v');
       });
       b.line('let o_o = i_thread * DV;');
       b.block('for (var c = 0u; c < n_DV; c++)', () => b.line('o[o_o + c] = b_o[c] / b_den;'));
@@ -142,6 +180,57 @@ export function projectKernel(name: string, o: { B: number; T: number; P: number
       b.line('var b_y = 0.0;');
       b.block('for (var t = 0u; t < n_T; t++)', () => b.line('b_y += e[i_j * MAX_LEN + t] * x[(i_b * T + t) * C + i_c];'));
       b.line('y[i_thread] = b_y;');
+    },
+  });
+}
+
+/**
+ * The KV cache after the window: slot r of the new cache holds the latest position that maps to
+ * it (linear: position r; ring: the latest j < p0 + T with j mod SLOTS = r), from the window's
+ * k, v when that position is in the window, else the old cache's slot.
+ */
+export function cacheAppendKernel(name: string, s: RowAttentionShape): Kernel {
+  const slots = s.cache!.slots;
+  const threads = s.B * s.H * slots;
+  const { dispatch, formula } = flatDispatch(threads, WG, 'B*H*SLOTS');
+  const index = flatIndex(dispatch, 'gid', WG);
+  const kv = (n: number, d: number) => s.B * n * s.H * d;
+  return buildKernel({
+    name,
+    summary: `k_cache, v_cache after the window: the window's rows at positions pos .. pos + T - 1 (${s.cache!.ring ? 'ring: slot j mod SLOTS' : 'slot j'}), the old cache elsewhere`,
+    bindings: [rd('k', kv(s.TK, s.DK)), rd('v', kv(s.TK, s.DV)), rd('pos', s.B), rd('kc', s.B * s.H * slots * s.DK), rd('vc', s.B * s.H * slots * s.DV), wr('k_cache', s.B * s.H * slots * s.DK), wr('v_cache', s.B * s.H * slots * s.DV)],
+    consts: [['T', s.TK], ['H', s.H], ['DK', s.DK], ['DV', s.DV], ['SLOTS', slots], ['THREADS', threads], ...index.consts],
+    workgroupSize: [WG, 1, 1],
+    dispatch,
+    dispatchFormula: formula,
+    body: (b) => {
+      b.line(`let i_thread = ${index.expr};`);
+      if (needsGuard(dispatch, WG, threads)) b.line('if (i_thread >= THREADS) { return; }');
+      b.line('let n_DK = select(DK, 0u, gid.z == 0xffffffffu);');
+      b.line('let n_DV = select(DV, 0u, gid.z == 0xffffffffu);');
+      b.line('let i_slot = i_thread % SLOTS;');
+      b.line('let i_h = (i_thread / SLOTS) % H;');
+      b.line('let i_b = i_thread / (SLOTS * H);');
+      b.line('let i_p0 = u32(pos[i_b]);');
+      b.line('let i_last = i_p0 + T - 1u;');
+      if (s.cache!.ring) {
+        b.line('// The latest position j <= i_last with j mod SLOTS = i_slot (none when i_last < i_slot).');
+        b.line('let m_has = i_last >= i_slot;');
+        b.line('let i_pos = select(0u, i_last - (i_last - i_slot) % SLOTS, m_has);');
+        b.line('let m_new = m_has && i_pos >= i_p0;');
+      } else {
+        b.line('let i_pos = i_slot;');
+        b.line('let m_new = i_pos >= i_p0 && i_pos <= i_last;');
+      }
+      b.line('let i_t = select(0u, i_pos - i_p0, m_new);');
+      b.block('for (var d = 0u; d < n_DK; d++)', () => {
+        b.line('let b_old = kc[i_thread * DK + d];');
+        b.line('k_cache[i_thread * DK + d] = select(b_old, k[((i_b * T + i_t) * H + i_h) * DK + d], m_new);');
+      });
+      b.block('for (var d = 0u; d < n_DV; d++)', () => {
+        b.line('let b_old = vc[i_thread * DV + d];');
+        b.line('v_cache[i_thread * DV + d] = select(b_old, v[((i_b * T + i_t) * H + i_h) * DV + d], m_new);');
+      });
     },
   });
 }

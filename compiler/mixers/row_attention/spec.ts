@@ -27,7 +27,12 @@ const COMMON: KnobDecl[] = [
 ];
 
 export const ROW_ATTENTION_KNOBS: Record<string, KnobDecl[]> = {
-  softplus_attention: [...COMMON, { name: 'causal', kind: 'bool', fallback: () => true }, { name: 'length_scale', kind: 'number', fallback: () => 0 }],
+  softplus_attention: [
+    ...COMMON,
+    { name: 'causal', kind: 'bool', fallback: () => true },
+    { name: 'length_scale', kind: 'number', fallback: () => 0 },
+    { name: 'max_len', kind: 'dim', fallback: () => 2048 },
+  ],
   diag_attention: [...COMMON, { name: 'block_size', kind: 'dim', missing: () => 'needs block_size = w, the length of the blocks attention stays inside' }, { name: 'causal', kind: 'bool', fallback: () => true }],
   linformer: [...COMMON, { name: 'k', kind: 'dim', fallback: () => 64 }, { name: 'max_len', kind: 'dim', fallback: () => 512 }],
 };
@@ -52,9 +57,11 @@ export function rowAttentionAttrs(m: StatelessMixer): Record<string, number | bo
   const base = { heads: k.heads, headDim: k.head_dim, scale: k.scale };
   switch (m.family) {
     case 'softplus_attention':
-      return { ...base, causal: k.causal, lengthScale: k.length_scale };
+      // A causal mixer keeps every earlier key: a cache of max_len positions (LOOM5010 past it).
+      return { ...base, causal: k.causal, lengthScale: k.length_scale, ...(k.causal ? { cacheSlots: k.max_len, maxPositions: k.max_len } : {}) };
     case 'diag_attention':
-      return { ...base, block: k.block_size, causal: k.causal };
+      // Causal: the current block's earlier keys, in a ring of block_size slots (no length limit).
+      return { ...base, block: k.block_size, causal: k.causal, ...(k.causal ? { cacheSlots: k.block_size } : {}) };
     default:
       return { ...base, proj: k.k, maxLen: k.max_len };
   }
@@ -75,6 +82,16 @@ export function lowerRowAttention(g: GraphBuilder, m: MixerSpec, x: number, laye
     const [P, maxLen] = [attrs.proj as number, attrs.maxLen as number];
     inputs.push(weight('e', [P, maxLen], 1 / Math.sqrt(maxLen)), weight('f', [P, maxLen], 1 / Math.sqrt(maxLen)));
   }
-  const o = addFamilyNode(g, s, inputs, attrs, width, layer);
+  const slots = attrs.cacheSlots as number | undefined;
+  if (!slots) return proj(addFamilyNode(g, s, inputs, attrs, width, layer), 'o', width, dim);
+  // Causal: absolute positions and a KV cache carried between calls, so decode continues exactly.
+  const H = attrs.heads as number;
+  const D = attrs.headDim as number;
+  const cacheType = { shape: [B, H, slots, D], dtype: 'f32' as const };
+  const kc0 = g.add({ op: 'state_in', name: `${label}.k_cache` }, cacheType, `${label}.k_cache0`, layer);
+  const vc0 = g.add({ op: 'state_in', name: `${label}.v_cache` }, cacheType, `${label}.v_cache0`, layer);
+  inputs.push(g.position(), kc0, vc0);
+  const o = g.add({ op: 'family', family: s.family, inputs, attrs, states: ['k_cache', 'v_cache'] }, { shape: [B, T, width], dtype: 'f32' }, label, layer);
+  for (const which of ['k_cache', 'v_cache']) g.output(`${label}.${which}`, g.add({ op: 'state_out', mixer: o, which, name: `${label}.${which}` }, cacheType, `${label}.${which}`, layer));
   return proj(o, 'o', width, dim);
 }
