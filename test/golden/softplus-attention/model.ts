@@ -29,14 +29,20 @@ export const WEIGHT_SHAPES = {
 } as const;
 
 /** Names of the recurrent states the model carries. */
-export type StateName = never;
+export type StateName = 'L0.attn.k_cache' | 'L0.attn.v_cache' | 'pos' | 'L1.attn.k_cache' | 'L1.attn.v_cache';
 
 /** Shape of every recurrent state. */
-export const STATE_SHAPES = {} as const;
+export const STATE_SHAPES = {
+  'L0.attn.k_cache': [1, 4, 512, 16],
+  'L0.attn.v_cache': [1, 4, 512, 16],
+  'pos': [1],
+  'L1.attn.k_cache': [1, 4, 512, 16],
+  'L1.attn.v_cache': [1, 4, 512, 16]
+} as const;
 /** Batch size B and window T of the forward program, and the vocabulary size. */
 export const DIMS = { B: 1, T: 16, vocab: 256 } as const;
 
-/** The model `softplus_lm` compiled by Loom from ../../../models/softplus-attention.loom: a forward program over [B=1, T=16] and no step program (mixer 'attn' (softplus_attention) keeps no KV cache: decode is not implemented for it yet): step and prefill continuation throw LOOM4020. */
+/** The model `softplus_lm` compiled by Loom from ../../../models/softplus-attention.loom: a forward program over [B=1, T=16] and a step program over [B=1, 1] sharing the weights. */
 export class SoftplusLm {
   private constructor(private readonly model: loom.Model) {
   }

@@ -49,17 +49,22 @@ export const WEIGHT_SHAPES = {
 } as const;
 
 /** Names of the recurrent states the model carries. */
-export type StateName = 'L2.norm.S' | 'L3.norm.S';
+export type StateName = 'L0.diag.k_cache' | 'L0.diag.v_cache' | 'pos' | 'L1.diag.k_cache' | 'L1.diag.v_cache' | 'L2.norm.S' | 'L3.norm.S';
 
 /** Shape of every recurrent state. */
 export const STATE_SHAPES = {
+  'L0.diag.k_cache': [1, 2, 8, 32],
+  'L0.diag.v_cache': [1, 2, 8, 32],
+  'pos': [1],
+  'L1.diag.k_cache': [1, 2, 8, 32],
+  'L1.diag.v_cache': [1, 2, 8, 32],
   'L2.norm.S': [1, 2, 32, 32],
   'L3.norm.S': [1, 2, 32, 32]
 } as const;
 /** Batch size B and window T of the forward program, and the vocabulary size. */
 export const DIMS = { B: 1, T: 16, vocab: 256 } as const;
 
-/** The model `transnormer_lm` compiled by Loom from ../../../models/transnormer.loom: a forward program over [B=1, T=16] and no step program (mixer 'diag' (diag_attention) keeps no KV cache: decode is not implemented for it yet): step and prefill continuation throw LOOM4020. */
+/** The model `transnormer_lm` compiled by Loom from ../../../models/transnormer.loom: a forward program over [B=1, T=16] and a step program over [B=1, 1] sharing the weights. */
 export class TransnormerLm {
   private constructor(private readonly model: loom.Model) {
   }

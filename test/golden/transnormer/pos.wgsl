@@ -1,0 +1,17 @@
+// pos: out[i] = x0 + 16.0 where xk = in{k}[i]
+//   @binding(0) in0: in  f32[1]
+//   @binding(1) out: out f32[1]
+// dispatch: ceil(n/64) = (1, 1, 1) workgroups of 64x1x1
+
+@group(0) @binding(0) var<storage, read> in0: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+
+const N: u32 = 1u;
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i_el = gid.x;
+  if (i_el >= N) { return; }
+  let x0 = in0[i_el];
+  out[i_el] = x0 + 16.0;
+}
