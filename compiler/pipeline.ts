@@ -25,6 +25,8 @@ export interface CompileOptions {
   /** Defaults to prefill for seq > 1, decode for seq = 1. */
   mode?: Mode;
   device?: DeviceProfile;
+  /** false: skip the fusion passes (the benchmark's unfused baseline). */
+  fuse?: boolean;
 }
 
 export interface Compiled {
@@ -60,7 +62,7 @@ export function compileSpec(ast: LoomFile, spec: ModelSpec, opts: CompileOptions
   const graph = lower(spec, { B: opts.batch, T: opts.seq }); // ModelSpec -> graph IR for [B, T]
   verifyGraph(graph, 'lower');
   dumps.push({ pass: 'lower', text: dumpGraph(graph) });
-  const fused = fuse(graph); // elementwise chains into single kernels
+  const fused = opts.fuse === false ? graph : fuse(graph); // elementwise chains into single kernels
   verifyGraph(fused, 'fuse');
   dumps.push({ pass: 'fuse', text: dumpGraph(fused) });
   const device = opts.device ?? DEFAULT_PROFILE;
