@@ -5,10 +5,13 @@
  */
 export { acquireGpu, probeAdapter } from './gpu.ts';
 export type { Gpu, AdapterDescription } from './gpu.ts';
-export { loadArtifacts } from './artifacts.ts';
+export { artifactsFromFiles, loadArtifacts } from './artifacts.ts';
 export type { Artifacts } from './artifacts.ts';
 export { Model } from './model.ts';
-export type { Weights } from './model.ts';
+export type { PrefillOptions, Weights } from './model.ts';
+export { encodeBytes, generate, sampleToken } from './generate.ts';
+export type { GenerateOptions, GenerateResult, SamplingOptions } from './generate.ts';
+export type { StateIdentity } from './state.ts';
 export type { ForwardResult, StateDecl } from './session.ts';
 export { seededWeights } from './weights.ts';
 export { LoomError } from '../grammar/diagnostics.ts';

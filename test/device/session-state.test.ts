@@ -130,7 +130,13 @@ describe('state files and forks', () => {
       };
       const [wantA, wantB] = [await fresh(a), await fresh(b)];
       model.reset();
-      await model.prefill(prompt);
+      const progress: string[] = [];
+      await model.prefill(prompt, { onProgress: (done, total) => progress.push(`${done}/${total}`) });
+      expect(progress).toEqual(['1/3', '2/3', '3/3']); // a window of 16, then 2 steps
+      const carried = await model.readState();
+      await model.forward(ids(6, T, vocab)); // a window from zero state: the carried state is untouched
+      expect(await model.readState()).toEqual(carried);
+      expect(() => model.writeState({ ...carried, 'L0.gdn.S': new Float32Array(3) })).toThrow(/LOOM5004.*'L0\.gdn\.S' needs \[1, 2, 32, 32\] = 2048 values, got 3/);
       const fa = await model.fork();
       const fb = await model.fork();
       const [gotA, gotB]: Float32Array[][] = [[], []];
