@@ -25,6 +25,8 @@ export interface TimeOptions {
   rounds?: number;
   /** At most this many repetitions in one pass (default 200). */
   maxReps?: number;
+  /** Run once untimed first (default true; false when this program already ran). */
+  warm?: boolean;
   /** Use GPU timestamps when the device has them (default true). */
   timestamps?: boolean;
 }
@@ -76,8 +78,8 @@ export async function timeProgram(gpu: Gpu, program: Program, o: TimeOptions = {
   const useTimestamps = (o.timestamps ?? true) && hasTimestamps(gpu);
   const method = useTimestamps ? 'timestamps' : 'wall';
   const w0 = performance.now();
-  await program.run(); // warm-up: pipeline compilation at the first dispatch
-  const warm = performance.now() - w0;
+  if (o.warm ?? true) await program.run(); // warm-up: pipeline compilation at the first dispatch
+  const warm = o.warm ?? true ? performance.now() - w0 : 0;
   const once = await timePass(gpu, program, 1, useTimestamps);
   // Long runs: one more, and the faster of the two (others sharing the cores only ever slow a run down).
   if (Math.max(once, warm / 4) >= targetMs) return { ms: Math.min(once, await timePass(gpu, program, 1, useTimestamps)), reps: 1, method };
