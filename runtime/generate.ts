@@ -76,6 +76,8 @@ export interface GenerateResult {
   promptTokens: number;
   prefillMs: number;
   decodeMs: number;
+  /** Set when generation stopped before `maxTokens` because a KV cache holds no more positions. */
+  stoppedAt?: { maxLen: number };
 }
 
 /**
@@ -95,10 +97,13 @@ export async function generate(model: Model, prompt: Int32Array, o: GenerateOpti
   const all = await model.prefill(prompt, o);
   let logits = all.subarray((prompt.length - 1) * vocab);
   const prefillMs = performance.now() - t0;
+  // A global KV cache holds max_len positions: the prompt and every token fed back must fit.
+  const maxLen = Math.min(...model.artifacts.states.map((s) => s.maxPositions ?? Infinity));
+  const budget = Math.min(o.maxTokens, maxLen - prompt.length + 1);
   const tokens: number[] = [];
   let text = '';
   const t1 = performance.now();
-  for (let i = 0; i < o.maxTokens; i++) {
+  for (let i = 0; i < budget; i++) {
     const id = sampleToken(logits, n, o, rng);
     tokens.push(id);
     const piece = decoder.decode(Uint8Array.of(id), { stream: true });
@@ -106,12 +111,13 @@ export async function generate(model: Model, prompt: Int32Array, o: GenerateOpti
       text += piece;
       o.onText?.(piece);
     }
-    if (i + 1 < o.maxTokens) logits = await model.step(Int32Array.of(id));
+    if (i + 1 < budget) logits = await model.step(Int32Array.of(id));
   }
   const rest = decoder.decode();
   if (rest) {
     text += rest;
     o.onText?.(rest);
   }
-  return { tokens, text, promptTokens: prompt.length, prefillMs, decodeMs: performance.now() - t1 };
+  const stopped = budget < o.maxTokens ? { stoppedAt: { maxLen } } : {};
+  return { tokens, text, promptTokens: prompt.length, prefillMs, decodeMs: performance.now() - t1, ...stopped };
 }

@@ -62,6 +62,7 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
         `prompt    ${r.promptTokens} tokens (bytes)`,
         `prefill   ${r.promptTokens} tokens in ${r.prefillMs.toFixed(1)} ms, ${rate(r.promptTokens, r.prefillMs)} (${Math.floor(r.promptTokens / seq)} windows of T=${seq} [${[...new Set(schedules)].join(', ') || 'no mixer'}], ${r.promptTokens % seq} steps)`,
         `decode    ${steps} steps in ${r.decodeMs.toFixed(1)} ms, ${rate(steps, r.decodeMs)}`,
+        ...(r.stoppedAt ? [`stopped   after ${r.tokens.length} of ${maxTokens} tokens: the KV cache holds max_len = ${r.stoppedAt.maxLen} positions`] : []),
         `sampling  ${temperature === 0 ? 'greedy' : `temperature ${temperature}${topK ? `, top-k ${topK}` : ''}${topP < 1 ? `, top-p ${topP}` : ''}, seed ${common.seed}`}; ${r.tokens.length} tokens`,
       ].join('\n') + '\n',
     );

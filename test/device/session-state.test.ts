@@ -221,6 +221,27 @@ describe('generation', () => {
     expect(a.out).not.toMatch(/prefill|tokens\/s/);
   });
 
+  it('loom generate stops when a KV cache is full, and says so', { timeout: 120_000 }, async () => {
+    const spec = join(tmp, 'tiny-hybrid.loom');
+    writeFileSync(spec, `model tiny_hybrid {
+  vocab = 256
+  dim = 32
+  heads = 2
+  layers = 2
+  mixer gdn = gated_delta { head_dim = 16 }
+  mixer attn = attention { heads = 2 kv_heads = 2 max_len = 24 }
+  block pattern [gdn, attn] {
+    x = x + mixer(rmsnorm(x))
+  }
+}
+`);
+    let err = '';
+    const code = await main(['generate', spec, '--seq', '16', '--prompt', 'abcdefghijklmnopqrst', '--max-tokens', '10', '--temperature', '0'], { out: () => undefined, err: (t) => (err += t) });
+    expect(code, err).toBe(0);
+    // 20 prompt positions + 4 tokens fed back = 24 = max_len; the 5th token comes from the last logits.
+    expect(err).toMatch(/decode +4 steps[^]*stopped +after 5 of 10 tokens: the KV cache holds max_len = 24 positions/);
+  });
+
   it('loom generate refuses a non-causal model and a vocabulary too small for bytes', async () => {
     const run = async (spec: string) => {
       let err = '';
