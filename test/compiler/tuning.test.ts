@@ -134,3 +134,25 @@ describe('the cache file', () => {
     expect(adapterHash({ ...a, backend: 'opengles' })).not.toBe(adapterHash(a));
   });
 });
+
+describe('loom tune options', () => {
+  async function loom(...argv: string[]) {
+    const { main } = await import('../../cli/main.ts');
+    let err = '';
+    const code = await main(argv, { out: () => {}, err: (t) => (err += t) });
+    return { code, err };
+  }
+  it('refuses a bad --seq or --max-seconds before touching the device', async () => {
+    for (const [args, msg] of [
+      [['--seq', '0'], /--seq must be a positive integer, got '0'/],
+      [['--seq', '64,x'], /--seq must be a positive integer, got 'x'/],
+      [['--seq'], /--seq needs a value/],
+      [['--max-seconds', 'soon'], /--max-seconds must be a positive number, got 'soon'/],
+    ] as const) {
+      const r = await loom('tune', 'models/gla.loom', ...args);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/LOOM6001/);
+      expect(r.err).toMatch(msg);
+    }
+  });
+});
