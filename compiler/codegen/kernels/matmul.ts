@@ -5,11 +5,13 @@
  * Three variants for two device classes (design/ARCHITECTURE.md, "Kernels on very different
  * devices"):
  * - `register4x4`: barrier-free; each invocation accumulates a 4x4 output tile in four vec4
- *   registers. Fastest on CPU adapters (lavapipe). Needs N % 4 == 0 for W [K, N] (whole vec4
+ *   registers. Fastest on CPU adapters (lavapipe) and, measured, on an H200 too. Needs N % 4 == 0 for W [K, N] (whole vec4
  *   rows of W) or K % 4 == 0 for W [N, K] (vec4 dot products along K).
  * - `naive`: one invocation per output, any size.
- * - `workgroup16`: 16x16 output tiles staged through workgroup memory with barriers. Fastest on
- *   real GPUs, any size (edges clamped and masked at generation time only where needed).
+ * - `workgroup16`: 16x16 output tiles staged through workgroup memory with barriers; any size
+ *   (edges clamped and masked at generation time only where needed). Expected to win on GPUs,
+ *   it ran at 0.4x register4x4 on an H200: a 16x16 tile with one output per invocation is too
+ *   little work per barrier there. Second choice on GPUs.
  */
 import { LoomInternalError } from '../../../grammar/diagnostics.ts';
 import type { DeviceLimits } from '../../plan/device.ts';
@@ -132,7 +134,11 @@ function refusal(variant: MatmulVariant, d: MatmulDims, limits: DeviceLimits): s
 }
 
 const ORDER_CPU: MatmulVariant[] = ['register4x4', 'naive', 'workgroup16'];
-const ORDER_GPU: MatmulVariant[] = ['workgroup16', 'register4x4', 'naive'];
+// Measured on an NVIDIA H200 through Dawn/Vulkan (bench/gpu/h200-2026-11-28.md): register4x4
+// 1.8 / 3.9 TFLOP/s, workgroup16 1.2 / 1.4, naive 1.2 / 1.3 at 1024^3 / 4096x1024x4096. The
+// barrier-free register tile wins on this GPU too; workgroup16 stays as the fallback for shapes
+// register4x4 cannot tile.
+const ORDER_GPU: MatmulVariant[] = ['register4x4', 'workgroup16', 'naive'];
 
 /** Every variant with whether it runs these dims on this device and why not, best first for the device class. Pure. */
 export function matmulVariants(
