@@ -2,6 +2,8 @@
 import { planMemory } from '../../compiler/codegen/memory.ts';
 import type { DeviceProfile } from '../../compiler/plan/device.ts';
 import { stateReport, stateSizes } from '../../compiler/plan/state-size.ts';
+import { nonCausalMixer, noDecodeMessage } from '../../compiler/mixers/family-op.ts';
+import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { acquireGpu, probeAdapter } from '../../runtime/gpu.ts';
 import { build } from '../build.ts';
 import { usageError, type Io } from '../io.ts';
@@ -15,6 +17,8 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
   if (mode === 'decode') common.seq = 1; // the step program: one token per sequence
   const device = (await probeAdapter()) ? await commandProfile(await acquireGpu(), io) : undefined;
   const c = build(common, device);
+  const acausal = mode === 'decode' ? nonCausalMixer(c.spec) : undefined;
+  if (acausal) throw new LoomError([diag('no-decode', { message: `${noDecodeMessage(acausal)}; the model has no step program to explain` })]);
   const out: string[] = [`plan for ${c.spec.name}, B=${common.batch} T=${common.seq}, mode ${c.plan.mode}, device ${c.plan.device.name}${c.plan.device.isCpu ? ' (CPU class)' : ''}${rates(c.plan.device)}`];
   for (const m of c.plan.mixers) {
     out.push(`${m.label}: ${m.schedule}${m.chunk ? `(${m.chunk})` : ''}${m.variant ? ` [${m.variant}]` : ''} - ${m.why}`);

@@ -32,6 +32,15 @@ export function stateSizes(graph: Graph): StateSize[] {
     if (n.op !== 'attention') continue;
     for (const id of [n.kc0, n.vc0]) if (id !== null) caches.set(id, { window: n.knobs.window, maxLen: n.knobs.maxLen });
   }
+  // Family ops with a KV cache (causal softplus attention: maxPositions; DiagAttention: a ring of cacheSlots).
+  for (const n of graph.nodes) {
+    if (n.op !== 'family' || typeof n.attrs.cacheSlots !== 'number') continue;
+    const max = n.attrs.maxPositions;
+    for (const id of n.inputs) {
+      const s = graph.nodes[id];
+      if (s.op === 'state_in' && /\.[kv]_cache$/.test(s.name)) caches.set(id, typeof max === 'number' ? { window: null, maxLen: max } : { window: n.attrs.cacheSlots, maxLen: n.attrs.cacheSlots });
+    }
+  }
   const seen = new Set<string>();
   return graph.nodes.flatMap((n) => {
     if (n.op !== 'state_in' || !(n.name in graph.outputs) || seen.has(n.name)) return [];

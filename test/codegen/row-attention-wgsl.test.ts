@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { compileArtifacts } from '../../compiler/emit/emit.ts';
 import { cacheAppendKernel, projectKernel, rowAttentionKernel, type RowAttentionShape } from '../../compiler/mixers/row_attention/kernels.ts';
 import { compileSource } from '../../compiler/pipeline.ts';
+import { stateSizes } from '../../compiler/plan/state-size.ts';
 import { DEFAULT_PROFILE } from '../../compiler/plan/device.ts';
 
 const base: RowAttentionShape = { B: 2, TQ: 10, TK: 10, H: 2, DK: 8, DV: 8, scale: 0.35, weight: 'softmax', range: { kind: 'all' }, lengthScale: null, cache: null };
@@ -39,6 +40,16 @@ describe('row-attention models', () => {
       'LOOM4021: L1.attn: T = 129 is longer than max_len = 128, the length its learned projections E and F cover',
     ]);
     expect(compileSource(spec('models/linformer.loom'), 'models/linformer.loom', { batch: 1, seq: 128 }).ok).toBe(true);
+  });
+
+  it('reports the decode state: a growing cache for softplus attention, a ring for DiagAttention', () => {
+    const sizes = (path: string) => {
+      const r = compileSource(spec(path), path, { batch: 1, seq: 1 });
+      if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+      return stateSizes(r.compiled.graph).filter((s) => s.name.startsWith('L0.') && s.name.endsWith('k_cache'));
+    };
+    expect(sizes('models/softplus-attention.loom').map((s) => s.growth)).toEqual([{ kind: 'kv-cache', maxLen: 512, bytesPerToken: 4 * 4 * 16 }]);
+    expect(sizes('models/transnormer.loom').map((s) => s.growth)).toEqual([{ kind: 'kv-ring', window: 8 }]);
   });
 
   it('gives Linformer no step program, and the causal variants a step program with their KV cache', () => {
