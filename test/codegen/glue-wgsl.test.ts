@@ -87,11 +87,11 @@ describe('matmulVariants', () => {
 
   it('checks workgroup storage, invocations, binding size and grid size', () => {
     const small = { ...LIMITS, maxComputeWorkgroupStorageSize: 1024 };
-    expect(matmulVariants(d, small, false)[0].reason).toMatch(/2048 bytes of workgroup memory.*1024/);
+    const wg16 = (limits: DeviceLimits) => matmulVariants(d, limits, false).find((v) => v.variant === 'workgroup16')!;
+    expect(wg16(small).reason).toMatch(/2048 bytes of workgroup memory.*1024/);
     const few = { ...LIMITS, maxComputeInvocationsPerWorkgroup: 128 };
-    const v = matmulVariants(d, few, false);
-    expect(v[0].reason).toMatch(/256 invocations.*128/);
-    expect(v[2].ok).toBe(true);
+    expect(wg16(few).reason).toMatch(/256 invocations.*128/);
+    expect(matmulVariants(d, few, false).find((v) => v.variant === 'naive')!.ok).toBe(true);
     const big: MatmulDims = { M: 8192, K: 8192, N: 4096, transposeW: false };
     for (const r of matmulVariants(big, LIMITS, true)) expect(r.reason).toMatch(/^x is 268435456 bytes, over maxStorageBufferBindingSize/);
     const huge: MatmulDims = { M: 1 << 20, K: 1, N: 1 << 20, transposeW: false };
