@@ -5,6 +5,7 @@
 import type { Assign, Call, Expr, NamedArg } from '../../grammar/ast.ts';
 import { suggest } from '../../grammar/suggest.ts';
 import { checkMoeArgs, MOE_ARGS } from '../mixers/moe/spec.ts';
+import { checkMonarchMlp, MONARCH_MLP_ARGS } from '../mixers/monarch/mlp.ts';
 import { evalDim, evalNumber, type Ctx } from './eval.ts';
 import { PATTERN_SLOT, type BlockExpr, type BlockStmt, type MixerSpec } from './spec.ts';
 
@@ -13,6 +14,7 @@ const FUNCTIONS: Record<string, { named: readonly string[] }> = {
   rmsnorm: { named: ['eps'] },
   swiglu: { named: ['hidden'] },
   moe: { named: MOE_ARGS },
+  monarch_mlp: { named: MONARCH_MLP_ARGS },
   silu: { named: [] },
   elu1: { named: [] },
 };
@@ -153,6 +155,10 @@ function checkCall(c: Call, env: BlockEnv): BlockExpr | undefined {
     case 'moe': {
       const a = checkMoeArgs(namedValue, env.params, arg.width, c.span, ctx);
       return a && { kind: 'moe', arg, ...a, width: arg.width, span: c.span };
+    }
+    case 'monarch_mlp': {
+      const a = checkMonarchMlp(namedValue, env.params, arg.width, c.span, ctx);
+      return a && { kind: 'monarch_mlp', arg, expand: a.expand, width: arg.width, span: c.span };
     }
     default:
       return { kind: name as 'silu' | 'elu1', arg, width: arg.width, span: c.span };

@@ -128,6 +128,8 @@ export type BlockExpr =
   | { kind: 'swiglu'; arg: BlockExpr; hidden: number; width: number; span: Span }
   /** `moe(e, experts = E, top_k = k, hidden = N)`: a mixture of SwiGLU experts (compiler/mixers/moe/). */
   | { kind: 'moe'; arg: BlockExpr; experts: number; topK: number; hidden: number; width: number; span: Span }
+  /** `monarch_mlp(e, expand = r)`: an MLP of Monarch matrices along the channels (compiler/mixers/monarch/mlp.ts). */
+  | { kind: 'monarch_mlp'; arg: BlockExpr; expand: number; width: number; span: Span }
   | { kind: 'mixer'; mixer: string; arg: BlockExpr; width: number; span: Span };
 
 export interface BlockStmt {

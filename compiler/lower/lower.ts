@@ -11,6 +11,7 @@ import { GraphBuilder } from '../ir/builder.ts';
 import type { EwExpr, Graph } from '../ir/graph.ts';
 import { familyOf } from '../mixers/registry.ts';
 import { lowerMoe } from '../mixers/moe/lower.ts';
+import { lowerMonarchMlp } from '../mixers/monarch/mlp.ts';
 import { mixerOfLayer, type BlockExpr, type ModelSpec } from '../check/spec.ts';
 
 export interface LowerOptions {
@@ -31,7 +32,7 @@ export function lower(spec: ModelSpec, dims: LowerOptions): Graph {
   let x = g.add({ op: 'embed', table, ids: tokens }, act(D), 'embed', -1);
 
   for (let layer = 0; layer < spec.layers; layer++) {
-    const counters = { norm: 0, mlp: 0, moe: 0 };
+    const counters = { norm: 0, mlp: 0, moe: 0, mmlp: 0 };
     const vars = new Map<string, number>([['x', x]]);
     const emit = (e: BlockExpr): number => {
       const label = `L${layer}`;
@@ -60,6 +61,8 @@ export function lower(spec: ModelSpec, dims: LowerOptions): Graph {
           return swiglu(g, emit(e.arg), e.width, e.hidden, layer, counters.mlp++, act);
         case 'moe':
           return lowerMoe(g, emit(e.arg), e, e.width, layer, counters.moe++);
+        case 'monarch_mlp':
+          return lowerMonarchMlp(g, emit(e.arg), e.expand, e.width, layer, counters.mmlp++);
         case 'mixer': {
           const m = spec.mixers[mixerOfLayer(spec, e.mixer, layer)];
           return familyOf(m).lower(g, m, emit(e.arg), layer, D);

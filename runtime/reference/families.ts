@@ -44,6 +44,8 @@ export const FAMILY_REFS: Readonly<Record<string, FamilyRef>> = {
   },
   monarch: (n, [x, l, r]) => {
     const [B, T, C] = n.type.shape;
+    // Along D (monarch_mlp): each token's row of C = b^2 channels is one vector.
+    if (n.attrs.axis === 'D') return monarchRef(x, l, r, B * T, C, 1, n.attrs.blocks as number);
     return monarchRef(x, l, r, B, T, C, n.attrs.blocks as number);
   },
   linformer: (n, [q, k, v, e, f]) => {

@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BufferDecl } from '../../compiler/codegen/program.ts';
+import { familyOpOf, type FamilyNode } from '../../compiler/mixers/family-op.ts';
 import { monarchProgram } from '../../compiler/mixers/monarch/index.ts';
+import { FAMILY_REFS } from '../../runtime/reference/families.ts';
 import type { MonarchShape } from '../../compiler/mixers/monarch/kernels.ts';
 import { runOnce } from '../../runtime/program.ts';
 import { Rng } from '../../runtime/random.ts';
@@ -26,6 +28,21 @@ describe('Monarch kernels vs the float64 reference', () => {
     const eye = Float64Array.from({ length: b ** 3 }, (_, i) => (Math.floor(i / b) % b === i % b ? 1 : 0));
     const z = Float64Array.from({ length: b * b }, (_, i) => i);
     expect([...monarchApply(eye, eye, z, b)]).toEqual([0, 3, 6, 1, 4, 7, 2, 5, 8]);
+  });
+
+  it('along D (monarch_mlp): the family op maps every token row through M, as the reference does', async () => {
+    const [B, T, D, b] = [2, 5, 9, 3];
+    const r = Rng.forName(8, 'along-D');
+    const data = { x: r.normals(B * T * D), l: r.normals(b ** 3), r: r.normals(b ** 3) };
+    const node = { op: 'family', family: 'monarch', inputs: [0, 1, 2], attrs: { blocks: b, axis: 'D' }, id: 3, layer: 0, label: 'L0.mmlp0.up0', type: { shape: [B, T, D], dtype: 'f32' } } as FamilyNode;
+    const prog = familyOpOf('monarch').program(node, 'two_pass', { B, T }, { inputs: ['x', 'l', 'r'], output: 'y' });
+    const io = (name: string, elements: number, role: BufferDecl['role']): BufferDecl => ({ name, elem: 'f32', elements, role });
+    const buffers = [io('x', B * T * D, 'input'), io('l', b ** 3, 'weight'), io('r', b ** 3, 'weight'), io('y', B * T * D, 'output')];
+    const out = await runOnce(await gpu(), { buffers: [...buffers, ...prog.buffers], steps: prog.steps }, data, ['y']);
+    const ref = FAMILY_REFS.monarch(node, [data.x, data.l, data.r].map((a) => Float64Array.from(a)), []) as Float64Array;
+    const row = Float64Array.from(data.x.subarray(D, 2 * D));
+    expect([...ref.subarray(D, 2 * D)]).toEqual([...monarchApply(data.l, data.r, row, b)]);
+    expectClose('monarch along D', out.y as Float32Array, ref);
   });
 
   it.each(CASES.map((s) => ({ s, id: `B${s.B}-T${s.T}-C${s.C}-b${s.b}` })))('$id', async ({ s, id }) => {

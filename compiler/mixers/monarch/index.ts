@@ -62,24 +62,27 @@ export function monarchProgram(label: string, s: MonarchShape, names: { x: strin
   };
 }
 
+/** Along T (the mixer, per channel), or along D (`axis: 'D'`, monarch_mlp: every token's row is one vector). */
 function shapeOf(n: FamilyNode): MonarchShape {
   const [B, T, C] = n.type.shape;
-  return { B, T, C, b: n.attrs.blocks as number };
+  return n.attrs.axis === 'D' ? { B: B * T, T: C, C: 1, b: n.attrs.blocks as number } : { B, T, C, b: n.attrs.blocks as number };
 }
 
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export const MONARCH_OP: FamilyOp = {
   family: 'monarch',
-  causal: () => false,
+  // Along T it mixes every position; along D (monarch_mlp) it is token-wise.
+  causal: (a) => a.axis === 'D',
   verify: (n: FamilyNode, inputs: readonly Node[]) => {
     const b = n.attrs.blocks as number;
     const ok = inputs.length === 3 && same(inputs[0].type.shape, n.type.shape) && same(inputs[1].type.shape, [b, b, b]) && same(inputs[2].type.shape, [b, b, b]);
+    if (ok && n.attrs.axis === 'D' && n.type.shape[2] !== b * b) return `monarch along D needs D = ${b * b}, got ${n.type.shape[2]}`;
     return ok ? undefined : `monarch takes x ${JSON.stringify(n.type.shape)} and L, R [${b}, ${b}, ${b}]`;
   },
-  describe: (a) => ` n=${(a.blocks as number) ** 2} (${a.blocks} blocks of ${a.blocks}x${a.blocks})`,
+  describe: (a) => ` n=${(a.blocks as number) ** 2} (${a.blocks} blocks of ${a.blocks}x${a.blocks})${a.axis === 'D' ? ' along D' : ''}`,
   variants: () => ['two_pass'],
-  maxLength: (a) => ({ maxLen: (a.blocks as number) ** 2, what: 'Monarch matrices (size b^2)' }),
+  maxLength: (a) => (a.axis === 'D' ? undefined : { maxLen: (a.blocks as number) ** 2, what: 'Monarch matrices (size b^2)' }),
   supports: () => ({ ok: true }),
   cost: (n) => {
     const s = shapeOf(n);
