@@ -1,16 +1,21 @@
-// L1.gdn.g: out[i] = exp(x1) * (-1.0) * softplus(x0 + x2) where xk = in{k}[i]
-//   @binding(0) in0: in  f32[32]
-//   @binding(1) in1: in  f32[2]
-//   @binding(2) in2: in  f32[2]
-//   @binding(3) out: out f32[32]
-// dispatch: ceil(n/64) = (1, 1, 1) workgroups of 64x1x1
+// L1.gdn.g: out[M, N] = epilogue(x[M, K] · w[K, N]); one invocation per output; epilogue exp(x1) * (-1.0) * softplus(x0 + x2) with x0 the product
+//   @binding(0) x: in  f32[1024]
+//   @binding(1) w: in  f32[128]
+//   @binding(2) in1: in  f32[2]
+//   @binding(3) in2: in  f32[2]
+//   @binding(4) out: out f32[32]
+// dispatch: ceil(M*N/64) = (1, 1, 1) workgroups of 64x1x1
 
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read> in2: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> in1: array<f32>;
+@group(0) @binding(3) var<storage, read> in2: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-const N: u32 = 32u;
+const M: u32 = 16u;
+const K: u32 = 64u;
+const N: u32 = 2u;
+const MN: u32 = 32u;
 const N1: u32 = 2u;
 const N2: u32 = 2u;
 
@@ -18,12 +23,23 @@ fn softplus(x: f32) -> f32 {
   return max(x, 0.0) + log(1.0 + exp(-abs(x)));
 }
 
+fn epilogue(i: u32, acc: f32) -> f32 {
+  let x0 = acc;
+  let x1 = in1[i % N1];
+  let x2 = in2[i % N2];
+  return exp(x1) * (-1.0) * softplus(x0 + x2);
+}
+
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_el = gid.x;
-  if (i_el >= N) { return; }
-  let x0 = in0[i_el];
-  let x1 = in1[i_el % N1];
-  let x2 = in2[i_el % N2];
-  out[i_el] = exp(x1) * (-1.0) * softplus(x0 + x2);
+  if (i_el >= MN) { return; }
+  let i_m = i_el / N;
+  let i_n = i_el % N;
+  let o_x = i_m * K;
+  var b_acc = 0.0;
+  for (var i_k = 0u; i_k < K; i_k++) {
+    b_acc += x[o_x + i_k] * w[i_k * N + i_n];
+  }
+  out[i_el] = epilogue(i_el, b_acc);
 }

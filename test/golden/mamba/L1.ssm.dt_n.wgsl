@@ -1,19 +1,19 @@
 // L1.ssm.dt_n: out[r, h, n] = a[r, h] * 1
 //   @binding(0) a: in  f32[2048]
 //   @binding(1) out: out f32[32768]
-// dispatch: ceil(rows*H*N/64) = (512, 1, 1) workgroups of 64x1x1
+// dispatch: ceil(rows*H*W/64) = (512, 1, 1) workgroups of 64x1x1
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
 const H: u32 = 128u;
-const N: u32 = 16u;
-const TOTAL: u32 = 32768u;
+const W: u32 = 16u;
+const N: u32 = 32768u;
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_el = gid.x;
-  let h = (i_el / N) % H;
-  let r = i_el / (N * H);
+  let h = (i_el / W) % H;
+  let r = i_el / (W * H);
   out[i_el] = a[r * H + h];
 }

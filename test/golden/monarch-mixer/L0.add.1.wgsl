@@ -1,12 +1,14 @@
-// L0.add.1: out[i] = x0 + x1 where xk = in{k}[i]
+// L0.add.1: out[i] = x0 + (x1 + x2) where xk = in{k}[i]
 //   @binding(0) in0: in  f32[1024]
 //   @binding(1) in1: in  f32[1024]
-//   @binding(2) out: out f32[1024]
+//   @binding(2) in2: in  f32[1024]
+//   @binding(3) out: out f32[1024]
 // dispatch: ceil(n/64) = (16, 1, 1) workgroups of 64x1x1
 
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> in2: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 const N: u32 = 1024u;
 
@@ -15,5 +17,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_el = gid.x;
   let x0 = in0[i_el];
   let x1 = in1[i_el];
-  out[i_el] = x0 + x1;
+  let x2 = in2[i_el];
+  out[i_el] = x0 + (x1 + x2);
 }

@@ -2,7 +2,7 @@
 import * as loom from '../../../runtime/index.ts';
 
 /** Names of the weights of monarch_mixer. */
-export type WeightName = 'embed.weight' | 'layers.0.norm0.weight' | 'layers.0.m2.q.weight' | 'layers.0.m2.k.weight' | 'layers.0.m2.v.weight' | 'layers.0.m2.monarch_l.weight' | 'layers.0.m2.monarch_r.weight' | 'layers.0.m2.o.weight' | 'layers.0.norm1.weight' | 'layers.0.mlp0.gate.weight' | 'layers.0.mlp0.up.weight' | 'layers.0.mlp0.down.weight' | 'layers.1.norm0.weight' | 'layers.1.m2.q.weight' | 'layers.1.m2.k.weight' | 'layers.1.m2.v.weight' | 'layers.1.m2.monarch_l.weight' | 'layers.1.m2.monarch_r.weight' | 'layers.1.m2.o.weight' | 'layers.1.norm1.weight' | 'layers.1.mlp0.gate.weight' | 'layers.1.mlp0.up.weight' | 'layers.1.mlp0.down.weight' | 'norm_f.weight';
+export type WeightName = 'embed.weight' | 'layers.0.norm0.weight' | 'layers.0.m2.q.weight' | 'layers.0.m2.k.weight' | 'layers.0.m2.v.weight' | 'layers.0.m2.monarch_l.weight' | 'layers.0.m2.monarch_r.weight' | 'layers.0.m2.o.weight' | 'layers.0.norm1.weight' | 'layers.0.mmlp0.gate0.l.weight' | 'layers.0.mmlp0.gate0.r.weight' | 'layers.0.mmlp0.up0.l.weight' | 'layers.0.mmlp0.up0.r.weight' | 'layers.0.mmlp0.down0.l.weight' | 'layers.0.mmlp0.down0.r.weight' | 'layers.0.mmlp0.gate1.l.weight' | 'layers.0.mmlp0.gate1.r.weight' | 'layers.0.mmlp0.up1.l.weight' | 'layers.0.mmlp0.up1.r.weight' | 'layers.0.mmlp0.down1.l.weight' | 'layers.0.mmlp0.down1.r.weight' | 'layers.1.norm0.weight' | 'layers.1.m2.q.weight' | 'layers.1.m2.k.weight' | 'layers.1.m2.v.weight' | 'layers.1.m2.monarch_l.weight' | 'layers.1.m2.monarch_r.weight' | 'layers.1.m2.o.weight' | 'layers.1.norm1.weight' | 'layers.1.mmlp0.gate0.l.weight' | 'layers.1.mmlp0.gate0.r.weight' | 'layers.1.mmlp0.up0.l.weight' | 'layers.1.mmlp0.up0.r.weight' | 'layers.1.mmlp0.down0.l.weight' | 'layers.1.mmlp0.down0.r.weight' | 'layers.1.mmlp0.gate1.l.weight' | 'layers.1.mmlp0.gate1.r.weight' | 'layers.1.mmlp0.up1.l.weight' | 'layers.1.mmlp0.up1.r.weight' | 'layers.1.mmlp0.down1.l.weight' | 'layers.1.mmlp0.down1.r.weight' | 'norm_f.weight';
 
 /** Shape of every weight (row-major). */
 export const WEIGHT_SHAPES = {
@@ -15,9 +15,18 @@ export const WEIGHT_SHAPES = {
   'layers.0.m2.monarch_r.weight': [8, 8, 8],
   'layers.0.m2.o.weight': [64, 64],
   'layers.0.norm1.weight': [64],
-  'layers.0.mlp0.gate.weight': [64, 128],
-  'layers.0.mlp0.up.weight': [64, 128],
-  'layers.0.mlp0.down.weight': [128, 64],
+  'layers.0.mmlp0.gate0.l.weight': [8, 8, 8],
+  'layers.0.mmlp0.gate0.r.weight': [8, 8, 8],
+  'layers.0.mmlp0.up0.l.weight': [8, 8, 8],
+  'layers.0.mmlp0.up0.r.weight': [8, 8, 8],
+  'layers.0.mmlp0.down0.l.weight': [8, 8, 8],
+  'layers.0.mmlp0.down0.r.weight': [8, 8, 8],
+  'layers.0.mmlp0.gate1.l.weight': [8, 8, 8],
+  'layers.0.mmlp0.gate1.r.weight': [8, 8, 8],
+  'layers.0.mmlp0.up1.l.weight': [8, 8, 8],
+  'layers.0.mmlp0.up1.r.weight': [8, 8, 8],
+  'layers.0.mmlp0.down1.l.weight': [8, 8, 8],
+  'layers.0.mmlp0.down1.r.weight': [8, 8, 8],
   'layers.1.norm0.weight': [64],
   'layers.1.m2.q.weight': [64, 64],
   'layers.1.m2.k.weight': [64, 64],
@@ -26,9 +35,18 @@ export const WEIGHT_SHAPES = {
   'layers.1.m2.monarch_r.weight': [8, 8, 8],
   'layers.1.m2.o.weight': [64, 64],
   'layers.1.norm1.weight': [64],
-  'layers.1.mlp0.gate.weight': [64, 128],
-  'layers.1.mlp0.up.weight': [64, 128],
-  'layers.1.mlp0.down.weight': [128, 64],
+  'layers.1.mmlp0.gate0.l.weight': [8, 8, 8],
+  'layers.1.mmlp0.gate0.r.weight': [8, 8, 8],
+  'layers.1.mmlp0.up0.l.weight': [8, 8, 8],
+  'layers.1.mmlp0.up0.r.weight': [8, 8, 8],
+  'layers.1.mmlp0.down0.l.weight': [8, 8, 8],
+  'layers.1.mmlp0.down0.r.weight': [8, 8, 8],
+  'layers.1.mmlp0.gate1.l.weight': [8, 8, 8],
+  'layers.1.mmlp0.gate1.r.weight': [8, 8, 8],
+  'layers.1.mmlp0.up1.l.weight': [8, 8, 8],
+  'layers.1.mmlp0.up1.r.weight': [8, 8, 8],
+  'layers.1.mmlp0.down1.l.weight': [8, 8, 8],
+  'layers.1.mmlp0.down1.r.weight': [8, 8, 8],
   'norm_f.weight': [64]
 } as const;
 

@@ -1,21 +1,37 @@
-// L1.delta.beta: out[i] = sigmoid(x0) * 1.0 where xk = in{k}[i]
-//   @binding(0) in0: in  f32[2]
-//   @binding(1) out: out f32[2]
-// dispatch: ceil(n/64) = (1, 1, 1) workgroups of 64x1x1
+// L1.delta.beta: out[M, N] = epilogue(x[M, K] · w[K, N]); one invocation per output; epilogue sigmoid(x0) * 1.0 with x0 the product
+//   @binding(0) x: in  f32[64]
+//   @binding(1) w: in  f32[128]
+//   @binding(2) out: out f32[2]
+// dispatch: ceil(M*N/64) = (1, 1, 1) workgroups of 64x1x1
 
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
+const M: u32 = 1u;
+const K: u32 = 64u;
 const N: u32 = 2u;
+const MN: u32 = 2u;
 
 fn sigmoid(x: f32) -> f32 {
   return 1.0 / (1.0 + exp(-x));
 }
 
+fn epilogue(i: u32, acc: f32) -> f32 {
+  let x0 = acc;
+  return sigmoid(x0) * 1.0;
+}
+
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_el = gid.x;
-  if (i_el >= N) { return; }
-  let x0 = in0[i_el];
-  out[i_el] = sigmoid(x0) * 1.0;
+  if (i_el >= MN) { return; }
+  let i_m = i_el / N;
+  let i_n = i_el % N;
+  let o_x = i_m * K;
+  var b_acc = 0.0;
+  for (var i_k = 0u; i_k < K; i_k++) {
+    b_acc += x[o_x + i_k] * w[i_k * N + i_n];
+  }
+  out[i_el] = epilogue(i_el, b_acc);
 }
