@@ -88,6 +88,10 @@ export async function scheduleBench(gpu: Gpu, device: DeviceProfile, o: Schedule
       const ms: Record<string, number | string> = {};
       const tuneMs: Record<string, number> = {};
       const est: Record<string, number> = {};
+      for (const c of autoCandidates(T)) {
+        const why = linearAttnSupports(c.schedule, { B: 1, T, knobs, chunk: c.chunk }, device.limits);
+        if (!why.ok && BENCH_SCHEDULES.includes(candidateKey(c))) ms[candidateKey(c)] = `not possible (${why.reason.split(':')[0]})`;
+      }
       const programs: { key: string; program: Program }[] = [];
       try {
         for (const c of cands) {
