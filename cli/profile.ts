@@ -19,7 +19,7 @@ export async function commandProfile(gpu: Gpu, io: Io, calibrate?: 'always', qui
     progress: (what) => {
       if (!tty) return;
       shown = true;
-      io.err(`\r\x1b[K${what} (first use on this adapter: measuring its rates once)`);
+      io.err(`\r\x1b[K${what}${mode === 'missing' ? ' (first use on this adapter: measuring its rates once)' : ''}`);
     },
     warn: (m) => io.err(`loom: warning: ${m}\n`),
   });
