@@ -63,9 +63,9 @@ function compile(text: string, path: string, seq: number, device: DeviceProfile,
 const LINEAR = 'models/linear-transformer.loom';
 const linearText = () => readFileSync(LINEAR, 'utf8');
 /** The linear transformer with its mixer replaced by softmax attention of the same heads and widths. */
-function transformerText(maxLen: number): string {
+function transformerText(maxLen: number, name = 'softmax_transformer'): string {
   return linearText()
-    .replace('model linear_transformer', 'model softmax_transformer')
+    .replace('model linear_transformer', `model ${name}`)
     .replace(/mixer attn = linear_attn \{[^}]*\}/, `mixer attn = attention {\n    head_dim = dim / heads\n    max_len  = ${maxLen}\n  }`)
     .replace(/schedule \{[^}]*\}/, '');
 }
@@ -89,6 +89,10 @@ function schedulesMd(r: { points: SchedulePoint[] }): string[] {
   const n = r.points.length;
   const ok = r.points.filter((p) => p.ratio <= 1.1).length;
   const okTuned = r.points.filter((p) => p.tunedRatio <= 1.1).length;
+  const logs = r.points.flatMap((p) => Object.entries(p.ms).filter((e): e is [string, number] => typeof e[1] === 'number').map(([k, ms]) => Math.log(p.est[k] / ms)));
+  const geo = Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length);
+  const spread = Math.exp(Math.sqrt(logs.reduce((a, b) => a + (b - Math.log(geo)) ** 2, 0) / logs.length));
+  out.push('', `Estimates against measurements: geometric mean of estimate / measured ${geo.toFixed(2)} over ${logs.length} timings (geometric spread x${spread.toFixed(2)}); auto uses only their order.`);
   out.push('', `auto (cost model) is within 10% of the fastest at ${ok} of ${n} points (${Math.round((100 * ok) / n)}%); tuned auto at ${okTuned} of ${n} (${Math.round((100 * okTuned) / n)}%).`, '');
   for (const mixer of new Set(r.points.map((p) => p.mixer))) out.push(`![${mixer} schedules](schedules-${mixer}.svg)`);
   out.push('');
@@ -199,6 +203,8 @@ async function decode(gpu: Gpu, device: DeviceProfile) {
   let note = '';
   try {
     softmax = await decodeModel(gpu, device, transformerText(Math.max(...contexts) + 64), 'softmax-transformer.loom', contexts, steps);
+    // The same at the smallest context with a cache sized for it: what the cache's capacity costs.
+    softmax.push(...(await decodeModel(gpu, device, transformerText(contexts[0] + 64, `softmax_transformer_max_len_${contexts[0] + 64}`), 'small-cache.loom', [contexts[0]], steps)));
   } catch (e) {
     note = `softmax transformer not measured: ${(e as Error).message.split('\n')[0]}`;
     log(note);
@@ -207,7 +213,8 @@ async function decode(gpu: Gpu, device: DeviceProfile) {
 }
 
 function decodeMd(r: { rows: DecodeRow[]; note: string }): string[] {
-  const models = [...new Set(r.rows.map((x) => x.model))];
+  const models = [...new Set(r.rows.map((x) => x.model))].filter((m) => !m.includes('_max_len_'));
+  const small = r.rows.find((x) => x.model.includes('_max_len_'));
   const contexts = [...new Set(r.rows.map((x) => x.context))].sort((a, b) => a - b);
   const out = ['## Decode', '', `Milliseconds per token (median of single steps, B=1) after a context of L tokens: ${LINEAR} and the same model with softmax attention (head_dim 32, KV cache) in place of linear attention. The state is set to position L directly (random values).`, ''];
   out.push(`| context | ${models.join(' | ')} |`, `|---:|${models.map(() => '---:').join('|')}|`);
@@ -216,13 +223,17 @@ function decodeMd(r: { rows: DecodeRow[]; note: string }): string[] {
     const xs = r.rows.filter((x) => x.model === m);
     out.push('', `${m}: ${fmt(xs[xs.length - 1].msPerToken)} ms at ${xs[xs.length - 1].context} is ${(xs[xs.length - 1].msPerToken / xs[0].msPerToken).toFixed(2)}x the time at ${xs[0].context}.`);
   }
+  const big = small && r.rows.find((x) => x.model === 'softmax_transformer' && x.context === small.context);
+  if (small && big) {
+    out.push('', `The softmax model's KV cache holds ${contexts[contexts.length - 1] + 64} positions; with a cache of ${small.model.split('_max_len_')[1]} positions the same step at context ${small.context} takes ${fmt(small.msPerToken)} ms instead of ${fmt(big.msPerToken)} ms: a step's cost follows the cache's capacity more than the context.`);
+  }
   if (r.note) out.push('', `TODO: ${r.note}`);
   out.push('', '![decode](decode.svg)', '');
   return out;
 }
 
 function decodeSvg(r: { rows: DecodeRow[] }): string {
-  const models = [...new Set(r.rows.map((x) => x.model))];
+  const models = [...new Set(r.rows.map((x) => x.model))].filter((m) => !m.includes('_max_len_'));
   return logLogSvg({ title: 'Decode: ms per token against context', xLabel: 'context (tokens)', yLabel: 'ms per token', series: models.map((m) => ({ name: m, points: r.rows.filter((x) => x.model === m).map((x) => [x.context, x.msPerToken]) })) });
 }
 
@@ -304,7 +315,7 @@ function compileMd(r: Awaited<ReturnType<typeof compileBench>>): string[] {
 
 // ---------------------------------------------------------------------------------------------
 
-type Results = Partial<Record<Section, { ranAt: string; load: number[]; quick: boolean; adapter: string; data: any }>> & { calibration?: unknown };
+type Results = Partial<Record<Section, { ranAt: string; load: number[]; quick: boolean; adapter: string; calibratedGflops?: number; data: any }>> & { calibration?: unknown };
 
 const gpu = await acquireGpu();
 // A fresh calibration, stored in the cache as well: the peak the kernels table compares with.
@@ -328,7 +339,7 @@ for (const s of SECTIONS) {
   if (!only.includes(s)) continue;
   const load = loadavg().map((x) => Math.round(x * 100) / 100);
   const data = await runners[s]();
-  results[s] = { ranAt: new Date().toISOString(), load, quick, adapter: device.name, data };
+  results[s] = { ranAt: new Date().toISOString(), load, quick, adapter: device.name, calibratedGflops: (device.calibration?.flopsPerSec ?? 0) / 1e9, data };
   results.calibration = device.calibration;
   writeFileSync('bench/results.json', JSON.stringify(results, null, 1) + '\n');
 }
@@ -336,13 +347,13 @@ for (const s of SECTIONS) {
 const md = ['# Benchmark results', '', `Adapter: ${device.name}${device.isCpu ? ' (CPU adapter, 2 cores)' : ''}.`,
   'The machine was shared with other jobs while these ran (the load average when each section started is given); ratios within one table come from the same run, side by side.', ''];
 const cal = device.calibration;
-if (cal) md.push(`Calibration (${cal.at}): matmul ${cal.matmulShape} ${Object.entries(cal.matmulGflops).map(([v, g]) => `${v} ${g.toFixed(2)}`).join(', ')} GFLOP/s; copy ${(cal.bytesPerSec / 1e9).toFixed(2)} GB/s; ${(cal.dispatchSec * 1e3).toFixed(3)} ms per dispatch.`, '');
+if (cal) md.push(`Latest calibration (${cal.at}): matmul ${cal.matmulShape} ${Object.entries(cal.matmulGflops).map(([v, g]) => `${v} ${g.toFixed(2)}`).join(', ')} GFLOP/s; copy ${(cal.bytesPerSec / 1e9).toFixed(2)} GB/s; ${(cal.dispatchSec * 1e3).toFixed(3)} ms per dispatch.`, '');
 const render: Record<Section, (d: any) => string[]> = { schedules: schedulesMd, prefill: prefillMd, decode: decodeMd, kernels: kernelsMd, compile: compileMd };
 for (const s of SECTIONS) {
   const r = results[s];
   if (!r) continue;
   const body = render[s](r.data);
-  md.push(body[0], '', `Run ${r.ranAt.slice(0, 16).replace('T', ' ')} UTC, ${r.quick ? 'quick mode, ' : ''}load average ${r.load.join(' / ')}.`, ...body.slice(1));
+  md.push(body[0], '', `Run ${r.ranAt.slice(0, 16).replace('T', ' ')} UTC, ${r.quick ? 'quick mode, ' : ''}load average ${r.load.join(' / ')}${r.calibratedGflops ? `, calibrated peak then ${r.calibratedGflops.toFixed(2)} GFLOP/s` : ''}.`, ...body.slice(1));
 }
 if (results.schedules) for (const [f, svg] of Object.entries(schedulesSvgs(results.schedules.data))) writeFileSync(join('bench', f), svg);
 if (results.prefill) writeFileSync('bench/prefill.svg', prefillSvg(results.prefill.data));

@@ -24,8 +24,8 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
     out.push(`${m.label}: ${m.schedule}${m.chunk ? `(${m.chunk})` : ''}${m.variant ? ` [${m.variant}]` : ''} - ${m.why}`);
     for (const cand of m.candidates) {
       const name = (cand.variant ?? `${cand.schedule}${cand.chunk ? `(${cand.chunk})` : ''}`).padEnd(16);
-      const measured = cand.measuredMs === undefined ? '' : `   measured ${cand.measuredMs.toPrecision(3)} ms`;
-      out.push(`    ${name} ${cand.ok ? `est. ${cand.estimateMs!.toPrecision(3)} ms${measured}` : `not possible: ${cand.reason}`}`);
+      const measured = cand.measuredMs === undefined ? '' : ` measured ${cand.measuredMs.toPrecision(3)} ms`;
+      out.push(`    ${name} ${cand.ok ? `est. ${cand.estimateMs!.toPrecision(3)} ms`.padEnd(measured ? 18 : 0) + measured : `not possible: ${cand.reason}`}`);
     }
   }
   for (const m of c.plan.matmuls) out.push(`${m.label}: matmul ${m.variant}${m.rejected.length ? ` (not ${m.rejected.map((r) => `${r.variant}: ${r.reason}`).join('; ')})` : ''}`);
