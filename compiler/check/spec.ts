@@ -74,7 +74,8 @@ export interface AttentionMixer {
   name: string;
   preset: string;
   knobs: AttentionKnobs;
-  rope: { theta: number } | null;
+  /** RoPE with base theta; `selective`: angles advance by a learned per-token step (Selective RoPE). */
+  rope: { theta: number; selective?: boolean } | null;
   /**
    * Liger attention: o = 0.5 * (sliding-window attention) + 0.5 * (gated linear attention over
    * softmax(q), softmax(k) with log-gates logsigmoid(k) / normalizer), or null.

@@ -8,7 +8,7 @@ import { numel, type Graph, type Node } from '../ir/graph.ts';
 import { familyOpOf } from '../mixers/family-op.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
 import type { Plan } from '../plan/plan.ts';
-import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel, flipKernel, headDotKernel, cosReweightKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
+import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel, flipKernel, headDotKernel, cosReweightKernel, angleScanKernel, rotateKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
 import type { BufferDecl, BufferRole, ProgramSpec, Step } from './program.ts';
 import { ropeKernel } from './kernels/rope.ts';
 import { softmaxKernel } from './kernels/softmax.ts';
@@ -92,6 +92,17 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
       case 'cos_reweight': {
         const [B, T, W] = g.nodes[n.x].type.shape;
         steps.push({ kernel: cosReweightKernel({ name, B, T, H: W / n.group, G: n.group, maxLen: n.maxLen }), args: [arg(n.x), arg(n.pos), out] });
+        break;
+      }
+      case 'angle_scan': {
+        const [B, T, G] = g.nodes[n.x].type.shape;
+        steps.push({ kernel: angleScanKernel({ name, B, T, G, D: n.group, theta: n.theta }), args: [arg(n.x), arg(n.s0), out] });
+        break;
+      }
+      case 'rotate': {
+        const [B, T, width] = n.type.shape;
+        const GA = g.nodes[n.angles].type.shape[2] / (n.group / 2);
+        steps.push({ kernel: rotateKernel({ name, B, T, G: width / n.group, GA, D: n.group }), args: [arg(n.x), arg(n.angles), out] });
         break;
       }
       case 'head_dot': {

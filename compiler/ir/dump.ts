@@ -29,6 +29,10 @@ function attrs(n: Node): string {
       return n.shift ? ` shift=${n.shift}` : '';
     case 'cos_reweight':
       return ` group=${n.group} max_len=${n.maxLen}`;
+    case 'angle_scan':
+      return ` D=${n.group} theta=${n.theta}`;
+    case 'rotate':
+      return ` D=${n.group}`;
     case 'head_dot':
       return ` group=${n.group}`;
     case 'outer':

@@ -214,6 +214,14 @@ export type NodeOp =
    * cos(pi/2 (i - j) / maxLen). x `[B, T, H*group]` -> `[B, T, H*2*group]`.
    */
   | { op: 'cos_reweight'; x: number; pos: number; group: number; maxLen: number }
+  /**
+   * Selective RoPE's angles (MIXERS.md §2) in turns: `out[b,t,g,i] = fract(s0[b,0,g,i] +
+   * sum_{s<=t} x[b,s,g] * f_i)` with `f_i = theta^(-2i/D) / (2 pi)`, x `[B, T, G]` the per-token
+   * steps (a constant 1 gives ordinary RoPE), s0 `[B, 1, G*D/2]` the angles carried in.
+   */
+  | { op: 'angle_scan'; x: number; s0: number; group: number; theta: number }
+  /** Rotates the half-split pairs (i, i + D/2) of each group of D by `2 pi * angles` `[B, T, G'*D/2]` (G' divides G: a group of groups shares its angles). */
+  | { op: 'rotate'; x: number; angles: number; group: number }
   /** Per-head dot product `out[b,t,h] = sum_k a[b,t,h,k] * c[b,t,h,k]` over `[B, T, H*group]`. */
   | { op: 'head_dot'; a: number; c: number; group: number }
   /** The last W-1 rows of `[tail; x]` along T, `[B, W-1, C]`: the convolution's state for the next call. */
@@ -339,6 +347,10 @@ export function nodeInputs(n: NodeOp): number[] {
       return [n.x, n.pos];
     case 'head_dot':
       return [n.a, n.c];
+    case 'angle_scan':
+      return [n.x, n.s0];
+    case 'rotate':
+      return [n.x, n.angles];
     case 'elementwise':
       return [...n.inputs];
     case 'linear_attn':
@@ -399,6 +411,10 @@ export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
       return { ...n, x: f(n.x), pos: f(n.pos) };
     case 'head_dot':
       return { ...n, a: f(n.a), c: f(n.c) };
+    case 'angle_scan':
+      return { ...n, x: f(n.x), s0: f(n.s0) };
+    case 'rotate':
+      return { ...n, x: f(n.x), angles: f(n.angles) };
     case 'elementwise':
       return { ...n, inputs: n.inputs.map(f) };
     case 'linear_attn':

@@ -81,6 +81,22 @@ const RULES: { [K in Node['op']]: Rule } = {
     if (!(n.maxLen >= 1)) return 'cos_reweight: maxLen >= 1';
     return same(n.type.shape, [x[0], x[1], 2 * x[2]]) ? undefined : 'cos_reweight output is [B, T, H*2*group]';
   },
+  angle_scan: (n, get) => {
+    if (n.op !== 'angle_scan') return undefined;
+    const x = get(n.x).type.shape;
+    const width = x[2] * (n.group / 2);
+    if (x.length !== 3 || n.group % 2 !== 0 || !same(get(n.s0).type.shape, [x[0], 1, width])) return 'angle_scan: x [B, T, G], s0 [B, 1, G*D/2], D even';
+    return same(n.type.shape, [x[0], x[1], width]) ? undefined : 'angle_scan output is [B, T, G*D/2]';
+  },
+  rotate: (n, get) => {
+    if (n.op !== 'rotate') return undefined;
+    const x = get(n.x).type.shape;
+    const a = get(n.angles).type.shape;
+    const groups = x[2] / n.group;
+    const angleGroups = a[2] / (n.group / 2);
+    if (x.length !== 3 || !Number.isInteger(groups) || !Number.isInteger(angleGroups) || groups % angleGroups !== 0 || a[0] !== x[0] || a[1] !== x[1]) return 'rotate: x [B, T, G*D], angles [B, T, G\'*D/2] with G\' dividing G';
+    return same(n.type.shape, x) ? undefined : 'rotate output shape';
+  },
   head_dot: (n, get) => {
     if (n.op !== 'head_dot') return undefined;
     const a = get(n.a).type.shape;

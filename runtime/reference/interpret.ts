@@ -10,7 +10,7 @@ import { familyRef } from './families.ts';
 import { featureMapRef } from './feature-map.ts';
 import { linearAttnRef } from './linear-attn.ts';
 import { attentionRef, CacheOverflow, ropeRef, softmaxRef } from './attention.ts';
-import { conv1dRef, convTailRef, elementwiseRef, lengthNormRef, outerRef, flipRef, headDotRef, cosReweightRef, embedRef, l2normRef, matmulRef, rmsnormRef } from './ops.ts';
+import { conv1dRef, convTailRef, elementwiseRef, lengthNormRef, outerRef, flipRef, headDotRef, cosReweightRef, angleScanRef, rotateRef, embedRef, l2normRef, matmulRef, rmsnormRef } from './ops.ts';
 
 export interface InterpretResult {
   /** Every node's value by node id. */
@@ -165,6 +165,14 @@ function evalNode(ctx: Ctx, node: Node): Float64Array {
     case 'cos_reweight': {
       const [B, T, W] = shapeOf(ctx, node.x);
       return cosReweightRef(input(ctx, node.x, node), input(ctx, node.pos, node), B, T, W / node.group, node.group, node.maxLen);
+    }
+    case 'angle_scan': {
+      const [B, T, G] = shapeOf(ctx, node.x);
+      return angleScanRef(input(ctx, node.x, node), input(ctx, node.s0, node), B, T, G, node.group, node.theta);
+    }
+    case 'rotate': {
+      const [B, T, width] = node.type.shape;
+      return rotateRef(input(ctx, node.x, node), input(ctx, node.angles, node), B, T, width, node.group, shapeOf(ctx, node.angles)[2]);
     }
     case 'head_dot': {
       const [B, T, H] = node.type.shape;

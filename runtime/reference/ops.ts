@@ -169,6 +169,45 @@ export function cosReweightRef(x: ArrayLike<number>, pos: ArrayLike<number>, B: 
   return out;
 }
 
+/** Selective RoPE angles in turns: fract(s0 + sum_{s<=t} x[b,s,g] theta^(-2i/D) / 2pi), x `[B, T, G]`. */
+export function angleScanRef(x: ArrayLike<number>, s0: ArrayLike<number>, B: number, T: number, G: number, D: number, theta: number): Float64Array {
+  const half = D / 2;
+  const out = new Float64Array(B * T * G * half);
+  for (let b = 0; b < B; b++) {
+    for (let g = 0; g < G; g++) {
+      for (let i = 0; i < half; i++) {
+        const f = Math.pow(theta, (-2 * i) / D) / (2 * Math.PI);
+        let acc = s0[(b * G + g) * half + i];
+        for (let t = 0; t < T; t++) {
+          acc += x[(b * T + t) * G + g] * f;
+          acc -= Math.floor(acc);
+          out[((b * T + t) * G + g) * half + i] = acc;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Rotates pairs (i, i + D/2) of each D-group of x `[B, T, G*D]` by 2pi * angles `[B, T, G'*D/2]`. */
+export function rotateRef(x: ArrayLike<number>, angles: ArrayLike<number>, B: number, T: number, width: number, D: number, angleWidth: number): Float64Array {
+  const half = D / 2;
+  const G = width / D;
+  const share = G / (angleWidth / half);
+  const y = new Float64Array(x.length);
+  for (let r = 0; r < B * T; r++) {
+    for (let g = 0; g < G; g++) {
+      for (let i = 0; i < half; i++) {
+        const a = 2 * Math.PI * angles[r * angleWidth + Math.floor(g / share) * half + i];
+        const o = r * width + g * D + i;
+        y[o] = x[o] * Math.cos(a) - x[o + half] * Math.sin(a);
+        y[o + half] = x[o + half] * Math.cos(a) + x[o] * Math.sin(a);
+      }
+    }
+  }
+  return y;
+}
+
 /** `out[r, h] = sum_k a[r, h, k] c[r, h, k]` over rows r, H heads of `group`. */
 export function headDotRef(a: ArrayLike<number>, c: ArrayLike<number>, rows: number, H: number, group: number): Float64Array {
   const out = new Float64Array(rows * H);

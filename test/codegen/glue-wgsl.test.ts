@@ -13,6 +13,10 @@ import {
   rmsnormKernel,
   type MatmulDims,
   type MatmulVariant,
+  angleScanKernel,
+  rotateKernel,
+  conv1dKernel,
+  cosReweightKernel,
 } from '../../compiler/codegen/kernels/index.ts';
 import type { EwExpr, EwFn } from '../../compiler/ir/graph.ts';
 import type { DeviceLimits } from '../../runtime/gpu.ts';
@@ -52,6 +56,11 @@ const SNAPSHOTS: [string, () => Kernel][] = [
   mm('M130-K96-N260-F', { M: 130, K: 96, N: 260, transposeW: false }, 'register4x4'),
   mm('M130-K96-N258-T', { M: 130, K: 96, N: 258, transposeW: true }, 'register4x4'),
   mm('M130-K96-N260-T', { M: 130, K: 96, N: 260, transposeW: true }, 'workgroup16'),
+  // Kernels that look along T: Selective RoPE's angle scan and rotation, the short conv, cosFormer's re-weighting.
+  ['angle-scan-B2-T17-G2-D16', () => angleScanKernel({ name: 'L0.attn.rope_scan', B: 2, T: 17, G: 2, D: 16, theta: 10000 })],
+  ['rotate-B2-T17-G4-GA2-D16', () => rotateKernel({ name: 'L0.attn.q_rope', B: 2, T: 17, G: 4, GA: 2, D: 16 })],
+  ['conv1d-B1-T16-C64-W4', () => conv1dKernel({ name: 'L0.gdn.q_conv1d', B: 1, T: 16, C: 64, W: 4, activation: 'silu' })],
+  ['cos-reweight-B1-T16-H2-G32', () => cosReweightKernel({ name: 'L0.cos.q_cos', B: 1, T: 16, H: 2, G: 32, maxLen: 2048 })],
   // A residual add fused into the product, and a gate with a broadcast per-column bias.
   mm('M16-K64-N64-F-residual', { M: 16, K: 64, N: 64, transposeW: false, epilogue: { expr: fn('add', b, a), inputElements: [16 * 64] } }, 'register4x4'),
   mm('M16-K64-N6-F-gate', { M: 16, K: 64, N: 6, transposeW: false, epilogue: { expr: fn('mul', fn('logsigmoid', fn('add', a, b)), k(0.0625)), inputElements: [6] } }, 'naive'),

@@ -34,6 +34,29 @@ function lowerLigerLinear(g: GraphBuilder, m: AttentionMixer, q: number, k: numb
   return o;
 }
 
+/**
+ * Selective RoPE (MIXERS.md §2): per token and kv head a step delta = softplus(x W + b) (weights
+ * `rope_dt.weight` `[D, Hkv]`, `rope_dt_bias` `[Hkv]`); the angles of pair i advance by
+ * delta * theta^(-2i/D) and are carried as state `L<i>.<mixer>.rope_angles` `[B, 1, Hkv*Dh/2]`
+ * (in turns). With delta = 1 it is ordinary RoPE, one position per token.
+ */
+function selectiveAngles(g: GraphBuilder, m: AttentionMixer, x: number, label: string, layer: number, dim: number): number {
+  const { B, T } = g.dims;
+  const kn = m.knobs;
+  const H = kn.kvHeads;
+  const w = g.weight(`layers.${layer}.${m.name}.rope_dt.weight`, [dim, H], { kind: 'normal', std: 0.1 / Math.sqrt(dim) }, layer);
+  const bias = g.weight(`layers.${layer}.${m.name}.rope_dt_bias`, [H], { kind: 'normal', std: 0.5 }, layer);
+  const step = g.add({ op: 'matmul', x, w, transposeW: false }, { shape: [B, T, H], dtype: 'f32' }, `${label}.rope_dt`, layer);
+  const softplus = { kind: 'fn', fn: 'softplus', args: [{ kind: 'fn', fn: 'add', args: [{ kind: 'in', index: 0 }, { kind: 'in', index: 1 }] }] } as const;
+  const delta = g.add({ op: 'elementwise', expr: softplus, inputs: [step, bias] }, { shape: [B, T, H], dtype: 'f32' }, `${label}.rope_delta`, layer);
+  const name = `${label}.rope_angles`;
+  const stateType = { shape: [B, 1, (H * kn.headDim) / 2], dtype: 'f32' as const };
+  const s0 = g.add({ op: 'state_in', name }, stateType, `${name}0`, layer);
+  const angles = g.add({ op: 'angle_scan', x: delta, s0, group: kn.headDim, theta: m.rope!.theta }, { shape: [B, T, (H * kn.headDim) / 2], dtype: 'f32' }, `${label}.rope_scan`, layer);
+  g.output(name, g.add({ op: 'conv_tail', x: angles, tail: s0 }, stateType, name, layer));
+  return angles;
+}
+
 export function lowerAttention(g: GraphBuilder, m: AttentionMixer, x: number, layer: number, dim: number): number {
   const { B, T } = g.dims;
   const kn = m.knobs;
@@ -44,8 +67,13 @@ export function lowerAttention(g: GraphBuilder, m: AttentionMixer, x: number, la
     return g.add({ op: 'matmul', x: input, w, transposeW: false }, act(to), `${label}.${name}`, layer);
   };
   const pos = kn.causal ? g.position() : null;
+  const angles = m.rope?.selective ? selectiveAngles(g, m, x, label, layer, dim) : null;
   const rope = (y: number, which: string) =>
-    m.rope ? g.add({ op: 'rope', x: y, pos, group: kn.headDim, theta: m.rope.theta }, g.node(y).type, `${label}.${which}_rope`, layer) : y;
+    angles !== null
+      ? g.add({ op: 'rotate', x: y, angles, group: kn.headDim }, g.node(y).type, `${label}.${which}_rope`, layer)
+      : m.rope
+        ? g.add({ op: 'rope', x: y, pos, group: kn.headDim, theta: m.rope.theta }, g.node(y).type, `${label}.${which}_rope`, layer)
+        : y;
   const qp = proj(x, 'q', dim, kn.heads * kn.headDim);
   const kp = proj(x, 'k', dim, kn.kvHeads * kn.headDim);
   const v = proj(x, 'v', dim, kn.kvHeads * kn.valueDim);

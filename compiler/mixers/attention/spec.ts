@@ -3,7 +3,8 @@
  *
  *   heads, kv_heads (grouped-query attention; divides heads; default heads), head_dim (default
  *   dim / heads), value_dim (default head_dim), causal = true | false, window = w (sliding window:
- *   key j is seen from query i when i - j < w), rope = true | false, rope_theta (default 10000),
+ *   key j is seen from query i when i - j < w), rope = true | false | selective (Selective RoPE:
+ *   the angles advance by a learned step softplus(x W + b) per token and kv head), rope_theta (default 10000),
  *   max_len (KV-cache capacity of global causal attention, default 4096), scale (default
  *   head_dim^-1/2).
  *
@@ -69,7 +70,8 @@ export function checkAttention(name: string, preset: string, knobs: readonly Ass
   const valueDim = num('value_dim', () => headDim, true);
   const causal = bool('causal', p.causal);
   const window = given.has('window') ? num('window', () => undefined, true) : p.window;
-  const rope = bool('rope', true);
+  const ropeWord = given.get('rope') ? evalWord(given.get('rope')!.value, ['true', 'false', 'selective'] as const, ctx, `${name}.rope`) : 'true';
+  const rope = ropeWord !== 'false';
   const theta = num('rope_theta', () => 10000, false);
   const maxLen = num('max_len', () => DEFAULT_MAX_LEN, true);
   const scale = num('scale', () => (headDim === undefined ? undefined : 1 / Math.sqrt(headDim)), false);
@@ -87,7 +89,7 @@ export function checkAttention(name: string, preset: string, knobs: readonly Ass
     name,
     preset,
     knobs: { heads, kvHeads, headDim, valueDim, causal, window, scale, maxLen },
-    rope: rope ? { theta } : null,
+    rope: rope ? { theta, ...(ropeWord === 'selective' ? { selective: true } : {}) } : null,
     liger: p.liger ? { normalizer: 16 } : null,
     span,
   };
