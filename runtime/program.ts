@@ -127,6 +127,12 @@ interface Pass {
   dispatch: [number, number, number];
 }
 
+function dispatch(pass: GPUComputePassEncoder, p: Pass): void {
+  pass.setPipeline(p.pipeline);
+  pass.setBindGroup(0, p.bindGroup);
+  pass.dispatchWorkgroups(...p.dispatch);
+}
+
 /** A ProgramSpec bound to a device: buffers allocated, pipelines compiled, bind groups built. */
 export class Program {
   private constructor(
@@ -259,13 +265,7 @@ export class Program {
     const { device } = this.gpu;
     await scoped(device, `running ${this.passes.length} kernels`, () => {
       const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (const p of this.passes) {
-        pass.setPipeline(p.pipeline);
-        pass.setBindGroup(0, p.bindGroup);
-        pass.dispatchWorkgroups(...p.dispatch);
-      }
-      pass.end();
+      this.encodePasses(encoder, this.passes);
       device.queue.submit([encoder.finish()]);
     });
     await unlessLost(device, device.queue.onSubmittedWorkDone());
@@ -288,13 +288,7 @@ export class Program {
         for (const [name, data] of o.writes ?? []) this.write(name, data);
         const encoder = device.createCommandEncoder();
         for (const c of o.before ?? []) encoder.copyBufferToBuffer(c.from, 0, c.to, 0, c.bytes);
-        const pass = encoder.beginComputePass();
-        for (const p of this.passes) {
-          pass.setPipeline(p.pipeline);
-          pass.setBindGroup(0, p.bindGroup);
-          pass.dispatchWorkgroups(...p.dispatch);
-        }
-        pass.end();
+        this.encodePasses(encoder, this.passes);
         for (const c of o.after ?? []) encoder.copyBufferToBuffer(c.from, 0, c.to, 0, c.bytes);
         for (const name of o.read ?? []) staging.push(encodeRead(device, encoder, name, this.buffer(name)));
         device.queue.submit([encoder.finish()]);
@@ -315,11 +309,14 @@ export class Program {
   /** Records every step into a compute pass the caller owns (runtime/measure.ts repeats them to time them). */
   encode(pass: GPUComputePassEncoder): void {
     this.usable();
-    for (const p of this.passes) {
-      pass.setPipeline(p.pipeline);
-      pass.setBindGroup(0, p.bindGroup);
-      pass.dispatchWorkgroups(...p.dispatch);
-    }
+    for (const p of this.passes) dispatch(pass, p);
+  }
+
+  /** One compute pass over `passes` on `encoder`. */
+  private encodePasses(encoder: GPUCommandEncoder, passes: readonly Pass[]): void {
+    const pass = encoder.beginComputePass();
+    for (const p of passes) dispatch(pass, p);
+    pass.end();
   }
 
   /**
@@ -333,11 +330,7 @@ export class Program {
       const p = this.passes[i];
       await scoped(device, `running kernel ${this.spec.steps[i].kernel.name}`, () => {
         const encoder = device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(p.pipeline);
-        pass.setBindGroup(0, p.bindGroup);
-        pass.dispatchWorkgroups(...p.dispatch);
-        pass.end();
+        this.encodePasses(encoder, [p]);
         device.queue.submit([encoder.finish()]);
       });
       await unlessLost(device, device.queue.onSubmittedWorkDone());
