@@ -46,7 +46,8 @@ usage:
   loom op NAME --in IN.safetensors --out OUT.safetensors [--schedule S] [--chunk C] [--scale X]
           [--normalize] [--repeat N] [--json]
                                       one mixer op on tensors in flash-linear-attention's layout:
-                                      linear_attn, retention, simple_gla, gla, delta_rule, gated_delta_rule
+                                      linear_attn, retention, simple_gla, gla, delta_rule, gated_delta_rule,
+                                      based, rebased
 
 options:
   --seq T          sequence length (default 128)
