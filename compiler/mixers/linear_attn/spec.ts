@@ -57,7 +57,7 @@ export const LINEAR_ATTN_PRESETS: Record<string, PresetDefaults> = {
   linear_recurrence: { paper: '(the bare recurrence)', features: [], normalize: false, decay: 'none', update: 'additive', output: NO_OUTPUT },
   retnet: { paper: 'Sun et al. 2023, Retentive Network', features: [], normalize: false, decay: 'fixed', update: 'additive', output: NORM_GATE },
   simple_gla: { paper: 'Yang et al. 2024 (GLA) with a scalar gate; Mamba2-like', features: [], normalize: false, decay: 'scalar', gate: LOGSIG(null), update: 'additive', output: NORM_GATE },
-  mamba2: { paper: 'Dao and Gu 2024, Transformers are SSMs (Mamba2), without the short conv', features: [], normalize: false, decay: 'scalar', gate: { kind: 'softplus' }, update: 'additive', output: NORM_GATE },
+  mamba2: { paper: 'Dao and Gu 2024, Transformers are SSMs (Mamba2); short_conv = 4 adds its convolution', features: [], normalize: false, decay: 'scalar', gate: { kind: 'softplus' }, update: 'additive', output: NORM_GATE },
   gla: { paper: 'Yang et al. 2024, Gated Linear Attention', features: [], normalize: false, decay: 'vector', gate: LOGSIG(16), update: 'additive', output: NORM_GATE },
   deltanet: { paper: 'Schlag et al. 2021; Yang et al. 2024, Parallelizing Linear Transformers with the Delta Rule', features: ['silu', 'l2'], normalize: false, decay: 'none', update: 'delta', output: { norm: true, gate: false } },
   gated_delta: { paper: 'Yang et al. 2025, Gated Delta Networks', features: ['silu', 'l2'], normalize: false, decay: 'scalar', gate: { kind: 'softplus' }, update: 'delta', output: NORM_GATE },
