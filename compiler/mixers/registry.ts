@@ -56,6 +56,8 @@ export interface ScheduleDims {
   B: number;
   T: number;
   chunk: number;
+  /** Constant loop bounds over K in the kernels (compiler/plan/device.ts `unrollLoops`). */
+  unrollK?: boolean;
 }
 
 /** Buffer names a mixer node's kernels bind: its inputs, output and state outputs. */
@@ -93,7 +95,7 @@ const LINEAR_ATTN_OP: MixerOp = {
         S: b.states.S!,
         z: b.states.z ?? null,
       },
-    }),
+    }, { unrollK: d.unrollK === true }),
 };
 
 function knobsOf(n: Node) {

@@ -26,6 +26,18 @@ export interface DeviceProfile {
   calibration?: Calibration;
   /** Times `loom tune` measured per layer shape and candidate; `auto` prefers them to estimates. */
   measured?: MeasuredTable;
+  /**
+   * A GPU-class adapter the runtime identified (runtime/gpu.ts deviceProfile): its mixer kernels may
+   * use constant loop bounds over K, which the shader compiler unrolls into registers. Absent for
+   * CPU adapters (LLVM's full unrolling made one lavapipe kernel take 28 s to compile) and for
+   * `webgpu-defaults`, whose device class is unknown.
+   */
+  unrollLoops?: boolean;
+}
+
+/** Whether the mixer kernels get constant (unrollable) loop bounds over K on this device. Pure. */
+export function unrollLoops(device: DeviceProfile): boolean {
+  return device.unrollLoops === true && !device.isCpu;
 }
 
 /** The limits every WebGPU device guarantees (the spec's defaults). */

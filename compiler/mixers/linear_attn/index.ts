@@ -178,13 +178,15 @@ function validateCall(call: LinearAttnCall): void {
 export interface LinearAttnProgramOptions {
   /** Workgroups per dispatch dimension before a grid is folded into 2D (default 65535; tests lower it). */
   maxWorkgroupsPerDim?: number;
+  /** Constant loop bounds over K (the planner's `unrollLoops` for GPU-class devices). */
+  unrollK?: boolean;
 }
 
 /** Steps (kernels + buffer names bound) and the intermediate buffers they introduce (role 'activation', named `${label}.<something>`). */
 export function linearAttnProgram(call: LinearAttnCall, opts: LinearAttnProgramOptions = {}): { buffers: BufferDecl[]; steps: Step[] } {
   if (call.knobs.update === 'delta') return deltaProgram(call, opts);
   validateCall(call);
-  const s = shapeOf(call, opts.maxWorkgroupsPerDim ?? MAX_GROUPS_PER_DIM);
+  const s = { ...shapeOf(call, opts.maxWorkgroupsPerDim ?? MAX_GROUPS_PER_DIM), unrollK: opts.unrollK === true };
   switch (call.schedule) {
     case 'recurrent':
       return recurrentProgram(call.label, s, call.buffers);

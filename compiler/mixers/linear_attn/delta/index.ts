@@ -119,9 +119,9 @@ function validateCall(call: LinearAttnCall): void {
 }
 
 /** Steps (kernels + buffer names bound) and the intermediate buffers they introduce (role 'activation'). */
-export function deltaProgram(call: LinearAttnCall, opts: { maxWorkgroupsPerDim?: number } = {}): { buffers: BufferDecl[]; steps: Step[] } {
+export function deltaProgram(call: LinearAttnCall, opts: { maxWorkgroupsPerDim?: number; unrollK?: boolean } = {}): { buffers: BufferDecl[]; steps: Step[] } {
   validateCall(call);
-  const s = shapeOf(call, opts.maxWorkgroupsPerDim ?? MAX_GROUPS_PER_DIM);
+  const s = { ...shapeOf(call, opts.maxWorkgroupsPerDim ?? MAX_GROUPS_PER_DIM), unrollK: opts.unrollK === true };
   const { q, k, v, beta, g, s0, o, S } = call.buffers;
   const buf = { q, k, v, beta: beta ?? '', g, s0, o, S };
   switch (call.schedule) {

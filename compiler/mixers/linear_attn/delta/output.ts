@@ -81,7 +81,7 @@ function emitBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
 export function deltaOutputKernel(name: string, s: DeltaShape, ch: DeltaChunking): Kernel {
   const { B, T, H, K, V } = s;
   const { BG, NS } = deltaSlicing(s);
-  const grid = threadGrid(deltaOutputThreads(s), NS > 1 ? 'B*T*H*NS' : 'B*T*H', s.maxGroupsPerDim);
+  const grid = threadGrid(deltaOutputThreads(s), NS > 1 ? 'B*T*H*NS' : 'B*T*H', s.maxGroupsPerDim, s.unrollK);
   const bindings = [input('q', B * T * H * K), input('k', B * T * H * K), ...gateBindings(s), input('u', B * T * H * V), input('h', B * H * ch.NC * K * V)];
   bindings.push(output('o', B * T * H * V));
   const sizes: [string, number][] = [['BG', BG], ...(NS > 1 ? ([['NS', NS]] as [string, number][]) : []), ['C', ch.C], ['NC', ch.NC]];

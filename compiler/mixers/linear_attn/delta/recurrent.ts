@@ -69,7 +69,7 @@ function emitBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
 
 export function deltaRecurrentKernel(name: string, s: DeltaShape): Kernel {
   const { B, T, H, K, V } = s;
-  const grid = threadGrid(deltaRecurrentThreads(s), 'B*H*VG', s.maxGroupsPerDim);
+  const grid = threadGrid(deltaRecurrentThreads(s), 'B*H*VG', s.maxGroupsPerDim, s.unrollK);
   const bindings = [input('q', B * T * H * K), input('k', B * T * H * K), input('v', B * T * H * V), input('beta', B * T * H), ...gateBindings(s)];
   bindings.push(input('s0', B * H * K * V), output('o', B * T * H * V), output('S', B * H * K * V));
   return buildKernel({

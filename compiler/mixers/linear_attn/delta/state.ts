@@ -78,7 +78,7 @@ function emitBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
 /** `<label>.chunk_h` / `.parallel_state`: h_n per chunk, U' in place of U, and the final S. */
 export function walkKernel(name: string, s: DeltaShape, ch: DeltaChunking): Kernel {
   const { B, T, H, K, V } = s;
-  const grid = threadGrid(walkThreads(s), 'B*H*VG', s.maxGroupsPerDim);
+  const grid = threadGrid(walkThreads(s), 'B*H*VG', s.maxGroupsPerDim, s.unrollK);
   const bindings = [input('k', B * T * H * K), input('w', B * T * H * K), input('s0', B * H * K * V), ...gateBindings(s)];
   bindings.push(output('u', B * T * H * V), output('h', B * H * ch.NC * K * V), output('S', B * H * K * V));
   return buildKernel({

@@ -63,7 +63,7 @@ function emitKkBody(b: WgslBuilder, s: DeltaShape, grid: Grid): void {
 /** `<label>.chunk_kk` / `.parallel_kk`: the strict lower triangle L of each chunk. */
 export function kkKernel(name: string, s: DeltaShape, ch: DeltaChunking): Kernel {
   const { B, T, H, K } = s;
-  const grid = threadGrid(kkThreads(s), 'B*H*T', s.maxGroupsPerDim);
+  const grid = threadGrid(kkThreads(s), 'B*H*T', s.maxGroupsPerDim, s.unrollK);
   return buildKernel({
     name,
     summary: `L_ts = beta_t ${hasDecay(s) ? 'exp(G_t - G_s) ' : ''}(k~_t . k~_s) for s < t in t's chunk of C = ${ch.C}, phi = ${s.feature}, decay ${s.decay.kind}`,
@@ -112,7 +112,7 @@ function emitSolveBody(b: WgslBuilder, s: DeltaShape, grid: Grid, which: 'K' | '
 /** `<label>.chunk_w` (which = 'K') or `.chunk_u` (which = 'V'): the WY factors of each chunk. */
 export function solveKernel(name: string, s: DeltaShape, ch: DeltaChunking, which: 'K' | 'V'): Kernel {
   const { B, T, H, K, V } = s;
-  const grid = threadGrid(solveThreads(s, ch, which), `B*H*NC*${which}G`, s.maxGroupsPerDim);
+  const grid = threadGrid(solveThreads(s, ch, which), `B*H*NC*${which}G`, s.maxGroupsPerDim, s.unrollK);
   const gated = which === 'K' && hasDecay(s);
   const bindings = which === 'K' ? [input('k', B * T * H * K), input('beta', B * T * H), ...gateBindings(s)] : [input('v', B * T * H * V), input('beta', B * T * H)];
   bindings.push(input('kk', B * H * T * ch.C), output(which === 'K' ? 'w' : 'u', B * T * H * (which === 'K' ? K : V)));

@@ -20,6 +20,8 @@ export interface LaShape {
   eps: number;
   /** Largest workgroup count per dispatch dimension (65535 on every WebGPU device). */
   maxGroupsPerDim: number;
+  /** Constant loop bounds over K (a GPU variant, planner's `unrollLoops`); else bounds the compiler cannot fold. */
+  unrollK?: boolean;
 }
 
 /** The shape of the additive recurrence's kernels: LaShape plus the decay. */
@@ -156,12 +158,14 @@ export interface Grid {
   /** `N` and, when folded, `WG` and `GRID_X` (invocations per row = GRID_X * WG). */
   consts: [string, number][];
   folded: boolean;
+  /** `n_K` is the constant K (unrollable) rather than a bound the compiler cannot fold. */
+  unrollK: boolean;
 }
 
-export function threadGrid(n: number, what: string, maxGroupsPerDim: number): Grid {
+export function threadGrid(n: number, what: string, maxGroupsPerDim: number, unrollK = false): Grid {
   const groups = ceilDiv(n, WG);
   if (groups <= maxGroupsPerDim) {
-    return { n, dispatch: [groups, 1, 1], formula: `ceil(${what}/${WG})`, consts: [['N', n]], folded: false };
+    return { n, dispatch: [groups, 1, 1], formula: `ceil(${what}/${WG})`, consts: [['N', n]], folded: false, unrollK };
   }
   const y = ceilDiv(groups, maxGroupsPerDim);
   const x = ceilDiv(groups, y);
@@ -171,6 +175,7 @@ export function threadGrid(n: number, what: string, maxGroupsPerDim: number): Gr
     formula: `ceil(${what}/${WG}) folded as GRID_X x ceil(groups/GRID_X)`,
     consts: [['N', n], ['WG', WG], ['GRID_X', x]],
     folded: true,
+    unrollK,
   };
 }
 
@@ -183,10 +188,12 @@ export function groupsFor(n: number): number {
 export function emitThreadIndex(b: WgslBuilder, g: Grid): void {
   b.line(g.folded ? 'let i_thread = gid.y * (GRID_X * WG) + gid.x;' : 'let i_thread = gid.x;');
   b.line('if (i_thread >= N) { return; }');
-  // Loops over K use a bound the shader compiler cannot fold (gid.z is always 0): with a constant
-  // trip count, lavapipe's LLVM unrolls the nested K loops fully and one kernel took 28 s to
-  // compile instead of 0.6 s. Registers still hold the state; only the loops stay rolled.
-  b.line('let n_K = select(K, 0u, gid.z == 0xffffffffu);');
+  // On CPU adapters loops over K use a bound the shader compiler cannot fold (gid.z is always 0):
+  // with a constant trip count, lavapipe's LLVM unrolls the nested K loops fully and one kernel
+  // took 28 s to compile instead of 0.6 s. GPU compilers get the constant, so they can unroll and
+  // keep the per-invocation arrays in registers.
+  if (g.unrollK) b.line('let n_K = K;');
+  else b.line('let n_K = select(K, 0u, gid.z == 0xffffffffu);');
 }
 
 export function input(name: string, elements: number): KernelBinding {

@@ -171,7 +171,7 @@ function emitBody(b: WgslBuilder, s: AdditiveShape, grid: Grid, chunks: Chunking
 export function outputKernel(name: string, s: AdditiveShape, chunks: Chunking | null): Kernel {
   const { B, T, H, K, V } = s;
   const { BG, NS } = slicing(s);
-  const grid = threadGrid(outputThreads(s), NS > 1 ? 'B*T*H*NS' : 'B*T*H', s.maxGroupsPerDim);
+  const grid = threadGrid(outputThreads(s), NS > 1 ? 'B*T*H*NS' : 'B*T*H', s.maxGroupsPerDim, s.unrollK);
   const bindings = [input('q', B * T * H * K), input('k', B * T * H * K), input('v', B * T * H * V), ...gateBindings(s)];
   if (chunks) {
     bindings.push(input('h', B * H * chunks.NC * K * V));

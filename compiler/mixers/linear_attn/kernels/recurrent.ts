@@ -108,7 +108,7 @@ function emitBody(b: WgslBuilder, s: AdditiveShape, grid: Grid): void {
 
 export function recurrentKernel(name: string, s: AdditiveShape): Kernel {
   const { B, T, H, K, V } = s;
-  const grid = threadGrid(recurrentThreads(s), 'B*H*VG', s.maxGroupsPerDim);
+  const grid = threadGrid(recurrentThreads(s), 'B*H*VG', s.maxGroupsPerDim, s.unrollK);
   const bindings = [input('q', B * T * H * K), input('k', B * T * H * K), input('v', B * T * H * V), ...gateBindings(s), input('s0', B * H * K * V)];
   if (s.normalize) bindings.push(input('z0', B * H * K));
   bindings.push(output('o', B * T * H * V), output('S', B * H * K * V));

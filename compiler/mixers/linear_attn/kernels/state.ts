@@ -106,7 +106,7 @@ export function stateArgs(buf: LaBuffers, chunkBufs: { h: string; hz: string } |
 /** `parallel_state` (chunks = null) or `chunk_h` (chunks given, also writes h and hz). */
 export function stateKernel(name: string, s: AdditiveShape, chunks: Chunking | null): Kernel {
   const { B, T, H, K, V } = s;
-  const grid = threadGrid(stateThreads(s), 'B*H*K*VG', s.maxGroupsPerDim);
+  const grid = threadGrid(stateThreads(s), 'B*H*K*VG', s.maxGroupsPerDim, s.unrollK);
   const bindings = [input('k', B * T * H * K), input('v', B * T * H * V), ...gateBindings(s), input('s0', B * H * K * V)];
   if (s.normalize) bindings.push(input('z0', B * H * K));
   if (chunks) {
