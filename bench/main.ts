@@ -225,7 +225,7 @@ function decodeMd(r: { rows: DecodeRow[]; note: string }): string[] {
   }
   const big = small && r.rows.find((x) => x.model === 'softmax_transformer' && x.context === small.context);
   if (small && big) {
-    out.push('', `The softmax model's KV cache holds ${contexts[contexts.length - 1] + 64} positions; with a cache of ${small.model.split('_max_len_')[1]} positions the same step at context ${small.context} takes ${fmt(small.msPerToken)} ms instead of ${fmt(big.msPerToken)} ms: a step's cost follows the cache's capacity more than the context.`);
+    out.push('', `The softmax model's KV cache holds ${contexts[contexts.length - 1] + 64} positions; with a cache of ${small.model.split('_max_len_')[1]} positions the same step at context ${small.context} takes ${fmt(small.msPerToken)} ms instead of ${fmt(big.msPerToken)} ms: the cache is appended in place, but a step still copies the carried state (the whole cache) into the program and back.`);
   }
   if (r.note) out.push('', `TODO: ${r.note}`);
   out.push('', '![decode](decode.svg)', '');

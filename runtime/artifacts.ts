@@ -93,7 +93,13 @@ function kernelsOf(dir: string, file: string, m: ManifestProgram, which: string,
 
 function programOf(dir: string, file: string, m: ManifestProgram, which: string, readFile: Reader): ProgramSpec {
   for (const need of ['tokens', 'logits']) if (!m.buffers.some((b) => b.name === need)) fail(file, `programs.${which} has no '${need}' buffer`);
-  return { buffers: m.buffers.map((b) => ({ name: b.name, elem: b.elem, elements: b.elements, role: b.role })), steps: kernelsOf(dir, file, m, which, readFile) };
+  const buffers = new Map(m.buffers.map((b) => [b.name, b]));
+  for (const b of m.buffers) {
+    if (b.alias !== undefined && (!buffers.has(b.alias) || buffers.get(b.alias)!.alias !== undefined || buffers.get(b.alias)!.elements !== b.elements)) {
+      fail(file, `buffer '${b.name}' of programs.${which} aliases '${b.alias}', which is not a buffer of the same size`);
+    }
+  }
+  return { buffers: m.buffers.map((b) => ({ name: b.name, elem: b.elem, elements: b.elements, role: b.role, ...(b.alias ? { alias: b.alias } : {}) })), steps: kernelsOf(dir, file, m, which, readFile) };
 }
 
 /** Reads and validates an artifact directory (a path, or a `file:` URL such as `new URL('.', import.meta.url)`). */

@@ -157,7 +157,7 @@ export class Program {
     checkLimits(gpu, spec, shared);
     const decls = new Map(spec.buffers.map((b) => [b.name, b]));
     const buffers = new Map<string, GPUBuffer>(shared);
-    const own = spec.buffers.filter((b) => !shared.has(b.name));
+    const own = spec.buffers.filter((b) => !shared.has(b.name) && b.alias === undefined);
     const plan = opts.keepActivations ? undefined : planMemory({ ...spec, buffers: own });
     const owned: GPUBuffer[] = [];
     const release = () => owned.forEach(destroyBuffer);
@@ -177,6 +177,12 @@ export class Program {
         }
       }
     }, release);
+    for (const b of spec.buffers) {
+      if (b.alias === undefined) continue;
+      const target = buffers.get(b.alias);
+      if (!target || decls.get(b.alias)!.elements !== b.elements) throw new LoomInternalError('program', `buffer '${b.name}' aliases '${b.alias}', which is not a buffer of ${b.elements} elements`);
+      buffers.set(b.name, target);
+    }
     try {
       const passes = await Program.passes(gpu, spec, buffers, decls);
       return new Program(gpu, spec, buffers, decls, passes, owned);
@@ -424,7 +430,7 @@ export async function runOnce(
   try {
     for (const b of spec.buffers) {
       if (b.name in inputs) program.write(b.name, inputs[b.name]);
-      else program.poison(b.name);
+      else if (b.alias === undefined) program.poison(b.name); // an alias shares its target's memory
     }
     await program.run();
     return await program.readMany(outputs);

@@ -159,6 +159,11 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
         if (!p?.variant) throw new LoomInternalError('assemble', `attention ${name} has no plan`);
         const opt = (id: number | null) => (id === null ? null : arg(id));
         const cache = (which: string) => stateOuts.get(`${n.id}.${which}`) ?? null;
+        // The KV cache is updated in place: each state output names its state input's buffer.
+        for (const [which, input] of [['k_cache', n.kc0], ['v_cache', n.vc0]] as const) {
+          const decl = buffers.find((b) => b.name === cache(which));
+          if (decl && input !== null) decl.alias = arg(input);
+        }
         const buffersOf = { q: arg(n.q), k: arg(n.k), v: arg(n.v), pos: opt(n.pos), kc0: opt(n.kc0), vc0: opt(n.vc0), o: out, kCache: cache('k_cache'), vCache: cache('v_cache') };
         const sub = attentionProgram({ label: name, ...g.dims, knobs: n.knobs, variant: p.variant as AttentionVariant, buffers: buffersOf });
         buffers.push(...sub.buffers);

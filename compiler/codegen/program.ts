@@ -11,6 +11,11 @@ export interface BufferDecl {
   elem: ElemType;
   elements: number;
   role: BufferRole;
+  /**
+   * Another buffer of the program this name refers to: a state updated in place (a KV cache whose
+   * window appends only its new slots) has its output name alias its input buffer.
+   */
+  alias?: string;
 }
 
 export interface Step {

@@ -103,7 +103,7 @@ function programEntry(c: Compiled, folder: string, files: Map<string, string>): 
     dims: { ...fused.dims },
     mode: plan.mode,
     schedules: plan.mixers.map((m) => ({ layer: m.layer, mixer: m.label, schedule: m.schedule, chunk: m.chunk || null, source: m.source, why: m.why })),
-    buffers: program.buffers.map((b) => ({ name: b.name, role: b.role, elem: b.elem, elements: b.elements, bytes: b.elements * 4 })),
+    buffers: program.buffers.map((b) => ({ name: b.name, role: b.role, elem: b.elem, elements: b.elements, bytes: b.elements * 4, ...(b.alias ? { alias: b.alias } : {}) })),
     kernels,
   };
 }

@@ -60,6 +60,8 @@ export interface ManifestBuffer {
   elem: ElemType;
   elements: number;
   bytes: number;
+  /** The buffer this name refers to (a state updated in place), when it has no memory of its own. */
+  alias?: string;
 }
 
 export interface ManifestSchedule {

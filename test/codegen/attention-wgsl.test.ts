@@ -26,7 +26,7 @@ describe('attention WGSL', () => {
     it(`${id}: kernels are deterministic and match their snapshots`, async () => {
       for (const s of p.steps) await expect(s.kernel.wgsl).toMatchFileSnapshot(`__snapshots__/attention/${id}.${s.kernel.name.split('.').at(-1)}.wgsl`);
       expect(p.steps.map((s) => s.kernel.name)).toEqual(
-        id === 'causal-T17' ? ['L0.attn.k_append', 'L0.attn.v_append', 'L0.attn.attn_rows'] : id === 'swa8-T70-tiled' ? ['L0.swa.k_append', 'L0.swa.v_append', 'L0.swa.attn_tiled'] : id === 'swa8-T1-decode' ? ['L0.swa.k_append', 'L0.swa.v_append', 'L0.swa.decode', 'L0.swa.decode_merge'] : ['L0.enc.attn_rows'],
+        id === 'causal-T17' ? ['L0.attn.attn_rows', 'L0.attn.k_append', 'L0.attn.v_append'] : id === 'swa8-T70-tiled' ? ['L0.swa.attn_tiled', 'L0.swa.k_append', 'L0.swa.v_append'] : id === 'swa8-T1-decode' ? ['L0.swa.decode', 'L0.swa.decode_merge', 'L0.swa.k_append', 'L0.swa.v_append'] : ['L0.enc.attn_rows'],
       );
     });
   }

@@ -60,7 +60,8 @@ async function runAttention(c: Case, d: Record<string, Float32Array>): Promise<R
   const prog = attentionProgram({ label: 'L0.attn', B: c.B, T: c.T, knobs: k, variant: c.variant, buffers });
   const decls: BufferDecl[] = Object.entries(d).map(([name, a]) => ({ name, elem: 'f32', elements: a.length, role: 'input' }));
   decls.push({ name: 'o', elem: 'f32', elements: c.B * c.T * k.heads * k.valueDim, role: 'output' });
-  if (causal) decls.push({ name: 'kc', elem: 'f32', elements: d.kc0.length, role: 'state_out' }, { name: 'vc', elem: 'f32', elements: d.vc0.length, role: 'state_out' });
+  // The cache is updated in place: the state outputs alias the inputs (as the assembler declares them).
+  if (causal) decls.push({ name: 'kc', elem: 'f32', elements: d.kc0.length, role: 'state_out', alias: 'kc0' }, { name: 'vc', elem: 'f32', elements: d.vc0.length, role: 'state_out', alias: 'vc0' });
   const out = await runOnce(g, { buffers: [...decls, ...prog.buffers], steps: prog.steps }, d, causal ? ['o', 'kc', 'vc'] : ['o']);
   return out as Record<string, Float32Array>;
 }

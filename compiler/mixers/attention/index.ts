@@ -111,11 +111,6 @@ export function attentionProgram(c: AttentionCall): { buffers: BufferDecl[]; ste
   const b = c.buffers;
   const steps: Step[] = [];
   const buffers: BufferDecl[] = [];
-  if (k.causal && b.pos && b.kc0 && b.vc0 && b.kCache && b.vCache) {
-    const a = { B: c.B, T: c.T, HKV: k.kvHeads, W: cacheSlots(k), maxGroupsPerDim: s.maxGroupsPerDim };
-    steps.push({ kernel: appendKernel(`${c.label}.k_append`, { ...a, E: k.headDim }), args: [b.kc0, b.k, b.pos, b.kCache] });
-    steps.push({ kernel: appendKernel(`${c.label}.v_append`, { ...a, E: k.valueDim }), args: [b.vc0, b.v, b.pos, b.vCache] });
-  }
   if (c.variant === 'decode') {
     const part = `${c.label}.partials`;
     buffers.push({ name: part, elem: 'f32', elements: decodeThreads(s) * (k.valueDim + 2), role: 'activation' });
@@ -125,6 +120,13 @@ export function attentionProgram(c: AttentionCall): { buffers: BufferDecl[]; ste
     steps.push({ kernel: tiledKernel(`${c.label}.attn_tiled`, s, TILE_WORKGROUP_BYTES), args: [...attnInputArgs(b), b.o] });
   } else {
     steps.push({ kernel: rowsKernel(`${c.label}.attn_rows`, s), args: [...attnInputArgs(b), b.o] });
+  }
+  // The cache is updated in place after the window's attention read it: kCache/vCache name the
+  // same buffers as kc0/vc0 (the assembler aliases the state outputs to the state inputs).
+  if (k.causal && b.pos && b.kc0 && b.vc0) {
+    const a = { B: c.B, T: c.T, HKV: k.kvHeads, W: cacheSlots(k), maxGroupsPerDim: s.maxGroupsPerDim };
+    steps.push({ kernel: appendKernel(`${c.label}.k_append`, { ...a, E: k.headDim }), args: [b.k, b.pos, b.kc0] });
+    steps.push({ kernel: appendKernel(`${c.label}.v_append`, { ...a, E: k.valueDim }), args: [b.v, b.pos, b.vc0] });
   }
   return { buffers, steps };
 }
