@@ -21,7 +21,7 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
   if (acausal) throw new LoomError([diag('no-decode', { message: `${noDecodeMessage(acausal)}; the model has no step program to explain` })]);
   const out: string[] = [`plan for ${c.spec.name}, B=${common.batch} T=${common.seq}, mode ${c.plan.mode}, device ${c.plan.device.name}${c.plan.device.isCpu ? ' (CPU class)' : ''}${rates(c.plan.device)}`];
   for (const m of c.plan.mixers) {
-    out.push(`${m.label}: ${m.schedule}${m.chunk ? `(${m.chunk})` : ''}${m.variant ? ` [${m.variant}]` : ''} - ${m.why}`);
+    out.push(`${m.label}: ${m.schedule}${m.chunk ? `(${m.chunk})` : ''}${m.variant ? ` [${m.variant}]` : ''}${m.unrollK ? ' [loops over K unrolled]' : ''} - ${m.why}`);
     for (const cand of m.candidates) {
       const name = (cand.variant ?? `${cand.schedule}${cand.chunk ? `(${cand.chunk})` : ''}`).padEnd(16);
       const measured = cand.measuredMs === undefined ? '' : ` measured ${cand.measuredMs.toPrecision(3)} ms`;

@@ -7,7 +7,6 @@ import { LoomInternalError } from '../../grammar/diagnostics.ts';
 import { numel, type Graph, type Node } from '../ir/graph.ts';
 import { familyOpOf } from '../mixers/family-op.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
-import { unrollLoops } from '../plan/device.ts';
 import type { Plan } from '../plan/plan.ts';
 import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel, flipKernel, headDotKernel, cosReweightKernel, angleScanKernel, rotateKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
 import type { BufferDecl, BufferRole, ProgramSpec, Step } from './program.ts';
@@ -179,7 +178,7 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
           return `${name}.${which}_final`;
         };
         const stateOf = (which: 'S' | 'z') => stateOuts.get(`${n.id}.${which}`) ?? (which === 'S' ? scratch('S', n.s0) : n.z0 === null ? null : scratch('z', n.z0));
-        const sub = mixerOpOf(n)!.program(n, p.schedule, { ...g.dims, chunk: p.chunk, unrollK: unrollLoops(plan.device) }, {
+        const sub = mixerOpOf(n)!.program(n, p.schedule, { ...g.dims, chunk: p.chunk, unrollK: p.unrollK === true }, {
           inputs: {
             q: arg(n.q),
             k: arg(n.k),

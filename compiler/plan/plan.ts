@@ -10,6 +10,7 @@ import type { Graph, Node, Schedule } from '../ir/graph.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
 import { planAttention } from '../mixers/attention/plan.ts';
 import type { DeviceProfile } from './device.ts';
+import { unrollLoops } from './device.ts';
 import { planFamily } from './family.ts';
 import { estimateMs, type Candidate } from './cost.ts';
 import { autoWhy, chooseAuto, shapeKey, withMeasured } from './tuning.ts';
@@ -28,6 +29,8 @@ export interface MixerPlan {
   source: string;
   why: string;
   candidates: Candidate[];
+  /** Constant (unrollable) loop bounds over K in the recurrence's kernels: `unrollLoops(device)`. */
+  unrollK?: boolean;
 }
 
 export interface MatmulPlan {
@@ -92,7 +95,7 @@ function planMixer(n: Node, g: Graph, spec: ScheduleSpec, device: DeviceProfile,
     return undefined;
   }
   const why = auto ? autoWhy('auto', auto) : `requested by ${source}`;
-  return { node: n.id, label: n.label, layer: n.layer, schedule: pick.schedule, chunk: pick.chunk, source: choice.kind === 'auto' ? 'auto' : source, why, candidates };
+  return { node: n.id, label: n.label, layer: n.layer, schedule: pick.schedule, chunk: pick.chunk, source: choice.kind === 'auto' ? 'auto' : source, why, candidates, ...(unrollLoops(device) ? { unrollK: true } : {}) };
 }
 
 function planMatmul(n: Node & { op: 'matmul' }, g: Graph, device: DeviceProfile, diags: Diagnostic[]): MatmulPlan | undefined {

@@ -40,6 +40,7 @@ describe('unrolled loops over K (GPU variant)', () => {
       const schedule = kind === 'chunkwise' ? { kind, chunk: 8 } : { kind };
       const r = compileSource(spec(mixer), 'small.loom', { batch: 1, seq: 12, schedule, device: gpuClass });
       if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+      expect(r.compiled.plan.mixers.map((m) => m.unrollK)).toEqual([true]); // the planner's choice, read by codegen
       const wgsl = r.compiled.program.steps.map((s) => s.kernel.wgsl).join('\n');
       expect(wgsl).toContain('let n_K = K;');
       expect(wgsl).not.toContain('select(K, 0u');
