@@ -358,6 +358,8 @@ for (const s of SECTIONS) {
 if (results.schedules) for (const [f, svg] of Object.entries(schedulesSvgs(results.schedules.data))) writeFileSync(join('bench', f), svg);
 if (results.prefill) writeFileSync('bench/prefill.svg', prefillSvg(results.prefill.data));
 if (results.decode) writeFileSync('bench/decode.svg', decodeSvg(results.decode.data));
-writeFileSync('bench/RESULTS.md', md.join('\n'));
+// Hand-written sections (measurements made outside this script) are kept in RESULTS.extra.md.
+const extra = existsSync('bench/RESULTS.extra.md') ? readFileSync('bench/RESULTS.extra.md', 'utf8') : '';
+writeFileSync('bench/RESULTS.md', md.join('\n') + extra);
 process.stdout.write(md.join('\n') + '\n');
 process.exit(0);
