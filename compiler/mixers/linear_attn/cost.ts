@@ -10,6 +10,7 @@ import { hasGate, valueWidth, type AdditiveShape, type LaShape } from './kernels
 import { outputThreads, slicing } from './kernels/output.ts';
 import { recurrentThreads } from './kernels/recurrent.ts';
 import { stateThreads } from './kernels/state.ts';
+import { outputTiles, stateTiles, type ChunkVariant } from './kernels/wg-tiles.ts';
 
 export interface LinearAttnCost {
   /** Floating-point operations (an fma counts 2, exp and elu1 count 4). */
@@ -114,13 +115,47 @@ function sum(a: LinearAttnCost, b: LinearAttnCost): LinearAttnCost {
   };
 }
 
-export function scheduleCost(schedule: Schedule, s: AdditiveShape, chunk: number): LinearAttnCost {
+/**
+ * chunk_h_wg: the register walk's arithmetic, but k~ rows, v columns and exp(g) loaded once per
+ * workgroup and token (workgroup memory) instead of once per invocation and token.
+ */
+function wgStateCost(s: AdditiveShape, NC: number, C: number): LinearAttnCost {
+  const t = stateTiles(s, C);
+  const n = stateThreads(s);
+  const groups = s.B * s.H * t.NRT * t.NCT;
+  const VW = valueWidth(s.V);
+  const norm = s.normalize ? 1 : 0;
+  const gates = s.decay.kind === 'vector' ? t.BR : s.decay.kind === 'scalar' ? 1 : 0;
+  const decayMults = s.decay.kind === 'none' ? 0 : VW + norm;
+  const flops = n * s.T * (2 * VW + norm + decayMults) + groups * s.T * (t.BR * phiFlops(s) + gates * EXP);
+  const loads = groups * s.T * (t.BR + t.BCV + gates) + n * (VW + norm);
+  const stores = n * (NC + 1) * VW + norm * s.B * s.H * s.K * (NC + 1);
+  return { flops, bytes: F32 * (loads + stores), serialSteps: s.T, threads: n };
+}
+
+/** chunk_o_wg: the register variant's arithmetic; each chunk's k~, v, gates and h_n read once per workgroup. */
+function wgOutputCost(s: AdditiveShape, NC: number, C: number): LinearAttnCost {
+  const t = outputTiles(s, C);
+  const NVT = t ? t.NVT : 1;
+  const BV = t ? t.BV : s.V;
+  const groups = s.B * s.H * NC * NVT;
+  const norm = s.normalize ? 1 : 0;
+  const gates = s.decay.kind === 'vector' ? C * s.K : s.decay.kind === 'scalar' ? C : 0;
+  const loads = groups * (2 * C * s.K + gates + s.K * BV + norm * s.K + C * BV);
+  const stores = s.B * s.T * s.H * s.V;
+  return { flops: outputCost(s, C).flops, bytes: F32 * (loads + stores), serialSteps: Math.min(C, s.T), threads: groups * C };
+}
+
+export function scheduleCost(schedule: Schedule, s: AdditiveShape, chunk: number, variant: ChunkVariant = 'register'): LinearAttnCost {
   switch (schedule) {
     case 'recurrent':
       return recurrentCost(s);
     case 'parallel':
       return sum(outputCost(s, s.T), stateCost(s, 0));
-    case 'chunkwise':
-      return sum(stateCost(s, chunking(s.T, chunk).NC), outputCost(s, chunk));
+    case 'chunkwise': {
+      const NC = chunking(s.T, chunk).NC;
+      if (variant === 'workgroup') return sum(wgStateCost(s, NC, chunk), wgOutputCost(s, NC, chunk));
+      return sum(stateCost(s, NC), outputCost(s, chunk));
+    }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Causal linear attention (MIXERS.md §1: additive update, decay none / fixed / scalar / vector,
  * phi = identity or elu1, optionally normalized) in three barrier-free schedules: recurrent,
- * chunkwise(C), parallel. See README.md for the math, the kernels and their dispatch.
+ * chunkwise(C), parallel; chunkwise also as a `workgroup` variant with tiles in workgroup memory
+ * (GPUs). See README.md for the math, the kernels and their dispatch.
  *
  * Layouts: q, k `[B, T, H, K]`; v, o `[B, T, H, V]`; s0, S `[B, H, K, V]`; z0, z `[B, H, K]`;
  * log-gates g `[B, T, H]` (scalar) or `[B, T, H, K]` (vector), decay exp(g) with g <= 0.
@@ -18,8 +19,10 @@ import { outputThreads, slicing } from './kernels/output.ts';
 import { parallelProgram } from './kernels/parallel.ts';
 import { recurrentProgram, recurrentThreads } from './kernels/recurrent.ts';
 import { stateThreads } from './kernels/state.ts';
+import { wgProblem, type ChunkVariant } from './kernels/wg-tiles.ts';
 
 export type { LinearAttnCost } from './cost.ts';
+export type { ChunkVariant } from './kernels/wg-tiles.ts';
 
 export interface LinearAttnCall {
   /** Prefix of kernel and intermediate buffer names, e.g. `L0.attn`. */
@@ -30,6 +33,11 @@ export interface LinearAttnCall {
   schedule: Schedule;
   /** Chunk size C for chunkwise (any C >= 1; T need not be a multiple). */
   chunk: number;
+  /**
+   * Kernel variant of the chunkwise schedule: `workgroup` (tiles in workgroup memory, for GPUs) or
+   * `register` (barrier-free, the default). Only the additive update has the workgroup variant.
+   */
+  variant?: string;
   /**
    * Buffer names; q, k, v, s0, z0, g, beta are read; o, S, z are written completely. z0, z non-null
    * iff normalize; g non-null iff decay is scalar (`[B,T,H]`) or vector (`[B,T,H,K]`); beta non-null
@@ -130,13 +138,25 @@ function kernelThreads(schedule: Schedule, s: AdditiveShape): number[] {
   return schedule === 'recurrent' ? [recurrentThreads(s)] : [stateThreads(s), outputThreads(s)];
 }
 
-/** Whether a schedule can run these dims on this device, and why not. Pure. */
+/** The chunkwise kernel variant a call asks for, or why it cannot have one. */
+function variantOf(schedule: Schedule, d: LinearAttnDims): { variant: ChunkVariant } | { problem: string } {
+  const v = d.variant ?? 'register';
+  if (v !== 'register' && v !== 'workgroup') return { problem: `unknown kernel variant '${v}' (register | workgroup)` };
+  if (v === 'workgroup' && schedule !== 'chunkwise') return { problem: `the workgroup variant is a form of the chunkwise schedule, not of ${schedule}` };
+  if (v === 'workgroup' && d.knobs.update === 'delta') return { problem: "the delta rule's chunkwise kernels have only the register variant" };
+  return { variant: v };
+}
+
+/** Whether a schedule (and kernel variant) can run these dims on this device, and why not. Pure. */
 export function linearAttnSupports(schedule: Schedule, call: LinearAttnDims, limits: DeviceLimits): { ok: true } | { ok: false; reason: string } {
+  const v = variantOf(schedule, call);
+  if ('problem' in v) return { ok: false, reason: v.problem };
   if (call.knobs.update === 'delta') return deltaSupports(schedule, call, limits);
   const bad = dimsProblem(schedule, call);
   if (bad) return { ok: false, reason: bad };
   const s = shapeOf(call, limits.maxComputeWorkgroupsPerDimension);
-  const bytes = privateBytes(schedule, s);
+  const wg = v.variant === 'workgroup';
+  const bytes = wg ? 0 : privateBytes(schedule, s);
   if (bytes > MAX_PRIVATE_BYTES) {
     const what = schedule === 'recurrent' ? `its K = ${s.K} state rows of S (${valueWidth(s.V)} columns${s.normalize ? ' and z' : ''})` : `scale q~_t (K = ${s.K}) and its output columns`;
     return { ok: false, reason: `K = ${s.K}: each ${schedule} invocation keeps ${what} in ${bytes} bytes of private arrays, over WGSL's ${MAX_PRIVATE_BYTES} per function` };
@@ -151,6 +171,10 @@ export function linearAttnSupports(schedule: Schedule, call: LinearAttnDims, lim
     if (elements * 4 > maxBytes) return { ok: false, reason: `${name} needs ${elements * 4} bytes, over the device's ${maxBytes}-byte storage binding limit` };
     if (elements >= 2 ** 32) return { ok: false, reason: `${name} has ${elements} elements, beyond u32 indexing` };
   }
+  if (wg) {
+    const problem = wgProblem(s, call.chunk, limits, MAX_PRIVATE_BYTES);
+    return problem ? { ok: false, reason: `workgroup variant: ${problem}` } : { ok: true };
+  }
   const maxGroups = limits.maxComputeWorkgroupsPerDimension ** 2;
   for (const n of kernelThreads(schedule, s)) {
     if (groupsFor(n) > maxGroups) return { ok: false, reason: `${n} invocations need more than ${maxGroups} workgroups even folded into 2D` };
@@ -163,6 +187,8 @@ export function linearAttnSupports(schedule: Schedule, call: LinearAttnDims, lim
 function validateCall(call: LinearAttnCall): void {
   const bad = dimsProblem(call.schedule, call);
   if (bad) throw new LoomInternalError('linear_attn', `${call.label}: ${bad}`);
+  const v = variantOf(call.schedule, call);
+  if ('problem' in v) throw new LoomInternalError('linear_attn', `${call.label}: ${v.problem}`);
   const { z0, z } = call.buffers;
   if ((z0 !== null) !== call.knobs.normalize || (z !== null) !== call.knobs.normalize) {
     const want = call.knobs.normalize ? 'both set (normalize = true)' : 'both null (normalize = false)';
@@ -184,7 +210,11 @@ export interface LinearAttnProgramOptions {
 
 /** Steps (kernels + buffer names bound) and the intermediate buffers they introduce (role 'activation', named `${label}.<something>`). */
 export function linearAttnProgram(call: LinearAttnCall, opts: LinearAttnProgramOptions = {}): { buffers: BufferDecl[]; steps: Step[] } {
-  if (call.knobs.update === 'delta') return deltaProgram(call, opts);
+  if (call.knobs.update === 'delta') {
+    const v = variantOf(call.schedule, call);
+    if ('problem' in v) throw new LoomInternalError('linear_attn', `${call.label}: ${v.problem}`);
+    return deltaProgram(call, opts);
+  }
   validateCall(call);
   const s = { ...shapeOf(call, opts.maxWorkgroupsPerDim ?? MAX_GROUPS_PER_DIM), unrollK: opts.unrollK === true };
   switch (call.schedule) {
@@ -193,12 +223,12 @@ export function linearAttnProgram(call: LinearAttnCall, opts: LinearAttnProgramO
     case 'parallel':
       return parallelProgram(call.label, s, call.buffers);
     case 'chunkwise':
-      return chunkProgram(call.label, s, call.chunk, call.buffers);
+      return chunkProgram(call.label, s, call.chunk, call.buffers, call.variant === 'workgroup' ? 'workgroup' : 'register');
   }
 }
 
 /** Rough operation and memory-traffic counts of a schedule, for the planner. Pure. */
 export function linearAttnCost(schedule: Schedule, call: LinearAttnDims): LinearAttnCost {
   if (call.knobs.update === 'delta') return deltaCost(schedule, call);
-  return scheduleCost(schedule, shapeOf(call, MAX_GROUPS_PER_DIM), call.chunk);
+  return scheduleCost(schedule, shapeOf(call, MAX_GROUPS_PER_DIM), call.chunk, call.variant === 'workgroup' ? 'workgroup' : 'register');
 }
