@@ -3,10 +3,11 @@
  * `forward` over `[B, T]` and `step` over `[B, 1]`. It carries the recurrent state between calls
  * of `prefill` and `step`, so a sequence of any length runs as windows of T and single steps.
  *
- * The carried state stays on the device (runtime/state.ts): each call copies it into the program
- * and back in its own submission and only the logits come to the host. It is read back only when
- * asked for (`readState`, `saveState`). Forks share the programs (pipelines, weights, scratch
- * buffers) and own only their state; every call is one submission, so they never see each other.
+ * The carried state stays on the device (runtime/state.ts): each call binds its buffers to the
+ * program's kernels (no copy in or out) in its own submission and only the logits come to the
+ * host. It is read back only when asked for (`readState`, `saveState`). Forks share the programs
+ * (pipelines, weights, scratch buffers) and own only their state and its bind groups; every call
+ * is one submission, so they never see each other. Calls on one model are sequential (await each).
  */
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 import { layouts, type Artifacts } from './artifacts.ts';

@@ -3,7 +3,7 @@
  * declared buffer, bind groups built once, and one command buffer (one queue submission) per run.
  */
 import type { ElemType, Kernel } from '../compiler/codegen/kernel.ts';
-import type { BufferDecl, ProgramSpec } from '../compiler/codegen/program.ts';
+import type { BufferDecl, ProgramSpec, Step } from '../compiler/codegen/program.ts';
 import { planMemory } from '../compiler/codegen/memory.ts';
 import { diag, LoomError, LoomInternalError } from '../grammar/diagnostics.ts';
 import { assertAlive, scoped, takeUncaptured, unlessLost } from './device-health.ts';
@@ -133,6 +133,42 @@ function dispatch(pass: GPUComputePassEncoder, p: Pass): void {
   pass.dispatchWorkgroups(...p.dispatch);
 }
 
+/** One step's bind group over `buffers`, each binding checked against its declaration. */
+function bindGroup(device: GPUDevice, step: Step, pipeline: GPUComputePipeline, buffers: ReadonlyMap<string, GPUBuffer>, decls: ReadonlyMap<string, BufferDecl>): GPUBindGroup {
+  const { kernel, args } = step;
+  if (args.length !== kernel.bindings.length) {
+    throw new LoomInternalError('program', `${kernel.name} has ${kernel.bindings.length} bindings, got ${args.length} buffers`);
+  }
+  const entries = args.map((name, binding) => {
+    const buffer = buffers.get(name);
+    const decl = decls.get(name);
+    if (!buffer || !decl) throw new LoomInternalError('program', `${kernel.name} binds unknown buffer '${name}'`);
+    const want = kernel.bindings[binding];
+    if (decl.elements < want.elements || decl.elem !== want.elem) {
+      throw new LoomInternalError(
+        'program',
+        `${kernel.name} binding '${want.name}' needs ${want.elem}[${want.elements}], buffer '${name}' is ${decl.elem}[${decl.elements}]`,
+      );
+    }
+    return { binding, resource: { buffer } };
+  });
+  return device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: kernel.name });
+}
+
+/** Refuses a step that would bind one of the `replace`d GPU buffers under two declared buffers. */
+function checkDistinct(step: Step, buffers: ReadonlyMap<string, GPUBuffer>, decls: ReadonlyMap<string, BufferDecl>, replace: ReadonlyMap<string, GPUBuffer>): void {
+  const seen = new Map<GPUBuffer, string>();
+  for (const name of step.args) {
+    const target = decls.get(name)?.alias ?? name;
+    const buffer = buffers.get(name)!;
+    const other = seen.get(buffer);
+    if (other !== undefined && other !== target && (replace.has(target) || replace.has(other))) {
+      throw new LoomInternalError('program', `${step.kernel.name} would bind one buffer as both '${other}' and '${target}'`);
+    }
+    seen.set(buffer, target);
+  }
+}
+
 /** A ProgramSpec bound to a device: buffers allocated, pipelines compiled, bind groups built. */
 export class Program {
   private constructor(
@@ -198,27 +234,36 @@ export class Program {
     const cache = pipelineCache(device);
     const pipelines = await Promise.all(spec.steps.map((s) => cache.get(s.kernel)));
     return scoped(device, `creating the bind groups of ${spec.steps.length} kernels`, () => spec.steps.map((step, i) => {
-      const { kernel, args } = step;
-      if (args.length !== kernel.bindings.length) {
-        throw new LoomInternalError('program', `${kernel.name} has ${kernel.bindings.length} bindings, got ${args.length} buffers`);
-      }
-      const entries = args.map((name, binding) => {
-        const buffer = buffers.get(name);
-        const decl = decls.get(name);
-        if (!buffer || !decl) throw new LoomInternalError('program', `${kernel.name} binds unknown buffer '${name}'`);
-        const want = kernel.bindings[binding];
-        if (decl.elements < want.elements || decl.elem !== want.elem) {
-          throw new LoomInternalError(
-            'program',
-            `${kernel.name} binding '${want.name}' needs ${want.elem}[${want.elements}], buffer '${name}' is ${decl.elem}[${decl.elements}]`,
-          );
-        }
-        return { binding, resource: { buffer } };
-      });
       const pipeline = pipelines[i];
-      const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: kernel.name });
-      return { pipeline, bindGroup, dispatch: kernel.dispatch };
+      return { pipeline, bindGroup: bindGroup(device, step, pipeline, buffers, decls), dispatch: step.kernel.dispatch };
     }));
+  }
+
+  /**
+   * This program's steps with some declared buffers bound to GPU buffers of the caller's (a carried
+   * state's own, so that nothing is copied in or out): new bind groups for the steps that bind one
+   * of them, this program's own for the others. An alias follows its target. Built once by the
+   * caller and passed to `submit`; a replaced buffer may appear in a step only as one declared
+   * buffer (never read through one name while written through another).
+   */
+  async bind(replace: ReadonlyMap<string, GPUBuffer>): Promise<Binding> {
+    this.usable();
+    const to = new Map(this.buffers);
+    for (const [name, buffer] of replace) {
+      const decl = this.decls.get(name);
+      if (!decl || decl.alias !== undefined || decl.role === 'weight' || buffer.size < bufferBytes(decl)) {
+        throw new LoomInternalError('program', `buffer '${name}' cannot be bound to '${buffer.label}' (${buffer.size} bytes)`);
+      }
+      to.set(name, buffer);
+    }
+    for (const d of this.spec.buffers) if (d.alias !== undefined && replace.has(d.alias)) to.set(d.name, replace.get(d.alias)!);
+    const steps = this.spec.steps;
+    const touched = (i: number) => steps[i].args.some((a) => replace.has(this.decls.get(a)?.alias ?? a));
+    for (let i = 0; i < steps.length; i++) if (touched(i)) checkDistinct(steps[i], to, this.decls, replace);
+    const passes = await scoped(this.gpu.device, `binding ${replace.size} buffers`, () => this.passes.map((p, i) => (
+      touched(i) ? { ...p, bindGroup: bindGroup(this.gpu.device, steps[i], p.pipeline, to, this.decls) } : p
+    )));
+    return { program: this, passes };
   }
 
   /** The GPU buffer behind a declared buffer (to share it with another program). */
@@ -281,11 +326,12 @@ export class Program {
 
   /**
    * One queue submission, atomic with respect to other programs sharing this one's buffers: the
-   * host `writes`, the `before` copies, every kernel, the `after` copies and staging copies of
-   * `read`, in that order; resolves with the read buffers. A carried state never leaves the device.
+   * host `writes`, every kernel (over `binding` when given: a carried state's own buffers) and
+   * staging copies of `read`, in that order; resolves with the read buffers.
    */
   async submit(o: Submission): Promise<Record<string, HostArray>> {
     this.usable();
+    if (o.binding && o.binding.program !== this) throw new LoomInternalError('program', 'a binding of another program was submitted');
     const { device } = this.gpu;
     const what = `running ${this.passes.length} kernels`;
     const staging: Staging[] = [];
@@ -293,9 +339,7 @@ export class Program {
       await scoped(device, what, () => {
         for (const [name, data] of o.writes ?? []) this.write(name, data);
         const encoder = device.createCommandEncoder();
-        for (const c of o.before ?? []) encoder.copyBufferToBuffer(c.from, 0, c.to, 0, c.bytes);
-        this.encodePasses(encoder, this.passes);
-        for (const c of o.after ?? []) encoder.copyBufferToBuffer(c.from, 0, c.to, 0, c.bytes);
+        this.encodePasses(encoder, o.binding?.passes ?? this.passes);
         for (const name of o.read ?? []) staging.push(encodeRead(device, encoder, name, this.buffer(name)));
         device.queue.submit([encoder.finish()]);
       });
@@ -362,17 +406,16 @@ export class Program {
   }
 }
 
-/** A GPU-side copy of the first `bytes` bytes of one buffer into another. */
-export interface BufferCopy {
-  from: GPUBuffer;
-  to: GPUBuffer;
-  bytes: number;
+/** A program's steps bound to some buffers of the caller's (`Program.bind`). */
+export interface Binding {
+  readonly program: Program;
+  readonly passes: readonly Pass[];
 }
 
 export interface Submission {
   writes?: [string, HostArray][];
-  before?: BufferCopy[];
-  after?: BufferCopy[];
+  /** Run the steps over these bind groups instead of the program's own. */
+  binding?: Binding;
   read?: string[];
 }
 

@@ -150,20 +150,38 @@ export class Session {
     return { logits: read.logits as Float32Array, states: out, ms };
   }
 
+  private swappedNames?: string[];
+
+  /** The states this program writes apart from their inputs (not updated in place): two buffers each when carried. */
+  private get swapped(): string[] {
+    const { states, program } = this.layout;
+    const inPlace = (s: StateDecl) => s.output === s.input || program.buffers.find((b) => b.name === s.output)?.alias === s.input;
+    return (this.swappedNames ??= states.filter((s) => !inPlace(s)).map((s) => s.name));
+  }
+
   /**
-   * One window from the carried `state` on the device, which it carries on: in one submission the
-   * state is copied into the program's state inputs, the kernels run, the state outputs are copied
-   * back into `state` and only the logits come back. `positions`: each sequence's position before
-   * the window, to refuse a KV-cache overflow before any dispatch.
+   * One window from the carried `state` on the device, which it carries on, in one submission
+   * where only the logits come back. The kernels bind the state's own buffers (bind groups built
+   * once per state and kept by it): a state updated in place is read and written in its buffer;
+   * any other is read from its buffer and written to its spare, and the two swap roles after
+   * the call. `positions`: each sequence's position before the window, to refuse a KV-cache
+   * overflow before any dispatch.
    */
   async carry(tokens: Int32Array, state: DeviceState, positions: ArrayLike<number>): Promise<{ logits: Float32Array; ms: number }> {
     this.checkTokens(tokens);
     checkPositions(this.layout.states, positions, this.layout.dims);
     const p = this.program;
-    const before = this.layout.states.map((s) => ({ from: state.buffer(s.name), to: p.gpuBuffer(s.input), bytes: state.bytes(s.name) }));
-    const after = this.layout.states.map((s) => ({ from: p.gpuBuffer(s.output), to: state.buffer(s.name), bytes: state.bytes(s.name) }));
+    const swapped = this.swapped;
+    await state.addSpares(swapped);
+    const binding = await state.bound(p, () => {
+      const replace = new Map<string, GPUBuffer>();
+      for (const s of this.layout.states) replace.set(s.input, state.buffer(s.name));
+      for (const name of swapped) replace.set(this.layout.states.find((s) => s.name === name)!.output, state.spare(name));
+      return p.bind(replace);
+    });
     const t0 = performance.now();
-    const read = await p.submit({ writes: [['tokens', tokens]], before, after, read: ['logits'] });
+    const read = await p.submit({ writes: [['tokens', tokens]], binding, read: ['logits'] });
+    state.swap(swapped);
     return { logits: read.logits as Float32Array, ms: performance.now() - t0 };
   }
 

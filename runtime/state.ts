@@ -1,8 +1,12 @@
 /**
  * The carried state of a Model on the device: one GPU buffer per state (matrix states S, normaliser
  * z, short-conv tails, KV caches, positions), each with the batch as its leading dimension. A
- * program copies it into its state inputs before its kernels and its state outputs back after them,
- * in the same submission; it reaches the host only when read, saved to a file or checked.
+ * program binds these buffers themselves (`Session.carry`), so nothing is copied per call: a state
+ * updated in place (a KV cache) is one buffer, read and written by the kernels; a state whose
+ * output is written while its input is read gets a second buffer the first time a program needs
+ * it, and the two swap roles after each call (the output becomes the state). The bind groups of
+ * each (program, roles) pair are built once and kept here. The state reaches the host only when
+ * read, saved to a file or checked.
  *
  * State files are safetensors: one F32 tensor per state, by name, and metadata naming the format,
  * the model and a hash of the compiled layout (model, batch, states and weights with their shapes).
@@ -45,30 +49,85 @@ export function layoutHash(a: { model: string; dims: { B: number }; states: read
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-/** One GPU buffer per state, zero at creation. */
+/** The buffers of one state: `buffers[now]` holds its value; `buffers[1 - now]`, when there are two, is the spare. */
+interface Slot {
+  buffers: GPUBuffer[];
+  now: number;
+}
+
+/** One GPU buffer per state, zero at creation, and a spare for each state a program writes apart from its input. */
 export class DeviceState {
   private destroyed = false;
+  /** Bindings by owner (a program), then by the roles of the states' buffers. */
+  private readonly bindings = new Map<object, Map<string, Promise<unknown>>>();
 
   private constructor(
     private readonly gpu: Gpu,
     readonly decls: readonly StateDecl[],
-    private readonly buffers: ReadonlyMap<string, GPUBuffer>,
+    private readonly slots: ReadonlyMap<string, Slot>,
   ) {}
 
   static async create(gpu: Gpu, decls: readonly StateDecl[]): Promise<DeviceState> {
-    const { device } = gpu;
-    const buffers = new Map<string, GPUBuffer>();
-    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    await scoped(device, `allocating ${decls.length} state buffers`, () => {
-      for (const s of decls) buffers.set(s.name, createBuffer(device, { label: `state ${s.name}`, size: bufferBytes({ elements: numel(s.shape) }), usage }));
-    }, () => buffers.forEach(destroyBuffer));
-    return new DeviceState(gpu, decls, buffers);
+    const slots = new Map<string, Slot>();
+    await scoped(gpu.device, `allocating ${decls.length} state buffers`, () => {
+      for (const s of decls) slots.set(s.name, { buffers: [stateBuffer(gpu.device, s)], now: 0 });
+    }, () => slots.forEach((s) => s.buffers.forEach(destroyBuffer)));
+    return new DeviceState(gpu, decls, slots);
   }
 
+  private slot(name: string): Slot {
+    const s = this.slots.get(name);
+    if (!s || this.destroyed) throw stateError(`no state '${name}'${this.destroyed ? ' (the model was destroyed)' : ''}`);
+    return s;
+  }
+
+  /** The buffer holding the state's value now. */
   buffer(name: string): GPUBuffer {
-    const b = this.buffers.get(name);
-    if (!b || this.destroyed) throw stateError(`no state '${name}'${this.destroyed ? ' (the model was destroyed)' : ''}`);
-    return b;
+    const s = this.slot(name);
+    return s.buffers[s.now];
+  }
+
+  /** Allocates the spare of each of `names` that has none (its contents are undefined until a call writes all of it). */
+  async addSpares(names: readonly string[]): Promise<void> {
+    const missing = names.map((n) => [n, this.slot(n)] as const).filter(([, s]) => s.buffers.length === 1);
+    if (!missing.length) return;
+    const made = await scoped(this.gpu.device, `allocating ${missing.length} more state buffers`, () => missing.map(([n]) => stateBuffer(this.gpu.device, this.decls.find((d) => d.name === n)!)));
+    missing.forEach(([, s], i) => (this.destroyed || s.buffers.length > 1 ? destroyBuffer(made[i]) : s.buffers.push(made[i])));
+  }
+
+  /** The buffer a call writes the state's next value into while it reads `buffer(name)` (`addSpares` first). */
+  spare(name: string): GPUBuffer {
+    const s = this.slot(name);
+    if (s.buffers.length !== 2) throw stateError(`state '${name}' has no second buffer`);
+    return s.buffers[1 - s.now];
+  }
+
+  /** After a call wrote the next value of each of `names` into its spare: the spares hold the state now. */
+  swap(names: readonly string[]): void {
+    for (const name of names) {
+      this.spare(name);
+      const s = this.slot(name);
+      s.now = 1 - s.now;
+    }
+  }
+
+  /**
+   * What `make` builds for `owner` (a program's bind groups over this state's buffers, read when
+   * `make` is called) with the current roles of every state's buffers: built once per roles, kept
+   * until `destroy`.
+   */
+  bound<T>(owner: object, make: () => Promise<T>): Promise<T> {
+    const key = this.decls.map((d) => this.slot(d.name).now).join('');
+    let byRoles = this.bindings.get(owner);
+    if (!byRoles) this.bindings.set(owner, (byRoles = new Map()));
+    let p = byRoles.get(key) as Promise<T> | undefined;
+    if (!p) {
+      const made = make();
+      byRoles.set(key, made);
+      made.catch(() => byRoles.delete(key));
+      p = made;
+    }
+    return p;
   }
 
   /** Bytes of one state's values (without the buffer's alignment padding). */
@@ -125,8 +184,14 @@ export class DeviceState {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const b of this.buffers.values()) destroyBuffer(b);
+    this.bindings.clear();
+    for (const s of this.slots.values()) s.buffers.forEach(destroyBuffer);
   }
+}
+
+function stateBuffer(device: GPUDevice, s: StateDecl): GPUBuffer {
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  return createBuffer(device, { label: `state ${s.name}`, size: bufferBytes({ elements: numel(s.shape) }), usage });
 }
 
 /** Writes a state file: one F32 tensor per state, and the identity it belongs to. */
