@@ -4,6 +4,7 @@ import type { DeviceProfile } from '../../compiler/plan/device.ts';
 import { stateReport, stateSizes } from '../../compiler/plan/state-size.ts';
 import { nonCausalMixer, noDecodeMessage } from '../../compiler/mixers/family-op.ts';
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
+import { candidateKey } from '../../compiler/plan/tuning.ts';
 import { acquireGpu, probeAdapter } from '../../runtime/gpu.ts';
 import { build } from '../build.ts';
 import { usageError, type Io } from '../io.ts';
@@ -23,7 +24,7 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
   for (const m of c.plan.mixers) {
     out.push(`${m.label}: ${m.schedule}${m.chunk ? `(${m.chunk})` : ''}${m.variant ? ` [${m.variant}]` : ''}${m.unrollK ? ' [loops over K unrolled]' : ''} - ${m.why}`);
     for (const cand of m.candidates) {
-      const name = (cand.variant ?? `${cand.schedule}${cand.chunk ? `(${cand.chunk})` : ''}`).padEnd(16);
+      const name = (cand.variant !== undefined && cand.chunk ? candidateKey(cand) : (cand.variant ?? `${cand.schedule}${cand.chunk ? `(${cand.chunk})` : ''}`)).padEnd(16);
       const measured = cand.measuredMs === undefined ? '' : ` measured ${cand.measuredMs.toPrecision(3)} ms`;
       out.push(`    ${name} ${cand.ok ? `est. ${cand.estimateMs!.toPrecision(3)} ms`.padEnd(measured ? 18 : 0) + measured : `not possible: ${cand.reason}`}`);
     }

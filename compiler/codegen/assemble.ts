@@ -178,7 +178,8 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
           return `${name}.${which}_final`;
         };
         const stateOf = (which: 'S' | 'z') => stateOuts.get(`${n.id}.${which}`) ?? (which === 'S' ? scratch('S', n.s0) : n.z0 === null ? null : scratch('z', n.z0));
-        const sub = mixerOpOf(n)!.program(n, p.schedule, { ...g.dims, chunk: p.chunk, unrollK: p.unrollK === true }, {
+        const variant = p.variant === undefined ? {} : { variant: p.variant };
+        const sub = mixerOpOf(n)!.program(n, p.schedule, { ...g.dims, chunk: p.chunk, unrollK: p.unrollK === true, ...variant }, {
           inputs: {
             q: arg(n.q),
             k: arg(n.k),

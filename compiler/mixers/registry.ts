@@ -9,7 +9,7 @@ import type { Node, Schedule } from '../ir/graph.ts';
 import type { BufferDecl, Step } from '../codegen/program.ts';
 import type { DeviceLimits } from '../plan/device.ts';
 import type { ScheduleCost } from '../plan/cost.ts';
-import { linearAttnCost, linearAttnProgram, linearAttnSupports } from './linear_attn/index.ts';
+import { linearAttnCost, linearAttnProgram, linearAttnSupports, linearAttnVariants } from './linear_attn/index.ts';
 import { checkMamba, MAMBA_PRESETS } from './mamba/spec.ts';
 import { lowerMamba } from './mamba/lower.ts';
 import { checkLinearAttn, LINEAR_ATTN_PRESETS } from './linear_attn/spec.ts';
@@ -58,6 +58,8 @@ export interface ScheduleDims {
   chunk: number;
   /** Constant loop bounds over K in the kernels (compiler/plan/device.ts `unrollLoops`). */
   unrollK?: boolean;
+  /** Kernel variant of the schedule, one `variants` names (absent: the default kernels). */
+  variant?: string;
 }
 
 /** Buffer names a mixer node's kernels bind: its inputs, output and state outputs. */
@@ -72,11 +74,14 @@ export interface MixerOp {
   supports(n: Node, schedule: Schedule, d: ScheduleDims, limits: DeviceLimits): { ok: true } | { ok: false; reason: string };
   cost(n: Node, schedule: Schedule, d: ScheduleDims): ScheduleCost;
   program(n: Node, schedule: Schedule, d: ScheduleDims, buffers: MixerBuffers): { buffers: BufferDecl[]; steps: Step[] };
+  /** Kernel variants a schedule has besides its default kernels (linear_attn chunkwise: `workgroup`). */
+  variants(n: Node, schedule: Schedule): string[];
 }
 
 const LINEAR_ATTN_OP: MixerOp = {
   supports: (n, schedule, d, limits) => linearAttnSupports(schedule, { ...d, knobs: knobsOf(n) }, limits),
   cost: (n, schedule, d) => linearAttnCost(schedule, { ...d, knobs: knobsOf(n) }),
+  variants: (n, schedule) => linearAttnVariants(schedule, knobsOf(n)),
   program: (n, schedule, d, b) =>
     linearAttnProgram({
       label: n.label,

@@ -52,3 +52,12 @@ export const DEFAULT_LIMITS: DeviceLimits = {
 };
 
 export const DEFAULT_PROFILE: DeviceProfile = { name: 'webgpu-defaults', isCpu: false, limits: DEFAULT_LIMITS };
+
+/**
+ * A GPU-class adapter the runtime identified (runtime/gpu.ts deviceProfile sets `unrollLoops` for
+ * exactly those): it gets the GPU kernel variants of the mixers (constant loop bounds over K, the
+ * chunkwise schedule's workgroup-memory tiles). False for CPU adapters and `webgpu-defaults`. Pure.
+ */
+export function gpuClass(device: DeviceProfile): boolean {
+  return device.unrollLoops === true && !device.isCpu;
+}

@@ -11,6 +11,7 @@ import { mixerOpOf } from '../mixers/registry.ts';
 import { planAttention } from '../mixers/attention/plan.ts';
 import type { DeviceProfile } from './device.ts';
 import { unrollLoops } from './device.ts';
+import { preferChunkVariant } from './chunk-variant.ts';
 import { planFamily } from './family.ts';
 import { estimateMs, type Candidate } from './cost.ts';
 import { autoWhy, chooseAuto, shapeKey, withMeasured } from './tuning.ts';
@@ -23,7 +24,10 @@ export interface MixerPlan {
   layer: number;
   schedule: Schedule;
   chunk: number;
-  /** The kernel variant of a `family` op (FNet: `D=dft,T=fft`); absent for the recurrence. */
+  /**
+   * The kernel variant of a `family` op (FNet: `D=dft,T=fft`) or attention; for the recurrence's
+   * chunkwise schedule `workgroup` (compiler/plan/chunk-variant.ts), absent for its register kernels.
+   */
   variant?: string;
   /** Where the choice came from: `--schedule`, `layers[a..b]`, `prefill`, `default`, or `auto`. */
   source: string;
@@ -81,21 +85,26 @@ function planMixer(n: Node, g: Graph, spec: ScheduleSpec, device: DeviceProfile,
   const { B, T } = g.dims;
   const { choice, source } = resolveChoice(spec, n.layer, opts.mode, opts.override);
   const wanted = choice.kind === 'auto' ? autoCandidates(T) : [{ schedule: choice.kind, chunk: choice.kind === 'chunkwise' ? (choice.chunk ?? DEFAULT_CHUNK) : 0 }];
-  const estimated: Candidate[] = wanted.map(({ schedule, chunk }) => {
-    const s = family.supports(n, schedule, { B, T, chunk }, device.limits);
-    if (!s.ok) return { schedule, chunk, ok: false, reason: s.reason };
-    return { schedule, chunk, ok: true, estimateMs: estimateMs(family.cost(n, schedule, { B, T, chunk }), device) };
-  });
-  const candidates = withMeasured(estimated, device.measured, shapeKey(n, g.dims));
+  const estimated: Candidate[] = wanted.flatMap(({ schedule, chunk }) =>
+    [undefined, ...family.variants(n, schedule)].map((variant): Candidate => {
+      const v = variant === undefined ? {} : { variant };
+      const s = family.supports(n, schedule, { B, T, chunk, ...v }, device.limits);
+      if (!s.ok) return { schedule, chunk, ...v, ok: false, reason: s.reason };
+      return { schedule, chunk, ...v, ok: true, estimateMs: estimateMs(family.cost(n, schedule, { B, T, chunk, ...v }), device) };
+    }),
+  );
+  const candidates = preferChunkVariant(withMeasured(estimated, device.measured, shapeKey(n, g.dims)), device);
   const auto = choice.kind === 'auto' ? chooseAuto(candidates) : undefined;
-  const pick = choice.kind === 'auto' ? auto?.pick : candidates[0].ok ? candidates[0] : undefined;
+  // A written schedule: its kernel variant by device class, or the faster one loom tune measured.
+  const pick = choice.kind === 'auto' ? auto?.pick : chooseAuto(candidates)?.pick;
   if (!pick) {
     const reason = candidates.map((c) => c.reason).filter(Boolean).join('; ');
     diags.push(diag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule: choice.kind, reason }));
     return undefined;
   }
   const why = auto ? autoWhy('auto', auto) : `requested by ${source}`;
-  return { node: n.id, label: n.label, layer: n.layer, schedule: pick.schedule, chunk: pick.chunk, source: choice.kind === 'auto' ? 'auto' : source, why, candidates, ...(unrollLoops(device) ? { unrollK: true } : {}) };
+  const variant = pick.variant === undefined ? {} : { variant: pick.variant };
+  return { node: n.id, label: n.label, layer: n.layer, schedule: pick.schedule, chunk: pick.chunk, ...variant, source: choice.kind === 'auto' ? 'auto' : source, why, candidates, ...(unrollLoops(device) ? { unrollK: true } : {}) };
 }
 
 function planMatmul(n: Node & { op: 'matmul' }, g: Graph, device: DeviceProfile, diags: Diagnostic[]): MatmulPlan | undefined {

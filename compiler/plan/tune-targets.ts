@@ -1,7 +1,8 @@
 /**
  * What `loom tune` measures, decided purely: the distinct layer shapes of a graph (layers with
  * identical knobs and dims share one), every legal candidate of each (schedules and chunk sizes of
- * the recurrence; kernel variants of attention and family ops) with its estimate, and the program
+ * the recurrence, both kernel variants of its chunkwise schedule whatever the device class; kernel
+ * variants of attention and family ops) with its estimate, and the program
  * that runs one candidate alone.
  */
 import type { ProgramSpec } from '../codegen/program.ts';
@@ -29,10 +30,13 @@ export function nodeCandidates(n: Node, g: Graph, device: DeviceProfile): Candid
   const { B, T } = g.dims;
   const mixer = mixerOpOf(n);
   if (mixer) {
-    return autoCandidates(T).map(({ schedule, chunk }) => {
-      const s = mixer.supports(n, schedule, { B, T, chunk }, device.limits);
-      return s.ok ? { schedule, chunk, ok: true, estimateMs: estimateMs(mixer.cost(n, schedule, { B, T, chunk }), device) } : { schedule, chunk, ok: false, reason: s.reason };
-    });
+    return autoCandidates(T).flatMap(({ schedule, chunk }) =>
+      [undefined, ...mixer.variants(n, schedule)].map((variant): Candidate => {
+        const v = variant === undefined ? {} : { variant };
+        const s = mixer.supports(n, schedule, { B, T, chunk, ...v }, device.limits);
+        return s.ok ? { schedule, chunk, ...v, ok: true, estimateMs: estimateMs(mixer.cost(n, schedule, { B, T, chunk, ...v }), device) } : { schedule, chunk, ...v, ok: false, reason: s.reason };
+      }),
+    );
   }
   if (n.op === 'attention') {
     const d = { B, T, knobs: n.knobs };
@@ -81,7 +85,7 @@ export function candidateProgram(n: Node, c: Candidate, dims: { B: number; T: nu
   const mixer = mixerOpOf(n);
   if (mixer && n.op === 'linear_attn') {
     const opt = (id: number | null, name: string) => (id === null ? null : name);
-    return mixer.program({ ...n, label }, c.schedule, { ...dims, chunk: c.chunk }, {
+    return mixer.program({ ...n, label }, c.schedule, { ...dims, chunk: c.chunk, ...(c.variant === undefined ? {} : { variant: c.variant }) }, {
       inputs: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: opt(n.z0, 'z0'), g: opt(n.g, 'g'), beta: opt(n.beta, 'beta') },
       output: 'o',
       states: { S: 'S', z: opt(n.z0, 'z') },

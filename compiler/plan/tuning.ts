@@ -59,9 +59,9 @@ export function shapeKey(n: Node, dims: { B: number; T: number }): string | unde
   return undefined;
 }
 
-/** `recurrent`, `chunkwise(32)`, `parallel`, or a kernel variant's name. */
+/** `recurrent`, `chunkwise(32)`, `parallel`, or with a kernel variant `parallel/tiled`, `chunkwise(32)/workgroup`. */
 export function candidateKey(c: { schedule: string; chunk: number; variant?: string }): string {
-  if (c.variant !== undefined) return `${c.schedule}/${c.variant}`;
+  if (c.variant !== undefined) return c.chunk ? `${c.schedule}(${c.chunk})/${c.variant}` : `${c.schedule}/${c.variant}`;
   return c.chunk ? `${c.schedule}(${c.chunk})` : c.schedule;
 }
 

@@ -227,6 +227,11 @@ export function linearAttnProgram(call: LinearAttnCall, opts: LinearAttnProgramO
   }
 }
 
+/** Kernel variants a schedule has besides its default (register) kernels: the additive update's chunkwise also `workgroup`. Pure. */
+export function linearAttnVariants(schedule: Schedule, knobs: LinearAttnKnobs): string[] {
+  return schedule === 'chunkwise' && knobs.update === 'additive' ? ['workgroup'] : [];
+}
+
 /** Rough operation and memory-traffic counts of a schedule, for the planner. Pure. */
 export function linearAttnCost(schedule: Schedule, call: LinearAttnDims): LinearAttnCost {
   if (call.knobs.update === 'delta') return deltaCost(schedule, call);
