@@ -70,7 +70,7 @@ interface NumericResult {
 }
 
 /** Graph ops whose value is a kernel's output buffer (weights, inputs and state views are not). */
-const KERNEL_OPS = new Set(['embed', 'matmul', 'rmsnorm', 'l2norm', 'feature_map', 'conv1d', 'conv_tail', 'length_norm', 'outer', 'flip', 'head_dot', 'cos_reweight', 'angle_scan', 'rotate', 'elementwise', 'linear_attn', 'family']);
+const KERNEL_OPS = new Set(['embed', 'matmul', 'matmul_part', 'rmsnorm', 'l2norm', 'feature_map', 'conv1d', 'conv_tail', 'length_norm', 'outer', 'flip', 'head_dot', 'cos_reweight', 'angle_scan', 'rotate', 'elementwise', 'linear_attn', 'family']);
 
 /**
  * Every kernel of the forward program on its own: each output buffer after the run against the

@@ -11,6 +11,7 @@ import type { Plan } from '../plan/plan.ts';
 import { conv1dKernel, convTailKernel, lengthNormKernel, outerKernel, flipKernel, headDotKernel, cosReweightKernel, angleScanKernel, rotateKernel, elementwiseKernel, embedKernel, featureMapKernel, matmulKernel, rmsnormKernel } from './kernels/index.ts';
 import type { BufferDecl, BufferRole, ProgramSpec, Step } from './program.ts';
 import { ropeKernel } from './kernels/rope.ts';
+import { matmulNodeDims } from './kernels/matmul.ts';
 import { softmaxKernel } from './kernels/softmax.ts';
 import { attentionProgram, type AttentionVariant } from '../mixers/attention/index.ts';
 
@@ -59,17 +60,15 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
         break;
       }
       case 'matmul': {
-        const K = lastDim(n.x);
-        const M = numel(g.nodes[n.x].type.shape) / K;
-        const N = lastDim(n.id);
         const p = matmulPlans.get(n.id);
         if (!p) throw new LoomInternalError('assemble', `matmul ${name} has no plan`);
-        const extra = n.epilogue?.inputs ?? [];
-        const epilogue = n.epilogue ? { expr: n.epilogue.expr, inputElements: extra.map((i) => numel(g.nodes[i].type.shape)) } : undefined;
-        const kernel = matmulKernel({ name, M, K, N, transposeW: n.transposeW, variant: p.variant, ...(epilogue ? { epilogue } : {}) });
-        steps.push({ kernel, args: [arg(n.x), arg(n.w), ...extra.map(arg), out] });
+        // One kernel writes the group's own output and each matmul_part's buffer.
+        const { dims, args } = matmulNodeDims(g, n);
+        steps.push({ kernel: matmulKernel({ name, ...dims, variant: p.variant }), args: args.map(arg) });
         break;
       }
+      case 'matmul_part':
+        break;
       case 'rmsnorm': {
         const dim = n.group ?? lastDim(n.x);
         steps.push({ kernel: rmsnormKernel({ name, rows: numel(n.type.shape) / dim, dim, eps: n.eps }), args: [arg(n.x), arg(n.weight), out] });

@@ -1,7 +1,7 @@
 /**
  * Fusion rules. Legality is decided by pure predicates; the engine in rewrite.ts applies them.
  */
-import type { EwExpr, NodeOp } from '../ir/graph.ts';
+import { epilogueBase, matmulProducts, nodeInputs, opOf, type EwExpr, type MatmulProductOp, type Node, type NodeOp } from '../ir/graph.ts';
 import { rewriteGraph, type Rule } from './rewrite.ts';
 import type { Graph } from '../ir/graph.ts';
 
@@ -45,18 +45,25 @@ export const fuseElementwiseChain: Rule = {
 };
 
 /**
- * Extra inputs a matmul epilogue may read: x, w, the output and these must fit WebGPU's guaranteed
- * minimum of 8 storage buffers per stage, so fusion never produces a kernel a device refuses.
+ * Storage buffers a kernel may bind: WebGPU's guaranteed minimum per shader stage. Fusion never
+ * produces a matmul kernel that needs more, so no device refuses what it made.
  */
-export const MAX_EPILOGUE_INPUTS = 5;
+export const MAX_STORAGE_BUFFERS = 8;
+
+/** Storage buffers the kernel of a matmul op binds: x, the norm weight, then per product w, w2, epilogue inputs and out. */
+export function matmulStorageBuffers(op: NodeOp & { op: 'matmul' }): number {
+  const product = (p: MatmulProductOp) => 2 + (p.w2 === undefined ? 0 : 1) + (p.epilogue?.inputs.length ?? 0);
+  return 1 + (op.norm ? 1 : 0) + matmulProducts(op).reduce((a, p) => a + product(p), 0);
+}
 
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const inp = (index: number): EwExpr => ({ kind: 'in', index });
 
 /**
  * A matmul whose only reader is an elementwise node takes that node's expression as its epilogue
  * (`x + o W`, `logsigmoid(x W) / 16`): one kernel and no intermediate buffer. Legal when the
- * product is not broadcast by the consumer (same shape) and the inputs fit MAX_EPILOGUE_INPUTS.
- * An existing epilogue composes.
+ * product is not broadcast by the consumer (same shape) and the kernel's buffers fit
+ * MAX_STORAGE_BUFFERS. An existing epilogue composes.
  */
 export const fuseMatmulEpilogue: Rule = {
   name: 'fuse-matmul-epilogue',
@@ -64,27 +71,132 @@ export const fuseMatmulEpilogue: Rule = {
     if (n.op !== 'elementwise') return undefined;
     for (const [slot, input] of n.inputs.entries()) {
       const p = ctx.node(input);
-      if (p.op !== 'matmul' || ctx.uses(input) !== 1 || !same(p.type.shape, n.type.shape)) continue;
+      if (p.op !== 'matmul' || p.parts || ctx.uses(input) !== 1 || !same(p.type.shape, n.type.shape)) continue;
+      // `$0` (and `$1`, a second product) stay; buffer inputs are numbered from `base`.
+      const base = epilogueBase(p);
       const inputs: number[] = [];
       const indexOf = (id: number) => {
         const at = inputs.indexOf(id);
-        if (at >= 0) return at + 1;
+        if (at >= 0) return at + base;
         inputs.push(id);
-        return inputs.length;
+        return inputs.length - 1 + base;
       };
       const inner = p.epilogue ? p.epilogue.inputs.map(indexOf) : [];
       const outer = n.inputs.map((id, i) => (i === slot ? 0 : indexOf(id)));
-      if (inputs.length > MAX_EPILOGUE_INPUTS) continue;
-      const product: EwExpr = p.epilogue ? substitute(p.epilogue.expr, (i) => ({ kind: 'in', index: i === 0 ? 0 : inner[i - 1] })) : { kind: 'in', index: 0 };
-      const expr = substitute(n.expr, (i) => (i === slot ? product : { kind: 'in', index: outer[i] }));
-      return { op: 'matmul', x: p.x, w: p.w, transposeW: p.transposeW, epilogue: { expr, inputs } } satisfies NodeOp;
+      const product: EwExpr = p.epilogue ? substitute(p.epilogue.expr, (i) => inp(i < base ? i : inner[i - base])) : inp(0);
+      const expr = substitute(n.expr, (i) => (i === slot ? product : inp(outer[i])));
+      const op = { ...(opOf(p) as NodeOp & { op: 'matmul' }), epilogue: { expr, inputs } };
+      if (matmulStorageBuffers(op) > MAX_STORAGE_BUFFERS) continue;
+      return op;
     }
     return undefined;
   },
 };
 
-export const FUSION_RULES: readonly Rule[] = [fuseElementwiseChain, fuseMatmulEpilogue];
+/**
+ * RMS norm + matmul: a matmul reading an rmsnorm over the whole last axis computes the norm
+ * itself, in the loop over K it already runs (sum of squares beside the products, the norm weight
+ * folded into W's rows, the reciprocal root applied to the accumulators). Legal when every reader
+ * of the norm is a matmul reading it as x and the norm is no graph output, so the normalised
+ * tensor is never stored: the norm's kernel and its buffer go. The residual add before the norm
+ * already ends the preceding matmul (fuseMatmulEpilogue), so this is the norm + residual fusion.
+ */
+export const fuseNormPrologue: Rule = {
+  name: 'fuse-norm-prologue',
+  rewrite(n, ctx) {
+    if (n.op !== 'matmul' || n.norm || n.parts) return undefined;
+    const norm = ctx.node(n.x);
+    if (norm.op !== 'rmsnorm' || ctx.isOutput(n.x)) return undefined;
+    if (norm.group !== undefined && norm.group !== norm.type.shape.at(-1)) return undefined;
+    const was = ctx.originalId(n.x);
+    const onlyAsX = (r: Node) => r.op === 'matmul' && r.x === was && nodeInputs(r).filter((i) => i === was).length === 1;
+    if (!ctx.readers(n.x).every(onlyAsX)) return undefined;
+    const op = { ...(opOf(n) as NodeOp & { op: 'matmul' }), x: norm.x, norm: { weight: norm.weight, eps: norm.eps } };
+    return matmulStorageBuffers(op) > MAX_STORAGE_BUFFERS ? undefined : op;
+  },
+};
+
+/**
+ * Two products of one x combined pointwise (SwiGLU's `silu(x Wg) * (x Wu)`): the matmul whose
+ * epilogue reads the other product takes its weight as a second one (`w2`, `$1` in the epilogue)
+ * and accumulates both in one loop: one kernel, x read once, no intermediate buffer. Legal when
+ * the other product has no epilogue of its own, the same x, norm, layout and shape, and no other
+ * reader.
+ */
+export const fuseSiblingProduct: Rule = {
+  name: 'fuse-sibling-product',
+  rewrite(n, ctx) {
+    if (n.op !== 'matmul' || !n.epilogue || n.w2 !== undefined || n.parts) return undefined;
+    const ins = n.epilogue.inputs;
+    for (const [j, id] of ins.entries()) {
+      const s = ctx.node(id);
+      if (s.op !== 'matmul' || s.epilogue || s.parts || s.x !== n.x || s.transposeW !== n.transposeW) continue;
+      if (JSON.stringify(s.norm) !== JSON.stringify(n.norm) || ctx.uses(id) !== 1 || !same(s.type.shape, n.type.shape)) continue;
+      const rest = ins.filter((_, k) => k !== j);
+      // `$0` stays, the sibling's `$(j+1)` becomes `$1`, the other inputs follow from `$2`.
+      const expr = substitute(n.epilogue.expr, (i) => inp(i === 0 ? 0 : i === j + 1 ? 1 : 2 + rest.indexOf(ins[i - 1])));
+      return { ...(opOf(n) as NodeOp & { op: 'matmul' }), w2: s.w, epilogue: { expr, inputs: rest } };
+    }
+    return undefined;
+  },
+};
+
+export const FUSION_RULES: readonly Rule[] = [fuseElementwiseChain, fuseNormPrologue, fuseMatmulEpilogue, fuseSiblingProduct];
+
+/** A matmul with its own output only, which the register-tiled kernel can tile (N, or K for W^T, a multiple of 4). */
+function mergeable(g: Graph, n: Node): n is Node & { op: 'matmul' } {
+  if (n.op !== 'matmul' || n.parts) return false;
+  const K = g.nodes[n.x].type.shape.at(-1)!;
+  return n.transposeW ? K % 4 === 0 : n.type.shape.at(-1)! % 4 === 0;
+}
+
+/**
+ * Sibling projections into one kernel: matmuls of the same x (and norm and layout) become one
+ * matmul node computing each product into its own buffer (the first keeps its node, the others
+ * become `matmul_part` nodes): q, k, v (and gate) projections read x and compute its norm once
+ * and take one dispatch. A sibling joins a group when the epilogue inputs it reads exist before
+ * the group's first node and the kernel's buffers stay within MAX_STORAGE_BUFFERS; only siblings
+ * the register-tiled kernel can tile are merged, so merging never costs a group its best variant.
+ * Pure: a new graph.
+ */
+export function mergeSiblingMatmuls(g: Graph): Graph {
+  const byKey = new Map<string, (Node & { op: 'matmul' })[]>();
+  for (const n of g.nodes) {
+    if (!mergeable(g, n)) continue;
+    const key = JSON.stringify([n.x, n.norm ?? null, n.transposeW]);
+    byKey.set(key, [...(byKey.get(key) ?? []), n]);
+  }
+  const replace = new Map<number, NodeOp>();
+  for (let pending of byKey.values()) {
+    while (pending.length > 1) {
+      const [first, ...others] = pending;
+      let op: NodeOp & { op: 'matmul' } = opOf(first) as NodeOp & { op: 'matmul' };
+      const members: Node[] = [];
+      const left: (Node & { op: 'matmul' })[] = [];
+      for (const s of others) {
+        const product = matmulProducts(s)[0];
+        const candidate = { ...op, parts: [...(op.parts ?? []), product] };
+        const early = (product.epilogue?.inputs ?? []).every((i) => i < first.id);
+        if (early && matmulStorageBuffers(candidate) <= MAX_STORAGE_BUFFERS) {
+          op = candidate;
+          members.push(s);
+        } else left.push(s);
+      }
+      if (members.length) {
+        replace.set(first.id, op);
+        for (const [i, s] of members.entries()) replace.set(s.id, { op: 'matmul_part', group: first.id, index: i + 1 });
+      }
+      pending = left;
+    }
+  }
+  if (!replace.size) return g;
+  const nodes = g.nodes.map((n) => {
+    const op = replace.get(n.id);
+    return op ? (Object.freeze({ ...op, id: n.id, type: n.type, label: n.label, layer: n.layer }) as Node) : n;
+  });
+  return { ...g, nodes };
+}
 
 export function fuse(g: Graph): Graph {
-  return rewriteGraph(g, FUSION_RULES);
+  return mergeSiblingMatmuls(rewriteGraph(g, FUSION_RULES));
 }

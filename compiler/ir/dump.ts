@@ -1,5 +1,5 @@
 /** The one deterministic printer of graphs, for `loom explain --ir` and internal errors. */
-import { nodeInputs, type EwExpr, type Graph, type Node } from './graph.ts';
+import { matmulProducts, nodeInputs, type EwExpr, type Graph, type MatmulProductOp, type Node } from './graph.ts';
 import { familyOpOf } from '../mixers/family-op.ts';
 
 export function ewToString(e: EwExpr): string {
@@ -14,7 +14,9 @@ function attrs(n: Node): string {
     case 'state_in':
       return ` '${n.name}'`;
     case 'matmul':
-      return `${n.transposeW ? ' W^T' : ''}${n.epilogue ? ` then ${ewToString(n.epilogue.expr)}` : ''}`;
+      return `${n.transposeW ? ' W^T' : ''}${n.norm ? ` rmsnorm(%${n.norm.weight}) eps=${n.norm.eps}` : ''}`;
+    case 'matmul_part':
+      return ` part ${n.index}`;
     case 'rmsnorm':
       return ` eps=${n.eps}${n.group ? ` group=${n.group}` : ''}`;
     case 'l2norm':
@@ -63,10 +65,20 @@ function attrs(n: Node): string {
   }
 }
 
+/** `x, w [, w2] [then expr [inputs]]`, then `; w ...` for each further part. */
+function matmulArgs(n: Node & { op: 'matmul' }): string {
+  const product = (p: MatmulProductOp, first: boolean) => {
+    const ws = [p.w, ...(p.w2 === undefined ? [] : [p.w2])].map((i) => `%${i}`).join(' & ');
+    const then = p.epilogue ? ` then ${ewToString(p.epilogue.expr)}${p.epilogue.inputs.length ? ` [${p.epilogue.inputs.map((i) => `%${i}`).join(', ')}]` : ''}` : '';
+    return `${first ? '' : '; '}${ws}${then}`;
+  };
+  return `%${n.x}, ${matmulProducts(n).map((p, i) => product(p, i === 0)).join('')}`;
+}
+
 export function dumpGraph(g: Graph): string {
   const lines = [`graph B=${g.dims.B} T=${g.dims.T}: ${g.nodes.length} nodes, ${g.weights.length} weights`];
   for (const n of g.nodes) {
-    const ins = nodeInputs(n).map((i) => `%${i}`).join(', ');
+    const ins = n.op === 'matmul' ? matmulArgs(n) : nodeInputs(n).map((i) => `%${i}`).join(', ');
     lines.push(`  %${n.id} = ${n.op}(${ins})${attrs(n)} : ${n.type.dtype}[${n.type.shape.join(', ')}]  # ${n.label}`);
   }
   for (const [name, id] of Object.entries(g.outputs)) lines.push(`  out ${name} = %${id}`);

@@ -167,6 +167,32 @@ export interface MatmulEpilogueOp {
   inputs: readonly number[];
 }
 
+/**
+ * An RMS norm of x's rows fused in front of a matmul (compiler/fuse/fuse.ts): the product is
+ * `rmsnorm(x, weight, eps) · W`, computed as `rsqrt(mean(x^2) + eps) * (x · (weight * W))` in
+ * the matmul's own loop over K.
+ */
+export interface MatmulNormOp {
+  weight: number;
+  eps: number;
+}
+
+/**
+ * One product of a matmul node: `x · w` (x through the node's norm, if any), with `w2` a second
+ * weight of the same shape whose product the epilogue reads as `$1` (its inputs then start at
+ * `$2`; a SwiGLU's gate and up projections in one kernel).
+ */
+export interface MatmulProductOp {
+  w: number;
+  w2?: number;
+  epilogue?: MatmulEpilogueOp;
+}
+
+/** Index of the first epilogue input in a product's expression: `$1`, or `$2` after a second product. */
+export function epilogueBase(p: { w2?: number }): number {
+  return p.w2 === undefined ? 1 : 2;
+}
+
 export type NodeOp =
   /** Token ids `[B, T]` (i32). */
   | { op: 'tokens' }
@@ -177,7 +203,19 @@ export type NodeOp =
   /** Rows of `table [vocab, D]` picked by `ids [B, T]`: `[B, T, D]`. */
   | { op: 'embed'; table: number; ids: number }
   /** `x [.., K] · W` with W `[K, N]`, or `[N, K]` when transposeW: `[.., N]`. */
-  | { op: 'matmul'; x: number; w: number; transposeW: boolean; epilogue?: MatmulEpilogueOp }
+  | ({
+      op: 'matmul';
+      x: number;
+      transposeW: boolean;
+      norm?: MatmulNormOp;
+      /**
+       * Further products of the same x in the same kernel (sibling projections merged by fusion),
+       * each the value of a `matmul_part` node with `index` = its position here + 1.
+       */
+      parts?: readonly MatmulProductOp[];
+    } & MatmulProductOp)
+  /** Product `index` (>= 1) of the matmul node `group`, which one kernel computes with the group's own. */
+  | { op: 'matmul_part'; group: number; index: number }
   /**
    * `x * rsqrt(mean(x^2) + eps) * weight` over each group of `group` consecutive elements of the
    * last axis (default: the whole last axis; a head dimension for per-head norms), weight `[group]`.
@@ -326,7 +364,9 @@ export function nodeInputs(n: NodeOp): number[] {
     case 'embed':
       return [n.table, n.ids];
     case 'matmul':
-      return [n.x, n.w, ...(n.epilogue?.inputs ?? [])];
+      return [n.x, ...(n.norm ? [n.norm.weight] : []), ...[n, ...(n.parts ?? [])].flatMap(productInputs)];
+    case 'matmul_part':
+      return [n.group];
     case 'rmsnorm':
       return [n.x, n.weight];
     case 'l2norm':
@@ -368,6 +408,24 @@ export function nodeInputs(n: NodeOp): number[] {
   }
 }
 
+function productInputs(p: MatmulProductOp): number[] {
+  return [p.w, ...(p.w2 === undefined ? [] : [p.w2]), ...(p.epilogue?.inputs ?? [])];
+}
+
+function mapProduct(p: MatmulProductOp, f: (id: number) => number): MatmulProductOp {
+  return {
+    w: f(p.w),
+    ...(p.w2 === undefined ? {} : { w2: f(p.w2) }),
+    ...(p.epilogue ? { epilogue: { ...p.epilogue, inputs: p.epilogue.inputs.map(f) } } : {}),
+  };
+}
+
+/** The products of a matmul node, its own first: `[n, ...n.parts]`. */
+export function matmulProducts(n: { w: number; w2?: number; epilogue?: MatmulEpilogueOp; parts?: readonly MatmulProductOp[] }): MatmulProductOp[] {
+  const own: MatmulProductOp = { w: n.w, ...(n.w2 === undefined ? {} : { w2: n.w2 }), ...(n.epilogue ? { epilogue: n.epilogue } : {}) };
+  return [own, ...(n.parts ?? [])];
+}
+
 /** The named secondary outputs (`state_out` `which`) a mixer node offers; empty for other ops. */
 export function stateOutputNames(n: NodeOp): string[] {
   if (n.op === 'linear_attn') return n.z0 === null ? ['S'] : ['S', 'z'];
@@ -389,8 +447,18 @@ export function mapNodeInputs(n: NodeOp, f: (id: number) => number): NodeOp {
       return { ...n };
     case 'embed':
       return { ...n, table: f(n.table), ids: f(n.ids) };
-    case 'matmul':
-      return { ...n, x: f(n.x), w: f(n.w), ...(n.epilogue ? { epilogue: { ...n.epilogue, inputs: n.epilogue.inputs.map(f) } } : {}) };
+    case 'matmul': {
+      const { w: _w, w2: _w2, epilogue: _e, parts, norm, ...rest } = n;
+      return {
+        ...rest,
+        x: f(n.x),
+        ...(norm ? { norm: { ...norm, weight: f(norm.weight) } } : {}),
+        ...mapProduct(n, f),
+        ...(parts ? { parts: parts.map((p) => mapProduct(p, f)) } : {}),
+      };
+    }
+    case 'matmul_part':
+      return { ...n, group: f(n.group) };
     case 'rmsnorm':
       return { ...n, x: f(n.x), weight: f(n.weight) };
     case 'l2norm':

@@ -3,12 +3,13 @@
  * A failure is a compiler bug (LoomInternalError with a dump), never a user error.
  */
 import { LoomInternalError } from '../../grammar/diagnostics.ts';
-import { broadcasts, EW_ARITY, featureMapWeightShapes, featureMapWidth, nodeInputs, type EwExpr, type Graph, type Node } from './graph.ts';
+import { broadcasts, epilogueBase, matmulProducts, type MatmulProductOp, EW_ARITY, featureMapWeightShapes, featureMapWidth, nodeInputs, type EwExpr, type Graph, type Node } from './graph.ts';
 import { dumpGraph } from './dump.ts';
 import { familyOpOf } from '../mixers/family-op.ts';
 import { cacheSlots, stateOutputNames } from './graph.ts';
 
-type Rule = (n: Node, get: (id: number) => Node) => string | undefined;
+/** A node's problem, or undefined; `parts(id)` lists the matmul_part nodes of group `id` by index. */
+type Rule = (n: Node, get: (id: number) => Node, parts: (id: number) => Node[]) => string | undefined;
 
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 const last = (s: readonly number[]) => s[s.length - 1];
@@ -20,6 +21,18 @@ function maxInput(e: EwExpr): number {
   return Math.max(-1, ...e.args.map(maxInput));
 }
 
+function productRule(p: MatmulProductOp, x: readonly number[], transposeW: boolean, outShape: readonly number[], get: (id: number) => Node): string | undefined {
+  const w = get(p.w).type.shape;
+  const [k, out] = transposeW ? [w[1], w[0]] : [w[0], w[1]];
+  if (w.length !== 2 || last(x) !== k) return `matmul: x [${x}] does not match W [${w}]`;
+  if (p.w2 !== undefined && !same(get(p.w2).type.shape, w)) return `matmul: second weight [${get(p.w2).type.shape}] differs from W [${w}]`;
+  if (p.epilogue) {
+    if (maxInput(p.epilogue.expr) > p.epilogue.inputs.length + epilogueBase(p) - 1) return 'matmul epilogue reads an input it does not have';
+    if (!p.epilogue.inputs.every((e) => broadcasts(get(e).type.shape, outShape))) return 'matmul epilogue inputs must match or broadcast to the output';
+  } else if (p.w2 !== undefined) return 'matmul: a second product needs an epilogue to combine it';
+  return same(outShape, [...x.slice(0, -1), out]) ? undefined : 'matmul output shape';
+}
+
 const RULES: { [K in Node['op']]: Rule } = {
   tokens: (n) => (n.type.dtype === 'i32' && n.type.shape.length === 2 ? undefined : 'tokens must be i32 [B, T]'),
   weight: () => undefined,
@@ -29,17 +42,23 @@ const RULES: { [K in Node['op']]: Rule } = {
     const t = get(n.table).type.shape;
     return same(n.type.shape, [...get(n.ids).type.shape, t[1]]) ? undefined : 'embed output must be [...ids, D]';
   },
-  matmul: (n, get) => {
+  matmul: (n, get, parts) => {
     if (n.op !== 'matmul') return undefined;
     const x = get(n.x).type.shape;
-    const w = get(n.w).type.shape;
-    const [k, out] = n.transposeW ? [w[1], w[0]] : [w[0], w[1]];
-    if (w.length !== 2 || last(x) !== k) return `matmul: x [${x}] does not match W [${w}]`;
-    if (n.epilogue) {
-      if (maxInput(n.epilogue.expr) > n.epilogue.inputs.length) return 'matmul epilogue reads an input it does not have';
-      if (!n.epilogue.inputs.every((e) => broadcasts(get(e).type.shape, n.type.shape))) return 'matmul epilogue inputs must match or broadcast to the output';
+    if (n.norm && !same(get(n.norm.weight).type.shape, [last(x)])) return `matmul norm weight must be [${last(x)}]`;
+    const outs = [n, ...parts(n.id)];
+    if (outs.length !== matmulProducts(n).length || outs.some((o, i) => i > 0 && partIndexOf(o) !== i)) return 'matmul parts and matmul_part nodes do not match';
+    for (const [i, p] of matmulProducts(n).entries()) {
+      const why = productRule(p, x, n.transposeW, outs[i].type.shape, get);
+      if (why) return n.parts ? `matmul part ${i}: ${why}` : why;
     }
-    return same(n.type.shape, [...x.slice(0, -1), out]) ? undefined : 'matmul output shape';
+    return undefined;
+  },
+  matmul_part: (n, get) => {
+    if (n.op !== 'matmul_part') return undefined;
+    const g = get(n.group);
+    if (g.op !== 'matmul' || !g.parts || n.index < 1 || n.index > g.parts.length) return 'matmul_part must name a part of a matmul group';
+    return undefined;
   },
   rmsnorm: (n, get) => {
     if (n.op !== 'rmsnorm') return undefined;
@@ -175,13 +194,18 @@ const RULES: { [K in Node['op']]: Rule } = {
   family: (n, get) => (n.op === 'family' ? familyOpOf(n.family).verify(n, n.inputs.map(get)) : undefined),
 };
 
+const partIndexOf = (n: Node) => (n.op === 'matmul_part' ? n.index : 0);
+
 export function verifyGraph(g: Graph, pass: string): void {
   const get = (id: number) => g.nodes[id];
+  const partNodes = new Map<number, Node[]>();
+  for (const n of g.nodes) if (n.op === 'matmul_part') partNodes.set(n.group, [...(partNodes.get(n.group) ?? []), n]);
+  const parts = (id: number) => (partNodes.get(id) ?? []).slice().sort((a, b) => partIndexOf(a) - partIndexOf(b));
   for (const [i, n] of g.nodes.entries()) {
     let problem: string | undefined;
     if (n.id !== i) problem = `node at position ${i} has id ${n.id}`;
     else if (nodeInputs(n).some((j) => j >= i || j < 0)) problem = 'inputs must come earlier (topological order)';
-    else problem = RULES[n.op](n, get);
+    else problem = RULES[n.op](n, get, parts);
     if (problem) throw new LoomInternalError(pass, `node ${n.id} (${n.label}, ${n.op}): ${problem}`, dumpGraph(g));
   }
   for (const [name, id] of Object.entries(g.outputs)) {

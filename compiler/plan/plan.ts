@@ -5,7 +5,7 @@
  */
 import { diag, type Diagnostic } from '../../grammar/diagnostics.ts';
 import type { ScheduleChoice, ScheduleSpec } from '../check/spec.ts';
-import { matmulVariants, type MatmulVariant } from '../codegen/kernels/matmul.ts';
+import { matmulNodeDims, matmulVariants, type MatmulVariant } from '../codegen/kernels/matmul.ts';
 import type { Graph, Node, Schedule } from '../ir/graph.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
 import { planAttention } from '../mixers/attention/plan.ts';
@@ -108,12 +108,9 @@ function planMixer(n: Node, g: Graph, spec: ScheduleSpec, device: DeviceProfile,
 }
 
 function planMatmul(n: Node & { op: 'matmul' }, g: Graph, device: DeviceProfile, diags: Diagnostic[]): MatmulPlan | undefined {
-  const x = g.nodes[n.x].type.shape;
-  const w = g.nodes[n.w].type.shape;
-  const K = x[x.length - 1];
-  const M = x.slice(0, -1).reduce((a, b) => a * b, 1);
-  const N = n.transposeW ? w[0] : w[1];
-  const variants = matmulVariants({ M, K, N, transposeW: n.transposeW }, device.limits, device.isCpu);
+  const { dims } = matmulNodeDims(g, n);
+  const { M, K, N } = dims;
+  const variants = matmulVariants(dims, device.limits, device.isCpu);
   const chosen = variants.find((v) => v.ok);
   if (!chosen) {
     const why = variants.map((v) => `${v.variant}: ${v.reason}`).join('; ');

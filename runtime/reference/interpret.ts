@@ -5,7 +5,7 @@
  */
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { numel } from '../../compiler/ir/graph.ts';
-import type { Graph, Node } from '../../compiler/ir/graph.ts';
+import type { Graph, MatmulProductOp, Node } from '../../compiler/ir/graph.ts';
 import { familyRef } from './families.ts';
 import { featureMapRef } from './feature-map.ts';
 import { linearAttnRef } from './linear-attn.ts';
@@ -123,6 +123,20 @@ function stateOutValue(ctx: Ctx, node: Node & { op: 'state_out' }): Float64Array
   return v;
 }
 
+/** One product of matmul node `m` (its own or a part): x (through the fused norm) times w, then the epilogue. */
+function matmulValue(ctx: Ctx, m: Node & { op: 'matmul' }, p: MatmulProductOp, outShape: readonly number[]): Float64Array {
+  const xs = shapeOf(ctx, m.x);
+  const K = lastDim(xs);
+  const M = numel(xs) / K;
+  const N = lastDim(outShape);
+  let x = input(ctx, m.x, m);
+  if (m.norm) x = rmsnormRef(x, input(ctx, m.norm.weight, m), M, K, m.norm.eps);
+  const product = matmulRef(x, input(ctx, p.w, m), M, K, N, m.transposeW);
+  if (!p.epilogue) return product;
+  const second = p.w2 === undefined ? [] : [matmulRef(x, input(ctx, p.w2, m), M, K, N, m.transposeW)];
+  return elementwiseRef(p.epilogue.expr, [product, ...second, ...p.epilogue.inputs.map((i) => input(ctx, i, m))], product.length);
+}
+
 function evalNode(ctx: Ctx, node: Node): Float64Array {
   switch (node.op) {
     case 'tokens':
@@ -135,14 +149,12 @@ function evalNode(ctx: Ctx, node: Node): Float64Array {
       const [vocab, dim] = shapeOf(ctx, node.table);
       return embedRef(input(ctx, node.table, node), input(ctx, node.ids, node), vocab, dim);
     }
-    case 'matmul': {
-      const xs = shapeOf(ctx, node.x);
-      const K = lastDim(xs);
-      const M = numel(xs) / K;
-      const N = lastDim(node.type.shape);
-      const product = matmulRef(input(ctx, node.x, node), input(ctx, node.w, node), M, K, N, node.transposeW);
-      if (!node.epilogue) return product;
-      return elementwiseRef(node.epilogue.expr, [product, ...node.epilogue.inputs.map((i) => input(ctx, i, node))], product.length);
+    case 'matmul':
+      return matmulValue(ctx, node, node, node.type.shape);
+    case 'matmul_part': {
+      const g = ctx.byId.get(node.group);
+      if (g?.op !== 'matmul' || !g.parts?.[node.index - 1]) throw new Error(`interpretGraph: matmul_part ${node.label} names no part of node ${node.group}`);
+      return matmulValue(ctx, g, g.parts[node.index - 1], node.type.shape);
     }
     case 'rmsnorm': {
       const D = node.group ?? lastDim(shapeOf(ctx, node.x));

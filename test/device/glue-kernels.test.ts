@@ -118,6 +118,65 @@ describe('matmul with a fused epilogue', () => {
   });
 });
 
+describe('matmul with a fused norm, a second product and sibling parts', () => {
+  const inp = (index: number): EwExpr => ({ kind: 'in', index });
+  const fn = (f: EwFn, ...args: EwExpr[]): EwExpr => ({ kind: 'fn', fn: f, args });
+  // SwiGLU with a broadcast bias: silu(x Wg) * (x Wu) + in2[n]; a plain part; a part with a residual.
+  const swiglu = { expr: fn('add', fn('mul', fn('silu', inp(0)), inp(1)), inp(2)) };
+  const residual = { expr: fn('add', inp(0), inp(1)) };
+  // Lavapipe's compiler unrolls loops of a few constant iterations completely, which takes it tens
+  // of seconds for a kernel with several products: register4x4 (4 columns per step) is checked
+  // at K >= 64 and in the shapes real models have, workgroup16 (16 per step) at small K.
+  type Variant = 'naive' | 'register4x4' | 'workgroup16';
+  const shapes: { tag: string; d: MatmulDims; variants: Variant[] }[] = [
+    {
+      tag: 'M7-K68-F',
+      d: { M: 7, K: 68, N: 8, transposeW: false, norm: { eps: 1e-5 }, w2: true, epilogue: { ...swiglu, inputElements: [8] }, parts: [{ N: 12 }, { N: 4, epilogue: { ...residual, inputElements: [7 * 4] } }] },
+      variants: ['naive', 'register4x4'],
+    },
+    {
+      tag: 'M7-K12-F',
+      d: { M: 7, K: 12, N: 8, transposeW: false, norm: { eps: 1e-5 }, w2: true, epilogue: { ...swiglu, inputElements: [8] }, parts: [{ N: 12 }, { N: 4, epilogue: { ...residual, inputElements: [7 * 4] } }] },
+      variants: ['workgroup16'],
+    },
+    { tag: 'M33-K128-T', d: { M: 33, K: 128, N: 20, transposeW: true, norm: { eps: 1e-5 }, parts: [{ N: 8, w2: true, epilogue: { expr: fn('mul', inp(0), inp(1)), inputElements: [] } }] }, variants: ['naive', 'register4x4'] },
+    { tag: 'M33-K16-T', d: { M: 33, K: 16, N: 20, transposeW: true, norm: { eps: 1e-5 }, parts: [{ N: 8, w2: true, epilogue: { expr: fn('mul', inp(0), inp(1)), inputElements: [] } }] }, variants: ['workgroup16'] },
+    { tag: 'M5-K64-F-nonorm', d: { M: 5, K: 64, N: 12, transposeW: false, w2: true, epilogue: { expr: fn('mul', fn('silu', inp(0)), inp(1)), inputElements: [] } }, variants: ['naive', 'register4x4', 'workgroup16'] },
+  ];
+  const rows = shapes.flatMap(({ tag, d, variants }) => variants.map((variant) => ({ id: `${tag}-${variant}`, d, variant })));
+  it.each(rows)('$id', async ({ id, d, variant }) => {
+    const g = await gpu();
+    expect(matmulVariants(d, g.limits, g.adapter.isCpu).find((v) => v.variant === variant)?.ok).toBe(true);
+    const kernel = matmulKernel({ ...d, name: `mmf.${id}`, variant });
+    const products = [d, ...(d.parts ?? [])];
+    const sfx = (k: number) => (products.length > 1 ? `_${k}` : '');
+    const inputs: Record<string, Float32Array> = { x: normals(id, 'x', d.M * d.K) };
+    // A norm weight away from 1 so that a kernel ignoring it fails.
+    if (d.norm) inputs.g = Float32Array.from(normals(id, 'g', d.K), (v) => 1 + 0.5 * v);
+    const xn = d.norm ? rmsnormRef(inputs.x, inputs.g, d.M, d.K, d.norm.eps) : Float64Array.from(inputs.x);
+    const expected: Record<string, Float64Array> = {};
+    for (const [k, p] of products.entries()) {
+      const w = (inputs[`w${sfx(k)}`] = normals(id, `w${k}`, d.K * p.N));
+      const product = matmulRef(xn, w, d.M, d.K, p.N, d.transposeW);
+      const args = [product];
+      if (p.w2) args.push(matmulRef(xn, (inputs[`w2${sfx(k)}`] = normals(id, `w2${k}`, d.K * p.N)), d.M, d.K, p.N, d.transposeW));
+      for (const [j, n] of (p.epilogue?.inputElements ?? []).entries()) {
+        const name = `in${j + args.length}${sfx(k)}`;
+        args.push(Float64Array.from((inputs[name] = normals(id, name, n))));
+      }
+      expected[`out${sfx(k)}`] = p.epilogue ? elementwiseRef(p.epilogue.expr, args, d.M * p.N) : product;
+    }
+    const names = Object.keys(expected);
+    const spec: ProgramSpec = {
+      buffers: kernel.bindings.map((b) => ({ name: b.name, elem: b.elem, elements: b.elements, role: b.access === 'read' ? 'input' : 'output' })),
+      steps: [{ kernel, args: kernel.bindings.map((b) => b.name) }],
+    };
+    const out = await runOnce(g, spec, inputs, names);
+    // f32 sums of K <= 128 products and one reciprocal root: rounding near 1e-6 relative at most.
+    for (const name of names) expectClose(`${id} ${name}`, out[name] as Float32Array, expected[name], 1e-5);
+  });
+});
+
 /** Positions where a gathered output differs from the reference (a gather must be exact). */
 function mismatches(out: Float32Array, ref: Float64Array): number[] {
   const bad: number[] = [];

@@ -12,104 +12,211 @@
  *   (edges clamped and masked at generation time only where needed). Expected to win on GPUs,
  *   it ran at 0.4x register4x4 on an H200: a 16x16 tile with one output per invocation is too
  *   little work per barrier there. Second choice on GPUs.
+ *
+ * Fusion (compiler/fuse/fuse.ts) gives every variant three extensions, all in the one loop over K:
+ * an RMS norm of x's rows in front (`norm`: the sum of squares accumulated beside the products,
+ * the norm weight `g` folded into W's rows, the reciprocal root applied to the accumulators), a
+ * second weight whose product the epilogue combines with the first (`w2`, SwiGLU), and further
+ * products of the same x into their own outputs (`parts`, merged q/k/v projections: the tiles of
+ * every product in one dispatch, each part's code in its own function).
  */
 import { LoomInternalError } from '../../../grammar/diagnostics.ts';
 import type { DeviceLimits } from '../../plan/device.ts';
 import type { Kernel, KernelBinding } from '../kernel.ts';
-import { buildKernel, ceilDiv, type WgslBuilder } from '../wgsl.ts';
-import type { EwExpr } from '../../ir/graph.ts';
+import { buildKernel, ceilDiv, u32Lit, WgslBuilder } from '../wgsl.ts';
+import { matmulProducts, numel, type EwExpr, type Graph, type Node } from '../../ir/graph.ts';
 import { ewHelpers, flatDispatch, flatIndex, foldGrid, MAX_GROUPS_PER_DIM, needsGuard, renderEwExpr } from './elementwise.ts';
 
 export type MatmulVariant = 'register4x4' | 'naive' | 'workgroup16';
 
-export interface MatmulDims {
-  M: number;
-  K: number;
+/** One product of a matmul kernel: `out = epilogue(x · w [, x · w2])`, N columns. */
+export interface MatmulProduct {
   N: number;
-  transposeW: boolean;
+  /** A second weight of the same shape; the epilogue reads its product as `$1`. */
+  w2?: boolean;
   /** A pointwise epilogue applied before each store (fusion of a consumer; see MatmulEpilogue). */
   epilogue?: MatmulEpilogue;
 }
 
+export interface MatmulDims extends MatmulProduct {
+  M: number;
+  K: number;
+  transposeW: boolean;
+  /** RMS norm of each row of x over K in front of the product, weight `g` [K]. */
+  norm?: { eps: number };
+  /** Further products of the same x, each with its own weights and output. */
+  parts?: readonly MatmulProduct[];
+}
+
 /**
- * `out[i] = expr(acc, in1[i], ...)`: `$0` in the expression is the product, `$k` (k >= 1) reads
- * input buffer k, of `inputElements[k-1]` elements broadcast over the output (element i reads
- * `in_k[i % size]`). The expression is the consumer's elementwise tree (compiler/fuse/fuse.ts).
+ * `out[i] = expr(acc, in1[i], ...)`: `$0` in the expression is the product, `$1` the second
+ * product when there is one, then `$k` reads input buffer `in{k}`, of `inputElements` elements in
+ * order, broadcast over the output (element i reads `in_k[i % size]`). The expression is the
+ * consumer's elementwise tree (compiler/fuse/fuse.ts).
  */
 export interface MatmulEpilogue {
   expr: EwExpr;
   inputElements: readonly number[];
 }
 
-/** The epilogue's helper function and the consts its broadcast inputs need. */
-function epilogueParts(d: MatmulDims): { helpers: string[]; consts: [string, number][] } {
-  const e = d.epilogue;
-  if (!e) return { helpers: [], consts: [] };
-  const total = d.M * d.N;
-  const lets = e.inputElements.map((n, j) => `  let x${j + 1} = in${j + 1}[${n === total ? 'i' : `i % N${j + 1}`}];`);
-  const fn = [`fn epilogue(i: u32, acc: f32) -> f32 {`, '  let x0 = acc;', ...lets, `  return ${renderEwExpr(e.expr)};`, '}'].join('\n');
-  const consts = e.inputElements.flatMap((n, j): [string, number][] => (n === total ? [] : [[`N${j + 1}`, n]]));
-  return { helpers: [...ewHelpers(e.expr), fn], consts };
+/**
+ * The kernel dims of a matmul node of `g` (with its parts' shapes from their matmul_part nodes),
+ * and the buffers its kernel binds, in binding order.
+ */
+export function matmulNodeDims(g: Graph, n: Node & { op: 'matmul' }): { dims: MatmulDims; args: number[] } {
+  const K = g.nodes[n.x].type.shape.at(-1)!;
+  const M = numel(g.nodes[n.x].type.shape) / K;
+  const outs: number[] = [n.id];
+  if (n.parts) for (const m of g.nodes) if (m.op === 'matmul_part' && m.group === n.id) outs[m.index] = m.id;
+  const products = matmulProducts(n).map((p, k): MatmulProduct => {
+    const epilogue = p.epilogue ? { expr: p.epilogue.expr, inputElements: p.epilogue.inputs.map((i) => numel(g.nodes[i].type.shape)) } : undefined;
+    return { N: g.nodes[outs[k]].type.shape.at(-1)!, ...(p.w2 === undefined ? {} : { w2: true }), ...(epilogue ? { epilogue } : {}) };
+  });
+  const [own, ...parts] = products;
+  const dims: MatmulDims = { M, K, transposeW: n.transposeW, ...own, ...(n.norm ? { norm: { eps: n.norm.eps } } : {}), ...(parts.length ? { parts } : {}) };
+  const args = [
+    n.x,
+    ...(n.norm ? [n.norm.weight] : []),
+    ...matmulProducts(n).flatMap((p, k) => [p.w, ...(p.w2 === undefined ? [] : [p.w2]), ...(p.epilogue?.inputs ?? []), outs[k]]),
+  ];
+  return { dims, args };
 }
 
-/** The value stored at flat output index `i`: the accumulator, through the epilogue when there is one. */
-function finish(d: MatmulDims, i: string, acc: string): string {
-  return d.epilogue ? `epilogue(${i}, ${acc})` : acc;
+/** The products of a kernel, its own first. */
+function productsOf(d: MatmulDims): MatmulProduct[] {
+  const own: MatmulProduct = { N: d.N, ...(d.w2 ? { w2: true } : {}), ...(d.epilogue ? { epilogue: d.epilogue } : {}) };
+  return [own, ...(d.parts ?? [])];
+}
+
+/**
+ * How one product's code names its buffers and sizes. A kernel with one product uses the plain
+ * names and module constants; product k of several suffixes its buffers with `_k` and declares
+ * its sizes (N, TILES_N, ...) as constants inside its own function.
+ */
+interface Names {
+  sfx: string;
+  local: boolean;
+}
+
+const single: Names = { sfx: '', local: false };
+
+/** Input expression index of an epilogue's first buffer: after `$0` and the second product. */
+function firstInput(p: MatmulProduct): number {
+  return p.w2 ? 2 : 1;
+}
+
+/** Sizes of the epilogue's broadcast inputs, as constants. */
+function epilogueConsts(d: MatmulDims, p: MatmulProduct): [string, number][] {
+  const total = d.M * p.N;
+  const base = firstInput(p);
+  return (p.epilogue?.inputElements ?? []).flatMap((n, j): [string, number][] => (n === total ? [] : [[`N${j + base}`, n]]));
+}
+
+/** The product's epilogue function (`epilogue`, `epilogue_1`, ...). */
+function epilogueFn(d: MatmulDims, p: MatmulProduct, names: Names): string[] {
+  const e = p.epilogue;
+  if (!e) return [];
+  const total = d.M * p.N;
+  const base = firstInput(p);
+  const consts = names.local ? epilogueConsts(d, p).map(([k, v]) => `  const ${k} = ${u32Lit(v)};`) : [];
+  const lets = e.inputElements.map((n, j) => `  let x${j + base} = in${j + base}${names.sfx}[${n === total ? 'i' : `i % N${j + base}`}];`);
+  const params = p.w2 ? 'i: u32, acc: f32, acc2: f32' : 'i: u32, acc: f32';
+  const fn = [`fn epilogue${names.sfx}(${params}) -> f32 {`, ...consts, '  let x0 = acc;', ...(p.w2 ? ['  let x1 = acc2;'] : []), ...lets, `  return ${renderEwExpr(e.expr)};`, '}'];
+  return [fn.join('\n')];
+}
+
+/** The value stored at flat output index `i`: the accumulator(s), through the epilogue when there is one. */
+function finish(p: MatmulProduct, names: Names, i: string, acc: string, acc2: string): string {
+  if (!p.epilogue) return acc;
+  return `epilogue${names.sfx}(${i}, ${acc}${p.w2 ? `, ${acc2}` : ''})`;
+}
+
+/** `acc * rs` with the norm's reciprocal root, or `acc`. */
+function normed(d: MatmulDims, acc: string, rs: string): string {
+  return d.norm ? `${acc} * ${rs}` : acc;
 }
 
 const FLAT_WG = 64;
 const TS = 16;
 
-/** Workgroup shape and workgroup memory (bytes) of each variant. */
-const SHAPE: Record<MatmulVariant, { wg: [number, number, number]; storage: number }> = {
-  register4x4: { wg: [FLAT_WG, 1, 1], storage: 0 },
-  naive: { wg: [FLAT_WG, 1, 1], storage: 0 },
-  workgroup16: { wg: [TS, TS, 1], storage: 2 * TS * TS * 4 },
+/** Workgroup shape of each variant. */
+const SHAPE: Record<MatmulVariant, [number, number, number]> = {
+  register4x4: [FLAT_WG, 1, 1],
+  naive: [FLAT_WG, 1, 1],
+  workgroup16: [TS, TS, 1],
 };
 
+/** Workgroup memory (bytes) a variant needs: workgroup16 stages an x tile and one W tile per weight. */
+function storageOf(variant: MatmulVariant, d: MatmulDims): number {
+  if (variant !== 'workgroup16') return 0;
+  const weights = productsOf(d).some((p) => p.w2) ? 2 : 1;
+  return (1 + weights) * TS * TS * 4;
+}
+
 function checkDims(name: string, d: MatmulDims): void {
-  for (const k of ['M', 'K', 'N'] as const) {
-    if (!Number.isInteger(d[k]) || d[k] < 1) throw new LoomInternalError('codegen', `${name}: ${k} = ${d[k]} must be a positive integer`);
+  for (const p of productsOf(d)) {
+    for (const [k, v] of [['M', d.M], ['K', d.K], ['N', p.N]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new LoomInternalError('codegen', `${name}: ${k} = ${v} must be a positive integer`);
+    }
   }
 }
 
 function matmulBindings(d: MatmulDims): KernelBinding[] {
-  const extra = (d.epilogue?.inputElements ?? []).map((elements, j): KernelBinding => ({ name: `in${j + 1}`, access: 'read', elem: 'f32', elements }));
-  return [
-    { name: 'x', access: 'read', elem: 'f32', elements: d.M * d.K },
-    { name: 'w', access: 'read', elem: 'f32', elements: d.K * d.N },
-    ...extra,
-    { name: 'out', access: 'read_write', elem: 'f32', elements: d.M * d.N },
-  ];
+  const ro = (name: string, elements: number): KernelBinding => ({ name, access: 'read', elem: 'f32', elements });
+  const products = productsOf(d).flatMap((p, k): KernelBinding[] => {
+    const sfx = d.parts?.length ? (k ? `_${k}` : '_0') : '';
+    const base = firstInput(p);
+    return [
+      ro(`w${sfx}`, d.K * p.N),
+      ...(p.w2 ? [ro(`w2${sfx}`, d.K * p.N)] : []),
+      ...(p.epilogue?.inputElements ?? []).map((elements, j) => ro(`in${j + base}${sfx}`, elements)),
+      { name: `out${sfx}`, access: 'read_write', elem: 'f32', elements: d.M * p.N },
+    ];
+  });
+  return [ro('x', d.M * d.K), ...(d.norm ? [ro('g', d.K)] : []), ...products];
 }
 
 function summary(d: MatmulDims, how: string): string {
-  const product = `x[M, K] · ${d.transposeW ? 'transpose(w[N, K])' : 'w[K, N]'}`;
-  const lhs = d.epilogue ? `out[M, N] = epilogue(${product})` : `out[M, N] = ${product}`;
-  return `${lhs}; ${how}${d.epilogue ? `; epilogue ${renderEwExpr(d.epilogue.expr)} with x0 the product` : ''}`;
+  const xn = d.norm ? 'rmsnorm(x[M, K], g)' : 'x[M, K]';
+  const one = (p: MatmulProduct, sfx: string) => {
+    const w = (name: string) => (d.transposeW ? `transpose(${name}${sfx}[N, K])` : `${name}${sfx}[K, N]`);
+    const product = `${xn} · ${w('w')}${p.w2 ? ` and ${xn} · ${w('w2')}` : ''}`;
+    const lhs = p.epilogue ? `out${sfx}[M, N] = epilogue(${product})` : `out${sfx}[M, N] = ${product}`;
+    return { lhs, epilogue: p.epilogue ? `epilogue ${renderEwExpr(p.epilogue.expr)} with x0 the product${p.w2 ? ', x1 the second' : ''}` : '' };
+  };
+  const products = productsOf(d);
+  if (products.length === 1) {
+    const { lhs, epilogue } = one(products[0], '');
+    return `${lhs}; ${how}${epilogue ? `; ${epilogue}` : ''}`;
+  }
+  return `${products.map((p, k) => Object.values(one(p, `_${k}`)).filter(Boolean).join(', ')).join('; ')}; ${how}`;
 }
 
 /** Why register4x4 cannot tile these dims, or undefined. */
 function register4x4Refusal(d: MatmulDims): string | undefined {
-  if (!d.transposeW && d.N % 4 !== 0) return `needs N % 4 == 0 for W [K, N] (vec4 rows of W); N = ${d.N}`;
+  for (const p of productsOf(d)) {
+    if (!d.transposeW && p.N % 4 !== 0) return `needs N % 4 == 0 for W [K, N] (vec4 rows of W); N = ${p.N}`;
+  }
   if (d.transposeW && d.K % 4 !== 0) return `needs K % 4 == 0 for W [N, K] (vec4 dot products along K); K = ${d.K}`;
   return undefined;
 }
 
+/** Tiles (register4x4: 4x4 outputs; workgroup16: 16x16; naive: single outputs) of one product. */
+function tilesOf(variant: MatmulVariant, d: MatmulDims, p: MatmulProduct): { tilesN: number; tiles: number } {
+  const side = variant === 'register4x4' ? 4 : variant === 'workgroup16' ? TS : 1;
+  const tilesN = ceilDiv(p.N, side);
+  return { tilesN, tiles: ceilDiv(d.M, side) * tilesN };
+}
+
 /** Workgroups the variant dispatches before folding. */
 function groupsFor(variant: MatmulVariant, d: MatmulDims): number {
-  switch (variant) {
-    case 'naive':
-      return ceilDiv(d.M * d.N, FLAT_WG);
-    case 'register4x4':
-      return ceilDiv(ceilDiv(d.M, 4) * ceilDiv(d.N, 4), FLAT_WG);
-    case 'workgroup16':
-      return ceilDiv(d.M, TS) * ceilDiv(d.N, TS);
-  }
+  const tiles = productsOf(d).reduce((a, p) => a + tilesOf(variant, d, p).tiles, 0);
+  return variant === 'workgroup16' ? tiles : ceilDiv(tiles, FLAT_WG);
 }
 
 function refusal(variant: MatmulVariant, d: MatmulDims, limits: DeviceLimits): string | undefined {
-  const { wg, storage } = SHAPE[variant];
+  const wg = SHAPE[variant];
+  const storage = storageOf(variant, d);
   const invocations = wg[0] * wg[1] * wg[2];
   if (variant === 'register4x4') {
     const r = register4x4Refusal(d);
@@ -153,104 +260,149 @@ export function matmulVariants(
 }
 
 /** Index of W(k, n) in the flat `w` buffer. */
-export function wAt(d: MatmulDims, k: string, n: string): string {
+export function wAt(d: { transposeW: boolean }, k: string, n: string): string {
   return d.transposeW ? `${n} * K + ${k}` : `${k} * N + ${n}`;
+}
+
+/** The kernel's products with the names their code uses. */
+function namedProducts(d: MatmulDims): { p: MatmulProduct; names: Names }[] {
+  const products = productsOf(d);
+  if (products.length === 1) return [{ p: products[0], names: single }];
+  return products.map((p, k) => ({ p, names: { sfx: `_${k}`, local: true } }));
+}
+
+/**
+ * Everything the variants share: bindings, constants, helpers (epilogues, and one function per
+ * product when there are several), dispatch over the tiles of every product, and `main`, which
+ * runs the product a tile belongs to.
+ */
+function matmulSource(
+  name: string,
+  d: MatmulDims,
+  variant: MatmulVariant,
+  how: string,
+  tile: (b: WgslBuilder, p: MatmulProduct, names: Names) => void,
+): Kernel {
+  checkDims(name, d);
+  const products = namedProducts(d);
+  const counts = products.map(({ p }) => tilesOf(variant, d, p));
+  const total = counts.reduce((a, c) => a + c.tiles, 0);
+  const wg = SHAPE[variant];
+  const perGroup = variant === 'workgroup16' ? 1 : FLAT_WG;
+  const what = variant === 'naive' ? 'M*N' : variant === 'register4x4' ? 'ceil(M/4)*ceil(N/4)' : 'ceil(M/16)*ceil(N/16)';
+  const base = products.length === 1 ? what : `sum over ${products.length} products of ${what}`;
+  let dispatch: [number, number, number];
+  let formula: string;
+  if (variant === 'workgroup16') {
+    dispatch = foldGrid(total);
+    formula = dispatch[1] === 1 ? base : `fold(${base}) into x*y`;
+  } else ({ dispatch, formula } = flatDispatch(total, FLAT_WG, base));
+  const index = flatIndex(dispatch, variant === 'workgroup16' ? 'wid' : 'gid', perGroup);
+  const item = variant === 'naive' ? 'i_el' : 'i_tile';
+  const guard = needsGuard(dispatch, perGroup, total);
+  const helpers = [...(variant === 'workgroup16' ? [workgroupArrays(d)] : []), ...new Set(products.flatMap(({ p }) => (p.epilogue ? ewHelpers(p.epilogue.expr) : [])))];
+  const consts: [string, number][] = [['M', d.M], ['K', d.K]];
+  const localConsts = (p: MatmulProduct, c: { tilesN: number; tiles: number }, ts: boolean): [string, number][] => [
+    ['N', p.N],
+    ...(ts ? [['TS', TS] as [string, number]] : []),
+    ...(variant === 'naive' ? ([['MN', d.M * p.N]] as [string, number][]) : [['TILES_N', c.tilesN], ['TILES', c.tiles]] as [string, number][]),
+  ];
+  if (products.length === 1) {
+    consts.push(...localConsts(products[0].p, counts[0], variant === 'workgroup16'), ...index.consts, ...epilogueConsts(d, products[0].p));
+    helpers.push(...epilogueFn(d, products[0].p, single));
+  } else {
+    if (variant === 'workgroup16') consts.push(['TS', TS]);
+    consts.push(['ITEMS', total], ...index.consts);
+    for (const [k, { p, names }] of products.entries()) {
+      helpers.push(...epilogueFn(d, p, names));
+      const f = new WgslBuilder();
+      const params = [`${item}: u32`, ...(variant === 'workgroup16' ? ['lid: vec3<u32>'] : [])].join(', ');
+      f.block(`fn product${names.sfx}(${params})`, () => {
+        for (const [c, v] of localConsts(p, counts[k], false)) f.line(`const ${c} = ${u32Lit(v)};`);
+        tile(f, p, names);
+      });
+      helpers.push(f.toString());
+    }
+  }
+  return buildKernel({
+    name,
+    summary: summary(d, how),
+    bindings: matmulBindings(d),
+    consts,
+    ...(d.norm ? { fconsts: [['EPS', d.norm.eps]] as [string, number][] } : {}),
+    helpers,
+    workgroupSize: wg,
+    dispatch,
+    dispatchFormula: formula,
+    ...(variant === 'workgroup16' ? { builtins: ['lid', 'wid'] as ('lid' | 'wid')[] } : {}),
+    body: (b) => {
+      b.line(`let ${item} = ${index.expr};`);
+      // Depends only on the workgroup id for workgroup16, so a workgroup returns together.
+      if (products.length === 1) {
+        if (guard) b.line(variant === 'naive' ? 'if (i_el >= MN) { return; }' : 'if (i_tile >= TILES) { return; }');
+        tile(b, products[0].p, single);
+        return;
+      }
+      if (guard) b.line(`if (${item} >= ITEMS) { return; }`);
+      let start = 0;
+      for (const [k, { names }] of products.entries()) {
+        const end = start + counts[k].tiles;
+        const call = `product${names.sfx}(${start ? `${item} - ${u32Lit(start)}` : item}${variant === 'workgroup16' ? ', lid' : ''});`;
+        if (k === products.length - 1) b.line(k ? `else { ${call} }` : call);
+        else b.line(`${k ? 'else ' : ''}if (${item} < ${u32Lit(end)}) { ${call} }`);
+        start = end;
+      }
+    },
+  });
 }
 
 /** `x f32[M*K], w f32[K*N] -> out f32[M*N]` with the chosen variant. */
 export function matmulKernel(o: MatmulDims & { name: string; variant: MatmulVariant }): Kernel {
-  checkDims(o.name, o);
   switch (o.variant) {
     case 'naive':
-      return naiveKernel(o.name, o);
-    case 'register4x4':
-      return register4x4Kernel(o.name, o);
+      return matmulSource(o.name, o, 'naive', 'one invocation per output', (b, p, names) => naiveBody(b, o, p, names));
+    case 'register4x4': {
+      const why = register4x4Refusal(o);
+      if (why) throw new LoomInternalError('codegen', `${o.name}: register4x4 ${why}`);
+      return matmulSource(o.name, o, 'register4x4', 'one invocation per 4x4 output tile, vec4 register accumulators, no barriers', (b, p, names) => register4x4Body(b, o, p, names));
+    }
     case 'workgroup16':
-      return workgroup16Kernel(o.name, o);
+      return matmulSource(o.name, o, 'workgroup16', '16x16 output tiles staged through workgroup memory', (b, p, names) => workgroup16Body(b, o, p, names));
   }
 }
 
-function naiveKernel(name: string, d: MatmulDims): Kernel {
-  const total = d.M * d.N;
-  const { dispatch, formula } = flatDispatch(total, FLAT_WG, 'M*N');
-  const index = flatIndex(dispatch, 'gid', FLAT_WG);
-  return buildKernel({
-    name,
-    summary: summary(d, 'one invocation per output'),
-    bindings: matmulBindings(d),
-    consts: [['M', d.M], ['K', d.K], ['N', d.N], ['MN', total], ...index.consts, ...epilogueParts(d).consts],
-    helpers: epilogueParts(d).helpers,
-    workgroupSize: SHAPE.naive.wg,
-    dispatch,
-    dispatchFormula: formula,
-    body: (b) => {
-      b.line(`let i_el = ${index.expr};`);
-      if (needsGuard(dispatch, FLAT_WG, total)) b.line('if (i_el >= MN) { return; }');
-      b.line('let i_m = i_el / N;');
-      b.line('let i_n = i_el % N;');
-      b.line('let o_x = i_m * K;');
-      b.line('var b_acc = 0.0;');
-      b.block('for (var i_k = 0u; i_k < K; i_k++)', () => {
-        b.line(`b_acc += x[o_x + i_k] * w[${wAt(d, 'i_k', 'i_n')}];`);
-      });
-      b.line(`out[i_el] = ${finish(d, 'i_el', 'b_acc')};`);
-    },
+function naiveBody(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names: Names): void {
+  const { sfx } = names;
+  b.line('let i_m = i_el / N;');
+  b.line('let i_n = i_el % N;');
+  b.line('let o_x = i_m * K;');
+  b.line('var b_acc = 0.0;');
+  if (p.w2) b.line('var b_acc2 = 0.0;');
+  if (d.norm) b.line('var b_ss = 0.0;');
+  b.block('for (var i_k = 0u; i_k < K; i_k++)', () => {
+    const x = d.norm ? 'b_x' : `x[o_x + i_k]`;
+    if (d.norm) {
+      b.line('let b_x = x[o_x + i_k];');
+      b.line('b_ss += b_x * b_x;');
+    }
+    const g = d.norm ? ' * g[i_k]' : '';
+    b.line(`b_acc += ${x} * w${sfx}[${wAt(d, 'i_k', 'i_n')}]${g};`);
+    if (p.w2) b.line(`b_acc2 += ${x} * w2${sfx}[${wAt(d, 'i_k', 'i_n')}]${g};`);
   });
+  if (d.norm) b.line('let b_rs = inverseSqrt(b_ss / f32(K) + EPS);');
+  b.line(`out${sfx}[i_el] = ${finish(p, names, 'i_el', normed(d, 'b_acc', 'b_rs'), normed(d, 'b_acc2', 'b_rs'))};`);
 }
 
-function register4x4Kernel(name: string, d: MatmulDims): Kernel {
-  const why = register4x4Refusal(d);
-  if (why) throw new LoomInternalError('codegen', `${name}: register4x4 ${why}`);
-  const tilesN = ceilDiv(d.N, 4);
-  const tiles = ceilDiv(d.M, 4) * tilesN;
-  const { dispatch, formula } = flatDispatch(tiles, FLAT_WG, 'ceil(M/4)*ceil(N/4)');
-  const index = flatIndex(dispatch, 'gid', FLAT_WG);
-  return buildKernel({
-    name,
-    summary: summary(d, 'one invocation per 4x4 output tile, vec4 register accumulators, no barriers'),
-    bindings: matmulBindings(d),
-    consts: [['M', d.M], ['K', d.K], ['N', d.N], ['TILES_N', tilesN], ['TILES', tiles], ...index.consts, ...epilogueParts(d).consts],
-    helpers: epilogueParts(d).helpers,
-    workgroupSize: SHAPE.register4x4.wg,
-    dispatch,
-    dispatchFormula: formula,
-    body: (b) => {
-      b.line(`let i_tile = ${index.expr};`);
-      if (needsGuard(dispatch, FLAT_WG, tiles)) b.line('if (i_tile >= TILES) { return; }');
-      b.line('let i_m = (i_tile / TILES_N) * 4u;');
-      b.line('let i_n = (i_tile % TILES_N) * 4u;');
-      register4x4Body(b, d);
-    },
-  });
+function workgroupArrays(d: MatmulDims): string {
+  const arrays = ['s_x', 's_w', ...(productsOf(d).some((p) => p.w2) ? ['s_w2'] : [])];
+  return arrays.map((a) => `var<workgroup> ${a}: array<array<f32, TS>, TS>;`).join('\n');
 }
 
-function workgroup16Kernel(name: string, d: MatmulDims): Kernel {
-  const tilesN = ceilDiv(d.N, TS);
-  const tiles = ceilDiv(d.M, TS) * tilesN;
-  const dispatch = foldGrid(tiles);
-  const index = flatIndex(dispatch, 'wid', 1);
-  const base = 'ceil(M/16)*ceil(N/16)';
-  return buildKernel({
-    name,
-    summary: summary(d, '16x16 output tiles staged through workgroup memory'),
-    bindings: matmulBindings(d),
-    consts: [['M', d.M], ['K', d.K], ['N', d.N], ['TS', TS], ['TILES_N', tilesN], ['TILES', tiles], ...index.consts, ...epilogueParts(d).consts],
-    helpers: ['var<workgroup> s_x: array<array<f32, TS>, TS>;\nvar<workgroup> s_w: array<array<f32, TS>, TS>;', ...epilogueParts(d).helpers],
-    workgroupSize: SHAPE.workgroup16.wg,
-    dispatch,
-    dispatchFormula: dispatch[1] === 1 ? base : `fold(${base}) into x*y`,
-    builtins: ['lid', 'wid'],
-    body: (b) => workgroup16Body(b, d, index.expr, needsGuard(dispatch, 1, tiles)),
-  });
-}
-
-function workgroup16Body(b: WgslBuilder, d: MatmulDims, tileExpr: string, guardTile: boolean): void {
+function workgroup16Body(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names: Names): void {
+  const { sfx } = names;
   const edgeM = d.M % TS !== 0;
-  const edgeN = d.N % TS !== 0;
+  const edgeN = p.N % TS !== 0;
   const edgeK = d.K % TS !== 0;
-  b.line(`let i_tile = ${tileExpr};`);
-  // Depends only on the workgroup id, so every invocation of a workgroup returns together.
-  if (guardTile) b.line('if (i_tile >= TILES) { return; }');
   b.line('let i_m = (i_tile / TILES_N) * TS + lid.y;');
   b.line('let i_n = (i_tile % TILES_N) * TS + lid.x;');
   if (edgeM || edgeN) b.line('// Rows and columns past the edge load clamped (valid) data and are not stored.');
@@ -266,26 +418,36 @@ function workgroup16Body(b: WgslBuilder, d: MatmulDims, tileExpr: string, guardT
   if (edgeN) b.line(`let i_nwc = min(${nwBase}, N - 1u);`);
   const nw = edgeN ? 'i_nwc' : nwBase;
   b.line('var b_acc = 0.0;');
+  if (p.w2) b.line('var b_acc2 = 0.0;');
+  if (d.norm) b.line('var b_ss = 0.0;');
   // For W [N, K] the W element's K index is the x element's: i_kx.
   const kw = d.transposeW ? 'i_kx' : 'i_kw';
+  const weights: [string, string][] = [['s_w', `w${sfx}`], ...(p.w2 ? [['s_w2', `w2${sfx}`] as [string, string]] : [])];
   b.block('for (var i_k0 = 0u; i_k0 < K; i_k0 += TS)', () => {
     b.line('let i_kx = i_k0 + lid.x;');
     if (!d.transposeW) b.line('let i_kw = i_k0 + lid.y;');
+    // The norm weight scales W's rows, so the staged x stays raw for the sum of squares.
     if (edgeK) {
       b.line('// K past the edge: clamped loads, zeroed by the masks.');
       b.line(`s_x[lid.y][lid.x] = select(0.0, x[o_x + min(i_kx, K - 1u)], i_kx < K);`);
-      b.line(`s_w[${wRow}][${wCol}] = select(0.0, w[${wAt(d, `min(${kw}, K - 1u)`, nw)}], ${kw} < K);`);
+      for (const [s, w] of weights) b.line(`${s}[${wRow}][${wCol}] = select(0.0, ${w}[${wAt(d, `min(${kw}, K - 1u)`, nw)}]${d.norm ? ` * g[min(${kw}, K - 1u)]` : ''}, ${kw} < K);`);
     } else {
       b.line('s_x[lid.y][lid.x] = x[o_x + i_kx];');
-      b.line(`s_w[${wRow}][${wCol}] = w[${wAt(d, kw, nw)}];`);
+      for (const [s, w] of weights) b.line(`${s}[${wRow}][${wCol}] = ${w}[${wAt(d, kw, nw)}]${d.norm ? ` * g[${kw}]` : ''};`);
     }
     b.line('workgroupBarrier();');
     b.block('for (var i_kk = 0u; i_kk < TS; i_kk++)', () => {
-      b.line('b_acc += s_x[lid.y][i_kk] * s_w[i_kk][lid.x];');
+      if (d.norm || p.w2) {
+        b.line('let b_x = s_x[lid.y][i_kk];');
+        if (d.norm) b.line('b_ss += b_x * b_x;');
+        b.line('b_acc += b_x * s_w[i_kk][lid.x];');
+        if (p.w2) b.line('b_acc2 += b_x * s_w2[i_kk][lid.x];');
+      } else b.line('b_acc += s_x[lid.y][i_kk] * s_w[i_kk][lid.x];');
     });
     b.line('workgroupBarrier();');
   });
-  const store = `out[i_m * N + i_n] = ${finish(d, 'i_m * N + i_n', 'b_acc')};`;
+  if (d.norm) b.line('let b_rs = inverseSqrt(b_ss / f32(K) + EPS);');
+  const store = `out${sfx}[i_m * N + i_n] = ${finish(p, names, 'i_m * N + i_n', normed(d, 'b_acc', 'b_rs'), normed(d, 'b_acc2', 'b_rs'))};`;
   if (edgeM && edgeN) b.line(`if (i_m < M && i_n < N) { ${store} }`);
   else if (edgeM) b.line(`if (i_m < M) { ${store} }`);
   else if (edgeN) b.line(`if (i_n < N) { ${store} }`);
@@ -307,38 +469,58 @@ function clamped(base: string, r: number, edge: boolean, limit: string): string 
 }
 
 /** Accumulates the 4x4 tile at (i_m, i_n) into b_acc0..3 (one vec4 per row) and stores it. */
-function register4x4Body(b: WgslBuilder, d: MatmulDims): void {
+function register4x4Body(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names: Names): void {
+  const { sfx } = names;
   const edgeM = d.M % 4 !== 0;
-  const edgeN = d.N % 4 !== 0;
+  const edgeN = p.N % 4 !== 0;
+  b.line('let i_m = (i_tile / TILES_N) * 4u;');
+  b.line('let i_n = (i_tile % TILES_N) * 4u;');
   if (edgeM || edgeN) b.line('// Rows and columns past the edge load clamped (valid) data and are not stored.');
   for (const r of R4) b.line(`let o_x${r} = ${clamped('i_m', r, edgeM, 'M')} * K;`);
   if (d.transposeW) for (const c of R4) b.line(`let o_w${c} = ${clamped('i_n', c, edgeN, 'N')} * K;`);
   for (const r of R4) b.line(`var b_acc${r} = vec4<f32>();`);
+  if (p.w2) for (const r of R4) b.line(`var b_sec${r} = vec4<f32>();`);
+  if (d.norm) b.line('var b_ss = vec4<f32>();');
   if (d.transposeW) {
     b.block('for (var i_k = 0u; i_k < K; i_k += 4u)', () => {
       for (const r of R4) b.line(`let b_x${r} = ${vec4Load('x', `o_x${r} + i_k`)};`);
-      for (const c of R4) b.line(`let b_w${c} = ${vec4Load('w', `o_w${c} + i_k`)};`);
-      for (const r of R4) {
-        b.line(`b_acc${r} += vec4<f32>(${R4.map((c) => `dot(b_x${r}, b_w${c})`).join(', ')});`);
+      if (d.norm) {
+        b.line(`b_ss += vec4<f32>(${R4.map((r) => `dot(b_x${r}, b_x${r})`).join(', ')});`);
+        b.line(`let b_g = ${vec4Load('g', 'i_k')};`);
       }
+      const dots = (w: string, acc: string) => {
+        for (const c of R4) b.line(`let b_${w}${c} = ${vec4Load(`${w}${sfx}`, `o_w${c} + i_k`)}${d.norm ? ' * b_g' : ''};`);
+        for (const r of R4) b.line(`${acc}${r} += vec4<f32>(${R4.map((c) => `dot(b_x${r}, b_${w}${c})`).join(', ')});`);
+      };
+      dots('w', 'b_acc');
+      if (p.w2) dots('w2', 'b_sec');
     });
   } else {
     b.block('for (var i_k = 0u; i_k < K; i_k++)', () => {
       b.line('let o_w = i_k * N + i_n;');
-      b.line(`let b_w = ${vec4Load('w', 'o_w')};`);
-      for (const r of R4) b.line(`b_acc${r} += x[o_x${r} + i_k] * b_w;`);
+      const g = d.norm ? ' * g[i_k]' : '';
+      b.line(`let b_w = ${vec4Load(`w${sfx}`, 'o_w')}${g};`);
+      if (p.w2) b.line(`let b_w2 = ${vec4Load(`w2${sfx}`, 'o_w')}${g};`);
+      if (d.norm || p.w2) {
+        b.line(`let b_x = vec4<f32>(${R4.map((r) => `x[o_x${r} + i_k]`).join(', ')});`);
+        if (d.norm) b.line('b_ss += b_x * b_x;');
+        for (const r of R4) b.line(`b_acc${r} += b_x.${LANES[r]} * b_w;`);
+        if (p.w2) for (const r of R4) b.line(`b_sec${r} += b_x.${LANES[r]} * b_w2;`);
+      } else for (const r of R4) b.line(`b_acc${r} += x[o_x${r} + i_k] * b_w;`);
     });
   }
-  storeTile(b, d, edgeM, edgeN);
+  if (d.norm) b.line('let b_rs = inverseSqrt(b_ss / f32(K) + EPS);');
+  storeTile(b, d, p, names, edgeM, edgeN);
 }
 
-function storeTile(b: WgslBuilder, d: MatmulDims, edgeM: boolean, edgeN: boolean): void {
+function storeTile(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names: Names, edgeM: boolean, edgeN: boolean): void {
   for (const r of R4) {
     const row = () => {
       b.line(`let o_out${r} = ${r ? `(i_m + ${r}u)` : 'i_m'} * N + i_n;`);
       for (const c of R4) {
         const at = `o_out${r}${c ? ` + ${c}u` : ''}`;
-        const st = `out[${at}] = ${finish(d, at, `b_acc${r}.${LANES[c]}`)};`;
+        const lane = (acc: string) => normed(d, `${acc}${r}.${LANES[c]}`, `b_rs.${LANES[r]}`);
+        const st = `out${names.sfx}[${at}] = ${finish(p, names, at, lane('b_acc'), lane('b_sec'))};`;
         b.line(edgeN && c > 0 ? `if (i_n + ${c}u < N) { ${st} }` : st);
       }
     };
