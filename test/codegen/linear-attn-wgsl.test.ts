@@ -264,3 +264,76 @@ describe('linearAttnCost', () => {
     expect(linearAttnCost('chunkwise', d).flops).toBeLessThan(linearAttnCost('parallel', d).flops);
   });
 });
+
+describe('linear attention WGSL: the chunkwise workgroup variant', () => {
+  const wg = (d: LinearAttnDims, maxWorkgroupsPerDim?: number): Kernel[] =>
+    linearAttnProgram({ ...call('chunkwise', d), variant: 'workgroup' }, { maxWorkgroupsPerDim }).steps.map((s) => s.kernel);
+
+  it('matches the snapshot of chunk_o_wg (B2-T20-H2-K4-V8-c8-elu1-norm, vector decay)', async () => {
+    const [h, o] = wg(dims(20, { decay: { kind: 'vector' } }));
+    expect(h.name).toBe('L0.attn.chunk_h_wg');
+    expect(o.name).toBe('L0.attn.chunk_o_wg');
+    await expect(o.wgsl).toMatchFileSnapshot('__snapshots__/linear_attn/workgroup/chunk_o_wg-vector.wgsl');
+  });
+
+  it('binds what the register variant binds and emits only the chosen decay', () => {
+    for (const decay of [{ kind: 'none' }, RETNET, { kind: 'scalar' }, { kind: 'vector' }] as Decay[]) {
+      const d = dims(20, { decay, feature: 'identity' });
+      const reg = linearAttnProgram(call('chunkwise', d));
+      const p = linearAttnProgram({ ...call('chunkwise', d), variant: 'workgroup' });
+      expect(p.buffers).toEqual(reg.buffers);
+      expect(p.steps.map((s) => s.args)).toEqual(reg.steps.map((s) => s.args));
+      for (const s of p.steps) expect(s.args.length).toBe(s.kernel.bindings.length);
+      const text = p.steps.map((s) => s.kernel.wgsl).join('\n');
+      expect(text).toContain('workgroupBarrier();');
+      expect(/\bg\[/.test(text)).toBe(decay.kind === 'scalar' || decay.kind === 'vector');
+      expect(text.includes('LOG_DECAY')).toBe(decay.kind === 'fixed');
+      if (decay.kind === 'none') expect(text).not.toMatch(/exp\(|b_lg|b_d\b/);
+    }
+  });
+
+  it('sizes its workgroup arrays within 16 KiB', () => {
+    for (const C of [8, 16, 64, 128, 256]) {
+      for (const [K, V] of [[16, 16], [64, 64], [128, 128], [153, 64]]) {
+        for (const decay of [{ kind: 'none' }, { kind: 'vector' }] as Decay[]) {
+          const d = { ...dims(300, { K, V, decay, chunk: C }), chunk: C };
+          // Normalized with a vector gate binds 9 storage buffers: allow them, to size the tiles alone.
+          expect(linearAttnSupports('chunkwise', { ...d, variant: 'workgroup' }, { ...LIMITS, maxStorageBuffersPerShaderStage: 10 })).toEqual({ ok: true });
+          for (const k of wg(d)) {
+            const floats = [...k.wgsl.matchAll(/var<workgroup> \w+: array<f32, (\d+)>/g)].reduce((a, m) => a + Number(m[1]), 0);
+            expect(floats * 4).toBeLessThanOrEqual(16384);
+            expect(k.workgroupSize[0]).toBeLessThanOrEqual(256);
+          }
+        }
+      }
+    }
+  });
+
+  it('refuses what it cannot run, with the reason', () => {
+    const d = dims(600, { K: 64, V: 64, chunk: 64 });
+    const ask = (x: LinearAttnDims, schedule: Schedule = 'chunkwise', limits = LIMITS) => linearAttnSupports(schedule, { ...x, variant: 'workgroup' }, limits);
+    expect(ask({ ...d, chunk: 512 })).toMatchObject({ ok: false, reason: expect.stringMatching(/^workgroup variant: chunk 512: .*the device allows 256 per workgroup/) });
+    expect(ask(d, 'chunkwise', { ...LIMITS, maxComputeWorkgroupStorageSize: 4096 })).toMatchObject({ ok: false, reason: expect.stringMatching(/bytes of workgroup memory, the device allows 4096/) });
+    expect(ask(d, 'recurrent')).toMatchObject({ ok: false, reason: 'the workgroup variant is a form of the chunkwise schedule, not of recurrent' });
+    expect(ask({ ...d, knobs: { ...d.knobs, update: 'delta' } })).toMatchObject({ ok: false, reason: "the delta rule's chunkwise kernels have only the register variant" });
+    expect(linearAttnSupports('chunkwise', { ...d, variant: 'shared' }, LIMITS)).toMatchObject({ ok: false, reason: "unknown kernel variant 'shared' (register | workgroup)" });
+    expect(() => linearAttnProgram({ ...call('parallel', d), variant: 'workgroup' })).toThrow(/not of parallel/);
+  });
+
+  it('folds its workgroup grid into 2D past the per-dimension limit', () => {
+    for (const k of wg(dims(50, { B: 3, V: 68 }), 2)) {
+      expect(k.dispatch[1]).toBeGreaterThan(1);
+      expect(k.wgsl).toContain('let i_wg = wid.y * GRID_X + wid.x;');
+      const n = Number(/const NWG: u32 = (\d+)u;/.exec(k.wgsl)?.[1]);
+      expect(k.dispatch[0] * k.dispatch[1]).toBeGreaterThanOrEqual(n);
+    }
+  });
+
+  it('costs less memory traffic than the register variant', () => {
+    const d = dims(4096, { K: 64, V: 64, chunk: 64, decay: { kind: 'vector' }, feature: 'identity', normalize: false });
+    const reg = linearAttnCost('chunkwise', d);
+    const wgc = linearAttnCost('chunkwise', { ...d, variant: 'workgroup' });
+    expect(wgc.bytes).toBeLessThan(reg.bytes / 4);
+    expect(wgc.flops).toBeLessThanOrEqual(reg.flops);
+  });
+});

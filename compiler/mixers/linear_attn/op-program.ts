@@ -7,7 +7,7 @@ import { featureMapKernel } from '../../codegen/kernels/feature-map.ts';
 import type { ProgramSpec, Step } from '../../codegen/program.ts';
 import type { Schedule } from '../../ir/graph.ts';
 import { chooseCheapest, estimateMs, type Candidate } from '../../plan/cost.ts';
-import type { DeviceProfile } from '../../plan/device.ts';
+import { gpuClass, type DeviceProfile } from '../../plan/device.ts';
 import { autoCandidates, DEFAULT_CHUNK } from '../../plan/plan.ts';
 import type { ScheduleChoice } from '../../check/spec.ts';
 import { linearAttnCost, linearAttnProgram, linearAttnSupports } from './index.ts';
@@ -17,6 +17,8 @@ export interface OpProgram {
   spec: ProgramSpec;
   schedule: Schedule;
   chunk: number;
+  /** `workgroup` when chunkwise runs its workgroup-memory kernels (GPU-class adapters), else absent. */
+  variant?: string;
   candidates: Candidate[];
   /** Key dim of the recurrence and its state: K, or K' after a feature map. */
   keyDim: number;
@@ -36,6 +38,9 @@ export function opProgram(def: OpDef, d: OpDims, o: { scale?: number; normalize:
   });
   const pick = choice.kind === 'auto' ? chooseCheapest(candidates) : candidates[0].ok ? candidates[0] : undefined;
   if (!pick) return { error: candidates.map((c) => `${c.schedule}: ${c.reason}`).join('; ') };
+  // The chunkwise kernel variant by device class, as the planner chooses it (compiler/plan/chunk-variant.ts).
+  const wg = pick.schedule === 'chunkwise' && gpuClass(device) && linearAttnSupports('chunkwise', { ...dims, chunk: pick.chunk, variant: 'workgroup' }, device.limits).ok;
+  const variant = wg ? { variant: 'workgroup' } : {};
   const gate = opInputs(def).find((t) => t === 'g' || t === 'gk') ?? null;
   const beta = def.update === 'delta' ? 'beta' : null;
   const map = opFeatureMap(def, d, o);
@@ -47,6 +52,7 @@ export function opProgram(def: OpDef, d: OpDims, o: { scale?: number; normalize:
     ...dims,
     schedule: pick.schedule,
     chunk: pick.chunk,
+    ...variant,
     buffers: { q: map ? 'q_phi' : 'q', k: map ? 'k_phi' : 'k', v: 'v', s0: 's0', z0: knobs.normalize ? 'z0' : null, g: gate, beta, o: 'o', S: 'S', z: knobs.normalize ? 'z' : null },
   });
   spec.steps.unshift(...phiSteps);
@@ -65,5 +71,5 @@ export function opProgram(def: OpDef, d: OpDims, o: { scale?: number; normalize:
   if (knobs.normalize) sizes.push(['z0', B * H * K, 'state_in'], ['z', B * H * K, 'state_out']);
   if (map) sizes.push(['q_phi', B * T * H * K, 'activation'], ['k_phi', B * T * H * K, 'activation']);
   spec.buffers.push(...sizes.map(([name, elements, role]) => ({ name, elements, role, elem: 'f32' as const })));
-  return { spec, schedule: pick.schedule, chunk: pick.chunk, candidates, keyDim: K };
+  return { spec, schedule: pick.schedule, chunk: pick.chunk, ...variant, candidates, keyDim: K };
 }
