@@ -5,6 +5,7 @@
 import type { ScheduleChoice } from '../compiler/check/spec.ts';
 import { compileArtifacts, DEFAULT_RUNTIME_IMPORT, emitArtifacts, type CompiledPair } from '../compiler/emit/emit.ts';
 import type { DeviceProfile } from '../compiler/plan/device.ts';
+import type { WeightDtype } from '../compiler/plan/weight-dtype.ts';
 import { LoomError } from '../grammar/diagnostics.ts';
 import { artifactsFromFiles, type Artifacts } from '../runtime/artifacts.ts';
 
@@ -13,6 +14,8 @@ export interface OpenOptions {
   seq: number;
   schedule?: ScheduleChoice;
   device: DeviceProfile;
+  /** `f16`: the matmuls' weights stored as f16 (`--weights-dtype f16`). */
+  weights?: WeightDtype;
 }
 
 /** The forward (prefill plan) and step (decode plan) programs of `text` as in-memory artifacts. */

@@ -6,6 +6,7 @@ import type { ScheduleChoice } from '../compiler/check/spec.ts';
 import { parse } from '../grammar/index.ts';
 import { LoomError } from '../grammar/diagnostics.ts';
 import { WEIGHTS_FORMATS, type WeightsFormat } from '../runtime/fla-weights.ts';
+import type { WeightDtype } from '../compiler/plan/weight-dtype.ts';
 import { usageError } from './io.ts';
 
 export interface CommonOptions {
@@ -50,6 +51,18 @@ export function parseCommand<E extends Extra>(command: string, args: string[], e
     weightsFormat: weightsFormat(v['weights-format']),
   };
   return { common, values: v };
+}
+
+/**
+ * `--weights-dtype f32|f16` (compile, run, explain, generate): how the matmuls' weights are stored
+ * on the device (compiler/plan/weight-dtype.ts). A flag of its own: `--weights` names a file.
+ */
+export const WEIGHTS_DTYPE = { 'weights-dtype': { type: 'string' } } as const;
+
+export function weightsDtype(v: unknown): WeightDtype {
+  if (v === undefined || v === 'f32') return 'f32';
+  if (v === 'f16') return 'f16';
+  throw usageError(`--weights-dtype must be f32 or f16, got '${v}'`);
 }
 
 function weightsFormat(v: unknown): WeightsFormat {

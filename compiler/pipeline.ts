@@ -16,6 +16,7 @@ import { verifyGraph } from './ir/verify.ts';
 import { lower } from './lower/lower.ts';
 import { DEFAULT_PROFILE, type DeviceProfile } from './plan/device.ts';
 import { plan, type Mode, type Plan } from './plan/plan.ts';
+import type { WeightDtype } from './plan/weight-dtype.ts';
 
 export interface CompileOptions {
   batch: number;
@@ -27,6 +28,8 @@ export interface CompileOptions {
   device?: DeviceProfile;
   /** false: skip the fusion passes (the benchmark's unfused baseline). */
   fuse?: boolean;
+  /** `f16`: the matmuls' weights stored as f16 on the device (`--weights-dtype`); default f32. */
+  weights?: WeightDtype;
 }
 
 export interface Compiled {
@@ -67,7 +70,7 @@ export function compileSpec(ast: LoomFile, spec: ModelSpec, opts: CompileOptions
   dumps.push({ pass: 'fuse', text: dumpGraph(fused) });
   const device = opts.device ?? DEFAULT_PROFILE;
   const mode = opts.mode ?? (opts.seq === 1 ? 'decode' : 'prefill');
-  const planned = plan(fused, spec.schedule, device, { mode, override: opts.schedule }); // schedule and kernel variant per node
+  const planned = plan(fused, spec.schedule, device, { mode, override: opts.schedule, ...(opts.weights ? { weights: opts.weights } : {}) }); // schedule, kernel variant, weight storage per node
   if (!planned.plan) return { ok: false, diagnostics: planned.diagnostics, ast, spec };
   const program = assemble(fused, planned.plan); // WGSL kernels and buffers
   return { ok: true, compiled: { ast, spec, graph, fused, plan: planned.plan, program, dumps }, diagnostics: [] };

@@ -59,6 +59,7 @@ export const DIAGNOSTICS = {
   'device-limit': { code: 4004, severity: 'error', message: '{message}' },
   'no-decode': { code: 4020, severity: 'error', message: '{message}' },
   'sequence-too-long': { code: 4021, severity: 'error', message: '{mixer}: T = {T} is longer than max_len = {maxLen}, the length its learned {what} cover' },
+  'no-shader-f16': { code: 4022, severity: 'error', message: '{what} needs the WebGPU feature shader-f16 (matmul weights stored as f16), which {device} lacks; {hint}' },
 
   // 5xxx: runtime inputs
   'bad-weights': { code: 5001, severity: 'error', message: '{message}' },

@@ -148,5 +148,5 @@ export async function createGpu(): Promise<Gpu> {
 export function deviceProfile(gpu: Gpu): DeviceProfile {
   const a = gpu.adapter;
   const name = [a.description || a.device || a.vendor || 'adapter', a.backend ? `(${a.backend})` : ''].filter(Boolean).join(' ');
-  return { name, isCpu: a.isCpu, limits: gpu.limits, ...(a.isCpu ? {} : { unrollLoops: true }) };
+  return { name, isCpu: a.isCpu, limits: gpu.limits, ...(a.isCpu ? {} : { unrollLoops: true }), shaderF16: gpu.device.features.has('shader-f16') };
 }

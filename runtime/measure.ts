@@ -114,7 +114,7 @@ export function standalone(spec: ProgramSpec): ProgramSpec {
 export function fillForTiming(program: Program, spec: ProgramSpec, seed = 1): void {
   const rng = new Rng(seed);
   for (const b of spec.buffers) {
-    if (b.elem !== 'f32') {
+    if (b.elem !== 'f32' && b.elem !== 'f16') {
       program.write(b.name, b.elem === 'i32' ? new Int32Array(b.elements) : new Uint32Array(b.elements));
       continue;
     }

@@ -2,11 +2,12 @@
  * Runs a ProgramSpec on a device: a pipeline cache keyed by WGSL text, one GPU buffer per
  * declared buffer, bind groups built once, and one command buffer (one queue submission) per run.
  */
-import type { ElemType, Kernel } from '../compiler/codegen/kernel.ts';
+import { elemBytes, type ElemType, type Kernel } from '../compiler/codegen/kernel.ts';
 import type { BufferDecl, ProgramSpec, Step } from '../compiler/codegen/program.ts';
 import { planMemory } from '../compiler/codegen/memory.ts';
 import { diag, LoomError, LoomInternalError } from '../grammar/diagnostics.ts';
 import { assertAlive, scoped, takeUncaptured, unlessLost } from './device-health.ts';
+import { fromF16, toF16 } from './f16.ts';
 import type { Gpu } from './gpu.ts';
 
 export type HostArray = Float32Array | Int32Array | Uint32Array;
@@ -78,8 +79,6 @@ export function pipelineCache(device: GPUDevice): PipelineCache {
   return c;
 }
 
-const BYTES = 4;
-
 let liveBuffers = 0;
 
 /** GPU buffers created by programs (their own and staging buffers) and not yet destroyed. */
@@ -98,9 +97,27 @@ export function destroyBuffer(b: GPUBuffer): void {
   liveBuffers--;
 }
 
-/** Storage buffers must be non-empty and 16-byte aligned here. */
-export function bufferBytes(b: { elements: number }): number {
-  return Math.max(16, Math.ceil((b.elements * BYTES) / 16) * 16);
+/** Storage buffers must be non-empty and 16-byte aligned here (f16: 2 bytes per element, else 4). */
+export function bufferBytes(b: { elements: number; elem?: ElemType }): number {
+  return Math.max(16, Math.ceil((b.elements * elemBytes(b.elem ?? 'f32')) / 16) * 16);
+}
+
+/** Bytes a copy of the buffer's elements moves: whole 4-byte words (an odd number of f16 values ends padded). */
+function copyBytes(decl: { elements: number; elem: ElemType }): number {
+  return Math.ceil((decl.elements * elemBytes(decl.elem)) / 4) * 4;
+}
+
+/**
+ * LOOM4022 before anything is allocated: a program with f16 buffers (compiled with
+ * `--weights-dtype f16`) on a device without shader-f16.
+ */
+function checkFeatures(gpu: Gpu, spec: ProgramSpec): void {
+  const f16 = spec.buffers.find((b) => b.elem === 'f16');
+  if (!f16 || gpu.device.features.has('shader-f16')) return;
+  const a = gpu.adapter;
+  const device = `the adapter ${a.description || a.device || a.vendor || '(unnamed)'}`;
+  const what = `this program's f16 weight buffers ('${f16.name}', ...; compiled with --weights-dtype f16)`;
+  throw new LoomError([diag('no-shader-f16', { what, device, hint: 'recompile with --weights-dtype f32 (the default)' })]);
 }
 
 /** Refuses, before anything is allocated, a buffer over the device's per-buffer limits. */
@@ -117,8 +134,9 @@ function checkLimits(gpu: Gpu, spec: ProgramSpec, shared: ReadonlyMap<string, GP
   }
 }
 
+/** The host array of a buffer's values; f16 buffers come and go as Float32Array (converted). */
 function hostArray(elem: ElemType, n: number): HostArray {
-  return elem === 'f32' ? new Float32Array(n) : elem === 'i32' ? new Int32Array(n) : new Uint32Array(n);
+  return elem === 'f32' || elem === 'f16' ? new Float32Array(n) : elem === 'i32' ? new Int32Array(n) : new Uint32Array(n);
 }
 
 interface Pass {
@@ -190,6 +208,7 @@ export class Program {
   static async create(gpu: Gpu, spec: ProgramSpec, shared: ReadonlyMap<string, GPUBuffer> = new Map(), opts: { keepActivations?: boolean } = {}): Promise<Program> {
     const { device } = gpu;
     assertAlive(device);
+    checkFeatures(gpu, spec);
     checkLimits(gpu, spec, shared);
     const decls = new Map(spec.buffers.map((b) => [b.name, b]));
     const buffers = new Map<string, GPUBuffer>(shared);
@@ -296,6 +315,13 @@ export class Program {
       throw new LoomInternalError('program', `buffer '${name}' holds ${decl.elements} elements, got ${data.length}`);
     }
     this.usable();
+    if (decl.elem === 'f16') {
+      // Values are given as f32 and stored rounded to nearest f16 (runtime/f16.ts), padded to 4 bytes.
+      if (!(data instanceof Float32Array)) throw new LoomInternalError('program', `buffer '${name}' is f16; write it as a Float32Array`);
+      const bits = toF16(data);
+      this.gpu.device.queue.writeBuffer(buffer, 0, bits.buffer, 0, bits.byteLength);
+      return;
+    }
     this.gpu.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
   }
 
@@ -303,7 +329,7 @@ export class Program {
   poison(name: string): void {
     const { decl } = this.buffer(name);
     const a = hostArray(decl.elem, decl.elements);
-    a.fill(decl.elem === 'f32' ? Number.NaN : 0x7fffffff);
+    a.fill(decl.elem === 'f32' || decl.elem === 'f16' ? Number.NaN : 0x7fffffff);
     this.write(name, a);
   }
 
@@ -428,7 +454,7 @@ interface Staging {
 function encodeRead(device: GPUDevice, encoder: GPUCommandEncoder, name: string, src: { buffer: GPUBuffer; decl: { elem: ElemType; elements: number } }): Staging {
   const { buffer, decl } = src;
   const s = createBuffer(device, { label: `read ${name}`, size: bufferBytes(decl), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  encoder.copyBufferToBuffer(buffer, 0, s, 0, decl.elements * BYTES);
+  encoder.copyBufferToBuffer(buffer, 0, s, 0, copyBytes(decl));
   return { name, decl, s };
 }
 
@@ -436,10 +462,14 @@ async function collect(device: GPUDevice, staging: Staging[]): Promise<Record<st
   const out: Record<string, HostArray> = {};
   for (const { name, decl, s } of staging) {
     await unlessLost(device, s.mapAsync(GPUMapMode.READ));
-    const copy = hostArray(decl.elem, decl.elements);
-    new Uint8Array(copy.buffer).set(new Uint8Array(s.getMappedRange(), 0, decl.elements * BYTES));
+    const mapped = new Uint8Array(s.getMappedRange(), 0, copyBytes(decl));
+    if (decl.elem === 'f16') out[name] = fromF16(new Uint16Array(mapped.slice().buffer), decl.elements);
+    else {
+      const copy = hostArray(decl.elem, decl.elements);
+      new Uint8Array(copy.buffer).set(mapped);
+      out[name] = copy;
+    }
     s.unmap();
-    out[name] = copy;
   }
   return out;
 }

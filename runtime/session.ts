@@ -7,7 +7,7 @@
  */
 import type { ProgramSpec } from '../compiler/codegen/program.ts';
 import type { Graph } from '../compiler/ir/graph.ts';
-import { diag, LoomError } from '../grammar/diagnostics.ts';
+import { diag, LoomError, LoomInternalError } from '../grammar/diagnostics.ts';
 import { findNonFinite, type NonFinite } from './check-finite.ts';
 import type { Gpu } from './gpu.ts';
 import { Program, type HostArray } from './program.ts';
@@ -87,7 +87,12 @@ export class Session {
   static async open(gpu: Gpu, layout: SessionLayout, weights: ReadonlyMap<string, Float32Array>, shareWith?: Session, opts: { keepActivations?: boolean } = {}): Promise<Session> {
     if (!shareWith) checkWeights(layout, weights);
     const shared = new Map<string, GPUBuffer>();
-    if (shareWith) for (const w of layout.weights) shared.set(w.name, shareWith.program.gpuBuffer(w.name));
+    if (shareWith) for (const w of layout.weights) {
+      // Both programs must store a shared weight alike (f32, or f16 with --weights-dtype f16).
+      const elem = (l: SessionLayout) => l.program.buffers.find((b) => b.name === w.name)?.elem;
+      if (elem(layout) !== elem(shareWith.layout)) throw new LoomInternalError('session', `weight '${w.name}' is ${elem(shareWith.layout)} in one program and ${elem(layout)} in the other`);
+      shared.set(w.name, shareWith.program.gpuBuffer(w.name));
+    }
     const program = await Program.create(gpu, layout.program, shared, opts);
     if (!shareWith) for (const w of layout.weights) program.write(w.name, weights.get(w.name)!);
     return new Session(program, layout);

@@ -24,6 +24,7 @@ import { seededWeights } from '../../runtime/weights.ts';
 import { usageError, type Io } from '../io.ts';
 import { compileFiles, writeArtifacts } from './compile.ts';
 import { randomTokens, relativeError } from './run.ts';
+import { storedWeights } from '../../runtime/f16.ts';
 
 const TOLERANCE = 1e-4;
 
@@ -91,7 +92,8 @@ async function checkNumerics(dir: string, pair: CompiledPair, seed: number): Pro
   const decls = pair.forward.graph.weights;
   const same = artifacts.weights.length === decls.length && decls.every((d, i) => artifacts.weights[i].name === d.name && artifacts.weights[i].shape.join() === d.shape.join());
   if (!same) return { ok: false, lines: ['numeric   the directory\'s weights differ from the spec\'s: not run'] };
-  const weights = seededWeights(decls, seed);
+  // The reference runs on the weights as the directory stores them (f16 ones rounded: --weights-dtype f16).
+  const weights = storedWeights(seededWeights(decls, seed), artifacts.forward.buffers);
   const { B, T } = artifacts.dims;
   const tokens = randomTokens(seed, B * T, artifacts.vocab);
   const next = randomTokens(seed + 1, B, artifacts.vocab);
@@ -149,7 +151,7 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
   const spec = o.spec ?? resolve(o.dir, manifest.source);
   if (!existsSync(spec)) throw manifestError(file, `names the spec '${manifest.source}' (${spec}), which does not exist; pass --spec FILE`);
   const { options: m } = manifest;
-  const options: EmitOptions = { batch: m.batch, seq: m.seq, schedule: m.schedule ?? undefined, device: m.device, emit: m.emit, runtimeImport: m.runtimeImport ?? '', source: manifest.source };
+  const options: EmitOptions = { batch: m.batch, seq: m.seq, schedule: m.schedule ?? undefined, device: m.device, emit: m.emit, runtimeImport: m.runtimeImport ?? '', source: manifest.source, ...(m.weights === 'f16' ? { weights: m.weights } : {}) };
   const { pair, files } = compileFiles(spec, options);
   const onDisk = new Map<string, string>();
   for (const name of [MANIFEST, ...manifest.files]) {

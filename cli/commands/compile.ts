@@ -12,7 +12,7 @@ import { DEFAULT_PROFILE } from '../../compiler/plan/device.ts';
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { acquireGpu, deviceProfile, probeAdapter } from '../../runtime/gpu.ts';
 import { readSpec, usageError, type Io } from '../io.ts';
-import { parseCommand } from '../options.ts';
+import { parseCommand, weightsDtype, WEIGHTS_DTYPE } from '../options.ts';
 
 /** Files a previous `loom compile` wrote into `dir` (from its manifest, format 1 or 2). */
 export function previousOutputs(dir: string): Set<string> {
@@ -84,12 +84,20 @@ export function sourceFor(spec: string, dir: string): string {
   return relative(resolve(dir), resolve(spec)).split(sep).join('/');
 }
 
+/** What --weights-dtype f16 did: how many weights went f16, and that the device must have shader-f16. */
+function f16Note(pair: CompiledPair): string {
+  const f16 = pair.forward.program.buffers.filter((b) => b.role === 'weight' && b.elem === 'f16');
+  const weights = pair.forward.program.buffers.filter((b) => b.role === 'weight');
+  return `${f16.length} of ${weights.length} weights stored as f16 (the matmuls' projections); the device running these kernels must have the WebGPU feature shader-f16`;
+}
+
 export async function compileCommand(args: string[], io: Io): Promise<number> {
   const { common, values } = parseCommand('compile', args, {
     out: { type: 'string', short: 'o' },
     force: { type: 'boolean' },
     emit: { type: 'string' },
     'runtime-import': { type: 'string' },
+    ...WEIGHTS_DTYPE,
   });
   const dir = values.out as string | undefined;
   if (!dir) throw usageError('compile: missing -o DIR (where to write the kernels and manifest.json)');
@@ -97,12 +105,16 @@ export async function compileCommand(args: string[], io: Io): Promise<number> {
   const runtimeImport = parseRuntimeImport(values['runtime-import']);
   // Plan for the adapter of this machine when there is one; otherwise for WebGPU's default limits.
   const device = (await probeAdapter()) ? deviceProfile(await acquireGpu()) : DEFAULT_PROFILE;
-  const options: EmitOptions = { batch: common.batch, seq: common.seq, schedule: common.schedule, device, emit, runtimeImport, source: sourceFor(common.spec, dir) };
+  // f16 weights: refused for an adapter without shader-f16 (LOOM4022); allowed for the default
+  // profile (no adapter here), recorded in the manifest, and refused by the runtime on such a device.
+  const weights = weightsDtype(values['weights-dtype']);
+  const options: EmitOptions = { batch: common.batch, seq: common.seq, schedule: common.schedule, device, emit, runtimeImport, source: sourceFor(common.spec, dir), ...(weights === 'f16' ? { weights } : {}) };
   const { pair, files } = compileFiles(common.spec, options);
   writeArtifacts(dir, files, Boolean(values.force));
   const schedules = pair.forward.plan.mixers.map((m) => `L${m.layer}:${m.schedule}${m.chunk ? `(${m.chunk})` : ''}`).join(' ');
   const step = pair.step ? `${pair.step.program.steps.length} step kernels` : 'no step program';
   io.out(`wrote ${pair.forward.program.steps.length} forward kernels and ${step}, ${emit.includes('ts') ? 'model.ts and ' : ''}${MANIFEST} to ${dir} (${schedules})\n`);
   if (pair.noDecode) io.out(`note: ${pair.noDecode}, so no step program was built\n`);
+  if (weights === 'f16') io.out(`note: ${f16Note(pair)}\n`);
   return 0;
 }

@@ -8,16 +8,20 @@ import { candidateKey } from '../../compiler/plan/tuning.ts';
 import { acquireGpu, probeAdapter } from '../../runtime/gpu.ts';
 import { build } from '../build.ts';
 import { usageError, type Io } from '../io.ts';
-import { parseCommand } from '../options.ts';
+import { parseCommand, weightsDtype, WEIGHTS_DTYPE } from '../options.ts';
+import { elemBytes } from '../../compiler/codegen/kernel.ts';
+import type { BufferDecl } from '../../compiler/codegen/program.ts';
+import type { MatmulPlan } from '../../compiler/plan/plan.ts';
 import { commandProfile } from '../profile.ts';
 
 export async function explainCommand(args: string[], io: Io): Promise<number> {
-  const { common, values } = parseCommand('explain', args, { ir: { type: 'boolean' }, mode: { type: 'string' } });
+  const { common, values } = parseCommand('explain', args, { ir: { type: 'boolean' }, mode: { type: 'string' }, ...WEIGHTS_DTYPE });
+  const weights = weightsDtype(values['weights-dtype']);
   const mode = values.mode ?? 'prefill';
   if (mode !== 'prefill' && mode !== 'decode') throw usageError(`explain: --mode must be prefill or decode, got '${mode}'`);
   if (mode === 'decode') common.seq = 1; // the step program: one token per sequence
   const device = (await probeAdapter()) ? await commandProfile(await acquireGpu(), io) : undefined;
-  const c = build(common, device);
+  const c = build(common, device, weights);
   const acausal = mode === 'decode' ? nonCausalMixer(c.spec) : undefined;
   if (acausal) throw new LoomError([diag('no-decode', { message: `${noDecodeMessage(acausal)}; the model has no step program to explain` })]);
   const out: string[] = [`plan for ${c.spec.name}, B=${common.batch} T=${common.seq}, mode ${c.plan.mode}, device ${c.plan.device.name}${c.plan.device.isCpu ? ' (CPU class)' : ''}${rates(c.plan.device)}`];
@@ -29,8 +33,9 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
       out.push(`    ${name} ${cand.ok ? `est. ${cand.estimateMs!.toPrecision(3)} ms`.padEnd(measured ? 18 : 0) + measured : `not possible: ${cand.reason}`}`);
     }
   }
-  for (const m of c.plan.matmuls) out.push(`${m.label}: matmul ${m.variant}${m.rejected.length ? ` (not ${m.rejected.map((r) => `${r.variant}: ${r.reason}`).join('; ')})` : ''}`);
-  const bytes = c.program.buffers.reduce((a, b) => a + b.elements * 4, 0);
+  for (const m of c.plan.matmuls) out.push(`${m.label}: matmul ${m.variant}${weightsText(m)}${m.rejected.length ? ` (not ${m.rejected.map((r) => `${r.variant}: ${r.reason}`).join('; ')})` : ''}`);
+  const bytes = c.program.buffers.reduce((a, b) => a + b.elements * elemBytes(b.elem), 0);
+  if (weights === 'f16') out.push(weightBytes(c.program.buffers));
   out.push(`${c.program.steps.length} kernels, ${c.program.buffers.length} buffers, ${(bytes / 1048576).toFixed(2)} MiB`);
   const mem = planMemory(c.program);
   const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`;
@@ -39,6 +44,22 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
   if (values.ir) for (const d of c.dumps) out.push(`--- after ${d.pass} ---`, d.text.trimEnd());
   io.out(out.join('\n') + '\n');
   return 0;
+}
+
+/** ` [f16 weights]`, or with f16 asked for, why a matmul keeps f32 ones; empty by default. */
+function weightsText(m: MatmulPlan): string {
+  if (m.weights === 'f16') return ' [f16 weights]';
+  return m.weightsWhy ? ` [f32 weights: ${m.weightsWhy}]` : '';
+}
+
+/** `weights: 12 of 20 stored f16, 1.23 MiB (f32: 2.34 MiB); the device must have shader-f16`. */
+function weightBytes(buffers: readonly BufferDecl[]): string {
+  const weights = buffers.filter((b) => b.role === 'weight');
+  const f16 = weights.filter((b) => b.elem === 'f16');
+  const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`;
+  const stored = weights.reduce((a, b) => a + b.elements * elemBytes(b.elem), 0);
+  const all = weights.reduce((a, b) => a + b.elements * 4, 0);
+  return `weights: ${f16.length} of ${weights.length} stored f16, ${mib(stored)} (all f32: ${mib(all)}); the device must have shader-f16`;
 }
 
 /** `; calibrated: 4.1 GFLOP/s, 6.2 GB/s, 0.10 ms per dispatch`, or that the class constants apply. */

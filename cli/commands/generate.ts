@@ -12,7 +12,7 @@ import { Model } from '../../runtime/model.ts';
 import { loadWeights, seededWeights } from '../../runtime/weights.ts';
 import { processIo, readSpec, usageError, type Io } from '../io.ts';
 import { compileInMemory } from '../open-model.ts';
-import { parseCommand } from '../options.ts';
+import { parseCommand, weightsDtype, WEIGHTS_DTYPE } from '../options.ts';
 
 function number(v: unknown, fallback: number, flag: string, ok: (x: number) => boolean, what: string): number {
   if (v === undefined) return fallback;
@@ -28,7 +28,9 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
     temperature: { type: 'string' },
     'top-k': { type: 'string' },
     'top-p': { type: 'string' },
+    ...WEIGHTS_DTYPE,
   });
+  const weightDtype = weightsDtype(values['weights-dtype']);
   if (values.prompt === undefined) throw usageError('generate: --prompt TEXT is required');
   if (common.batch !== 1) throw usageError(`generate: runs one sequence; --batch must be 1, got ${common.batch}`);
   const maxTokens = number(values['max-tokens'], 64, '--max-tokens', (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
@@ -39,7 +41,7 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
 
   const gpu = await acquireGpu();
   const text = readSpec(common.spec);
-  const { pair, artifacts } = compileInMemory(text, common.spec, { batch: 1, seq, schedule: common.schedule, device: deviceProfile(gpu) });
+  const { pair, artifacts } = compileInMemory(text, common.spec, { batch: 1, seq, schedule: common.schedule, device: deviceProfile(gpu), ...(weightDtype === 'f16' ? { weights: weightDtype } : {}) });
   if (!pair.step) throw new LoomError([diag('no-decode', { message: `${pair.noDecode}; generate needs a causal model` })]);
   const prompt = encodeBytes(String(values.prompt), artifacts.vocab, `model '${artifacts.model}'`);
   const decls = pair.forward.graph.weights;

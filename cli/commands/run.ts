@@ -15,7 +15,8 @@ import { seededWeights } from '../../runtime/weights.ts';
 import { loadCheckpoint } from '../../runtime/fla-weights.ts';
 import { build } from '../build.ts';
 import type { Io } from '../io.ts';
-import { parseCommand, type CommonOptions } from '../options.ts';
+import { parseCommand, weightsDtype, WEIGHTS_DTYPE, type CommonOptions } from '../options.ts';
+import { storedWeights } from '../../runtime/f16.ts';
 import { commandProfile } from '../profile.ts';
 
 /** rms(out - ref) / rms(ref); Infinity when out has a NaN or Inf. */
@@ -66,6 +67,12 @@ export function weightsFor(c: Compiled, o: CommonOptions): Map<string, Float32Ar
   return o.weights ? loadCheckpoint(c.spec, c.graph.weights, o.weights, o.weightsFormat) : seededWeights(c.graph.weights, o.seed);
 }
 
+/** `12 of 20 weights`: how many weight buffers the program stores f16. */
+function f16Count(c: Compiled): string {
+  const weights = c.program.buffers.filter((b) => b.role === 'weight');
+  return `${weights.filter((b) => b.elem === 'f16').length} of ${weights.length} weights`;
+}
+
 export async function runCommand(args: string[], io: Io): Promise<number> {
   const { common, values } = parseCommand('run', args, {
     check: { type: 'boolean' },
@@ -73,11 +80,13 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     ids: { type: 'string' },
     out: { type: 'string' },
     'check-finite': { type: 'boolean' },
+    ...WEIGHTS_DTYPE,
   });
+  const dtype = weightsDtype(values['weights-dtype']);
   const given = values.ids ? readIds(String(values.ids)) : undefined;
   if (given) Object.assign(common, { batch: given.batch, seq: given.seq });
   const gpu = await acquireGpu();
-  const compiled = build(common, await commandProfile(gpu, io));
+  const compiled = build(common, await commandProfile(gpu, io), dtype);
   const weights = weightsFor(compiled, common);
   const tokens = given?.ids ?? randomTokens(common.seed, common.batch * common.seq, compiled.spec.vocab);
   const session = await Session.create(gpu, compiled, weights);
@@ -96,9 +105,13 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     writeSafetensors(String(values.out), { logits }, { model: compiled.spec.name, schedules: compiled.plan.mixers.map((m) => m.schedule).join(',') });
   }
   let relErr: number | null = null;
+  // f16 weights: --check compares with the reference over the weights as stored (rounded to f16),
+  // which checks the kernels; relErrF32 is the error against the f32 weights, what f16 storage costs.
+  let relErrF32: number | null = null;
   if (values.check) {
-    const ref = interpretGraph(compiled.graph, weights, tokens);
+    const ref = interpretGraph(compiled.graph, storedWeights(weights, compiled.program.buffers), tokens);
     relErr = relativeError(result.logits, ref.outputs.logits);
+    if (dtype === 'f16') relErrF32 = relativeError(result.logits, interpretGraph(compiled.graph, weights, tokens).outputs.logits);
   }
   const schedules = compiled.plan.mixers.map((m) => (m.schedule === 'chunkwise' ? `chunkwise(${m.chunk})` : m.schedule));
   const adapter = compiled.plan.device.name;
@@ -113,6 +126,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
         kernels: compiled.program.steps.length,
         ms: Number(result.ms.toFixed(3)),
         relErr: relErr === null ? null : Number.isFinite(relErr) ? relErr : 'Infinity',
+        ...(dtype === 'f16' ? { weights: 'f16', relErrF32: relErrF32 === null ? null : Number.isFinite(relErrF32) ? relErrF32 : 'Infinity' } : {}),
         ...(values['check-finite'] ? { finite: true } : {}),
       }) + '\n',
     );
@@ -120,12 +134,13 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     const lines = [
       `model     ${compiled.spec.name} (${compiled.spec.layers} layers, dim ${compiled.spec.dim}, vocab ${compiled.spec.vocab})`,
       `adapter   ${adapter}`,
-      `input     B=${common.batch} T=${common.seq}, ${common.weights ? `weights ${common.weights}` : `seeded weights (seed ${common.seed})`}`,
+      `input     B=${common.batch} T=${common.seq}, ${common.weights ? `weights ${common.weights}` : `seeded weights (seed ${common.seed})`}${dtype === 'f16' ? `, ${f16Count(compiled)} stored f16` : ''}`,
       ...compiled.plan.mixers.map((m) => `layer ${m.layer}   ${m.label}: ${schedules[compiled.plan.mixers.indexOf(m)]}  (${m.why})`),
       `forward   ${result.ms.toFixed(2)} ms, ${compiled.program.steps.length} kernels in one submission`,
     ];
     if (values['check-finite']) lines.push(`finite    every output of the ${compiled.program.steps.length} kernels is finite`);
-    if (relErr !== null) lines.push(`check     rms(out-ref)/rms(ref) = ${relErr.toExponential(3)} against the float64 reference ${relErr < 1e-4 ? '(ok)' : '(TOO LARGE)'}`);
+    if (relErr !== null) lines.push(`check     rms(out-ref)/rms(ref) = ${relErr.toExponential(3)} against the float64 reference${dtype === 'f16' ? ' (over the f16-rounded weights)' : ''} ${relErr < 1e-4 ? '(ok)' : '(TOO LARGE)'}`);
+    if (relErrF32 !== null) lines.push(`f16 cost  rms(out-ref)/rms(ref) = ${relErrF32.toExponential(3)} against the float64 reference over the f32 weights`);
     io.out(lines.join('\n') + '\n');
   }
   return relErr !== null && !(relErr < 1e-4) ? 2 : 0;

@@ -4,7 +4,7 @@
  * one glue kernel each.
  */
 import { LoomInternalError } from '../../grammar/diagnostics.ts';
-import { numel, type Graph, type Node } from '../ir/graph.ts';
+import { matmulProducts, numel, type Graph, type Node } from '../ir/graph.ts';
 import { familyOpOf } from '../mixers/family-op.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
 import type { Plan } from '../plan/plan.ts';
@@ -29,12 +29,20 @@ function roleOf(n: Node, isOutput: boolean): BufferRole {
   return isOutput ? 'output' : 'activation';
 }
 
+/** The weight ids a matmul node reads as `w`/`w2` of its products. */
+function matmulWeightIds(n: Node): number[] {
+  if (n.op !== 'matmul') throw new LoomInternalError('assemble', `matmul plan for ${n.label}, a ${n.op} node`);
+  return matmulProducts(n).flatMap((p) => (p.w2 === undefined ? [p.w] : [p.w, p.w2]));
+}
+
 export function assemble(g: Graph, plan: Plan): ProgramSpec {
   const names = bufferNames(g);
   const outputs = new Set(Object.values(g.outputs));
+  // Weights of the matmuls planned with f16 weights are stored f16 (every reader of them is one).
+  const f16 = new Set(plan.matmuls.flatMap((m) => (m.weights === 'f16' ? matmulWeightIds(g.nodes[m.node]) : [])));
   const buffers: BufferDecl[] = g.nodes.map((n) => ({
     name: names[n.id],
-    elem: n.type.dtype,
+    elem: f16.has(n.id) ? 'f16' : n.type.dtype,
     elements: numel(n.type.shape),
     role: roleOf(n, outputs.has(n.id)),
   }));
@@ -64,7 +72,7 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
         if (!p) throw new LoomInternalError('assemble', `matmul ${name} has no plan`);
         // One kernel writes the group's own output and each matmul_part's buffer.
         const { dims, args } = matmulNodeDims(g, n);
-        steps.push({ kernel: matmulKernel({ name, ...dims, variant: p.variant }), args: args.map(arg) });
+        steps.push({ kernel: matmulKernel({ name, ...dims, ...(p.weights ? { weights: p.weights } : {}), variant: p.variant }), args: args.map(arg) });
         break;
       }
       case 'matmul_part':

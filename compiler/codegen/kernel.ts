@@ -5,7 +5,12 @@
  * then outputs. Sizes are baked into the WGSL as named constants, so a kernel is specialised to
  * its shapes and needs no uniforms.
  */
-export type ElemType = 'f32' | 'i32' | 'u32';
+export type ElemType = 'f32' | 'i32' | 'u32' | 'f16';
+
+/** Bytes per element: 2 for f16 (weights stored half precision, `--weights-dtype f16`), else 4. */
+export function elemBytes(e: ElemType): number {
+  return e === 'f16' ? 2 : 4;
+}
 
 export interface KernelBinding {
   /** Parameter name inside the kernel (`q`, `k`, `out`). */

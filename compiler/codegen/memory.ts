@@ -4,6 +4,7 @@
  * step that binds it to the last); weights, inputs, outputs and states keep buffers of their own,
  * since they outlive a run. Pure: a function of the ProgramSpec.
  */
+import { elemBytes, type ElemType } from './kernel.ts';
 import type { BufferDecl, ProgramSpec } from './program.ts';
 
 export interface MemoryPlan {
@@ -17,8 +18,8 @@ export interface MemoryPlan {
 }
 
 /** Storage buffers are non-empty and 16-byte aligned (runtime/program.ts allocates the same). */
-export function bufferBytes(b: Pick<BufferDecl, 'elements'>): number {
-  return Math.max(16, Math.ceil((b.elements * 4) / 16) * 16);
+export function bufferBytes(b: Pick<BufferDecl, 'elements'> & { elem?: ElemType }): number {
+  return Math.max(16, Math.ceil((b.elements * elemBytes(b.elem ?? 'f32')) / 16) * 16);
 }
 
 /** Step index of the first and last binding of each buffer. */

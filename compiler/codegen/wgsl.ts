@@ -87,6 +87,8 @@ function elemWgsl(e: ElemType): string {
 /** Renders a kernel: header comment, bindings, constants, helpers, entry point. */
 export function buildKernel(src: KernelSource): Kernel {
   const b = new WgslBuilder();
+  // f16 storage (weights stored half precision) needs the extension; the device must have shader-f16.
+  if (src.bindings.some((bd) => bd.elem === 'f16')) b.line('enable f16;');
   b.line(`// ${src.name}: ${src.summary}`);
   for (const [i, bd] of src.bindings.entries()) {
     b.line(`//   @binding(${i}) ${bd.name}: ${bd.access === 'read' ? 'in ' : 'out'} ${bd.elem}[${bd.elements}]`);

@@ -10,6 +10,8 @@ import type { ScheduleChoice } from '../check/spec.ts';
 import { nonCausalMixer, noDecodeMessage } from '../mixers/family-op.ts';
 import { compileSource, type Compiled } from '../pipeline.ts';
 import type { DeviceProfile } from '../plan/device.ts';
+import type { WeightDtype } from '../plan/weight-dtype.ts';
+import { elemBytes } from '../codegen/kernel.ts';
 import { emitModule } from './emit-ts.ts';
 import {
   MANIFEST,
@@ -36,6 +38,8 @@ export interface EmitOptions {
   runtimeImport: string;
   /** The spec path stored in the manifest: relative to the artifact directory, `/`-separated. */
   source: string;
+  /** `f16`: the matmuls' weights stored as f16 (`--weights-dtype`; the device needs shader-f16). Default f32. */
+  weights?: WeightDtype;
 }
 
 export const DEFAULT_RUNTIME_IMPORT = 'loom/runtime';
@@ -53,11 +57,12 @@ export interface CompiledPair {
 export type PairResult = { ok: true; pair: CompiledPair } | { ok: false; diagnostics: Diagnostic[] };
 
 export function compileArtifacts(text: string, path: string, o: EmitOptions): PairResult {
-  const forward = compileSource(text, path, { batch: o.batch, seq: o.seq, schedule: o.schedule, device: o.device, mode: 'prefill' });
+  const weights = o.weights === 'f16' ? { weights: o.weights } : {};
+  const forward = compileSource(text, path, { batch: o.batch, seq: o.seq, schedule: o.schedule, device: o.device, mode: 'prefill', ...weights });
   if (!forward.ok) return { ok: false, diagnostics: forward.diagnostics };
   const acausal = nonCausalMixer(forward.compiled.spec);
   if (acausal) return { ok: true, pair: { forward: forward.compiled, step: null, noDecode: noDecodeMessage(acausal) } };
-  const step = compileSource(text, path, { batch: o.batch, seq: 1, device: o.device, mode: 'decode' });
+  const step = compileSource(text, path, { batch: o.batch, seq: 1, device: o.device, mode: 'decode', ...weights });
   if (!step.ok) return { ok: false, diagnostics: step.diagnostics };
   return { ok: true, pair: { forward: forward.compiled, step: step.compiled } };
 }
@@ -103,7 +108,7 @@ function programEntry(c: Compiled, folder: string, files: Map<string, string>): 
     dims: { ...fused.dims },
     mode: plan.mode,
     schedules: plan.mixers.map((m) => ({ layer: m.layer, mixer: m.label, schedule: m.schedule, chunk: m.chunk || null, source: m.source, why: m.why })),
-    buffers: program.buffers.map((b) => ({ name: b.name, role: b.role, elem: b.elem, elements: b.elements, bytes: b.elements * 4, ...(b.alias ? { alias: b.alias } : {}) })),
+    buffers: program.buffers.map((b) => ({ name: b.name, role: b.role, elem: b.elem, elements: b.elements, bytes: b.elements * elemBytes(b.elem), ...(b.alias ? { alias: b.alias } : {}) })),
     kernels,
   };
 }
@@ -145,6 +150,7 @@ export function emitArtifacts(pair: CompiledPair, o: EmitOptions): Map<string, s
       schedule: o.schedule ?? null,
       emit: [...o.emit],
       runtimeImport: ts ? o.runtimeImport : null,
+      ...(o.weights === 'f16' ? { weights: 'f16' as const } : {}),
       device: { name: o.device.name, isCpu: o.device.isCpu, limits: { ...o.device.limits } },
     },
     vocab: forward.spec.vocab,

@@ -29,6 +29,11 @@ export interface ManifestOptions {
   emit: EmitKind[];
   /** Module specifier the generated module imports the runtime from (`--emit ts` only). */
   runtimeImport: string | null;
+  /**
+   * `f16` when compiled with `--weights-dtype f16` (absent: f32): the matmul weights' buffers are
+   * `elem: 'f16'`, and the runtime refuses the directory on a device without shader-f16 (LOOM4022).
+   */
+  weights?: 'f16';
   /** The device profile planned for; `loom check` re-plans for the same one. */
   device: DeviceProfile;
 }

@@ -33,6 +33,12 @@ export interface DeviceProfile {
    * `webgpu-defaults`, whose device class is unknown.
    */
   unrollLoops?: boolean;
+  /**
+   * Whether the device has the WebGPU feature `shader-f16` (f16 weights, `--weights-dtype f16`):
+   * set by the runtime from the device it opened; absent for `webgpu-defaults`, where f16 weights
+   * compile and the runtime refuses them on a device without the feature (LOOM4022).
+   */
+  shaderF16?: boolean;
 }
 
 /** Whether the mixer kernels get constant (unrollable) loop bounds over K on this device. Pure. */

@@ -15,6 +15,7 @@ import { preferChunkVariant } from './chunk-variant.ts';
 import { planFamily } from './family.ts';
 import { estimateMs, type Candidate } from './cost.ts';
 import { autoWhy, chooseAuto, shapeKey, withMeasured } from './tuning.ts';
+import { checkWeightDtype, f16Matmuls, type WeightDtype } from './weight-dtype.ts';
 
 export type Mode = 'prefill' | 'decode';
 
@@ -42,6 +43,10 @@ export interface MatmulPlan {
   label: string;
   variant: MatmulVariant;
   rejected: { variant: MatmulVariant; reason: string }[];
+  /** Its weights stored f16 on the device, read into f32 (`--weights-dtype f16`); absent: f32. */
+  weights?: 'f16';
+  /** With f16 weights asked for, why this matmul keeps f32 ones (a weight another node reads too). */
+  weightsWhy?: string;
 }
 
 export interface Plan {
@@ -55,6 +60,8 @@ export interface PlanOptions {
   mode: Mode;
   /** A schedule forced for every layer (the CLI's `--schedule`). */
   override?: ScheduleChoice;
+  /** How the matmuls' weights are stored on the device (compiler/plan/weight-dtype.ts); default f32. */
+  weights?: WeightDtype;
 }
 
 export const DEFAULT_CHUNK = 64;
@@ -144,7 +151,14 @@ export function plan(g: Graph, spec: ScheduleSpec, device: DeviceProfile, opts: 
       if (p) matmuls.push(p);
     }
   }
-  diagnostics.push(...checkTensorSizes(g, device));
+  diagnostics.push(...checkTensorSizes(g, device), ...checkWeightDtype(opts.weights ?? 'f32', device));
+  if (opts.weights === 'f16') {
+    const { f16, why } = f16Matmuls(g);
+    for (const m of matmuls) {
+      if (f16.has(m.node)) m.weights = 'f16';
+      else m.weightsWhy = why.get(m.node);
+    }
+  }
   return diagnostics.length ? { diagnostics } : { plan: { mode: opts.mode, device, mixers, matmuls }, diagnostics };
 }
 

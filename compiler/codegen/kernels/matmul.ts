@@ -19,10 +19,14 @@
  * second weight whose product the epilogue combines with the first (`w2`, SwiGLU), and further
  * products of the same x into their own outputs (`parts`, merged q/k/v projections: the tiles of
  * every product in one dispatch, each part's code in its own function).
+ *
+ * With `weights: 'f16'` every weight binding (`w`, `w2` of each product) is `array<f16>` (half the
+ * bytes to read; `enable f16;`, the device needs shader-f16): each load is converted to f32 and
+ * the products accumulate in f32 as before. x, the norm weight, epilogue inputs and outputs stay f32.
  */
 import { LoomInternalError } from '../../../grammar/diagnostics.ts';
 import type { DeviceLimits } from '../../plan/device.ts';
-import type { Kernel, KernelBinding } from '../kernel.ts';
+import { elemBytes, type Kernel, type KernelBinding } from '../kernel.ts';
 import { buildKernel, ceilDiv, u32Lit, WgslBuilder } from '../wgsl.ts';
 import { matmulProducts, numel, type EwExpr, type Graph, type Node } from '../../ir/graph.ts';
 import { ewHelpers, flatDispatch, flatIndex, foldGrid, MAX_GROUPS_PER_DIM, needsGuard, renderEwExpr } from './elementwise.ts';
@@ -46,6 +50,8 @@ export interface MatmulDims extends MatmulProduct {
   norm?: { eps: number };
   /** Further products of the same x, each with its own weights and output. */
   parts?: readonly MatmulProduct[];
+  /** Every weight binding stored as f16, read into f32 (absent: f32). */
+  weights?: 'f16';
 }
 
 /**
@@ -163,12 +169,13 @@ function checkDims(name: string, d: MatmulDims): void {
 
 function matmulBindings(d: MatmulDims): KernelBinding[] {
   const ro = (name: string, elements: number): KernelBinding => ({ name, access: 'read', elem: 'f32', elements });
+  const weight = (name: string, elements: number): KernelBinding => ({ ...ro(name, elements), elem: d.weights ?? 'f32' });
   const products = productsOf(d).flatMap((p, k): KernelBinding[] => {
     const sfx = d.parts?.length ? (k ? `_${k}` : '_0') : '';
     const base = firstInput(p);
     return [
-      ro(`w${sfx}`, d.K * p.N),
-      ...(p.w2 ? [ro(`w2${sfx}`, d.K * p.N)] : []),
+      weight(`w${sfx}`, d.K * p.N),
+      ...(p.w2 ? [weight(`w2${sfx}`, d.K * p.N)] : []),
       ...(p.epilogue?.inputElements ?? []).map((elements, j) => ro(`in${j + base}${sfx}`, elements)),
       { name: `out${sfx}`, access: 'read_write', elem: 'f32', elements: d.M * p.N },
     ];
@@ -230,8 +237,8 @@ function refusal(variant: MatmulVariant, d: MatmulDims, limits: DeviceLimits): s
     return `needs ${storage} bytes of workgroup memory, the device allows ${limits.maxComputeWorkgroupStorageSize}`;
   }
   for (const b of matmulBindings(d)) {
-    if (b.elements * 4 > limits.maxStorageBufferBindingSize) {
-      return `${b.name} is ${b.elements * 4} bytes, over maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}`;
+    if (b.elements * elemBytes(b.elem) > limits.maxStorageBufferBindingSize) {
+      return `${b.name} is ${b.elements * elemBytes(b.elem)} bytes, over maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}`;
     }
   }
   const perDim = Math.min(MAX_GROUPS_PER_DIM, limits.maxComputeWorkgroupsPerDimension);
@@ -257,6 +264,11 @@ export function matmulVariants(
     const reason = refusal(variant, d, limits);
     return reason === undefined ? { variant, ok: true } : { variant, ok: false, reason };
   });
+}
+
+/** `w[i]` as f32: converted when the weights are stored f16. */
+function wLoad(d: MatmulDims, w: string, i: string): string {
+  return d.weights === 'f16' ? `f32(${w}[${i}])` : `${w}[${i}]`;
 }
 
 /** Index of W(k, n) in the flat `w` buffer. */
@@ -326,7 +338,7 @@ function matmulSource(
   }
   return buildKernel({
     name,
-    summary: summary(d, how),
+    summary: summary(d, d.weights === 'f16' ? `${how}; f16 weights read as f32, f32 accumulation` : how),
     bindings: matmulBindings(d),
     consts,
     ...(d.norm ? { fconsts: [['EPS', d.norm.eps]] as [string, number][] } : {}),
@@ -386,8 +398,8 @@ function naiveBody(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names: Names
       b.line('b_ss += b_x * b_x;');
     }
     const g = d.norm ? ' * g[i_k]' : '';
-    b.line(`b_acc += ${x} * w${sfx}[${wAt(d, 'i_k', 'i_n')}]${g};`);
-    if (p.w2) b.line(`b_acc2 += ${x} * w2${sfx}[${wAt(d, 'i_k', 'i_n')}]${g};`);
+    b.line(`b_acc += ${x} * ${wLoad(d, `w${sfx}`, wAt(d, 'i_k', 'i_n'))}${g};`);
+    if (p.w2) b.line(`b_acc2 += ${x} * ${wLoad(d, `w2${sfx}`, wAt(d, 'i_k', 'i_n'))}${g};`);
   });
   if (d.norm) b.line('let b_rs = inverseSqrt(b_ss / f32(K) + EPS);');
   b.line(`out${sfx}[i_el] = ${finish(p, names, 'i_el', normed(d, 'b_acc', 'b_rs'), normed(d, 'b_acc2', 'b_rs'))};`);
@@ -430,10 +442,10 @@ function workgroup16Body(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names:
     if (edgeK) {
       b.line('// K past the edge: clamped loads, zeroed by the masks.');
       b.line(`s_x[lid.y][lid.x] = select(0.0, x[o_x + min(i_kx, K - 1u)], i_kx < K);`);
-      for (const [s, w] of weights) b.line(`${s}[${wRow}][${wCol}] = select(0.0, ${w}[${wAt(d, `min(${kw}, K - 1u)`, nw)}]${d.norm ? ` * g[min(${kw}, K - 1u)]` : ''}, ${kw} < K);`);
+      for (const [s, w] of weights) b.line(`${s}[${wRow}][${wCol}] = select(0.0, ${wLoad(d, w, wAt(d, `min(${kw}, K - 1u)`, nw))}${d.norm ? ` * g[min(${kw}, K - 1u)]` : ''}, ${kw} < K);`);
     } else {
       b.line('s_x[lid.y][lid.x] = x[o_x + i_kx];');
-      for (const [s, w] of weights) b.line(`${s}[${wRow}][${wCol}] = ${w}[${wAt(d, kw, nw)}]${d.norm ? ` * g[${kw}]` : ''};`);
+      for (const [s, w] of weights) b.line(`${s}[${wRow}][${wCol}] = ${wLoad(d, w, wAt(d, kw, nw))}${d.norm ? ` * g[${kw}]` : ''};`);
     }
     b.line('workgroupBarrier();');
     b.block('for (var i_kk = 0u; i_kk < TS; i_kk++)', () => {
@@ -457,9 +469,10 @@ function workgroup16Body(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names:
 const R4 = [0, 1, 2, 3];
 const LANES = ['x', 'y', 'z', 'w'];
 
-/** `vec4<f32>(a[o], a[o + 1u], a[o + 2u], a[o + 3u])`. */
-function vec4Load(arr: string, offset: string): string {
-  return `vec4<f32>(${R4.map((j) => `${arr}[${offset}${j ? ` + ${j}u` : ''}]`).join(', ')})`;
+/** `vec4<f32>(a[o], a[o + 1u], a[o + 2u], a[o + 3u])`; with `f16`, the f16 vector converted to f32. */
+function vec4Load(arr: string, offset: string, f16 = false): string {
+  const lanes = R4.map((j) => `${arr}[${offset}${j ? ` + ${j}u` : ''}]`).join(', ');
+  return f16 ? `vec4<f32>(vec4<f16>(${lanes}))` : `vec4<f32>(${lanes})`;
 }
 
 /** `base + r`, clamped to `limit - 1` when the tile can run past the edge (r = 0 never does). */
@@ -489,7 +502,7 @@ function register4x4Body(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names:
         b.line(`let b_g = ${vec4Load('g', 'i_k')};`);
       }
       const dots = (w: string, acc: string) => {
-        for (const c of R4) b.line(`let b_${w}${c} = ${vec4Load(`${w}${sfx}`, `o_w${c} + i_k`)}${d.norm ? ' * b_g' : ''};`);
+        for (const c of R4) b.line(`let b_${w}${c} = ${vec4Load(`${w}${sfx}`, `o_w${c} + i_k`, d.weights === 'f16')}${d.norm ? ' * b_g' : ''};`);
         for (const r of R4) b.line(`${acc}${r} += vec4<f32>(${R4.map((c) => `dot(b_x${r}, b_${w}${c})`).join(', ')});`);
       };
       dots('w', 'b_acc');
@@ -499,8 +512,8 @@ function register4x4Body(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names:
     b.block('for (var i_k = 0u; i_k < K; i_k++)', () => {
       b.line('let o_w = i_k * N + i_n;');
       const g = d.norm ? ' * g[i_k]' : '';
-      b.line(`let b_w = ${vec4Load(`w${sfx}`, 'o_w')}${g};`);
-      if (p.w2) b.line(`let b_w2 = ${vec4Load(`w2${sfx}`, 'o_w')}${g};`);
+      b.line(`let b_w = ${vec4Load(`w${sfx}`, 'o_w', d.weights === 'f16')}${g};`);
+      if (p.w2) b.line(`let b_w2 = ${vec4Load(`w2${sfx}`, 'o_w', d.weights === 'f16')}${g};`);
       if (d.norm || p.w2) {
         b.line(`let b_x = vec4<f32>(${R4.map((r) => `x[o_x${r} + i_k]`).join(', ')});`);
         if (d.norm) b.line('b_ss += b_x * b_x;');
