@@ -9,7 +9,8 @@ import { matmulKernel, type MatmulDims } from '../../compiler/codegen/kernels/in
 import { compileArtifacts, emitArtifacts, MANIFEST, type EmitOptions } from '../../compiler/emit/emit.ts';
 import { DEFAULT_PROFILE, type DeviceProfile } from '../../compiler/plan/device.ts';
 import { compileSource, type Compiled } from '../../compiler/pipeline.ts';
-import type { WeightDtype } from '../../compiler/plan/weight-dtype.ts';
+import { f16Matmuls, type WeightDtype } from '../../compiler/plan/weight-dtype.ts';
+import { GraphBuilder } from '../../compiler/ir/builder.ts';
 
 const GLA = 'models/gla.loom';
 const FW = 'models/fast-weights.loom'; // an untied LM head
@@ -65,6 +66,30 @@ describe('which weights are stored f16', () => {
     expect(elems(c)['lm_head.weight']).toBe('f16');
     expect(elems(c)['embed.weight']).toBe('f32');
     expect(elems(compiled(FW, 'f16', DEFAULT_PROFILE, 1))).toEqual(elems(c));
+  });
+});
+
+describe('f16Matmuls', () => {
+  it('a matmul keeps f32 weights when one of its weights has another reader, and so does every matmul sharing them', () => {
+    const b = new GraphBuilder({ B: 1, T: 1 });
+    const f32 = (shape: number[]) => ({ shape, dtype: 'f32' as const });
+    const ids = b.add({ op: 'tokens' }, { shape: [1, 1], dtype: 'i32' }, 'tokens', -1);
+    const w = (name: string) => b.weight(name, [4, 4], { kind: 'ones' }, -1);
+    const [E, W1, W2, W3, G] = [w('E'), w('W1'), w('W2'), w('W3'), b.weight('G', [4], { kind: 'ones' }, -1)];
+    const x = b.add({ op: 'embed', table: E, ids }, f32([1, 1, 4]), 'x', -1);
+    const mm = (label: string, op: Record<string, unknown>) => b.add({ op: 'matmul', x, transposeW: false, ...op } as never, f32([1, 1, 4]), label, 0);
+    const a = mm('a', { w: W1, w2: E }); // E is also read by embed
+    const c = mm('c', { w: W1 }); // shares W1 with a
+    const d = mm('d', { w: W2, norm: { weight: G, eps: 1e-5 } });
+    const e = mm('e', { w: G as never }); // a [4] weight read as a norm weight by d
+    const f = mm('f', { w: W3, parts: [{ w: W2 }] }); // W2 shared with d, which is f16
+    for (const [i, id] of [a, c, d, e, f].entries()) b.output(`o${i}`, id);
+    const g = b.finish();
+    const { f16, why } = f16Matmuls(g);
+    expect([...f16].map((id) => g.nodes[id].label).sort()).toEqual(['d', 'f']);
+    expect(why.get(a)).toBe('E is also read by embed x');
+    expect(why.get(c)).toBe('W1 is also read by matmul a, which keeps f32 weights');
+    expect(why.get(e)).toBe('G is also read by matmul d');
   });
 });
 
