@@ -65,7 +65,7 @@ export function compileSpec(ast: LoomFile, spec: ModelSpec, opts: CompileOptions
   const graph = lower(spec, { B: opts.batch, T: opts.seq }); // ModelSpec -> graph IR for [B, T]
   verifyGraph(graph, 'lower');
   dumps.push({ pass: 'lower', text: dumpGraph(graph) });
-  const fused = opts.fuse === false ? graph : fuse(graph); // elementwise chains into single kernels
+  const fused = opts.fuse === false ? graph : fuse(graph); // fewer kernels: compiler/fuse/fuse.ts
   verifyGraph(fused, 'fuse');
   dumps.push({ pass: 'fuse', text: dumpGraph(fused) });
   const device = opts.device ?? DEFAULT_PROFILE;

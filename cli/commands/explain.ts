@@ -1,5 +1,6 @@
 /** `loom explain SPEC`: the plan, with every alternative's estimate; `--ir` dumps each pass. */
 import { planMemory } from '../../compiler/codegen/memory.ts';
+import { describeMatmulFusion } from '../../compiler/fuse/fuse.ts';
 import type { DeviceProfile } from '../../compiler/plan/device.ts';
 import { stateReport, stateSizes } from '../../compiler/plan/state-size.ts';
 import { nonCausalMixer, noDecodeMessage } from '../../compiler/mixers/family-op.ts';
@@ -33,7 +34,10 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
       out.push(`    ${name} ${cand.ok ? `est. ${cand.estimateMs!.toPrecision(3)} ms`.padEnd(measured ? 18 : 0) + measured : `not possible: ${cand.reason}`}`);
     }
   }
-  for (const m of c.plan.matmuls) out.push(`${m.label}: matmul ${m.variant}${weightsText(m)}${m.rejected.length ? ` (not ${m.rejected.map((r) => `${r.variant}: ${r.reason}`).join('; ')})` : ''}`);
+  for (const m of c.plan.matmuls) {
+    const fused = describeMatmulFusion(c.fused, m.node);
+    out.push(`${m.label}: matmul ${m.variant}${fused ? ` [${fused}]` : ''}${weightsText(m)}${m.rejected.length ? ` (not ${m.rejected.map((r) => `${r.variant}: ${r.reason}`).join('; ')})` : ''}`);
+  }
   const bytes = c.program.buffers.reduce((a, b) => a + b.elements * elemBytes(b.elem), 0);
   if (weights === 'f16') out.push(weightBytes(c.program.buffers));
   out.push(`${c.program.steps.length} kernels, ${c.program.buffers.length} buffers, ${(bytes / 1048576).toFixed(2)} MiB`);

@@ -3,6 +3,7 @@
  */
 import { epilogueBase, matmulProducts, nodeInputs, opOf, type EwExpr, type MatmulProductOp, type Node, type NodeOp } from '../ir/graph.ts';
 import { rewriteGraph, type Rule } from './rewrite.ts';
+import { ewToString } from '../ir/dump.ts';
 import type { Graph } from '../ir/graph.ts';
 
 /** Most inputs a fused elementwise kernel may read (one binding each, plus the output). */
@@ -195,6 +196,23 @@ export function mergeSiblingMatmuls(g: Graph): Graph {
     return op ? (Object.freeze({ ...op, id: n.id, type: n.type, label: n.label, layer: n.layer }) as Node) : n;
   });
   return { ...g, nodes };
+}
+
+/**
+ * What fusion put into matmul node `id` of fused graph `g`, for `loom explain`:
+ * `rmsnorm prologue, two weights, epilogue mul(silu($0), $1), also writes L0.attn.k`; empty when nothing.
+ */
+export function describeMatmulFusion(g: Graph, id: number): string {
+  const n = g.nodes[id];
+  if (n?.op !== 'matmul') return '';
+  const parts = g.nodes.filter((m) => m.op === 'matmul_part' && m.group === id).map((m) => m.label);
+  const what = [
+    ...(n.norm ? ['rmsnorm prologue'] : []),
+    ...(n.w2 !== undefined ? ['two weights'] : []),
+    ...(n.epilogue ? [`epilogue ${ewToString(n.epilogue.expr)}`] : []),
+    ...(parts.length ? [`also writes ${parts.join(', ')}`] : []),
+  ];
+  return what.join(', ');
 }
 
 export function fuse(g: Graph): Graph {

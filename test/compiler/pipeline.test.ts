@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fuse, MAX_STORAGE_BUFFERS, matmulStorageBuffers } from '../../compiler/fuse/fuse.ts';
+import { describeMatmulFusion, fuse, MAX_STORAGE_BUFFERS, matmulStorageBuffers } from '../../compiler/fuse/fuse.ts';
 import { describe, expect, it } from 'vitest';
 import { compileArtifacts, emitArtifacts, MANIFEST } from '../../compiler/emit/emit.ts';
 import { DEFAULT_PROFILE } from '../../compiler/plan/device.ts';
@@ -120,6 +120,8 @@ describe('fuse', () => {
     const byLabel = new Map(c.fused.nodes.map((n) => [n.label, n]));
     const q = byLabel.get('L0.attn.q')!;
     expect(q.op === 'matmul' && q.parts?.length).toBe(2);
+    expect(describeMatmulFusion(c.fused, q.id)).toBe('rmsnorm prologue, also writes L0.attn.k, L0.attn.v');
+    expect(describeMatmulFusion(c.fused, byLabel.get('L0.mlp0.act')!.id)).toBe('rmsnorm prologue, two weights, epilogue mul(silu($0), $1)');
     const gate = byLabel.get('L0.attn.o_gate')!;
     expect(gate.op === 'matmul' && gate.norm !== undefined && gate.parts === undefined).toBe(true);
     // The per-head output norm (group 64 of 128) is no whole-row norm: it stays.
