@@ -207,7 +207,12 @@ export function assemble(g: Graph, plan: Plan): ProgramSpec {
         const p = mixerPlans.get(n.id);
         if (!p?.variant) throw new LoomInternalError('assemble', `${n.family} op ${name} has no planned variant`);
         const states = Object.fromEntries((n.states ?? []).map((w) => [w, stateOuts.get(`${n.id}.${w}`) ?? null]));
-        const sub = familyOpOf(n.family).program(n, p.variant, g.dims, { inputs: n.inputs.map(arg), output: out, states });
+        const op = familyOpOf(n.family);
+        for (const [which, input] of Object.entries(op.inPlace?.(n) ?? {})) {
+          const decl = buffers.find((b) => b.name === states[which]);
+          if (decl) decl.alias = arg(n.inputs[input]);
+        }
+        const sub = op.program(n, p.variant, g.dims, { inputs: n.inputs.map(arg), output: out, states });
         buffers.push(...sub.buffers);
         steps.push(...sub.steps);
         break;

@@ -52,6 +52,11 @@ export interface FamilyOp {
   variants(n: FamilyNode, d: WindowDims): readonly string[];
   supports(n: FamilyNode, variant: string, d: WindowDims, limits: DeviceLimits): Support;
   cost(n: FamilyNode, variant: string, d: WindowDims): ScheduleCost;
+  /**
+   * States the kernels update in place: state name -> index of the input holding its value before
+   * the call (the two are then one buffer, BufferDecl.alias). Absent: states are written whole.
+   */
+  inPlace?(n: FamilyNode): Readonly<Record<string, number>>;
   /** Kernels over buffers named `inputs` (in the node's input order) writing `output`. */
   program(n: FamilyNode, variant: string, d: WindowDims, buffers: FamilyBuffers): { buffers: BufferDecl[]; steps: Step[] };
 }

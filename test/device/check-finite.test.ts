@@ -67,11 +67,12 @@ async function loom(...argv: string[]): Promise<{ code: number; out: string; err
 }
 
 describe('loom run --check-finite', () => {
-  it('stops at the first kernel with Inf, naming layer 1, kernel L1.mlp0.up and the index', async () => {
+  it('stops at the first kernel with Inf, naming layer 1, kernel L1.mlp0.act and the index', async () => {
+    // The up projection is the second weight of the fused SwiGLU kernel L1.mlp0.act.
     const index = shardedWeights('layers.1.mlp0.up.weight');
     const r = await loom('run', specPath, '--seq', '8', '--weights', index, '--check-finite');
     expect(r.code, r.err).toBe(1);
-    expect(r.err).toMatch(/error LOOM5006: layer 1: kernel L1\.mlp0\.up \(\d+ of \d+\) wrote (NaN|-?Infinity) to 'L1\.mlp0\.up' at index \d+, the first non-finite value of the run \(\d+ of 256 values in that buffer are NaN or Inf\)/);
+    expect(r.err).toMatch(/error LOOM5006: layer 1: kernel L1\.mlp0\.act \(\d+ of \d+\) wrote (NaN|-?Infinity) to 'L1\.mlp0\.act' at index \d+, the first non-finite value of the run \(\d+ of 256 values in that buffer are NaN or Inf\)/);
     expect(r.out).toBe('');
   });
 
@@ -95,7 +96,8 @@ describe('loom run --check-finite', () => {
       for (const w of c.graph.weights) program.write(w.name, weights.get(w.name)!);
       for (const b of c.program.buffers) if (b.role === 'state_in') program.write(b.name, new Float32Array(b.elements));
       const found = await findNonFinite(program);
-      expect(found).toMatchObject({ kernel: 'L0.attn.v', layer: 0, buffer: 'L0.attn.v' });
+      // v is the third output of the merged q/k/v kernel, which is named after q.
+      expect(found).toMatchObject({ kernel: 'L0.attn.q', layer: 0, buffer: 'L0.attn.v' });
       // Independent check: after one whole run, no kernel before it wrote a non-finite value, and it did.
       await program.run();
       const steps = c.program.steps;

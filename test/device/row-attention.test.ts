@@ -3,7 +3,7 @@
  * definitions, on lengths that are not powers of two, T = 1, blocks that do not divide T, and a
  * Linformer window at exactly max_len.
  */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BufferDecl } from '../../compiler/codegen/program.ts';
 import type { FamilyAttrs } from '../../compiler/ir/graph.ts';
 import { familyOpOf, type FamilyNode } from '../../compiler/mixers/family-op.ts';
@@ -81,7 +81,10 @@ describe('cache-free attention kernels vs the float64 reference', () => {
     const shapes = [[B, T, W], [B, T, W], [B, T, W], [B], [B, H, S, D], [B, H, S, D]];
     const io = (name: string, elements: number, role: BufferDecl['role']): BufferDecl => ({ name, elem: 'f32', elements, role });
     const buffers = names.map((n, i) => io(n, data[n].length, i < 3 ? 'input' : 'state_in'));
-    buffers.push(io('o', B * T * W, 'output'), io('k_cache', B * H * S * D, 'state_out'), io('v_cache', B * H * S * D, 'state_out'));
+    // The caches are appended in place: each state output is its state input's buffer.
+    const inPlace = familyOpOf(c.family).inPlace?.({ attrs: c.attrs } as FamilyNode) ?? {};
+    expect(inPlace).toEqual({ k_cache: 4, v_cache: 5 });
+    buffers.push(io('o', B * T * W, 'output'), { ...io('k_cache', B * H * S * D, 'state_out'), alias: names[inPlace.k_cache] }, { ...io('v_cache', B * H * S * D, 'state_out'), alias: names[inPlace.v_cache] });
     const node = { op: 'family', family: c.family, inputs: names.map((_, i) => i), attrs: c.attrs, states: ['k_cache', 'v_cache'], id: 9, layer: 0, label: 'L0.a', type: { shape: [B, T, W], dtype: 'f32' } } as FamilyNode;
     const prog = familyOpOf(c.family).program(node, 'rows', { B, T }, { inputs: names, output: 'o', states: { k_cache: 'k_cache', v_cache: 'v_cache' } });
     const out = await runOnce(await gpu(), { buffers: [...buffers, ...prog.buffers], steps: prog.steps }, data, ['o', 'k_cache', 'v_cache']);

@@ -80,7 +80,8 @@ function program(n: FamilyNode, d: WindowDims, b: FamilyBuffers): { buffers: Buf
       buffers: [],
       steps: [
         { kernel: rowAttentionKernel(`${n.label}.rows`, s), args: [q, k, v, pos, kc, vc, b.output] },
-        { kernel: cacheAppendKernel(`${n.label}.cache`, s), args: [k, v, pos, kc, vc, kOut, vOut] },
+        // kOut and vOut alias kc and vc (inPlace): the append runs after the rows kernel read them.
+        { kernel: cacheAppendKernel(`${n.label}.cache`, s), args: [k, v, pos, kOut, vOut] },
       ],
     };
   }
@@ -106,6 +107,8 @@ function op(family: string, o: Pick<FamilyOp, 'causal' | 'describe'> & Partial<F
     supports: (n, _v, d, limits) => supports(n, d, limits),
     cost: (n, _v, d) => cost(n, d),
     program: (n, _v, d, b) => program(n, d, b),
+    // The cache is appended in place after the rows kernel has read it: inputs q, k, v, pos, kc, vc.
+    inPlace: (n): Record<string, number> => (n.attrs.cacheSlots ? { k_cache: 4, v_cache: 5 } : {}),
     ...o,
   };
 }

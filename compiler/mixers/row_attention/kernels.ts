@@ -185,20 +185,23 @@ export function projectKernel(name: string, o: { B: number; T: number; P: number
 }
 
 /**
- * The KV cache after the window: slot r of the new cache holds the latest position that maps to
- * it (linear: position r; ring: the latest j < p0 + T with j mod SLOTS = r), from the window's
- * k, v when that position is in the window, else the old cache's slot.
+ * The window's keys and values appended to the KV cache in place (the state output aliases its
+ * input; the rows kernel read the old cache first): token t of sequence b sits at position
+ * j = pos[b] + t, in slot j (linear) or j mod SLOTS (ring). In a ring, a window longer than the
+ * ring maps several tokens to one slot and only the latest (t >= T - SLOTS) writes it. Slots the
+ * window does not reach keep their values: O(T) work per call, not O(SLOTS).
  */
 export function cacheAppendKernel(name: string, s: RowAttentionShape): Kernel {
   const slots = s.cache!.slots;
-  const threads = s.B * s.H * slots;
-  const { dispatch, formula } = flatDispatch(threads, WG, 'B*H*SLOTS');
+  const ring = s.cache!.ring;
+  const threads = s.B * s.H * s.TK;
+  const { dispatch, formula } = flatDispatch(threads, WG, 'B*H*T');
   const index = flatIndex(dispatch, 'gid', WG);
   const kv = (n: number, d: number) => s.B * n * s.H * d;
   return buildKernel({
     name,
-    summary: `k_cache, v_cache after the window: the window's rows at positions pos .. pos + T - 1 (${s.cache!.ring ? 'ring: slot j mod SLOTS' : 'slot j'}), the old cache elsewhere`,
-    bindings: [rd('k', kv(s.TK, s.DK)), rd('v', kv(s.TK, s.DV)), rd('pos', s.B), rd('kc', s.B * s.H * slots * s.DK), rd('vc', s.B * s.H * slots * s.DV), wr('k_cache', s.B * s.H * slots * s.DK), wr('v_cache', s.B * s.H * slots * s.DV)],
+    summary: `k_cache, v_cache appended in place: the window's rows at positions pos .. pos + T - 1 (${ring ? 'ring: slot j mod SLOTS, the latest token per slot' : 'slot j'}), other slots untouched`,
+    bindings: [rd('k', kv(s.TK, s.DK)), rd('v', kv(s.TK, s.DV)), rd('pos', s.B), wr('k_cache', s.B * s.H * slots * s.DK), wr('v_cache', s.B * s.H * slots * s.DV)],
     consts: [['T', s.TK], ['H', s.H], ['DK', s.DK], ['DV', s.DV], ['SLOTS', slots], ['THREADS', threads], ...index.consts],
     workgroupSize: [WG, 1, 1],
     dispatch,
@@ -208,29 +211,22 @@ export function cacheAppendKernel(name: string, s: RowAttentionShape): Kernel {
       if (needsGuard(dispatch, WG, threads)) b.line('if (i_thread >= THREADS) { return; }');
       b.line('let n_DK = select(DK, 0u, gid.z == 0xffffffffu);');
       b.line('let n_DV = select(DV, 0u, gid.z == 0xffffffffu);');
-      b.line('let i_slot = i_thread % SLOTS;');
-      b.line('let i_h = (i_thread / SLOTS) % H;');
-      b.line('let i_b = i_thread / (SLOTS * H);');
-      b.line('let i_p0 = u32(pos[i_b]);');
-      b.line('let i_last = i_p0 + T - 1u;');
-      if (s.cache!.ring) {
-        b.line('// The latest position j <= i_last with j mod SLOTS = i_slot (none when i_last < i_slot).');
-        b.line('let m_has = i_last >= i_slot;');
-        b.line('let i_pos = select(0u, i_last - (i_last - i_slot) % SLOTS, m_has);');
-        b.line('let m_new = m_has && i_pos >= i_p0;');
+      b.line('// invocation = (b, h, t), t fastest');
+      b.line('let i_t = i_thread % T;');
+      b.line('let i_h = (i_thread / T) % H;');
+      b.line('let i_b = i_thread / (T * H);');
+      b.line('let i_pos = u32(pos[i_b]) + i_t;');
+      if (ring) {
+        if (s.TK > slots) b.line('if (i_t + SLOTS < T) { return; } // a later token of the window takes this slot');
+        b.line('let i_slot = i_pos % SLOTS;');
       } else {
-        b.line('let i_pos = i_slot;');
-        b.line('let m_new = i_pos >= i_p0 && i_pos <= i_last;');
+        b.line('if (i_pos >= SLOTS) { return; } // refused before dispatch (LOOM5010); never written out of bounds');
+        b.line('let i_slot = i_pos;');
       }
-      b.line('let i_t = select(0u, i_pos - i_p0, m_new);');
-      b.block('for (var d = 0u; d < n_DK; d++)', () => {
-        b.line('let b_old = kc[i_thread * DK + d];');
-        b.line('k_cache[i_thread * DK + d] = select(b_old, k[((i_b * T + i_t) * H + i_h) * DK + d], m_new);');
-      });
-      b.block('for (var d = 0u; d < n_DV; d++)', () => {
-        b.line('let b_old = vc[i_thread * DV + d];');
-        b.line('v_cache[i_thread * DV + d] = select(b_old, v[((i_b * T + i_t) * H + i_h) * DV + d], m_new);');
-      });
+      b.line('let o_slot = (i_b * H + i_h) * SLOTS + i_slot;');
+      b.line('let o_tok = (i_b * T + i_t) * H + i_h;');
+      b.block('for (var d = 0u; d < n_DK; d++)', () => b.line('k_cache[o_slot * DK + d] = k[o_tok * DK + d];'));
+      b.block('for (var d = 0u; d < n_DV; d++)', () => b.line('v_cache[o_slot * DV + d] = v[o_tok * DV + d];'));
     },
   });
 }
