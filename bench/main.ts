@@ -21,6 +21,7 @@ import type { ScheduleChoice } from '../compiler/check/spec.ts';
 import { compileArtifacts, DEFAULT_RUNTIME_IMPORT, emitArtifacts } from '../compiler/emit/emit.ts';
 import type { DeviceProfile } from '../compiler/plan/device.ts';
 import { compileSource } from '../compiler/pipeline.ts';
+import type { FusionLevel } from '../compiler/fuse/fuse.ts';
 import { loadArtifacts } from '../runtime/artifacts.ts';
 import { acquireGpu, createGpu, type Gpu } from '../runtime/gpu.ts';
 import { timeSpec } from '../runtime/measure.ts';
@@ -54,7 +55,7 @@ async function medianMs(fn: () => Promise<unknown>, reps: number): Promise<numbe
   return median(times);
 }
 
-function compile(text: string, path: string, seq: number, device: DeviceProfile, schedule?: ScheduleChoice, fuse = true) {
+function compile(text: string, path: string, seq: number, device: DeviceProfile, schedule?: ScheduleChoice, fuse: FusionLevel = 'all') {
   const r = compileSource(text, path, { batch: 1, seq, device, schedule, fuse });
   if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
   return r.compiled;
@@ -250,14 +251,14 @@ async function kernels(gpu: Gpu, device: DeviceProfile) {
     matmul[v.variant] = { ms: t.ms, gflops: (2 * n * n * n) / (t.ms * 1e6) };
     log(`matmul ${n}^3 ${v.variant}: ${matmul[v.variant].gflops.toFixed(2)} GFLOP/s`);
   }
-  const fusion: { model: string; fused: boolean; kernels: number; ms: number }[] = [];
+  const fusion: { model: string; level: FusionLevel; kernels: number; ms: number }[] = [];
   const T = quick ? 256 : 1024;
-  // Unfused and fused forwards alternate, call by call, so that load changes hit both alike.
+  // The fusion levels' forwards alternate, call by call, so that load changes hit all alike.
   for (const path of ['models/gla.loom', LINEAR]) {
     const runs = [];
-    for (const fuse of [false, true]) {
-      const c = compile(readFileSync(path, 'utf8'), path, T, device, undefined, fuse);
-      runs.push({ fuse, c, s: await Session.create(gpu, c, seededWeights(c.graph.weights, 0)), times: [] as number[] });
+    for (const level of ['none', 'pointwise', 'all'] as const) {
+      const c = compile(readFileSync(path, 'utf8'), path, T, device, undefined, level);
+      runs.push({ level, c, s: await Session.create(gpu, c, seededWeights(c.graph.weights, 0)), times: [] as number[] });
     }
     const tokens = Int32Array.from({ length: T }, (_, i) => (i * 13) % 256);
     for (const r of runs) await r.s.forward(tokens); // warm-up: pipelines compiled
@@ -271,8 +272,8 @@ async function kernels(gpu: Gpu, device: DeviceProfile) {
     for (const r of runs) {
       r.s.destroy();
       const ms = median(r.times);
-      fusion.push({ model: path, fused: r.fuse, kernels: r.c.program.steps.length, ms });
-      log(`fusion ${path} fused=${r.fuse}: ${r.c.program.steps.length} kernels, ${ms.toFixed(1)} ms`);
+      fusion.push({ model: path, level: r.level, kernels: r.c.program.steps.length, ms });
+      log(`fusion ${path} ${r.level}: ${r.c.program.steps.length} kernels, ${ms.toFixed(1)} ms`);
     }
   }
   return { matmulShape: `${n} x ${n} x ${n}`, matmul, peakGflops: (device.calibration?.flopsPerSec ?? 0) / 1e9, calibratedAt: device.calibration?.matmulShape, fusion, T };
@@ -283,8 +284,11 @@ function kernelsMd(r: Awaited<ReturnType<typeof kernels>>): string[] {
   out.push('| variant | ms | GFLOP/s | x naive | / calibrated peak |', '|---|---:|---:|---:|---:|');
   const naive = r.matmul.naive?.gflops;
   for (const [v, x] of Object.entries(r.matmul)) out.push(`| ${v} | ${fmt(x.ms)} | ${x.gflops.toFixed(2)} | ${naive ? (x.gflops / naive).toFixed(2) : 'n/a'} | ${r.peakGflops ? (x.gflops / r.peakGflops).toFixed(2) : 'n/a'} |`);
-  out.push('', `Fusion: dispatches per forward and forward time (B=1, T=${r.T}, median of 7, unfused and fused forwards alternating).`, '', '| model | fusion | kernels | ms |', '|---|---|---:|---:|');
-  for (const x of r.fusion) out.push(`| ${x.model} | ${x.fused ? 'on' : 'off'} | ${x.kernels} | ${fmt(x.ms)} |`);
+  out.push('', `Fusion: dispatches per forward and forward time (B=1, T=${r.T}, median of 7, the levels' forwards alternating). \`pointwise\`: elementwise chains and matmul epilogues only; \`all\` adds norms into matmuls, SwiGLU pairs and merged sibling projections.`, '', '| model | fusion | kernels | ms | ms / unfused |', '|---|---|---:|---:|---:|');
+  for (const x of r.fusion) {
+    const none = r.fusion.find((y) => y.model === x.model && y.level === 'none');
+    out.push(`| ${x.model} | ${x.level} | ${x.kernels} | ${fmt(x.ms)} | ${none ? (x.ms / none.ms).toFixed(3) : 'n/a'} |`);
+  }
   out.push('');
   return out;
 }

@@ -9,7 +9,7 @@ import { check } from './check/check.ts';
 import type { ScheduleChoice, ModelSpec } from './check/spec.ts';
 import { assemble } from './codegen/assemble.ts';
 import type { ProgramSpec } from './codegen/program.ts';
-import { fuse } from './fuse/fuse.ts';
+import { fuse, type FusionLevel } from './fuse/fuse.ts';
 import { dumpGraph } from './ir/dump.ts';
 import type { Graph } from './ir/graph.ts';
 import { verifyGraph } from './ir/verify.ts';
@@ -26,8 +26,8 @@ export interface CompileOptions {
   /** Defaults to prefill for seq > 1, decode for seq = 1. */
   mode?: Mode;
   device?: DeviceProfile;
-  /** false: skip the fusion passes (the benchmark's unfused baseline). */
-  fuse?: boolean;
+  /** false or `none`: skip the fusion passes (the benchmark's unfused baseline); default all. */
+  fuse?: boolean | FusionLevel;
   /** `f16`: the matmuls' weights stored as f16 on the device (`--weights-dtype`); default f32. */
   weights?: WeightDtype;
 }
@@ -65,7 +65,8 @@ export function compileSpec(ast: LoomFile, spec: ModelSpec, opts: CompileOptions
   const graph = lower(spec, { B: opts.batch, T: opts.seq }); // ModelSpec -> graph IR for [B, T]
   verifyGraph(graph, 'lower');
   dumps.push({ pass: 'lower', text: dumpGraph(graph) });
-  const fused = opts.fuse === false ? graph : fuse(graph); // fewer kernels: compiler/fuse/fuse.ts
+  const level = opts.fuse === false ? 'none' : opts.fuse === true || opts.fuse === undefined ? 'all' : opts.fuse;
+  const fused = fuse(graph, level); // fewer kernels: compiler/fuse/fuse.ts
   verifyGraph(fused, 'fuse');
   dumps.push({ pass: 'fuse', text: dumpGraph(fused) });
   const device = opts.device ?? DEFAULT_PROFILE;

@@ -215,6 +215,14 @@ export function describeMatmulFusion(g: Graph, id: number): string {
   return what.join(', ');
 }
 
-export function fuse(g: Graph): Graph {
+/**
+ * How much to fuse: `none`; `pointwise` (elementwise chains and matmul epilogues only, what
+ * Loom did before the norm, SwiGLU and sibling rules: the benchmark's middle row); `all`.
+ */
+export type FusionLevel = 'none' | 'pointwise' | 'all';
+
+export function fuse(g: Graph, level: FusionLevel = 'all'): Graph {
+  if (level === 'none') return g;
+  if (level === 'pointwise') return rewriteGraph(g, [fuseElementwiseChain, fuseMatmulEpilogue]);
   return mergeSiblingMatmuls(rewriteGraph(g, FUSION_RULES));
 }
