@@ -262,8 +262,8 @@ async function kernels(gpu: Gpu, device: DeviceProfile) {
     }
     const tokens = Int32Array.from({ length: T }, (_, i) => (i * 13) % 256);
     for (const r of runs) await r.s.forward(tokens); // warm-up: pipelines compiled
-    for (let i = 0; i < 7; i++) {
-      for (const r of runs) {
+    for (let i = 0; i < 15; i++) {
+      for (const r of i % 2 ? runs.slice().reverse() : runs) {
         const t0 = performance.now();
         await r.s.forward(tokens);
         r.times.push(performance.now() - t0);
@@ -284,7 +284,7 @@ function kernelsMd(r: Awaited<ReturnType<typeof kernels>>): string[] {
   out.push('| variant | ms | GFLOP/s | x naive | / calibrated peak |', '|---|---:|---:|---:|---:|');
   const naive = r.matmul.naive?.gflops;
   for (const [v, x] of Object.entries(r.matmul)) out.push(`| ${v} | ${fmt(x.ms)} | ${x.gflops.toFixed(2)} | ${naive ? (x.gflops / naive).toFixed(2) : 'n/a'} | ${r.peakGflops ? (x.gflops / r.peakGflops).toFixed(2) : 'n/a'} |`);
-  out.push('', `Fusion: dispatches per forward and forward time (B=1, T=${r.T}, median of 7, the levels' forwards alternating). \`pointwise\`: elementwise chains and matmul epilogues only; \`all\` adds norms into matmuls, SwiGLU pairs and merged sibling projections.`, '', '| model | fusion | kernels | ms | ms / unfused |', '|---|---|---:|---:|---:|');
+  out.push('', `Fusion: dispatches per forward and forward time (B=1, T=${r.T}, median of 15, the levels' forwards alternating in ABCCBA order). \`pointwise\`: elementwise chains and matmul epilogues only; \`all\` adds norms into matmuls, SwiGLU pairs and merged sibling projections.`, '', '| model | fusion | kernels | ms | ms / unfused |', '|---|---|---:|---:|---:|');
   for (const x of r.fusion) {
     const none = r.fusion.find((y) => y.model === x.model && y.level === 'none');
     out.push(`| ${x.model} | ${x.level} | ${x.kernels} | ${fmt(x.ms)} | ${none ? (x.ms / none.ms).toFixed(3) : 'n/a'} |`);

@@ -9,7 +9,7 @@ import { check } from './check/check.ts';
 import type { ScheduleChoice, ModelSpec } from './check/spec.ts';
 import { assemble } from './codegen/assemble.ts';
 import type { ProgramSpec } from './codegen/program.ts';
-import { fuse, type FusionLevel } from './fuse/fuse.ts';
+import { fuse, fuseOptionsFor, type FusionLevel } from './fuse/fuse.ts';
 import { dumpGraph } from './ir/dump.ts';
 import type { Graph } from './ir/graph.ts';
 import { verifyGraph } from './ir/verify.ts';
@@ -65,11 +65,11 @@ export function compileSpec(ast: LoomFile, spec: ModelSpec, opts: CompileOptions
   const graph = lower(spec, { B: opts.batch, T: opts.seq }); // ModelSpec -> graph IR for [B, T]
   verifyGraph(graph, 'lower');
   dumps.push({ pass: 'lower', text: dumpGraph(graph) });
+  const device = opts.device ?? DEFAULT_PROFILE;
   const level = opts.fuse === false ? 'none' : opts.fuse === true || opts.fuse === undefined ? 'all' : opts.fuse;
-  const fused = fuse(graph, level); // fewer kernels: compiler/fuse/fuse.ts
+  const fused = fuse(graph, level, fuseOptionsFor(device)); // fewer kernels: compiler/fuse/fuse.ts
   verifyGraph(fused, 'fuse');
   dumps.push({ pass: 'fuse', text: dumpGraph(fused) });
-  const device = opts.device ?? DEFAULT_PROFILE;
   const mode = opts.mode ?? (opts.seq === 1 ? 'decode' : 'prefill');
   const planned = plan(fused, spec.schedule, device, { mode, override: opts.schedule, ...(opts.weights ? { weights: opts.weights } : {}) }); // schedule, kernel variant, weight storage per node
   if (!planned.plan) return { ok: false, diagnostics: planned.diagnostics, ast, spec };

@@ -2,7 +2,7 @@
  * Fusion rules. Legality is decided by pure predicates; the engine in rewrite.ts applies them.
  */
 import { epilogueBase, matmulProducts, nodeInputs, opOf, type EwExpr, type MatmulProductOp, type Node, type NodeOp } from '../ir/graph.ts';
-import { rewriteGraph, type Rule } from './rewrite.ts';
+import { eliminateDead, rewriteGraph, type Rule } from './rewrite.ts';
 import { ewToString } from '../ir/dump.ts';
 import type { Graph } from '../ir/graph.ts';
 
@@ -95,29 +95,6 @@ export const fuseMatmulEpilogue: Rule = {
 };
 
 /**
- * RMS norm + matmul: a matmul reading an rmsnorm over the whole last axis computes the norm
- * itself, in the loop over K it already runs (sum of squares beside the products, the norm weight
- * folded into W's rows, the reciprocal root applied to the accumulators). Legal when every reader
- * of the norm is a matmul reading it as x and the norm is no graph output, so the normalised
- * tensor is never stored: the norm's kernel and its buffer go. The residual add before the norm
- * already ends the preceding matmul (fuseMatmulEpilogue), so this is the norm + residual fusion.
- */
-export const fuseNormPrologue: Rule = {
-  name: 'fuse-norm-prologue',
-  rewrite(n, ctx) {
-    if (n.op !== 'matmul' || n.norm || n.parts) return undefined;
-    const norm = ctx.node(n.x);
-    if (norm.op !== 'rmsnorm' || ctx.isOutput(n.x)) return undefined;
-    if (norm.group !== undefined && norm.group !== norm.type.shape.at(-1)) return undefined;
-    const was = ctx.originalId(n.x);
-    const onlyAsX = (r: Node) => r.op === 'matmul' && r.x === was && nodeInputs(r).filter((i) => i === was).length === 1;
-    if (!ctx.readers(n.x).every(onlyAsX)) return undefined;
-    const op = { ...(opOf(n) as NodeOp & { op: 'matmul' }), x: norm.x, norm: { weight: norm.weight, eps: norm.eps } };
-    return matmulStorageBuffers(op) > MAX_STORAGE_BUFFERS ? undefined : op;
-  },
-};
-
-/**
  * Two products of one x combined pointwise (SwiGLU's `silu(x Wg) * (x Wu)`): the matmul whose
  * epilogue reads the other product takes its weight as a second one (`w2`, `$1` in the epilogue)
  * and accumulates both in one loop: one kernel, x read once, no intermediate buffer. Legal when
@@ -142,7 +119,7 @@ export const fuseSiblingProduct: Rule = {
   },
 };
 
-export const FUSION_RULES: readonly Rule[] = [fuseElementwiseChain, fuseNormPrologue, fuseMatmulEpilogue, fuseSiblingProduct];
+export const FUSION_RULES: readonly Rule[] = [fuseElementwiseChain, fuseMatmulEpilogue, fuseSiblingProduct];
 
 /** A matmul with its own output only, which the register-tiled kernel can tile (N, or K for W^T, a multiple of 4). */
 function mergeable(g: Graph, n: Node): n is Node & { op: 'matmul' } {
@@ -156,11 +133,11 @@ function mergeable(g: Graph, n: Node): n is Node & { op: 'matmul' } {
  * matmul node computing each product into its own buffer (the first keeps its node, the others
  * become `matmul_part` nodes): q, k, v (and gate) projections read x and compute its norm once
  * and take one dispatch. A sibling joins a group when the epilogue inputs it reads exist before
- * the group's first node and the kernel's buffers stay within MAX_STORAGE_BUFFERS; only siblings
+ * the group's first node and the kernel's buffers stay within the limit; only siblings
  * the register-tiled kernel can tile are merged, so merging never costs a group its best variant.
  * Pure: a new graph.
  */
-export function mergeSiblingMatmuls(g: Graph): Graph {
+export function mergeSiblingMatmuls(g: Graph, maxStorageBuffers = MAX_STORAGE_BUFFERS): Graph {
   const byKey = new Map<string, (Node & { op: 'matmul' })[]>();
   for (const n of g.nodes) {
     if (!mergeable(g, n)) continue;
@@ -178,7 +155,9 @@ export function mergeSiblingMatmuls(g: Graph): Graph {
         const product = matmulProducts(s)[0];
         const candidate = { ...op, parts: [...(op.parts ?? []), product] };
         const early = (product.epilogue?.inputs ?? []).every((i) => i < first.id);
-        if (early && matmulStorageBuffers(candidate) <= MAX_STORAGE_BUFFERS) {
+        // A norm the group may take in front (fuseNorms, after this pass) needs its weight bound too.
+        const reserve = wholeRowNorm(g, first.x) ? 1 : 0;
+        if (early && matmulStorageBuffers(candidate) + reserve <= maxStorageBuffers) {
           op = candidate;
           members.push(s);
         } else left.push(s);
@@ -215,14 +194,74 @@ export function describeMatmulFusion(g: Graph, id: number): string {
   return what.join(', ');
 }
 
+/** Whether node `id` is an RMS norm over its whole last axis (what a matmul can compute in front). */
+function wholeRowNorm(g: Graph, id: number): boolean {
+  const n = g.nodes[id];
+  return n.op === 'rmsnorm' && (n.group === undefined || n.group === n.type.shape.at(-1));
+}
+
+/**
+ * RMS norm + matmul: every matmul reading an RMS norm over the whole row computes the norm itself,
+ * in the loop over K it already runs (sum of squares beside the products, the norm weight scaling
+ * W's rows, the reciprocal root applied to the accumulators), so the normalised tensor is never
+ * stored and the norm's kernel goes. The residual add before the norm already ends the preceding
+ * matmul (fuseMatmulEpilogue), so this is the norm + residual fusion.
+ *
+ * Legal when every reader of the norm is a matmul reading it as x, the norm is no graph output,
+ * and each reader's kernel stays within `maxStorageBuffers`. With several reading kernels the sum
+ * of squares is computed in each: cheap where memory traffic dominates (GPUs), a cost in
+ * arithmetic on CPU adapters, where `recompute: false` keeps such a norm as its own kernel.
+ * Runs after mergeSiblingMatmuls, so merged siblings count as one reading kernel. Pure.
+ */
+export function fuseNorms(g: Graph, o: { maxStorageBuffers: number; recompute: boolean }): Graph {
+  const outputs = new Set(Object.values(g.outputs));
+  const readers = new Map<number, Node[]>();
+  for (const n of g.nodes) for (const i of new Set(nodeInputs(n))) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const replace = new Map<number, NodeOp>();
+  for (const norm of g.nodes) {
+    if (norm.op !== 'rmsnorm' || !wholeRowNorm(g, norm.id) || outputs.has(norm.id)) continue;
+    const rs = readers.get(norm.id) ?? [];
+    const asX = (r: Node) => r.op === 'matmul' && r.x === norm.id && nodeInputs(r).filter((i) => i === norm.id).length === 1;
+    if (!rs.length || !rs.every(asX) || (!o.recompute && rs.length > 1)) continue;
+    const ops = rs.map((r) => ({ ...(opOf(r) as NodeOp & { op: 'matmul' }), x: norm.x, norm: { weight: norm.weight, eps: norm.eps } }));
+    if (ops.some((op) => matmulStorageBuffers(op) > o.maxStorageBuffers)) continue;
+    for (const [i, r] of rs.entries()) replace.set(r.id, ops[i]);
+  }
+  if (!replace.size) return g;
+  const nodes = g.nodes.map((n) => {
+    const op = replace.get(n.id);
+    return op ? (Object.freeze({ ...op, id: n.id, type: n.type, label: n.label, layer: n.layer }) as Node) : n;
+  });
+  return eliminateDead({ ...g, nodes });
+}
+
 /**
  * How much to fuse: `none`; `pointwise` (elementwise chains and matmul epilogues only, what
  * Loom did before the norm, SwiGLU and sibling rules: the benchmark's middle row); `all`.
  */
 export type FusionLevel = 'none' | 'pointwise' | 'all';
 
-export function fuse(g: Graph, level: FusionLevel = 'all'): Graph {
+/** What the device changes about fusion: its storage-buffer limit, and whether norms may be recomputed. */
+export interface FuseOptions {
+  maxStorageBuffers: number;
+  recomputeNorms: boolean;
+}
+
+/**
+ * Fusion options for a device class. Pure. The storage limit is the device's (the runtime
+ * requests the adapter's own, lavapipe: 16); norms are recomputed per reading kernel except on
+ * CPU adapters, where the arithmetic costs more than a dispatch and a round trip through memory
+ * (measured on lavapipe: bench/RESULTS.md, Fusion).
+ */
+export function fuseOptionsFor(device: { isCpu: boolean; limits: { maxStorageBuffersPerShaderStage: number } }): FuseOptions {
+  return { maxStorageBuffers: Math.max(MAX_STORAGE_BUFFERS, device.limits.maxStorageBuffersPerShaderStage), recomputeNorms: !device.isCpu };
+}
+
+const DEFAULT_FUSE: FuseOptions = { maxStorageBuffers: MAX_STORAGE_BUFFERS, recomputeNorms: true };
+
+export function fuse(g: Graph, level: FusionLevel = 'all', o: FuseOptions = DEFAULT_FUSE): Graph {
   if (level === 'none') return g;
   if (level === 'pointwise') return rewriteGraph(g, [fuseElementwiseChain, fuseMatmulEpilogue]);
-  return mergeSiblingMatmuls(rewriteGraph(g, FUSION_RULES));
+  const merged = mergeSiblingMatmuls(rewriteGraph(g, FUSION_RULES), o.maxStorageBuffers);
+  return fuseNorms(merged, { maxStorageBuffers: o.maxStorageBuffers, recompute: o.recomputeNorms });
 }

@@ -10,15 +10,6 @@ export interface RewriteCtx {
   node(id: number): Node;
   /** How many nodes of the input graph read the node that became `id` (outputs count as readers). */
   uses(id: number): number;
-  /**
-   * The input graph's nodes that read the node that became `id`, as they were before any rule
-   * (their ids are input-graph ids; `originalId` maps `id` into that numbering).
-   */
-  readers(id: number): readonly Node[];
-  /** Whether the node that became `id` is a graph output. */
-  isOutput(id: number): boolean;
-  /** The input-graph id of the node that became `id`. */
-  originalId(id: number): number;
 }
 
 export interface Rule {
@@ -41,17 +32,7 @@ export function rewriteGraph(g: Graph, rules: readonly Rule[]): Graph {
   const newId = new Map<number, number>();
   const newUses = new Map<number, number>();
   for (const w of g.weights) b.weight(w.name, [...w.shape], w.init, -1);
-  const readers = new Map<number, Node[]>();
-  for (const n of g.nodes) for (const i of new Set(nodeInputs(n))) readers.set(i, [...(readers.get(i) ?? []), n]);
-  const outputIds = new Set(Object.values(g.outputs));
-  const oldId = new Map<number, number>();
-  const ctx: RewriteCtx = {
-    node: (id) => b.node(id),
-    uses: (id) => newUses.get(id) ?? 0,
-    readers: (id) => readers.get(oldId.get(id) ?? -1) ?? [],
-    isOutput: (id) => outputIds.has(oldId.get(id) ?? -1),
-    originalId: (id) => oldId.get(id) ?? -1,
-  };
+  const ctx: RewriteCtx = { node: (id) => b.node(id), uses: (id) => newUses.get(id) ?? 0 };
   const inits = new Map(g.weights.map((w) => [w.name, w.init]));
   for (const n of g.nodes) {
     let op = mapNodeInputs(opOf(n), (i) => newId.get(i)!);
@@ -69,7 +50,6 @@ export function rewriteGraph(g: Graph, rules: readonly Rule[]): Graph {
     }
     const id = op.op === 'weight' ? b.weight(op.name, [...n.type.shape], inits.get(op.name)!, n.layer) : b.add(op, n.type, n.label, n.layer);
     newId.set(n.id, id);
-    oldId.set(id, n.id);
     newUses.set(id, (newUses.get(id) ?? 0) + oldUses[n.id]);
   }
   const outputs = Object.fromEntries(Object.entries(g.outputs).map(([k, v]) => [k, newId.get(v)!]));

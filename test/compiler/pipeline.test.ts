@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { describeMatmulFusion, fuse, MAX_STORAGE_BUFFERS, matmulStorageBuffers } from '../../compiler/fuse/fuse.ts';
+import { describeMatmulFusion, fuse, fuseOptionsFor, MAX_STORAGE_BUFFERS, matmulStorageBuffers } from '../../compiler/fuse/fuse.ts';
 import { describe, expect, it } from 'vitest';
 import { compileArtifacts, emitArtifacts, MANIFEST } from '../../compiler/emit/emit.ts';
 import { DEFAULT_PROFILE } from '../../compiler/plan/device.ts';
@@ -126,6 +126,24 @@ describe('fuse', () => {
     expect(gate.op === 'matmul' && gate.norm !== undefined && gate.parts === undefined).toBe(true);
     // The per-head output norm (group 64 of 128) is no whole-row norm: it stays.
     expect(byLabel.get('L0.attn.o_norm')?.op).toBe('rmsnorm');
+  });
+  it('on a CPU adapter keeps a norm that several kernels read (no recomputation) and merges up to its binding limit', () => {
+    const cpu = { ...DEFAULT_PROFILE, name: 'cpu', isCpu: true, limits: { ...DEFAULT_PROFILE.limits, maxStorageBuffersPerShaderStage: 16 } };
+    expect(fuseOptionsFor(cpu)).toEqual({ maxStorageBuffers: 16, recomputeNorms: false });
+    expect(fuseOptionsFor(DEFAULT_PROFILE)).toEqual({ maxStorageBuffers: 8, recomputeNorms: true });
+    const r = compileSource(src('models/gla.loom'), 'models/gla.loom', { batch: 1, seq: 4, device: cpu });
+    if (!r.ok) throw new Error('compile');
+    const byLabel = new Map(r.compiled.fused.nodes.map((n) => [n.label, n]));
+    // norm0 feeds the q/k/v/g_down group and o_gate: two kernels, so it stays a kernel of its own.
+    expect(byLabel.get('L0.norm0')?.op).toBe('rmsnorm');
+    expect(describeMatmulFusion(r.compiled.fused, byLabel.get('L0.attn.q')!.id)).toBe('also writes L0.attn.k, L0.attn.v, L0.attn.g_down');
+    // norm1 and the final norm have one reading kernel each: fused.
+    expect(byLabel.has('L0.norm1')).toBe(false);
+    expect(describeMatmulFusion(r.compiled.fused, byLabel.get('lm_head')!.id)).toBe('rmsnorm prologue');
+    expect(r.compiled.program.steps).toHaveLength(20);
+    const w = seededWeights(r.compiled.graph.weights, 2);
+    const tokens = [3, 1, 4, 1];
+    expect(closeness(interpretGraph(r.compiled.fused, w, tokens).outputs.logits, interpretGraph(r.compiled.graph, w, tokens).outputs.logits).relErr).toBeLessThan(1e-14);
   });
   it('fuses a norm only when every reader is a matmul reading it as x, and respects the binding limit', () => {
     const build = (extraReader: boolean, projections: number) => {
