@@ -6,13 +6,12 @@
  * reference, seeded sampling through `loom generate`). B <= 2 and T = 16 keep the programs
  * (and lavapipe's pipeline compiles) small.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { compileInMemory } from '../../cli/open-model.ts';
-import { nonCausalMixer } from '../../compiler/mixers/family-op.ts';
 import { compileSource, type Compiled } from '../../compiler/pipeline.ts';
 import { deviceProfile } from '../../runtime/gpu.ts';
 import { encodeBytes, generate } from '../../runtime/generate.ts';
@@ -21,6 +20,7 @@ import { Rng } from '../../runtime/random.ts';
 import { interpretGraph } from '../../runtime/reference/interpret.ts';
 import { seededWeights } from '../../runtime/weights.ts';
 import { expectClose } from '../helpers/compare.ts';
+import { causalModels } from '../helpers/models.ts';
 import { gpu } from './gpu.ts';
 
 const T = 16;
@@ -53,14 +53,7 @@ function reference(path: string, weights: ReadonlyMap<string, Float32Array>, tok
   return interpretGraph(c.graph, weights, tokens).outputs.logits as Float64Array;
 }
 
-const causal = readdirSync('models')
-  .filter((f) => f.endsWith('.loom'))
-  .sort()
-  .map((f) => `models/${f}`)
-  .filter((path) => {
-    const r = compileSource(readFileSync(path, 'utf8'), path, { batch: 1, seq: 4 });
-    return r.ok && !nonCausalMixer(r.compiled.spec);
-  });
+const causal = causalModels();
 
 describe('prefill then step equals a forward over the whole sequence', () => {
   it('covers the recurrence presets and a hybrid with attention layers', () => {

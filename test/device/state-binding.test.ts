@@ -8,13 +8,11 @@
  * buffers, so any difference at all means a state was read from the wrong buffer, read while
  * written, or left partly unwritten (a spare holds the value of two calls before).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { compileInMemory } from '../../cli/open-model.ts';
-import { nonCausalMixer } from '../../compiler/mixers/family-op.ts';
-import { compileSource } from '../../compiler/pipeline.ts';
 import { layouts, type Artifacts } from '../../runtime/artifacts.ts';
 import { deviceProfile } from '../../runtime/gpu.ts';
 import { Model } from '../../runtime/model.ts';
@@ -23,6 +21,7 @@ import { Rng } from '../../runtime/random.ts';
 import { Session } from '../../runtime/session.ts';
 import { DeviceState } from '../../runtime/state.ts';
 import { seededWeights } from '../../runtime/weights.ts';
+import { causalModels } from '../helpers/models.ts';
 import { gpu } from './gpu.ts';
 
 const T = 16;
@@ -82,14 +81,7 @@ async function hostToHost(o: Opened, calls: Int32Array[]): Promise<{ logits: Flo
   }
 }
 
-const causal = readdirSync('models')
-  .filter((f) => f.endsWith('.loom'))
-  .sort()
-  .map((f) => `models/${f}`)
-  .filter((path) => {
-    const r = compileSource(readFileSync(path, 'utf8'), path, { batch: 1, seq: 4 });
-    return r.ok && !nonCausalMixer(r.compiled.spec);
-  });
+const causal = causalModels();
 
 describe('a carried multi-step decode equals the host-to-host path exactly', () => {
   it('covers in-place KV caches, swapped matrix states, conv tails and positions', () => {
