@@ -1,9 +1,10 @@
 /**
- * `node bin/run-ts.js scripts/gpu-check.ts [OUT_DIR]`: one short script for a real GPU (or any
+ * `node bin/run-ts.js scripts/gpu-check.ts [OUT_DIR] [--only parts]`: one short script for a real GPU (or any
  * adapter): every model in models/ against the float64 reference with the plan the device gets
  * (its device class picks the kernel variants), in each schedule and through a decode step, then
  * timings side by side: linear-recurrence schedules, matmul variants, attention variants, a
- * model's forward and decode. Prints a report and writes gpu-check.md / gpu-check.json to OUT_DIR.
+ * model's forward and decode, and the device-class choices side by side (fusion levels, chunkwise
+ * kernel variants, f16 weights). Prints a report and writes gpu-check.md / gpu-check.json to OUT_DIR.
  * Needs no ts-morph (bundle it with only `webgpu` external).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,10 @@ import { interpretGraph } from '../runtime/reference/interpret.ts';
 import { Session } from '../runtime/session.ts';
 import { seededWeights } from '../runtime/weights.ts';
 
-const outDir = process.argv[2] ?? '.';
+const outDir = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : '.';
+/** `--only a,b`: run only these parts (correctness, matmul, schedules, forwards, variants). */
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? new Set((process.argv[onlyAt + 1] ?? '').split(',')) : undefined;
 const started = performance.now();
 const lines: string[] = [];
 const json: Record<string, unknown> = {};
@@ -115,12 +119,12 @@ async function correctness(gpu: Gpu): Promise<void> {
   say('');
 }
 
-function attnSpec(T: number, knobs: LinearAttnKnobs, schedule: Schedule, chunk: number): ProgramSpec {
+function attnSpec(T: number, knobs: LinearAttnKnobs, schedule: Schedule, chunk: number, variant?: 'register' | 'workgroup'): ProgramSpec {
   const { heads: H, keyDim: K, valueDim: V } = knobs;
   const gated = knobs.decay.kind === 'scalar' || knobs.decay.kind === 'vector';
   const delta = knobs.update === 'delta';
   const spec = linearAttnProgram({
-    label: 'bench', B: 1, T, knobs, schedule, chunk,
+    label: 'bench', B: 1, T, knobs, schedule, chunk, ...(variant ? { variant } : {}),
     buffers: { q: 'q', k: 'k', v: 'v', s0: 's0', z0: knobs.normalize ? 'z0' : null, g: gated ? 'g' : null, beta: delta ? 'beta' : null, o: 'o', S: 'S', z: knobs.normalize ? 'z' : null },
   });
   const sizes: Record<string, number> = { q: T * H * K, k: T * H * K, v: T * H * V, s0: H * K * V, o: T * H * V, S: H * K * V };
@@ -232,12 +236,90 @@ async function forwards(gpu: Gpu): Promise<void> {
   say('');
 }
 
+/**
+ * The choices made on lavapipe without a GPU, side by side on this adapter: fusion levels
+ * (none / pointwise / all: on a GPU-class adapter `all` recomputes norms per reading kernel),
+ * the chunkwise kernel variants (register / workgroup), f32 against f16 weights. Forwards
+ * alternate call by call; medians.
+ */
+async function variants(gpu: Gpu): Promise<void> {
+  const device = deviceProfile(gpu);
+  const rows: unknown[] = [];
+  say('## Variants side by side (B=1; ms, medians of alternating calls)');
+  say('');
+  say('| what | T | A | B | C |');
+  say('|---|---:|---|---|---|');
+  const alternate = async (fns: (() => Promise<unknown>)[], reps = 9) => {
+    for (const f of fns) await f();
+    const t = fns.map(() => [] as number[]);
+    for (let i = 0; i < reps; i++) {
+      for (const [j, f] of fns.entries()) {
+        const t0 = performance.now();
+        await f();
+        t[j].push(performance.now() - t0);
+      }
+    }
+    return t.map((x) => x.sort((a, b) => a - b)[Math.floor(reps / 2)]);
+  };
+  for (const f of ['gla.loom', 'linear-transformer.loom']) {
+    if (elapsed() > 420) break;
+    const path = `models/${f}`;
+    const T = 4096;
+    const sessions: { label: string; s: Session }[] = [];
+    for (const level of ['none', 'pointwise', 'all'] as const) {
+      const r = compileSource(readFileSync(path, 'utf8'), path, { batch: 1, seq: T, device, fuse: level });
+      if (!r.ok) continue;
+      sessions.push({ label: `${level} (${r.compiled.program.steps.length} kernels)`, s: await Session.create(gpu, r.compiled, seededWeights(r.compiled.graph.weights, 0)) });
+    }
+    const ids = Int32Array.from({ length: T }, (_, i) => (i * 31) % 256);
+    const ms = await alternate(sessions.map(({ s }) => () => s.forward(ids)));
+    say(`| fusion ${f} | ${T} | ${sessions.map((x, i) => `${x.label} ${ms[i].toFixed(2)}`).join(' | ')} |`);
+    rows.push({ what: 'fusion', model: f, T, levels: sessions.map((x, i) => ({ level: x.label, ms: ms[i] })) });
+    for (const x of sessions) x.s.destroy();
+  }
+  const gla: LinearAttnKnobs = { heads: 4, keyDim: 64, valueDim: 64, scale: 0.125, eps: 1e-6, feature: 'identity', normalize: false, decay: { kind: 'vector' }, update: 'additive' };
+  for (const T of [4096, 16384]) {
+    if (elapsed() > 440) break;
+    const programs: Program[] = [];
+    for (const variant of ['register', 'workgroup'] as const) {
+      const spec = attnSpec(T, gla, 'chunkwise', 64, variant);
+      const p = await Program.create(gpu, spec);
+      const rng = new Rng(2);
+      for (const b of spec.buffers) p.write(b.name, b.name === 'g' ? rng.normals(b.elements, 0.3).map((v) => -Math.log1p(Math.exp(v)) * 0.1) : rng.normals(b.elements, 0.3));
+      programs.push(p);
+    }
+    const ms = await alternate(programs.map((p) => () => p.run()));
+    say(`| gla chunkwise(64) op, H=4 K=V=64 | ${T} | register ${ms[0].toFixed(2)} | workgroup ${ms[1].toFixed(2)} | |`);
+    rows.push({ what: 'chunk-variant', T, register: ms[0], workgroup: ms[1] });
+    for (const p of programs) p.destroy();
+  }
+  if (device.shaderF16 && elapsed() < 460) {
+    const path = 'models/gla.loom';
+    for (const T of [1, 4096]) {
+      const sessions: Session[] = [];
+      for (const weights of ['f32', 'f16'] as const) {
+        const r = compileSource(readFileSync(path, 'utf8'), path, { batch: 1, seq: T, device, weights });
+        if (r.ok) sessions.push(await Session.create(gpu, r.compiled, seededWeights(r.compiled.graph.weights, 0)));
+      }
+      if (sessions.length !== 2) continue;
+      const ids = Int32Array.from({ length: T }, (_, i) => (i * 31) % 256);
+      const ms = await alternate(sessions.map((s) => () => s.forward(ids)));
+      say(`| weights f32 / f16, gla.loom ${T === 1 ? 'decode step' : 'forward'} | ${T} | f32 ${ms[0].toFixed(3)} | f16 ${ms[1].toFixed(3)} | |`);
+      rows.push({ what: 'weights', T, f32: ms[0], f16: ms[1] });
+      for (const s of sessions) s.destroy();
+    }
+  }
+  json.variants = rows;
+  say('');
+}
+
 const gpu = await acquireGpu();
 const profile = deviceProfile(gpu);
 say(`# gpu-check on ${profile.name}${profile.isCpu ? ' (CPU class)' : ' (GPU class)'}, ${new Date().toISOString()}`);
 say('');
 json.adapter = profile.name;
-for (const [name, part] of [['correctness', correctness], ['matmul', matmuls], ['schedules', schedules], ['forwards', forwards]] as const) {
+for (const [name, part] of [['correctness', correctness], ['matmul', matmuls], ['schedules', schedules], ['forwards', forwards], ['variants', variants]] as const) {
+  if (only && !only.has(name)) continue;
   try {
     await part(gpu);
   } catch (err) {

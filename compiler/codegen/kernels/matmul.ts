@@ -15,10 +15,10 @@
  *
  * Fusion (compiler/fuse/fuse.ts) gives every variant three extensions, all in the one loop over K:
  * an RMS norm of x's rows in front (`norm`: the sum of squares accumulated beside the products,
- * the norm weight `g` folded into W's rows, the reciprocal root applied to the accumulators), a
- * second weight whose product the epilogue combines with the first (`w2`, SwiGLU), and further
- * products of the same x into their own outputs (`parts`, merged q/k/v projections: the tiles of
- * every product in one dispatch, each part's code in its own function).
+ * the norm weight `g` scaling x's column k or W's row k, the reciprocal root applied to the
+ * accumulators), a second weight whose product the epilogue combines with the first (`w2`,
+ * SwiGLU), and further products of the same x into their own outputs (`parts`, merged q/k/v
+ * projections: the tiles of every product in one dispatch, each part's code in its own function).
  *
  * With `weights: 'f16'` every weight binding (`w`, `w2` of each product) is `array<f16>` (half the
  * bytes to read; `enable f16;`, the device needs shader-f16): each load is converted to f32 and
@@ -511,14 +511,16 @@ function register4x4Body(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names:
   } else {
     b.block('for (var i_k = 0u; i_k < K; i_k++)', () => {
       b.line('let o_w = i_k * N + i_n;');
-      const g = d.norm ? ' * g[i_k]' : '';
-      b.line(`let b_w = ${vec4Load(`w${sfx}`, 'o_w', d.weights === 'f16')}${g};`);
-      if (p.w2) b.line(`let b_w2 = ${vec4Load(`w2${sfx}`, 'o_w', d.weights === 'f16')}${g};`);
+      b.line(`let b_w = ${vec4Load(`w${sfx}`, 'o_w', d.weights === 'f16')};`);
+      if (p.w2) b.line(`let b_w2 = ${vec4Load(`w2${sfx}`, 'o_w', d.weights === 'f16')};`);
       if (d.norm || p.w2) {
         b.line(`let b_x = vec4<f32>(${R4.map((r) => `x[o_x${r} + i_k]`).join(', ')});`);
+        // The norm weight scales x's column k once for the 4 rows, whatever the number of weights.
         if (d.norm) b.line('b_ss += b_x * b_x;');
-        for (const r of R4) b.line(`b_acc${r} += b_x.${LANES[r]} * b_w;`);
-        if (p.w2) for (const r of R4) b.line(`b_sec${r} += b_x.${LANES[r]} * b_w2;`);
+        if (d.norm) b.line('let b_xg = b_x * g[i_k];');
+        const xv = d.norm ? 'b_xg' : 'b_x';
+        for (const r of R4) b.line(`b_acc${r} += ${xv}.${LANES[r]} * b_w;`);
+        if (p.w2) for (const r of R4) b.line(`b_sec${r} += ${xv}.${LANES[r]} * b_w2;`);
       } else for (const r of R4) b.line(`b_acc${r} += x[o_x${r} + i_k] * b_w;`);
     });
   }

@@ -40,13 +40,14 @@ fn product_0(i_tile: u32) {
   var b_ss = vec4<f32>();
   for (var i_k = 0u; i_k < K; i_k++) {
     let o_w = i_k * N + i_n;
-    let b_w = vec4<f32>(w_0[o_w], w_0[o_w + 1u], w_0[o_w + 2u], w_0[o_w + 3u]) * g[i_k];
+    let b_w = vec4<f32>(w_0[o_w], w_0[o_w + 1u], w_0[o_w + 2u], w_0[o_w + 3u]);
     let b_x = vec4<f32>(x[o_x0 + i_k], x[o_x1 + i_k], x[o_x2 + i_k], x[o_x3 + i_k]);
     b_ss += b_x * b_x;
-    b_acc0 += b_x.x * b_w;
-    b_acc1 += b_x.y * b_w;
-    b_acc2 += b_x.z * b_w;
-    b_acc3 += b_x.w * b_w;
+    let b_xg = b_x * g[i_k];
+    b_acc0 += b_xg.x * b_w;
+    b_acc1 += b_xg.y * b_w;
+    b_acc2 += b_xg.z * b_w;
+    b_acc3 += b_xg.w * b_w;
   }
   let b_rs = inverseSqrt(b_ss / f32(K) + EPS);
   let o_out0 = i_m * N + i_n;
@@ -88,13 +89,14 @@ fn product_1(i_tile: u32) {
   var b_ss = vec4<f32>();
   for (var i_k = 0u; i_k < K; i_k++) {
     let o_w = i_k * N + i_n;
-    let b_w = vec4<f32>(w_1[o_w], w_1[o_w + 1u], w_1[o_w + 2u], w_1[o_w + 3u]) * g[i_k];
+    let b_w = vec4<f32>(w_1[o_w], w_1[o_w + 1u], w_1[o_w + 2u], w_1[o_w + 3u]);
     let b_x = vec4<f32>(x[o_x0 + i_k], x[o_x1 + i_k], x[o_x2 + i_k], x[o_x3 + i_k]);
     b_ss += b_x * b_x;
-    b_acc0 += b_x.x * b_w;
-    b_acc1 += b_x.y * b_w;
-    b_acc2 += b_x.z * b_w;
-    b_acc3 += b_x.w * b_w;
+    let b_xg = b_x * g[i_k];
+    b_acc0 += b_xg.x * b_w;
+    b_acc1 += b_xg.y * b_w;
+    b_acc2 += b_xg.z * b_w;
+    b_acc3 += b_xg.w * b_w;
   }
   let b_rs = inverseSqrt(b_ss / f32(K) + EPS);
   let o_out0 = i_m * N + i_n;
@@ -136,13 +138,14 @@ fn product_2(i_tile: u32) {
   var b_ss = vec4<f32>();
   for (var i_k = 0u; i_k < K; i_k++) {
     let o_w = i_k * N + i_n;
-    let b_w = vec4<f32>(w_2[o_w], w_2[o_w + 1u], w_2[o_w + 2u], w_2[o_w + 3u]) * g[i_k];
+    let b_w = vec4<f32>(w_2[o_w], w_2[o_w + 1u], w_2[o_w + 2u], w_2[o_w + 3u]);
     let b_x = vec4<f32>(x[o_x0 + i_k], x[o_x1 + i_k], x[o_x2 + i_k], x[o_x3 + i_k]);
     b_ss += b_x * b_x;
-    b_acc0 += b_x.x * b_w;
-    b_acc1 += b_x.y * b_w;
-    b_acc2 += b_x.z * b_w;
-    b_acc3 += b_x.w * b_w;
+    let b_xg = b_x * g[i_k];
+    b_acc0 += b_xg.x * b_w;
+    b_acc1 += b_xg.y * b_w;
+    b_acc2 += b_xg.z * b_w;
+    b_acc3 += b_xg.w * b_w;
   }
   let b_rs = inverseSqrt(b_ss / f32(K) + EPS);
   let o_out0 = i_m * N + i_n;
