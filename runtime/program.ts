@@ -120,9 +120,18 @@ function checkFeatures(gpu: Gpu, spec: ProgramSpec): void {
   throw new LoomError([diag('no-shader-f16', { what, device, hint: 'recompile with --weights-dtype f32 (the default)' })]);
 }
 
-/** Refuses, before anything is allocated, a buffer over the device's per-buffer limits. */
+/**
+ * Refuses, before anything is allocated, a buffer over the device's per-buffer limits, and a
+ * kernel binding more storage buffers than the device allows (artifacts compiled for an adapter
+ * with a higher limit: fusion merges projections up to the limit of the device it compiles for).
+ */
 function checkLimits(gpu: Gpu, spec: ProgramSpec, shared: ReadonlyMap<string, GPUBuffer>): void {
-  const { maxBufferSize, maxStorageBufferBindingSize } = gpu.limits;
+  const { maxBufferSize, maxStorageBufferBindingSize, maxStorageBuffersPerShaderStage } = gpu.limits;
+  for (const { kernel } of spec.steps) {
+    if (kernel.bindings.length <= maxStorageBuffersPerShaderStage) continue;
+    const message = `kernel '${kernel.name}' binds ${kernel.bindings.length} storage buffers; the device allows ${maxStorageBuffersPerShaderStage} per shader stage (maxStorageBuffersPerShaderStage): compile the spec for this device (loom compile on it) so that fusion stays within its limit; nothing was allocated`;
+    throw new LoomError([diag('device-limit', { message })]);
+  }
   for (const b of spec.buffers) {
     if (shared.has(b.name)) continue;
     const bytes = bufferBytes(b);

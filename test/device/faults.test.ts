@@ -4,7 +4,7 @@
  * LOOM6005; after `device.destroy()` every call of a session on that device is LOOM6004 ("device
  * lost: ...; create a new session") instead of a hang, and `acquireGpu()` opens a new device.
  */
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -57,6 +57,23 @@ describe('device limits and faults', () => {
     expect(err.diagnostics[0].code).toBe(4004);
     const limit = Math.min(g.limits.maxBufferSize, g.limits.maxStorageBufferBindingSize);
     expect(err.message).toContain(`buffer 'huge' (f32[${elements}]) needs ${Math.ceil((elements * 4) / 16) * 16} bytes; the device allows at most ${limit} bytes`);
+    expect(err.message).toContain('nothing was allocated');
+    expect(liveGpuBuffers()).toBe(before);
+  });
+
+  it('a kernel binding more storage buffers than the device allows is refused before anything is allocated', async () => {
+    const real = await gpu();
+    // The same device, described with WebGPU's default limit of 8: what artifacts compiled on
+    // lavapipe (16) meet on such an adapter. q/k/v and the gate's down projection are one kernel.
+    const g = { ...real, limits: { ...real.limits, maxStorageBuffersPerShaderStage: 8 } };
+    const r = compileSource(readFileSync('models/gla.loom', 'utf8'), 'models/gla.loom', { batch: 1, seq: 4, device: { name: 'wide', isCpu: true, limits: { ...real.limits, maxStorageBuffersPerShaderStage: 16 } } });
+    if (!r.ok) throw new Error('compile');
+    const wide = r.compiled.program.steps.find((s) => s.kernel.bindings.length > 8)!;
+    expect(wide.kernel.name).toBe('L0.attn.q');
+    const before = liveGpuBuffers();
+    const err = await loomError(Program.create(g, r.compiled.program));
+    expect(err.diagnostics[0].code).toBe(4004);
+    expect(err.message).toContain(`kernel 'L0.attn.q' binds ${wide.kernel.bindings.length} storage buffers; the device allows 8 per shader stage`);
     expect(err.message).toContain('nothing was allocated');
     expect(liveGpuBuffers()).toBe(before);
   });
