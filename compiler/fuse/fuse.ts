@@ -1,9 +1,11 @@
 /**
  * Fusion rules. Legality is decided by pure predicates; the engine in rewrite.ts applies them.
  */
-import { epilogueBase, matmulProducts, nodeInputs, opOf, type EwExpr, type MatmulProductOp, type Node, type NodeOp } from '../ir/graph.ts';
+import { epilogueBase, matmulProducts, nodeInputs, numel, opOf, type EwExpr, type MatmulProductOp, type Node, type NodeOp } from '../ir/graph.ts';
 import { eliminateDead, rewriteGraph, type Rule } from './rewrite.ts';
 import { ewToString } from '../ir/dump.ts';
+import { deviceRates } from '../plan/cost.ts';
+import { DEFAULT_LIMITS } from '../plan/device.ts';
 import type { Graph } from '../ir/graph.ts';
 
 /** Most inputs a fused elementwise kernel may read (one binding each, plus the output). */
@@ -201,28 +203,41 @@ function wholeRowNorm(g: Graph, id: number): boolean {
 }
 
 /**
+ * What fusing one RMS norm costs and saves, for a device's profitability rule: the norm's rows
+ * and width K, and the output columns of each kernel that would compute it (the sum over a merged
+ * kernel's parts).
+ */
+export interface NormFusion {
+  rows: number;
+  K: number;
+  readerColumns: readonly number[];
+}
+
+/**
  * RMS norm + matmul: every matmul reading an RMS norm over the whole row computes the norm itself,
  * in the loop over K it already runs (sum of squares beside the products, the norm weight scaling
- * W's rows, the reciprocal root applied to the accumulators), so the normalised tensor is never
- * stored and the norm's kernel goes. The residual add before the norm already ends the preceding
- * matmul (fuseMatmulEpilogue), so this is the norm + residual fusion.
+ * the row's values, the reciprocal root applied to the accumulators), so the normalised tensor is
+ * never stored and the norm's kernel goes. The residual add before the norm already ends the
+ * preceding matmul (fuseMatmulEpilogue), so this is the norm + residual fusion.
  *
  * Legal when every reader of the norm is a matmul reading it as x, the norm is no graph output,
- * and each reader's kernel stays within `maxStorageBuffers`. With several reading kernels the sum
- * of squares is computed in each: cheap where memory traffic dominates (GPUs), a cost in
- * arithmetic on CPU adapters, where `recompute: false` keeps such a norm as its own kernel.
- * Runs after mergeSiblingMatmuls, so merged siblings count as one reading kernel. Pure.
+ * and each reader's kernel stays within `maxStorageBuffers`; done when `pays` (the device's rule)
+ * says the arithmetic it adds to each reading kernel costs less than the norm's own kernel. Runs
+ * after mergeSiblingMatmuls, so merged siblings count as one reading kernel. Pure.
  */
-export function fuseNorms(g: Graph, o: { maxStorageBuffers: number; recompute: boolean }): Graph {
+export function fuseNorms(g: Graph, o: { maxStorageBuffers: number; pays: (c: NormFusion) => boolean }): Graph {
   const outputs = new Set(Object.values(g.outputs));
   const readers = new Map<number, Node[]>();
   for (const n of g.nodes) for (const i of new Set(nodeInputs(n))) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const columns = (r: Node): number => r.type.shape.at(-1)! + g.nodes.filter((m) => m.op === 'matmul_part' && m.group === r.id).reduce((a, m) => a + m.type.shape.at(-1)!, 0);
   const replace = new Map<number, NodeOp>();
   for (const norm of g.nodes) {
     if (norm.op !== 'rmsnorm' || !wholeRowNorm(g, norm.id) || outputs.has(norm.id)) continue;
     const rs = readers.get(norm.id) ?? [];
     const asX = (r: Node) => r.op === 'matmul' && r.x === norm.id && nodeInputs(r).filter((i) => i === norm.id).length === 1;
-    if (!rs.length || !rs.every(asX) || (!o.recompute && rs.length > 1)) continue;
+    if (!rs.length || !rs.every(asX)) continue;
+    const K = norm.type.shape.at(-1)!;
+    if (!o.pays({ rows: numel(norm.type.shape) / K, K, readerColumns: rs.map(columns) })) continue;
     const ops = rs.map((r) => ({ ...(opOf(r) as NodeOp & { op: 'matmul' }), x: norm.x, norm: { weight: norm.weight, eps: norm.eps } }));
     if (ops.some((op) => matmulStorageBuffers(op) > o.maxStorageBuffers)) continue;
     for (const [i, r] of rs.entries()) replace.set(r.id, ops[i]);
@@ -241,27 +256,43 @@ export function fuseNorms(g: Graph, o: { maxStorageBuffers: number; recompute: b
  */
 export type FusionLevel = 'none' | 'pointwise' | 'all';
 
-/** What the device changes about fusion: its storage-buffer limit, and whether norms may be recomputed. */
+/** What the device changes about fusion: its storage-buffer limit, and when a norm is worth fusing. */
 export interface FuseOptions {
   maxStorageBuffers: number;
-  recomputeNorms: boolean;
+  normPays: (c: NormFusion) => boolean;
+}
+
+/**
+ * Whether fusing a norm pays on a CPU adapter, from the CPU class's constants (compiler/plan/cost.ts;
+ * not the calibration, so that a device class compiles alike on every machine). The prologue adds
+ * per 4x4 tile and step of K a multiply-add for the sum of squares and a multiply by the norm
+ * weight on a vec4: 0.75 * rows * K * columns flops over the reading kernels; the norm's own
+ * kernel costs a dispatch and a read and a write of rows * K floats. Measured on lavapipe, a
+ * register4x4 matmul with the prologue ran 15-30% slower alone (bench/RESULTS.md): a window of
+ * 1024 tokens keeps its norms, a decode step (a few rows) fuses them. Pure.
+ */
+export function cpuNormPays(c: NormFusion): boolean {
+  const r = deviceRates({ name: 'cpu', isCpu: true, limits: DEFAULT_LIMITS });
+  const extra = c.readerColumns.reduce((a, n) => a + 0.75 * c.rows * c.K * n, 0) / r.flopsPerSec;
+  const own = r.dispatchSec + (8 * c.rows * c.K) / r.bytesPerSec;
+  return extra < own;
 }
 
 /**
  * Fusion options for a device class. Pure. The storage limit is the device's (the runtime
- * requests the adapter's own, lavapipe: 16); norms are recomputed per reading kernel except on
- * CPU adapters, where the arithmetic costs more than a dispatch and a round trip through memory
- * (measured on lavapipe: bench/RESULTS.md, Fusion).
+ * requests the adapter's own, lavapipe: 16). Norms are fused (recomputed per reading kernel) on
+ * GPUs and the default profile, where removing the normalised tensor's write and read is what
+ * counts, and on CPU adapters where cpuNormPays says so.
  */
 export function fuseOptionsFor(device: { isCpu: boolean; limits: { maxStorageBuffersPerShaderStage: number } }): FuseOptions {
-  return { maxStorageBuffers: Math.max(MAX_STORAGE_BUFFERS, device.limits.maxStorageBuffersPerShaderStage), recomputeNorms: !device.isCpu };
+  return { maxStorageBuffers: Math.max(MAX_STORAGE_BUFFERS, device.limits.maxStorageBuffersPerShaderStage), normPays: device.isCpu ? cpuNormPays : () => true };
 }
 
-const DEFAULT_FUSE: FuseOptions = { maxStorageBuffers: MAX_STORAGE_BUFFERS, recomputeNorms: true };
+const DEFAULT_FUSE: FuseOptions = { maxStorageBuffers: MAX_STORAGE_BUFFERS, normPays: () => true };
 
 export function fuse(g: Graph, level: FusionLevel = 'all', o: FuseOptions = DEFAULT_FUSE): Graph {
   if (level === 'none') return g;
   if (level === 'pointwise') return rewriteGraph(g, [fuseElementwiseChain, fuseMatmulEpilogue]);
   const merged = mergeSiblingMatmuls(rewriteGraph(g, FUSION_RULES), o.maxStorageBuffers);
-  return fuseNorms(merged, { maxStorageBuffers: o.maxStorageBuffers, recompute: o.recomputeNorms });
+  return fuseNorms(merged, { maxStorageBuffers: o.maxStorageBuffers, pays: o.normPays });
 }

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { describeMatmulFusion, fuse, fuseOptionsFor, MAX_STORAGE_BUFFERS, matmulStorageBuffers } from '../../compiler/fuse/fuse.ts';
+import { cpuNormPays, describeMatmulFusion, fuse, fuseOptionsFor, MAX_STORAGE_BUFFERS, matmulStorageBuffers } from '../../compiler/fuse/fuse.ts';
 import { describe, expect, it } from 'vitest';
 import { compileArtifacts, emitArtifacts, MANIFEST } from '../../compiler/emit/emit.ts';
 import { DEFAULT_PROFILE } from '../../compiler/plan/device.ts';
@@ -127,23 +127,33 @@ describe('fuse', () => {
     // The per-head output norm (group 64 of 128) is no whole-row norm: it stays.
     expect(byLabel.get('L0.attn.o_norm')?.op).toBe('rmsnorm');
   });
-  it('on a CPU adapter keeps a norm that several kernels read (no recomputation) and merges up to its binding limit', () => {
+  it('on a CPU adapter fuses norms where the cost model says the prologue is cheaper than the norm kernel', () => {
     const cpu = { ...DEFAULT_PROFILE, name: 'cpu', isCpu: true, limits: { ...DEFAULT_PROFILE.limits, maxStorageBuffersPerShaderStage: 16 } };
-    expect(fuseOptionsFor(cpu)).toEqual({ maxStorageBuffers: 16, recomputeNorms: false });
-    expect(fuseOptionsFor(DEFAULT_PROFILE)).toEqual({ maxStorageBuffers: 8, recomputeNorms: true });
-    const r = compileSource(src('models/gla.loom'), 'models/gla.loom', { batch: 1, seq: 4, device: cpu });
-    if (!r.ok) throw new Error('compile');
-    const byLabel = new Map(r.compiled.fused.nodes.map((n) => [n.label, n]));
-    // norm0 feeds the q/k/v/g_down group and o_gate: two kernels, so it stays a kernel of its own.
-    expect(byLabel.get('L0.norm0')?.op).toBe('rmsnorm');
-    expect(describeMatmulFusion(r.compiled.fused, byLabel.get('L0.attn.q')!.id)).toBe('also writes L0.attn.k, L0.attn.v, L0.attn.g_down');
-    // norm1 and the final norm have one reading kernel each: fused.
-    expect(byLabel.has('L0.norm1')).toBe(false);
-    expect(describeMatmulFusion(r.compiled.fused, byLabel.get('lm_head')!.id)).toBe('rmsnorm prologue');
-    expect(r.compiled.program.steps).toHaveLength(20);
-    const w = seededWeights(r.compiled.graph.weights, 2);
-    const tokens = [3, 1, 4, 1];
-    expect(closeness(interpretGraph(r.compiled.fused, w, tokens).outputs.logits, interpretGraph(r.compiled.graph, w, tokens).outputs.logits).relErr).toBeLessThan(1e-14);
+    expect(fuseOptionsFor(cpu).maxStorageBuffers).toBe(16);
+    expect(fuseOptionsFor(DEFAULT_PROFILE).maxStorageBuffers).toBe(8);
+    // A decode step's few rows: the prologue is nearly free. A prefill window: it costs more than the norm's kernel.
+    expect(cpuNormPays({ rows: 4, K: 64, readerColumns: [272, 128] })).toBe(true);
+    expect(cpuNormPays({ rows: 1024, K: 64, readerColumns: [128] })).toBe(false);
+    expect(fuseOptionsFor(DEFAULT_PROFILE).normPays({ rows: 1 << 20, K: 4096, readerColumns: [4096, 4096] })).toBe(true);
+    const fused = (seq: number) => {
+      const r = compileSource(src('models/gla.loom'), 'models/gla.loom', { batch: 1, seq, device: cpu });
+      if (!r.ok) throw new Error('compile');
+      return r.compiled;
+    };
+    const step = fused(1);
+    const byLabel = new Map(step.fused.nodes.map((n) => [n.label, n]));
+    expect(step.fused.nodes.filter((n) => n.op === 'rmsnorm').map((n) => n.label)).toEqual(['L0.attn.o_norm', 'L1.attn.o_norm']);
+    // Up to 16 storage buffers: q, k, v and the gate's down projection are one kernel, with the norm.
+    expect(describeMatmulFusion(step.fused, byLabel.get('L0.attn.q')!.id)).toBe('rmsnorm prologue, also writes L0.attn.k, L0.attn.v, L0.attn.g_down');
+    expect(step.program.steps).toHaveLength(18); // 43 unfused
+    const window = fused(1024);
+    expect(window.fused.nodes.filter((n) => n.op === 'rmsnorm' && !n.group).map((n) => n.label)).toEqual(['L0.norm0', 'L0.norm1', 'L1.norm0', 'L1.norm1', 'norm_f']);
+    expect(window.program.steps).toHaveLength(23);
+    for (const c of [step, fused(4)]) {
+      const w = seededWeights(c.graph.weights, 2);
+      const tokens = Array.from({ length: c.graph.dims.T }, (_, i) => (i * 5 + 3) % 256);
+      expect(closeness(interpretGraph(c.fused, w, tokens).outputs.logits, interpretGraph(c.graph, w, tokens).outputs.logits).relErr).toBeLessThan(1e-14);
+    }
   });
   it('fuses a norm only when every reader is a matmul reading it as x, and respects the binding limit', () => {
     const build = (extraReader: boolean, projections: number) => {

@@ -1,17 +1,20 @@
-// L0.gdn.beta: out[M, N] = epilogue(x[M, K] · w[K, N]); one invocation per output; epilogue sigmoid(x0) * 1.0 with x0 the product
+// L0.gdn.beta: out[M, N] = epilogue(rmsnorm(x[M, K], g) · w[K, N]); one invocation per output; epilogue sigmoid(x0) * 1.0 with x0 the product
 //   @binding(0) x: in  f32[64]
-//   @binding(1) w: in  f32[128]
-//   @binding(2) out: out f32[2]
+//   @binding(1) g: in  f32[64]
+//   @binding(2) w: in  f32[128]
+//   @binding(3) out: out f32[2]
 // dispatch: ceil(M*N/64) = (1, 1, 1) workgroups of 64x1x1
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 const M: u32 = 1u;
 const K: u32 = 64u;
 const N: u32 = 2u;
 const MN: u32 = 2u;
+const EPS: f32 = 0.00001;
 
 fn sigmoid(x: f32) -> f32 {
   return 1.0 / (1.0 + exp(-x));
@@ -30,8 +33,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i_n = i_el % N;
   let o_x = i_m * K;
   var b_acc = 0.0;
+  var b_ss = 0.0;
   for (var i_k = 0u; i_k < K; i_k++) {
-    b_acc += x[o_x + i_k] * w[i_k * N + i_n];
+    let b_x = x[o_x + i_k];
+    b_ss += b_x * b_x;
+    b_acc += b_x * w[i_k * N + i_n] * g[i_k];
   }
-  out[i_el] = epilogue(i_el, b_acc);
+  let b_rs = inverseSqrt(b_ss / f32(K) + EPS);
+  out[i_el] = epilogue(i_el, b_acc * b_rs);
 }
