@@ -1,12 +1,15 @@
 /**
- * Fusion rules. Legality is decided by pure predicates; the engine in rewrite.ts applies them.
+ * Fusion: rewrite rules applied by the engine in rewrite.ts (elementwise chains, matmul
+ * epilogues, SwiGLU's two products), then two graph passes (sibling projections merged into one
+ * kernel, RMS norms moved into the matmuls that read them). Legality is decided by pure
+ * predicates; profitability, where it depends on the device, by FuseOptions (fuseOptionsFor).
  */
 import { epilogueBase, matmulProducts, nodeInputs, numel, opOf, type EwExpr, type MatmulProductOp, type Node, type NodeOp } from '../ir/graph.ts';
-import { eliminateDead, rewriteGraph, type Rule } from './rewrite.ts';
+import type { Graph } from '../ir/graph.ts';
 import { ewToString } from '../ir/dump.ts';
 import { deviceRates } from '../plan/cost.ts';
 import { DEFAULT_LIMITS } from '../plan/device.ts';
-import type { Graph } from '../ir/graph.ts';
+import { eliminateDead, rewriteGraph, type Rule } from './rewrite.ts';
 
 /** Most inputs a fused elementwise kernel may read (one binding each, plus the output). */
 export const MAX_EW_INPUTS = 6;
@@ -48,8 +51,9 @@ export const fuseElementwiseChain: Rule = {
 };
 
 /**
- * Storage buffers a kernel may bind: WebGPU's guaranteed minimum per shader stage. Fusion never
- * produces a matmul kernel that needs more, so no device refuses what it made.
+ * Storage buffers a kernel may bind: WebGPU's guaranteed minimum per shader stage. The rewrite
+ * rules never produce a matmul kernel that needs more; the graph passes use the device's limit
+ * (FuseOptions.maxStorageBuffers), this one when compiling for no particular device.
  */
 export const MAX_STORAGE_BUFFERS = 8;
 
