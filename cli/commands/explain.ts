@@ -1,6 +1,6 @@
 /** `loom explain SPEC`: the plan, with every alternative's estimate; `--ir` dumps each pass. */
 import { planMemory } from '../../compiler/codegen/memory.ts';
-import { describeMatmulFusion } from '../../compiler/fuse/fuse.ts';
+import { describeMatmulFusion, fuseOptionsFor, keptNorms } from '../../compiler/fuse/fuse.ts';
 import type { DeviceProfile } from '../../compiler/plan/device.ts';
 import { stateReport, stateSizes } from '../../compiler/plan/state-size.ts';
 import { nonCausalMixer, noDecodeMessage } from '../../compiler/mixers/family-op.ts';
@@ -38,6 +38,7 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
     const fused = describeMatmulFusion(c.fused, m.node);
     out.push(`${m.label}: matmul ${m.variant}${fused ? ` [${fused}]` : ''}${weightsText(m)}${m.rejected.length ? ` (not ${m.rejected.map((r) => `${r.variant}: ${r.reason}`).join('; ')})` : ''}`);
   }
+  for (const k of keptNorms(c.fused, fuseOptionsFor(c.plan.device))) out.push(`${k.label}: rmsnorm kept as a kernel: ${k.why}`);
   const bytes = c.program.buffers.reduce((a, b) => a + b.elements * elemBytes(b.elem), 0);
   if (weights === 'f16') out.push(weightBytes(c.program.buffers));
   out.push(`${c.program.steps.length} kernels, ${c.program.buffers.length} buffers, ${(bytes / 1048576).toFixed(2)} MiB`);

@@ -233,7 +233,6 @@ export function fuseNorms(g: Graph, o: { maxStorageBuffers: number; pays: (c: No
   const outputs = new Set(Object.values(g.outputs));
   const readers = new Map<number, Node[]>();
   for (const n of g.nodes) for (const i of new Set(nodeInputs(n))) readers.set(i, [...(readers.get(i) ?? []), n]);
-  const columns = (r: Node): number => r.type.shape.at(-1)! + g.nodes.filter((m) => m.op === 'matmul_part' && m.group === r.id).reduce((a, m) => a + m.type.shape.at(-1)!, 0);
   const replace = new Map<number, NodeOp>();
   for (const norm of g.nodes) {
     if (norm.op !== 'rmsnorm' || !wholeRowNorm(g, norm.id) || outputs.has(norm.id)) continue;
@@ -241,7 +240,7 @@ export function fuseNorms(g: Graph, o: { maxStorageBuffers: number; pays: (c: No
     const asX = (r: Node) => r.op === 'matmul' && r.x === norm.id && nodeInputs(r).filter((i) => i === norm.id).length === 1;
     if (!rs.length || !rs.every(asX)) continue;
     const K = norm.type.shape.at(-1)!;
-    if (!o.pays({ rows: numel(norm.type.shape) / K, K, readerColumns: rs.map(columns) })) continue;
+    if (!o.pays({ rows: numel(norm.type.shape) / K, K, readerColumns: rs.map((r) => readerColumns(g, r)) })) continue;
     const ops = rs.map((r) => ({ ...(opOf(r) as NodeOp & { op: 'matmul' }), x: norm.x, norm: { weight: norm.weight, eps: norm.eps } }));
     if (ops.some((op) => matmulStorageBuffers(op) > o.maxStorageBuffers)) continue;
     for (const [i, r] of rs.entries()) replace.set(r.id, ops[i]);
@@ -276,10 +275,44 @@ export interface FuseOptions {
  * 1024 tokens keeps its norms, a decode step (a few rows) fuses them. Pure.
  */
 export function cpuNormPays(c: NormFusion): boolean {
+  const { prologueMs, kernelMs } = cpuNormCost(c);
+  return prologueMs < kernelMs;
+}
+
+/** cpuNormPays's two estimates, in milliseconds: the prologue's added arithmetic and the norm's own kernel. */
+export function cpuNormCost(c: NormFusion): { prologueMs: number; kernelMs: number } {
   const r = deviceRates({ name: 'cpu', isCpu: true, limits: DEFAULT_LIMITS });
   const extra = c.readerColumns.reduce((a, n) => a + 0.75 * c.rows * c.K * n, 0) / r.flopsPerSec;
-  const own = r.dispatchSec + (8 * c.rows * c.K) / r.bytesPerSec;
-  return extra < own;
+  return { prologueMs: extra * 1e3, kernelMs: (r.dispatchSec + (8 * c.rows * c.K) / r.bytesPerSec) * 1e3 };
+}
+
+/**
+ * The whole-row RMS norms of fused graph `g` that only matmuls read (as x) and that stayed
+ * kernels of their own, with why, for `loom explain`. Pure.
+ */
+export function keptNorms(g: Graph, o: FuseOptions): { label: string; why: string }[] {
+  const readers = new Map<number, Node[]>();
+  for (const n of g.nodes) for (const i of new Set(nodeInputs(n))) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const outputs = new Set(Object.values(g.outputs));
+  const out: { label: string; why: string }[] = [];
+  for (const norm of g.nodes) {
+    if (norm.op !== 'rmsnorm' || !wholeRowNorm(g, norm.id) || outputs.has(norm.id)) continue;
+    const rs = readers.get(norm.id) ?? [];
+    if (!rs.length || !rs.every((r) => r.op === 'matmul' && r.x === norm.id)) continue;
+    const K = norm.type.shape.at(-1)!;
+    const c: NormFusion = { rows: numel(norm.type.shape) / K, K, readerColumns: rs.map((r) => readerColumns(g, r)) };
+    const kernels = rs.length > 1 ? `${rs.length} reading kernels` : 'reading kernel';
+    if (!o.normPays(c)) {
+      const { prologueMs, kernelMs } = cpuNormCost(c);
+      out.push({ label: norm.label, why: `computing it in its ${kernels} would add ~${prologueMs.toPrecision(2)} ms of arithmetic, its own kernel costs ~${kernelMs.toPrecision(2)} ms (CPU class estimates)` });
+    } else out.push({ label: norm.label, why: `a reading kernel would need more than ${o.maxStorageBuffers} storage buffers with the norm weight` });
+  }
+  return out;
+}
+
+/** Output columns of the kernel of matmul node `r`: its own and its parts'. */
+function readerColumns(g: Graph, r: Node): number {
+  return r.type.shape.at(-1)! + g.nodes.filter((m) => m.op === 'matmul_part' && m.group === r.id).reduce((a, m) => a + m.type.shape.at(-1)!, 0);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { cpuNormPays, describeMatmulFusion, fuse, fuseOptionsFor, MAX_STORAGE_BUFFERS, matmulStorageBuffers } from '../../compiler/fuse/fuse.ts';
+import { cpuNormPays, describeMatmulFusion, fuse, fuseOptionsFor, keptNorms, MAX_STORAGE_BUFFERS, matmulStorageBuffers } from '../../compiler/fuse/fuse.ts';
 import { describe, expect, it } from 'vitest';
 import { compileArtifacts, emitArtifacts, MANIFEST } from '../../compiler/emit/emit.ts';
 import { DEFAULT_PROFILE } from '../../compiler/plan/device.ts';
@@ -148,6 +148,12 @@ describe('fuse', () => {
     expect(step.program.steps).toHaveLength(18); // 43 unfused
     const window = fused(1024);
     expect(window.fused.nodes.filter((n) => n.op === 'rmsnorm' && !n.group).map((n) => n.label)).toEqual(['L0.norm0', 'L0.norm1', 'L1.norm0', 'L1.norm1', 'norm_f']);
+    // explain's reasons: each kept norm with the two estimates.
+    const kept = keptNorms(window.fused, fuseOptionsFor(cpu));
+    expect(kept.map((k) => k.label)).toEqual(['L0.norm0', 'L0.norm1', 'L1.norm0', 'L1.norm1', 'norm_f']);
+    expect(kept[0].why).toMatch(/^computing it in its 2 reading kernels would add ~[\d.]+ ms of arithmetic, its own kernel costs ~[\d.]+ ms/);
+    expect(kept[1].why).toMatch(/^computing it in its reading kernel would add/);
+    expect(keptNorms(step.fused, fuseOptionsFor(cpu))).toEqual([]);
     expect(window.program.steps).toHaveLength(23);
     for (const c of [step, fused(4)]) {
       const w = seededWeights(c.graph.weights, 2);
