@@ -129,6 +129,16 @@ export const WGSL_HELPERS = {
   logsigmoid: 'fn logsigmoid(x: f32) -> f32 {\n  return min(x, 0.0) - log(1.0 + exp(-abs(x)));\n}',
 } as const;
 
+/**
+ * `let n_NAME = select(NAME, 0u, gid.z == 0xffffffffu);`: a loop bound equal to the constant NAME
+ * that the shader compiler cannot fold (no invocation has that id), so it keeps the loop rolled.
+ * Fully unrolled, such loops took lavapipe tens of seconds to compile; GPU-class variants use
+ * the constant itself where unrolling into registers pays (compiler/plan/device.ts unrollLoops).
+ */
+export function rolledBound(name: string, builtin: 'gid' | 'lid' | 'wid' = 'gid'): string {
+  return `let n_${name} = select(${name}, 0u, ${builtin}.z == 0xffffffffu);`;
+}
+
 export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);
 }

@@ -175,12 +175,7 @@ export function mergeSiblingMatmuls(g: Graph, maxStorageBuffers = MAX_STORAGE_BU
       pending = left;
     }
   }
-  if (!replace.size) return g;
-  const nodes = g.nodes.map((n) => {
-    const op = replace.get(n.id);
-    return op ? (Object.freeze({ ...op, id: n.id, type: n.type, label: n.label, layer: n.layer }) as Node) : n;
-  });
-  return { ...g, nodes };
+  return replace.size ? replaceOps(g, replace) : g;
 }
 
 /**
@@ -230,27 +225,43 @@ export interface NormFusion {
  * after mergeSiblingMatmuls, so merged siblings count as one reading kernel. Pure.
  */
 export function fuseNorms(g: Graph, o: { maxStorageBuffers: number; pays: (c: NormFusion) => boolean }): Graph {
-  const outputs = new Set(Object.values(g.outputs));
-  const readers = new Map<number, Node[]>();
-  for (const n of g.nodes) for (const i of new Set(nodeInputs(n))) readers.set(i, [...(readers.get(i) ?? []), n]);
   const replace = new Map<number, NodeOp>();
+  for (const { norm, readers, fusion } of normCandidates(g)) {
+    if (!o.pays(fusion)) continue;
+    const ops = readers.map((r) => ({ ...(opOf(r) as NodeOp & { op: 'matmul' }), x: norm.x, norm: { weight: norm.weight, eps: norm.eps } }));
+    if (ops.some((op) => matmulStorageBuffers(op) > o.maxStorageBuffers)) continue;
+    for (const [i, r] of readers.entries()) replace.set(r.id, ops[i]);
+  }
+  return replace.size ? eliminateDead(replaceOps(g, replace)) : g;
+}
+
+/**
+ * The norms fuseNorms may move into their readers: whole-row RMS norms, no graph output, read
+ * only by matmuls as their x (once each), with what fusing each would cost (NormFusion).
+ */
+function normCandidates(g: Graph): { norm: Node & { op: 'rmsnorm' }; readers: Node[]; fusion: NormFusion }[] {
+  const outputs = new Set(Object.values(g.outputs));
+  const readersOf = new Map<number, Node[]>();
+  for (const n of g.nodes) for (const i of new Set(nodeInputs(n))) readersOf.set(i, [...(readersOf.get(i) ?? []), n]);
+  const out: { norm: Node & { op: 'rmsnorm' }; readers: Node[]; fusion: NormFusion }[] = [];
   for (const norm of g.nodes) {
     if (norm.op !== 'rmsnorm' || !wholeRowNorm(g, norm.id) || outputs.has(norm.id)) continue;
-    const rs = readers.get(norm.id) ?? [];
+    const readers = readersOf.get(norm.id) ?? [];
     const asX = (r: Node) => r.op === 'matmul' && r.x === norm.id && nodeInputs(r).filter((i) => i === norm.id).length === 1;
-    if (!rs.length || !rs.every(asX)) continue;
+    if (!readers.length || !readers.every(asX)) continue;
     const K = norm.type.shape.at(-1)!;
-    if (!o.pays({ rows: numel(norm.type.shape) / K, K, readerColumns: rs.map((r) => readerColumns(g, r)) })) continue;
-    const ops = rs.map((r) => ({ ...(opOf(r) as NodeOp & { op: 'matmul' }), x: norm.x, norm: { weight: norm.weight, eps: norm.eps } }));
-    if (ops.some((op) => matmulStorageBuffers(op) > o.maxStorageBuffers)) continue;
-    for (const [i, r] of rs.entries()) replace.set(r.id, ops[i]);
+    out.push({ norm, readers, fusion: { rows: numel(norm.type.shape) / K, K, readerColumns: readers.map((r) => readerColumns(g, r)) } });
   }
-  if (!replace.size) return g;
+  return out;
+}
+
+/** `g` with the ops of some nodes replaced (same ids, types, labels and layers). */
+function replaceOps(g: Graph, replace: ReadonlyMap<number, NodeOp>): Graph {
   const nodes = g.nodes.map((n) => {
     const op = replace.get(n.id);
     return op ? (Object.freeze({ ...op, id: n.id, type: n.type, label: n.label, layer: n.layer }) as Node) : n;
   });
-  return eliminateDead({ ...g, nodes });
+  return { ...g, nodes };
 }
 
 /**
@@ -291,23 +302,12 @@ export function cpuNormCost(c: NormFusion): { prologueMs: number; kernelMs: numb
  * kernels of their own, with why, for `loom explain`. Pure.
  */
 export function keptNorms(g: Graph, o: FuseOptions): { label: string; why: string }[] {
-  const readers = new Map<number, Node[]>();
-  for (const n of g.nodes) for (const i of new Set(nodeInputs(n))) readers.set(i, [...(readers.get(i) ?? []), n]);
-  const outputs = new Set(Object.values(g.outputs));
-  const out: { label: string; why: string }[] = [];
-  for (const norm of g.nodes) {
-    if (norm.op !== 'rmsnorm' || !wholeRowNorm(g, norm.id) || outputs.has(norm.id)) continue;
-    const rs = readers.get(norm.id) ?? [];
-    if (!rs.length || !rs.every((r) => r.op === 'matmul' && r.x === norm.id)) continue;
-    const K = norm.type.shape.at(-1)!;
-    const c: NormFusion = { rows: numel(norm.type.shape) / K, K, readerColumns: rs.map((r) => readerColumns(g, r)) };
-    const kernels = rs.length > 1 ? `${rs.length} reading kernels` : 'reading kernel';
-    if (!o.normPays(c)) {
-      const { prologueMs, kernelMs } = cpuNormCost(c);
-      out.push({ label: norm.label, why: `computing it in its ${kernels} would add ~${prologueMs.toPrecision(2)} ms of arithmetic, its own kernel costs ~${kernelMs.toPrecision(2)} ms (CPU class estimates)` });
-    } else out.push({ label: norm.label, why: `a reading kernel would need more than ${o.maxStorageBuffers} storage buffers with the norm weight` });
-  }
-  return out;
+  return normCandidates(g).map(({ norm, readers, fusion }) => {
+    const kernels = readers.length > 1 ? `${readers.length} reading kernels` : 'reading kernel';
+    if (o.normPays(fusion)) return { label: norm.label, why: `a reading kernel would need more than ${o.maxStorageBuffers} storage buffers with the norm weight` };
+    const { prologueMs, kernelMs } = cpuNormCost(fusion);
+    return { label: norm.label, why: `computing it in its ${kernels} would add ~${prologueMs.toPrecision(2)} ms of arithmetic, its own kernel costs ~${kernelMs.toPrecision(2)} ms (CPU class estimates)` };
+  });
 }
 
 /** Output columns of the kernel of matmul node `r`: its own and its parts'. */

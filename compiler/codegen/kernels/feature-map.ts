@@ -11,7 +11,7 @@
 import { LoomInternalError } from '../../../grammar/diagnostics.ts';
 import { featureMapWeightShapes, featureMapWidth, numel, type FeatureMapKind } from '../../ir/graph.ts';
 import type { Kernel, KernelBinding } from '../kernel.ts';
-import { buildKernel, type WgslBuilder } from '../wgsl.ts';
+import { buildKernel, type WgslBuilder, rolledBound } from '../wgsl.ts';
 import { flatDispatch, flatIndex, needsGuard } from './elementwise.ts';
 
 /** Widest head (K) a feature map accepts: its private arrays stay within WGSL's 8 KiB per function. */
@@ -147,7 +147,7 @@ export function featureMapKernel(d: FeatureMapDims): Kernel {
       if (F) b.line('let i_h = i_row % H;');
       b.line('let o_out = i_row * KP;');
       // A bound the compiler cannot fold (gid.z is always 0) keeps lavapipe from unrolling the K loops.
-      b.line('let n_K = select(K, 0u, gid.z == 0xffffffffu);');
+      b.line(rolledBound('K'));
       b.line('var b_x: array<f32, K>;');
       b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => b.line('b_x[i_i] = x[i_row * K + i_i];'));
       emitMap(b, map);

@@ -14,7 +14,7 @@
  */
 import { flatDispatch, flatIndex, needsGuard } from '../../codegen/kernels/elementwise.ts';
 import type { Kernel, KernelBinding } from '../../codegen/kernel.ts';
-import { buildKernel, WGSL_HELPERS } from '../../codegen/wgsl.ts';
+import { buildKernel, WGSL_HELPERS, rolledBound } from '../../codegen/wgsl.ts';
 
 export interface MoeShape {
   /** Tokens B * T. */
@@ -49,7 +49,7 @@ export function routeKernel(name: string, s: MoeShape): Kernel {
     body: (b) => {
       for (const l of g.head) b.line(l);
       // A trip count the shader compiler cannot fold keeps the loops rolled (lavapipe compiles fast).
-      b.line('let n_E = select(E, 0u, gid.z == 0xffffffffu);');
+      b.line(rolledBound('E'));
       b.line('let o_logits = i_thread * E;');
       b.line('var m_taken: array<bool, E>;');
       b.line('var b_top: array<f32, TOP_K>;');
@@ -95,7 +95,7 @@ export function expertHiddenKernel(name: string, s: MoeShape): Kernel {
     dispatchFormula: g.formula,
     body: (b) => {
       for (const l of g.head) b.line(l);
-      b.line('let n_D = select(D, 0u, gid.z == 0xffffffffu);');
+      b.line(rolledBound('D'));
       b.line('let i_n = i_thread % N;');
       b.line('let i_slot = i_thread / N;');
       b.line('let i_token = i_slot / TOP_K;');
@@ -126,7 +126,7 @@ export function expertOutKernel(name: string, s: MoeShape): Kernel {
     dispatchFormula: g.formula,
     body: (b) => {
       for (const l of g.head) b.line(l);
-      b.line('let n_N = select(N, 0u, gid.z == 0xffffffffu);');
+      b.line(rolledBound('N'));
       b.line('let i_d = i_thread % D;');
       b.line('let i_token = i_thread / D;');
       b.line('var b_y = 0.0;');

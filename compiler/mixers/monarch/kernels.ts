@@ -11,7 +11,7 @@
  */
 import { flatDispatch, flatIndex, needsGuard } from '../../codegen/kernels/elementwise.ts';
 import type { Kernel, KernelBinding } from '../../codegen/kernel.ts';
-import { buildKernel } from '../../codegen/wgsl.ts';
+import { buildKernel, rolledBound } from '../../codegen/wgsl.ts';
 
 export interface MonarchShape {
   B: number;
@@ -39,7 +39,7 @@ function frame(name: string, s: MonarchShape, summary: string, items: number, te
     body: (b) => {
       b.line(`let i_thread = ${index.expr};`);
       if (needsGuard(dispatch, WG, items)) b.line('if (i_thread >= THREADS) { return; }');
-      b.line('let n_NB = select(NB, 0u, gid.z == 0xffffffffu);');
+      b.line(rolledBound('NB'));
       for (const l of lines) b.line(l);
     },
   });

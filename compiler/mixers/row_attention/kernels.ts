@@ -8,9 +8,9 @@
  * with s_ij = scale q_i . k_j over the keys the range allows: all, causal (j <= i), or the
  * query's block of BLOCK tokens (causal inside it). `project` is Linformer's `E[:, :T] K`.
  */
-import { flatDispatch, flatIndex, needsGuard } from '../../codegen/kernels/elementwise.ts';
+import { flatDispatch, flatIndex, needsGuard, perElementKernel } from '../../codegen/kernels/elementwise.ts';
 import type { Kernel, KernelBinding } from '../../codegen/kernel.ts';
-import { buildKernel, WGSL_HELPERS, type WgslBuilder } from '../../codegen/wgsl.ts';
+import { buildKernel, WGSL_HELPERS, type WgslBuilder, rolledBound } from '../../codegen/wgsl.ts';
 
 export type KeyRange = { kind: 'all' } | { kind: 'causal' } | { kind: 'block'; block: number; causal: boolean };
 
@@ -124,8 +124,8 @@ export function rowAttentionKernel(name: string, s: RowAttentionShape): Kernel {
       b.line(`let i_thread = ${index.expr};`);
       if (needsGuard(dispatch, WG, threads)) b.line('if (i_thread >= THREADS) { return; }');
       // Trip counts the shader compiler cannot fold keep the loops rolled (lavapipe compiles fast).
-      b.line('let n_DK = select(DK, 0u, gid.z == 0xffffffffu);');
-      b.line('let n_DV = select(DV, 0u, gid.z == 0xffffffffu);');
+      b.line(rolledBound('DK'));
+      b.line(rolledBound('DV'));
       b.line('let i_h = i_thread % H;');
       b.line('let i_q = (i_thread / H) % TQ;');
       b.line('let i_b = i_thread / (H * TQ);');
@@ -173,7 +173,7 @@ export function projectKernel(name: string, o: { B: number; T: number; P: number
     body: (b) => {
       b.line(`let i_thread = ${index.expr};`);
       if (needsGuard(dispatch, WG, threads)) b.line('if (i_thread >= THREADS) { return; }');
-      b.line('let n_T = select(T, 0u, gid.z == 0xffffffffu);');
+      b.line(rolledBound('T'));
       b.line('let i_c = i_thread % C;');
       b.line('let i_j = (i_thread / C) % P;');
       b.line('let i_b = i_thread / (C * P);');
@@ -194,27 +194,21 @@ export function projectKernel(name: string, o: { B: number; T: number; P: number
 export function cacheAppendKernel(name: string, s: RowAttentionShape): Kernel {
   const slots = s.cache!.slots;
   const ring = s.cache!.ring;
-  const threads = s.B * s.H * s.TK;
-  const { dispatch, formula } = flatDispatch(threads, WG, 'B*H*T');
-  const index = flatIndex(dispatch, 'gid', WG);
   const kv = (n: number, d: number) => s.B * n * s.H * d;
-  return buildKernel({
+  return perElementKernel({
     name,
     summary: `k_cache, v_cache appended in place: the window's rows at positions pos .. pos + T - 1 (${ring ? 'ring: slot j mod SLOTS, the latest token per slot' : 'slot j'}), other slots untouched`,
+    elements: s.B * s.H * s.TK,
+    elementsText: 'B*H*T',
     bindings: [rd('k', kv(s.TK, s.DK)), rd('v', kv(s.TK, s.DV)), rd('pos', s.B), wr('k_cache', s.B * s.H * slots * s.DK), wr('v_cache', s.B * s.H * slots * s.DV)],
-    consts: [['T', s.TK], ['H', s.H], ['DK', s.DK], ['DV', s.DV], ['SLOTS', slots], ['THREADS', threads], ...index.consts],
-    workgroupSize: [WG, 1, 1],
-    dispatch,
-    dispatchFormula: formula,
+    consts: [['T', s.TK], ['H', s.H], ['DK', s.DK], ['DV', s.DV], ['SLOTS', slots]],
     body: (b) => {
-      b.line(`let i_thread = ${index.expr};`);
-      if (needsGuard(dispatch, WG, threads)) b.line('if (i_thread >= THREADS) { return; }');
-      b.line('let n_DK = select(DK, 0u, gid.z == 0xffffffffu);');
-      b.line('let n_DV = select(DV, 0u, gid.z == 0xffffffffu);');
-      b.line('// invocation = (b, h, t), t fastest');
-      b.line('let i_t = i_thread % T;');
-      b.line('let i_h = (i_thread / T) % H;');
-      b.line('let i_b = i_thread / (T * H);');
+      b.line(rolledBound('DK'));
+      b.line(rolledBound('DV'));
+      b.line('// element = (b, h, t), t fastest');
+      b.line('let i_t = i_el % T;');
+      b.line('let i_h = (i_el / T) % H;');
+      b.line('let i_b = i_el / (T * H);');
       b.line('let i_pos = u32(pos[i_b]) + i_t;');
       if (ring) {
         if (s.TK > slots) b.line('if (i_t + SLOTS < T) { return; } // a later token of the window takes this slot');

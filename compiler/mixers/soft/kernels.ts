@@ -15,7 +15,7 @@
  */
 import { flatDispatch, flatIndex, needsGuard } from '../../codegen/kernels/elementwise.ts';
 import type { Kernel, KernelBinding } from '../../codegen/kernel.ts';
-import { buildKernel, type WgslBuilder } from '../../codegen/wgsl.ts';
+import { buildKernel, type WgslBuilder, rolledBound } from '../../codegen/wgsl.ts';
 
 export interface SoftShape {
   B: number;
@@ -48,7 +48,7 @@ function frame(name: string, s: SoftShape, summary: string, items: number, text:
     body: (b) => {
       b.line(`let i_thread = ${index.expr};`);
       if (needsGuard(dispatch, WG, items)) b.line('if (i_thread >= THREADS) { return; }');
-      b.line('let n_D = select(D, 0u, gid.z == 0xffffffffu);');
+      b.line(rolledBound('D'));
       body(b);
     },
   });
@@ -99,7 +99,7 @@ export function gramKernel(name: string, s: SoftShape): Kernel {
 export function pinvKernel(name: string, s: SoftShape): Kernel {
   const items = s.B * s.H;
   return frame(name, s, `P = pinv(A) by ${s.iterations} Newton-Schulz iterations V <- V (2I - A V), one invocation per (b, h)`, items, 'B*H', [rd('gram', mm(s)), wr('pinv', mm(s)), wr('scratch', 2 * mm(s))], (b) => {
-    b.line('let n_M = select(M, 0u, gid.z == 0xffffffffu);');
+    b.line(rolledBound('M'));
     b.line('let o_a = i_thread * M * M;');
     b.line('let o_w = 2u * i_thread * M * M;');
     b.line('// ||A||_1 = ||A||_inf for symmetric A: the largest absolute row sum.');
@@ -138,7 +138,7 @@ export function kvKernel(name: string, s: SoftShape): Kernel {
     b.line('let i_h = (i_thread / (D * M)) % H;');
     b.line('let i_b = i_thread / (D * M * H);');
     b.line('let o_l = ((i_b * H + i_h) * M + i_r) * D;');
-    b.line('let n_T = select(T, 0u, gid.z == 0xffffffffu);');
+    b.line(rolledBound('T'));
     b.line('var b_z = 0.0;');
     b.block('for (var t = 0u; t < n_T; t++)', () => {
       b.line('let o_t = ((i_b * T + t) * H + i_h) * D;');
@@ -151,7 +151,7 @@ export function kvKernel(name: string, s: SoftShape): Kernel {
 
 export function pyKernel(name: string, s: SoftShape): Kernel {
   return frame(name, s, 'Y[b,h,r,c] = sum_j P[b,h,r,j] Z[b,h,j,c]', lm(s), 'B*H*M*D', [rd('pinv', mm(s)), rd('z', lm(s)), wr('y', lm(s))], (b) => {
-    b.line('let n_M = select(M, 0u, gid.z == 0xffffffffu);');
+    b.line(rolledBound('M'));
     b.line('let i_c = i_thread % D;');
     b.line('let i_r = (i_thread / D) % M;');
     b.line('let i_bh = i_thread / (D * M);');
@@ -163,7 +163,7 @@ export function pyKernel(name: string, s: SoftShape): Kernel {
 
 export function outKernel(name: string, s: SoftShape): Kernel {
   return frame(name, s, 'o[b,t,h,c] = sum_r G(q_t, L_r) Y[b,h,r,c]', qkv(s), 'B*T*H*D', [rd('q', qkv(s)), rd('lmk', lm(s)), rd('y', lm(s)), wr('o', qkv(s))], (b) => {
-    b.line('let n_M = select(M, 0u, gid.z == 0xffffffffu);');
+    b.line(rolledBound('M'));
     b.line('let i_c = i_thread % D;');
     b.line('let i_h = (i_thread / D) % H;');
     b.line('let i_b = i_thread / (D * H * T);');

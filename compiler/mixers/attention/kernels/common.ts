@@ -4,7 +4,7 @@
  * matrix) and the key ranges the causal, window and cache masks allow.
  */
 import type { KernelBinding } from '../../../codegen/kernel.ts';
-import type { WgslBuilder } from '../../../codegen/wgsl.ts';
+import { rolledBound, type WgslBuilder } from '../../../codegen/wgsl.ts';
 import { cacheSlots, type AttentionKnobs } from '../../../ir/graph.ts';
 
 import { type Grid } from '../../linear_attn/kernels/common.ts';
@@ -17,8 +17,8 @@ export function emitThreadIndex(b: WgslBuilder, g: Grid): void {
   b.line('if (i_thread >= N) { return; }');
   // Bounds the shader compiler cannot fold (gid.z is always 0): lavapipe then keeps the loops over
   // D and DV rolled instead of unrolling them into a very long compile.
-  b.line('let n_D = select(D, 0u, gid.z == 0xffffffffu);');
-  b.line('let n_DV = select(DV, 0u, gid.z == 0xffffffffu);');
+  b.line(rolledBound('D'));
+  b.line(rolledBound('DV'));
 }
 
 export interface AttnShape {

@@ -7,7 +7,7 @@
  * On CPU adapters barriers and workgroup memory are slow, and the planner prefers `rows`.
  */
 import type { Kernel } from '../../../codegen/kernel.ts';
-import { buildKernel, ceilDiv, type WgslBuilder } from '../../../codegen/wgsl.ts';
+import { buildKernel, ceilDiv, type WgslBuilder, rolledBound } from '../../../codegen/wgsl.ts';
 import { attnConsts, attnInputs, emitKeyUpdate, emitQueryLoad, output, type AttnShape } from './common.ts';
 
 /** Queries (invocations) per workgroup. */
@@ -68,8 +68,8 @@ function emitBody(b: WgslBuilder, s: AttnShape): void {
   b.line('let i_hk = i_h / GROUP;');
   b.line('let i_t = wid.x * WGQ + lid.x;');
   b.line('let m_live = i_t < T;');
-  b.line('let n_D = select(D, 0u, lid.z == 0xffffffffu);');
-  b.line('let n_DV = select(DV, 0u, lid.z == 0xffffffffu);');
+  b.line(rolledBound('D', 'lid'));
+  b.line(rolledBound('DV', 'lid'));
   emitQueryLoad(b, '((i_b * T + min(i_t, T - 1u)) * H + i_h)');
   emitBlockRange(b, s);
   b.block('for (var i_j0 = i_first; i_j0 < i_end; i_j0 += KT)', () => {

@@ -6,7 +6,7 @@
  */
 import { flatDispatch, flatIndex, needsGuard } from '../../../codegen/kernels/elementwise.ts';
 import type { Kernel } from '../../../codegen/kernel.ts';
-import { buildKernel } from '../../../codegen/wgsl.ts';
+import { buildKernel, rolledBound } from '../../../codegen/wgsl.ts';
 import type { Pass } from '../passes.ts';
 import { passThreads } from '../passes.ts';
 import { input, loadComplex, output, storeComplex, TWIDDLE_WGSL, viewElements, WG, emitSplit } from './common.ts';
@@ -31,7 +31,7 @@ export function dftKernel(name: string, p: Pass & { kind: 'dft' }): Kernel {
       if (needsGuard(dispatch, WG, threads)) b.line('if (i_thread >= THREADS) { return; }');
       emitSplit(b, view.inner, 'N');
       // A trip count the shader compiler cannot fold keeps the loop rolled (lavapipe compiles fast).
-      b.line('let n_N = select(N, 0u, gid.z == 0xffffffffu);');
+      b.line(rolledBound('N'));
       b.line('let o_line = i_outer * N * INNER + i_inner;');
       b.line('var b_acc = vec2<f32>(0.0, 0.0);');
       b.line('var i_tw = 0u;');

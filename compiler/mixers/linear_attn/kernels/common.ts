@@ -4,7 +4,7 @@
  * decay's log-gates, and value-column loads/stores that use vec4 registers when V is a multiple of 4.
  */
 import type { KernelBinding } from '../../../codegen/kernel.ts';
-import { ceilDiv, f32Lit, WGSL_HELPERS, type WgslBuilder } from '../../../codegen/wgsl.ts';
+import { ceilDiv, f32Lit, rolledBound, WGSL_HELPERS, type WgslBuilder } from '../../../codegen/wgsl.ts';
 import type { Decay, FeatureMap } from '../../../ir/graph.ts';
 
 /** Everything a kernel is specialised to. */
@@ -193,7 +193,7 @@ export function emitThreadIndex(b: WgslBuilder, g: Grid): void {
   // took 28 s to compile instead of 0.6 s. GPU compilers get the constant, so they can unroll and
   // keep the per-invocation arrays in registers.
   if (g.unrollK) b.line('let n_K = K;');
-  else b.line('let n_K = select(K, 0u, gid.z == 0xffffffffu);');
+  else b.line(rolledBound('K'));
 }
 
 export function input(name: string, elements: number): KernelBinding {

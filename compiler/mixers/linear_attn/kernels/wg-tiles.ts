@@ -7,7 +7,7 @@
  * Tiles are sized for WG_TILE_BYTES, the workgroup memory every WebGPU device guarantees, so the
  * generated WGSL does not depend on the adapter; a device reporting less is refused.
  */
-import { ceilDiv, type WgslBuilder } from '../../../codegen/wgsl.ts';
+import { ceilDiv, rolledBound, type WgslBuilder } from '../../../codegen/wgsl.ts';
 import { DEFAULT_LIMITS, type DeviceLimits } from '../../../plan/device.ts';
 import { hasGate, valueWidth, type AdditiveShape } from './common.ts';
 import type { Chunking } from './state.ts';
@@ -156,6 +156,6 @@ export function emitWgIndex(b: WgslBuilder, folded: boolean, unroll: boolean, bo
   } else {
     b.line('let i_wg = wid.x;');
   }
-  for (const n of bounds) b.line(unroll ? `let n_${n} = ${n};` : `let n_${n} = select(${n}, 0u, wid.z == 0xffffffffu);`);
+  for (const n of bounds) b.line(unroll ? `let n_${n} = ${n};` : rolledBound(n, 'wid'));
 }
 

@@ -17,18 +17,18 @@ const H: u32 = 2u;
 const DK: u32 = 8u;
 const DV: u32 = 8u;
 const SLOTS: u32 = 4u;
-const THREADS: u32 = 40u;
+const N: u32 = 40u;
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i_thread = gid.x;
-  if (i_thread >= THREADS) { return; }
+  let i_el = gid.x;
+  if (i_el >= N) { return; }
   let n_DK = select(DK, 0u, gid.z == 0xffffffffu);
   let n_DV = select(DV, 0u, gid.z == 0xffffffffu);
-  // invocation = (b, h, t), t fastest
-  let i_t = i_thread % T;
-  let i_h = (i_thread / T) % H;
-  let i_b = i_thread / (T * H);
+  // element = (b, h, t), t fastest
+  let i_t = i_el % T;
+  let i_h = (i_el / T) % H;
+  let i_b = i_el / (T * H);
   let i_pos = u32(pos[i_b]) + i_t;
   if (i_t + SLOTS < T) { return; } // a later token of the window takes this slot
   let i_slot = i_pos % SLOTS;

@@ -17,18 +17,18 @@ const H: u32 = 4u;
 const DK: u32 = 16u;
 const DV: u32 = 16u;
 const SLOTS: u32 = 512u;
-const THREADS: u32 = 4u;
+const N: u32 = 4u;
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i_thread = gid.x;
-  if (i_thread >= THREADS) { return; }
+  let i_el = gid.x;
+  if (i_el >= N) { return; }
   let n_DK = select(DK, 0u, gid.z == 0xffffffffu);
   let n_DV = select(DV, 0u, gid.z == 0xffffffffu);
-  // invocation = (b, h, t), t fastest
-  let i_t = i_thread % T;
-  let i_h = (i_thread / T) % H;
-  let i_b = i_thread / (T * H);
+  // element = (b, h, t), t fastest
+  let i_t = i_el % T;
+  let i_h = (i_el / T) % H;
+  let i_b = i_el / (T * H);
   let i_pos = u32(pos[i_b]) + i_t;
   if (i_pos >= SLOTS) { return; } // refused before dispatch (LOOM5010); never written out of bounds
   let i_slot = i_pos;
