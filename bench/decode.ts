@@ -7,13 +7,9 @@
  * did before the state stayed on the device), for a same-tree comparison; `--compare`: both,
  * alternating step by step so that both see the same machine load, and their ratio.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { writeArtifacts } from '../cli/commands/compile.ts';
-import { compileArtifacts, DEFAULT_RUNTIME_IMPORT, emitArtifacts } from '../compiler/emit/emit.ts';
-import { loadArtifacts } from '../runtime/artifacts.ts';
+import { compileInMemory } from '../cli/open-model.ts';
 import { acquireGpu, deviceProfile } from '../runtime/gpu.ts';
 import { Model } from '../runtime/model.ts';
 import { seededWeights } from '../runtime/weights.ts';
@@ -24,17 +20,8 @@ const steps = Number(values.steps ?? 100);
 const gpu = await acquireGpu();
 const results: Record<string, number> = {};
 for (const path of specs) {
-  const options = { batch: 1, seq: 16, device: deviceProfile(gpu), emit: ['wgsl'] as const, runtimeImport: DEFAULT_RUNTIME_IMPORT, source: path };
-  const r = compileArtifacts(readFileSync(path, 'utf8'), path, options);
-  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  const dir = mkdtempSync(join(tmpdir(), 'loom-decode-'));
-  let model: Model;
-  try {
-    writeArtifacts(dir, emitArtifacts(r.pair, options), false);
-    model = await Model.create(gpu, loadArtifacts(dir), seededWeights(r.pair.forward.graph.weights, 1));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { pair, artifacts } = compileInMemory(readFileSync(path, 'utf8'), path, { batch: 1, seq: 16, device: deviceProfile(gpu) });
+  const model = await Model.create(gpu, artifacts, seededWeights(pair.forward.graph.weights, 1));
   await model.prefill(Int32Array.from({ length: 16 }, (_, i) => (i * 7) % 256));
   for (let i = 0; i < 10; i++) await model.step(Int32Array.of(i));
   const times: Record<'device' | 'host', number[]> = { device: [], host: [] };

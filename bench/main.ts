@@ -12,17 +12,16 @@
  * `--only` runs some sections and keeps the others' last results. Points whose estimate is hopeless
  * are skipped and say so.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { writeArtifacts } from '../cli/commands/compile.ts';
+import { compileInMemory } from '../cli/open-model.ts';
 import { matmulKernel, matmulVariants } from '../compiler/codegen/kernels/index.ts';
 import type { ScheduleChoice } from '../compiler/check/spec.ts';
 import { compileArtifacts, DEFAULT_RUNTIME_IMPORT, emitArtifacts } from '../compiler/emit/emit.ts';
 import type { DeviceProfile } from '../compiler/plan/device.ts';
 import { compileSource } from '../compiler/pipeline.ts';
 import type { FusionLevel } from '../compiler/fuse/fuse.ts';
-import { loadArtifacts } from '../runtime/artifacts.ts';
 import { acquireGpu, createGpu, type Gpu } from '../runtime/gpu.ts';
 import { timeSpec } from '../runtime/measure.ts';
 import { Model } from '../runtime/model.ts';
@@ -159,17 +158,8 @@ function prefillSvg(r: { rows: PrefillRow[] }): string {
 interface DecodeRow { model: string; context: number; msPerToken: number }
 
 async function decodeModel(gpu: Gpu, device: DeviceProfile, text: string, path: string, contexts: number[], steps: number): Promise<DecodeRow[]> {
-  const options = { batch: 1, seq: 16, device, emit: ['wgsl'] as const, runtimeImport: DEFAULT_RUNTIME_IMPORT, source: path };
-  const r = compileArtifacts(text, path, options);
-  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  const dir = mkdtempSync(join(tmpdir(), 'loom-bench-'));
-  let model: Model;
-  try {
-    writeArtifacts(dir, emitArtifacts(r.pair, options), false);
-    model = await Model.create(gpu, loadArtifacts(dir), seededWeights(r.pair.forward.graph.weights, 1));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { pair, artifacts } = compileInMemory(text, path, { batch: 1, seq: 16, device });
+  const model = await Model.create(gpu, artifacts, seededWeights(pair.forward.graph.weights, 1));
   const rows: DecodeRow[] = [];
   try {
     const base = await model.readState();
@@ -187,8 +177,8 @@ async function decodeModel(gpu: Gpu, device: DeviceProfile, text: string, path: 
         await model.step(Int32Array.of(i % 256));
         times.push(performance.now() - t0);
       }
-      rows.push({ model: r.pair.forward.spec.name, context: L, msPerToken: median(times) });
-      log(`decode ${r.pair.forward.spec.name} context ${L}: ${median(times).toFixed(2)} ms/token`);
+      rows.push({ model: pair.forward.spec.name, context: L, msPerToken: median(times) });
+      log(`decode ${pair.forward.spec.name} context ${L}: ${median(times).toFixed(2)} ms/token`);
     }
   } finally {
     model.destroy();
