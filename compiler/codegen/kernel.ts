@@ -33,3 +33,13 @@ export interface Kernel {
   /** How `dispatch` was derived, for manifests and dumps: `ceil(N/64) x B*H`. */
   dispatchFormula: string;
 }
+
+/** A binding the kernel only reads (an input). */
+export function input(name: string, elements: number, elem: ElemType = 'f32'): KernelBinding {
+  return { name, access: 'read', elem, elements };
+}
+
+/** A binding the kernel writes (an output, or a state updated in place). */
+export function output(name: string, elements: number, elem: ElemType = 'f32'): KernelBinding {
+  return { name, access: 'read_write', elem, elements };
+}

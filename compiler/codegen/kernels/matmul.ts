@@ -26,7 +26,7 @@
  */
 import { LoomInternalError } from '../../../grammar/diagnostics.ts';
 import type { DeviceLimits } from '../../plan/device.ts';
-import { elemBytes, type Kernel, type KernelBinding } from '../kernel.ts';
+import { elemBytes, input, output, type Kernel, type KernelBinding } from '../kernel.ts';
 import { buildKernel, ceilDiv, u32Lit, WgslBuilder } from '../wgsl.ts';
 import { matmulProducts, numel, type EwExpr, type Graph, type Node } from '../../ir/graph.ts';
 import { ewHelpers, flatDispatch, flatIndex, foldGrid, MAX_GROUPS_PER_DIM, needsGuard, renderEwExpr } from './elementwise.ts';
@@ -168,19 +168,18 @@ function checkDims(name: string, d: MatmulDims): void {
 }
 
 function matmulBindings(d: MatmulDims): KernelBinding[] {
-  const ro = (name: string, elements: number): KernelBinding => ({ name, access: 'read', elem: 'f32', elements });
-  const weight = (name: string, elements: number): KernelBinding => ({ ...ro(name, elements), elem: d.weights ?? 'f32' });
+  const weight = (name: string, elements: number) => input(name, elements, d.weights ?? 'f32');
   const products = productsOf(d).flatMap((p, k): KernelBinding[] => {
     const sfx = d.parts?.length ? (k ? `_${k}` : '_0') : '';
     const base = firstInput(p);
     return [
       weight(`w${sfx}`, d.K * p.N),
       ...(p.w2 ? [weight(`w2${sfx}`, d.K * p.N)] : []),
-      ...(p.epilogue?.inputElements ?? []).map((elements, j) => ro(`in${j + base}${sfx}`, elements)),
-      { name: `out${sfx}`, access: 'read_write', elem: 'f32', elements: d.M * p.N },
+      ...(p.epilogue?.inputElements ?? []).map((elements, j) => input(`in${j + base}${sfx}`, elements)),
+      output(`out${sfx}`, d.M * p.N),
     ];
   });
-  return [ro('x', d.M * d.K), ...(d.norm ? [ro('g', d.K)] : []), ...products];
+  return [input('x', d.M * d.K), ...(d.norm ? [input('g', d.K)] : []), ...products];
 }
 
 function summary(d: MatmulDims, how: string): string {

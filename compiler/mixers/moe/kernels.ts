@@ -13,7 +13,7 @@
  * per-token gather is the simple, cache-friendly choice, and its output does not depend on batching.)
  */
 import { flatDispatch, flatIndex, needsGuard } from '../../codegen/kernels/elementwise.ts';
-import type { Kernel, KernelBinding } from '../../codegen/kernel.ts';
+import { input as rd, output as wr, type Kernel, type KernelBinding } from '../../codegen/kernel.ts';
 import { buildKernel, WGSL_HELPERS, rolledBound } from '../../codegen/wgsl.ts';
 
 export interface MoeShape {
@@ -26,8 +26,6 @@ export interface MoeShape {
 }
 
 const WG = 64;
-const rd = (name: string, elements: number, elem: 'f32' | 'u32' = 'f32'): KernelBinding => ({ name, access: 'read', elem, elements });
-const wr = (name: string, elements: number, elem: 'f32' | 'u32' = 'f32'): KernelBinding => ({ name, access: 'read_write', elem, elements });
 
 /** Dispatch over `items` invocations with the flat index `i_thread` and its bounds guard. */
 function grid(items: number, text: string) {

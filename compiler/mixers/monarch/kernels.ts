@@ -10,7 +10,7 @@
  * so each pass is b multiply-adds per output: O(n sqrt(n)) per channel instead of O(n^2).
  */
 import { flatDispatch, flatIndex, needsGuard } from '../../codegen/kernels/elementwise.ts';
-import type { Kernel, KernelBinding } from '../../codegen/kernel.ts';
+import { input as rd, output as wr, type Kernel, type KernelBinding } from '../../codegen/kernel.ts';
 import { buildKernel, rolledBound } from '../../codegen/wgsl.ts';
 
 export interface MonarchShape {
@@ -22,8 +22,6 @@ export interface MonarchShape {
 }
 
 const WG = 64;
-const rd = (name: string, elements: number): KernelBinding => ({ name, access: 'read', elem: 'f32', elements });
-const wr = (name: string, elements: number): KernelBinding => ({ name, access: 'read_write', elem: 'f32', elements });
 
 function frame(name: string, s: MonarchShape, summary: string, items: number, text: string, bindings: KernelBinding[], lines: string[]): Kernel {
   const { dispatch, formula } = flatDispatch(items, WG, text);

@@ -9,7 +9,7 @@
  * query's block of BLOCK tokens (causal inside it). `project` is Linformer's `E[:, :T] K`.
  */
 import { flatDispatch, flatIndex, needsGuard, perElementKernel } from '../../codegen/kernels/elementwise.ts';
-import type { Kernel, KernelBinding } from '../../codegen/kernel.ts';
+import { input as rd, output as wr, type Kernel, type KernelBinding } from '../../codegen/kernel.ts';
 import { buildKernel, WGSL_HELPERS, type WgslBuilder, rolledBound } from '../../codegen/wgsl.ts';
 
 export type KeyRange = { kind: 'all' } | { kind: 'causal' } | { kind: 'block'; block: number; causal: boolean };
@@ -40,8 +40,6 @@ export interface RowAttentionShape {
 export const MAX_ROW = 256;
 
 const WG = 64;
-const rd = (name: string, elements: number): KernelBinding => ({ name, access: 'read', elem: 'f32', elements });
-const wr = (name: string, elements: number): KernelBinding => ({ name, access: 'read_write', elem: 'f32', elements });
 
 /**
  * `i_start`, `i_end`: the keys of query `i_q` as window indices; with a cache also `i_abs` (its

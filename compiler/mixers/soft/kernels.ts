@@ -14,7 +14,7 @@
  * output element, barrier-free.
  */
 import { flatDispatch, flatIndex, needsGuard } from '../../codegen/kernels/elementwise.ts';
-import type { Kernel, KernelBinding } from '../../codegen/kernel.ts';
+import { input as rd, output as wr, type Kernel, type KernelBinding } from '../../codegen/kernel.ts';
 import { buildKernel, type WgslBuilder, rolledBound } from '../../codegen/wgsl.ts';
 
 export interface SoftShape {
@@ -29,8 +29,6 @@ export interface SoftShape {
 }
 
 const WG = 64;
-const rd = (name: string, elements: number): KernelBinding => ({ name, access: 'read', elem: 'f32', elements });
-const wr = (name: string, elements: number): KernelBinding => ({ name, access: 'read_write', elem: 'f32', elements });
 
 /** Common frame: flat thread index over `items`, guard, the shape constants. */
 function frame(name: string, s: SoftShape, summary: string, items: number, text: string, bindings: KernelBinding[], body: (b: WgslBuilder) => void, extra: [string, number][] = []): Kernel {

@@ -8,7 +8,7 @@
  */
 import type { Kernel } from '../../../codegen/kernel.ts';
 import { buildKernel } from '../../../codegen/wgsl.ts';
-import { output, threadGrid, WG } from './common.ts';
+import { input, output, threadGrid, WG } from './common.ts';
 
 export interface AppendShape {
   B: number;
@@ -24,11 +24,10 @@ export interface AppendShape {
 export function appendKernel(name: string, s: AppendShape): Kernel {
   const n = s.B * s.T * s.HKV * s.E;
   const grid = threadGrid(n, 'B*T*HKV*E', s.maxGroupsPerDim);
-  const f = (name: string, elements: number) => ({ name, access: 'read' as const, elem: 'f32' as const, elements });
   return buildKernel({
     name,
     summary: 'KV-cache append in place: slot j mod W of the ring holds position j; this window writes positions pos .. pos+T-1',
-    bindings: [f('x', n), f('pos', s.B), output('cache', s.B * s.HKV * s.W * s.E)],
+    bindings: [input('x', n), input('pos', s.B), output('cache', s.B * s.HKV * s.W * s.E)],
     consts: [['B', s.B], ['T', s.T], ['HKV', s.HKV], ['W', s.W], ['E', s.E], ...grid.consts],
     workgroupSize: [WG, 1, 1],
     dispatch: grid.dispatch,

@@ -3,12 +3,13 @@
  * online-softmax update (FlashAttention's running max m, sum l and accumulator, never a T x T
  * matrix) and the key ranges the causal, window and cache masks allow.
  */
-import type { KernelBinding } from '../../../codegen/kernel.ts';
+import { input, type KernelBinding } from '../../../codegen/kernel.ts';
 import { rolledBound, type WgslBuilder } from '../../../codegen/wgsl.ts';
 import { cacheSlots, type AttentionKnobs } from '../../../ir/graph.ts';
 
 import { type Grid } from '../../linear_attn/kernels/common.ts';
 
+export { input };
 export { output, threadGrid, WG, type Grid } from '../../linear_attn/kernels/common.ts';
 
 /** `let i_thread = ...;`, the early return past N, and the rolled loop bounds n_D, n_DV. */
@@ -55,11 +56,10 @@ export function attnConsts(s: AttnShape): [string, number][] {
 export function attnInputs(s: AttnShape): KernelBinding[] {
   const { B, T } = s;
   const { heads: H, kvHeads: HKV, headDim: D, valueDim: DV, causal } = s.knobs;
-  const f = (name: string, elements: number): KernelBinding => ({ name, access: 'read', elem: 'f32', elements });
-  const list = [f('q', B * T * H * D), f('k', B * T * HKV * D), f('v', B * T * HKV * DV)];
+  const list = [input('q', B * T * H * D), input('k', B * T * HKV * D), input('v', B * T * HKV * DV)];
   if (causal) {
     const W = cacheSlots(s.knobs);
-    list.push(f('pos', B), f('kc0', B * HKV * W * D), f('vc0', B * HKV * W * DV));
+    list.push(input('pos', B), input('kc0', B * HKV * W * D), input('vc0', B * HKV * W * DV));
   }
   return list;
 }

@@ -2,7 +2,7 @@
  * Pieces shared by the FNet kernels: complex values as `vec2<f32>` (re, im) stored interleaved in
  * f32 buffers, the exact-angle twiddle function, and the flat thread index over `[outer, m, inner]`.
  */
-import type { KernelBinding } from '../../../codegen/kernel.ts';
+import { input, output, type KernelBinding } from '../../../codegen/kernel.ts';
 import type { WgslBuilder } from '../../../codegen/wgsl.ts';
 import type { AxisView } from '../passes.ts';
 
@@ -39,13 +39,7 @@ export const CMUL_WGSL = `fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
 }`;
 
-export function input(name: string, elements: number): KernelBinding {
-  return { name, access: 'read', elem: 'f32', elements };
-}
-
-export function output(name: string, elements: number): KernelBinding {
-  return { name, access: 'read_write', elem: 'f32', elements };
-}
+export { input, output };
 
 /** Elements of a buffer holding the axis view's values: real, or complex interleaved. */
 export function viewElements(v: AxisView, real: boolean): number {

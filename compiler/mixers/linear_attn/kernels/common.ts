@@ -3,7 +3,7 @@
  * grid (folded into 2D past the per-dimension workgroup limit), the fused feature map, the
  * decay's log-gates, and value-column loads/stores that use vec4 registers when V is a multiple of 4.
  */
-import type { KernelBinding } from '../../../codegen/kernel.ts';
+import { input, output, type KernelBinding } from '../../../codegen/kernel.ts';
 import { ceilDiv, f32Lit, rolledBound, WGSL_HELPERS, type WgslBuilder } from '../../../codegen/wgsl.ts';
 import type { Decay, FeatureMap } from '../../../ir/graph.ts';
 
@@ -196,10 +196,4 @@ export function emitThreadIndex(b: WgslBuilder, g: Grid): void {
   else b.line(rolledBound('K'));
 }
 
-export function input(name: string, elements: number): KernelBinding {
-  return { name, access: 'read', elem: 'f32', elements };
-}
-
-export function output(name: string, elements: number): KernelBinding {
-  return { name, access: 'read_write', elem: 'f32', elements };
-}
+export { input, output };
