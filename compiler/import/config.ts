@@ -12,7 +12,7 @@
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { format } from '../../grammar/format.ts';
 import { suggest } from '../../grammar/suggest.ts';
-import { Fields, numText, type Draft, type JsonValue } from './fields.ts';
+import { Fields, numText, parseConfigJson, type Draft, type JsonValue } from './fields.ts';
 import { translateFla } from './fla.ts';
 import { translateLlama } from './llama.ts';
 
@@ -67,7 +67,7 @@ export function importConfig(text: string, file: string, outPath?: string): Impo
   };
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseConfigJson(text);
   } catch (e) {
     return fail(`not JSON: ${(e as Error).message}`);
   }

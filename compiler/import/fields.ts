@@ -85,7 +85,7 @@ export class Fields {
   /** Records that `name`'s value cannot be honoured, with the reason. */
   refuse(name: string, reason: string): void {
     this.read.add(name);
-    const value = this.has(name) ? JSON.stringify(this.config[name]) : `${JSON.stringify(this.defaults[name])} (the default)`;
+    const value = this.has(name) ? jsonText(this.config[name]) : `${jsonText(this.defaults[name])} (the default)`;
     this.errors.push(diag('bad-config', { message: `config field '${name}' = ${value}: ${reason}` }, { file: this.file, span: this.span(name) }));
   }
 
@@ -124,6 +124,50 @@ export class Fields {
     const col = at - before.lastIndexOf('\n');
     return { start: at, end: at + JSON.stringify(name).length, line, col };
   }
+}
+
+/** Sentinels (private-use characters) standing in for the bare tokens NaN, Infinity, -Infinity. */
+const NON_FINITE: [string, string, number][] = [['NaN', '\uE000', NaN], ['Infinity', '\uE001', Infinity], ['-Infinity', '\uE002', -Infinity]];
+
+/**
+ * JSON.parse of a config, also reading the bare `NaN`, `Infinity` and `-Infinity` that Python's
+ * json module writes (mamba2's `dt_limit: [0.0, Infinity]`). Each such token outside strings is
+ * rewritten to a string sentinel of the same length (`"\uE001"` and spaces), so every position in
+ * the text, and with it each error's line and column, stays where it was; the sentinels become
+ * the numbers again while parsing.
+ */
+export function parseConfigJson(text: string): unknown {
+  let out = '';
+  let from = 0;
+  if (!/[\uE000-\uE002]/.test(text)) {
+    for (let i = 0, inString = false; i < text.length; i++) {
+      const c = text[i];
+      if (inString) {
+        if (c === '\\') i++;
+        else if (c === '"') inString = false;
+        continue;
+      }
+      if (c === '"') {
+        inString = true;
+        continue;
+      }
+      const hit = NON_FINITE.find(([word]) => text.startsWith(word, i) && !/[A-Za-z0-9_]/.test(text[i + word.length] ?? ''));
+      if (!hit || /[A-Za-z0-9_]/.test(text[i - 1] ?? '')) continue;
+      out += text.slice(from, i) + `"${hit[1]}"`.padEnd(hit[0].length, ' ');
+      from = i += hit[0].length;
+      i--;
+    }
+  }
+  const sentinel = (_: string, v: unknown) => (typeof v === 'string' ? (NON_FINITE.find((n) => n[1] === v)?.[2] ?? v) : v);
+  return JSON.parse(out + text.slice(from), sentinel);
+}
+
+/** A config value as the messages show it: JSON, with NaN and Infinity written as Python writes them. */
+export function jsonText(v: JsonValue): string {
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  if (Array.isArray(v)) return `[${v.map(jsonText).join(',')}]`;
+  if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${jsonText(x)}`).join(',')}}`;
+  return JSON.stringify(v);
 }
 
 /** fla's GatedMLP width: `intermediate_size`, else `256 * ceil(int(hidden * ratio * 2/3) / 256)` (ratio None -> 4). */
