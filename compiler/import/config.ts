@@ -1,7 +1,8 @@
 /**
  * `loom import`: a Hugging Face `config.json` (flash-linear-attention's GLA, DeltaNet,
- * GatedDeltaNet, RetNet, LinearAttention, or `LlamaForCausalLM`) -> the text of a `.loom` spec that
- * computes what the checkpoint computes.
+ * GatedDeltaNet, RetNet, LinearAttention, Transformer, or `LlamaForCausalLM`) -> the text of a
+ * `.loom` spec that computes what the checkpoint computes. fla's hybrid models (the `attn` field:
+ * softmax attention in some layers) become a `block pattern` of two mixers (fla-hybrid.ts).
  *
  * Every field is accounted for: mapped to a spec value, listed as not changing the computation
  * (kernel choices, training switches, token ids), or refused with an error naming it (LOOM6010)
@@ -22,6 +23,7 @@ const KINDS: Record<string, { kind: string; arch: string }> = {
   gated_deltanet: { kind: 'gated_deltanet', arch: 'GatedDeltaNetForCausalLM' },
   retnet: { kind: 'retnet', arch: 'RetNetForCausalLM' },
   linear_attn: { kind: 'linear_attn', arch: 'LinearAttentionForCausalLM' },
+  transformer: { kind: 'transformer', arch: 'TransformerForCausalLM' },
   llama: { kind: 'llama', arch: 'LlamaForCausalLM' },
 };
 
@@ -97,13 +99,10 @@ function render(d: Draft, name: string, file: string, ignored: string[]): string
     `  heads = ${d.heads}`,
     `  layers = ${d.layers}`,
     `  norm_eps = ${numText(d.normEps)}`,
+    ...d.mixers.flatMap((m) => ['', `  mixer ${m.name} = ${m.preset} {`, ...m.knobs.map(([k, v]) => `    ${k} = ${v}`), '  }']),
     '',
-    `  mixer attn = ${d.mixer.preset} {`,
-    ...d.mixer.knobs.map(([k, v]) => `    ${k} = ${v}`),
-    '  }',
-    '',
-    '  block {',
-    '    x = x + attn(rmsnorm(x))',
+    d.pattern ? `  block pattern [${d.pattern.join(', ')}] {` : '  block {',
+    `    x = x + ${d.pattern ? 'mixer' : d.mixers[0].name}(rmsnorm(x))`,
     `    x = x + swiglu(rmsnorm(x), hidden = ${d.mlpHidden})`,
     '  }',
     '',

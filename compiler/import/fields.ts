@@ -9,7 +9,17 @@ import { suggest } from '../../grammar/suggest.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
-/** The spec an importer builds: one mixer in a pre-norm block with a SwiGLU MLP (fla's and LLaMA's layer). */
+/** A mixer declaration of the spec: `mixer <name> = <preset> { knobs }`. */
+export interface MixerDraft {
+  name: string;
+  preset: string;
+  knobs: [string, string][];
+}
+
+/**
+ * The spec an importer builds: pre-norm blocks with a SwiGLU MLP (fla's and LLaMA's layer), one
+ * mixer in every layer, or with `pattern` (fla's hybrid models) layer i's mixer named pattern[i].
+ */
 export interface Draft {
   /** Which checkpoint family, as written in the spec's header comment (`fla GLAConfig`). */
   source: string;
@@ -19,7 +29,9 @@ export interface Draft {
   heads: number;
   normEps: number;
   tied: boolean;
-  mixer: { preset: string; knobs: [string, string][] };
+  mixers: MixerDraft[];
+  /** Layer i's mixer name, one per layer, when the layers differ (`block pattern`); absent: every layer uses mixers[0]. */
+  pattern?: string[];
   mlpHidden: number;
   /** Defaults of the checkpoint's code that no config field states, as comment lines. */
   notes: string[];

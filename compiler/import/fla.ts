@@ -6,9 +6,11 @@
  * 1 - 2^(-5-h), LinearAttention's normaliser eps 1e-10) are written into the spec explicitly.
  *
  * Every fla model is pre-norm: `x + attn(attn_norm(x))`, then `x + mlp(mlp_norm(x))` with a
- * SwiGLU GatedMLP, a final RMSNorm and an LM head, all norms with eps = norm_eps.
+ * SwiGLU GatedMLP, a final RMSNorm and an LM head, all norms with eps = norm_eps. The `transformer`
+ * model type and the `attn` field (softmax attention in listed layers) are read in fla-hybrid.ts.
  */
 import { Fields, flaMlpWidth, numText, type Draft, type JsonValue } from './fields.ts';
+import { hybridMixers, transformerKnobs } from './fla-hybrid.ts';
 
 const COMMON: Record<string, JsonValue> = {
   hidden_size: 2048,
@@ -30,6 +32,8 @@ const DEFAULTS: Record<string, Record<string, JsonValue>> = {
   gated_deltanet: { ...COMMON, num_hidden_layers: 21, expand_v: 2, use_gate: true, use_short_conv: true, allow_neg_eigval: false, conv_size: 4, head_dim: 256, num_heads: 6, num_v_heads: null },
   retnet: { ...COMMON, hidden_ratio: 2, expand_k: 1, expand_v: 2, num_heads: 8, num_kv_heads: null, feature_map: null, use_short_conv: false, conv_size: 4, use_output_gate: true, elementwise_affine: true },
   linear_attn: { ...COMMON, expand_k: 1, expand_v: 1, num_heads: 4, num_kv_heads: null, feature_map: 'elementwise_product', tie_feature_map_qk: false, norm_q: false, norm_k: false, norm_feature_map: false, elementwise_affine: true },
+  // TransformerConfig has no `attn` field: every layer is Attention.
+  transformer: { ...Object.fromEntries(Object.entries(COMMON).filter(([k]) => k !== 'attn')), num_heads: 32, num_kv_heads: null, qkv_bias: false, qk_norm: false, window_size: null, rope_theta: 10000, elementwise_affine: true },
 };
 
 const SOURCES: Record<string, string> = {
@@ -38,13 +42,19 @@ const SOURCES: Record<string, string> = {
   gated_deltanet: 'fla GatedDeltaNetConfig, GatedDeltaNet layers',
   retnet: 'fla RetNetConfig, MultiScaleRetention layers',
   linear_attn: 'fla LinearAttentionConfig, LinearAttention layers',
+  transformer: 'fla TransformerConfig, Attention layers',
 };
 
-/** Fields of every fla config that choose kernels or training behaviour only. */
+/**
+ * Fields of every fla config that choose kernels or training behaviour only. max_position_embeddings
+ * sizes the KV cache of attention layers (read there); the linear layers do not use it.
+ */
 const FLA_IGNORED = ['attn_mode', 'fuse_norm', 'fuse_swiglu', 'fuse_cross_entropy', 'fuse_linear_cross_entropy', 'use_l2warp', 'max_position_embeddings'];
 
 /** Knobs a translator adds to the mixer, in order. */
 type Knobs = [string, string][];
+/** The draft without its mixers. */
+type Base = Omit<Draft, 'mixers' | 'pattern'>;
 
 /** `int(hidden * expand)` split over `heads`, or a refusal naming the expand field. */
 function perHead(f: Fields, hidden: number, heads: number, expand: string): number {
@@ -56,8 +66,8 @@ function perHead(f: Fields, hidden: number, heads: number, expand: string): numb
   return width / heads;
 }
 
-/** The block-level fields shared by the five fla configs; returns the draft without its mixer. */
-function common(f: Fields, kind: string): Omit<Draft, 'mixer'> {
+/** The block-level fields shared by the fla configs; returns the draft without its mixers. */
+function common(f: Fields, kind: string): Base {
   f.ignore(...FLA_IGNORED);
   const dim = f.num('hidden_size', true);
   const ratio = f.get('hidden_ratio');
@@ -66,7 +76,6 @@ function common(f: Fields, kind: string): Omit<Draft, 'mixer'> {
   if (intermediate !== null && (typeof intermediate !== 'number' || !Number.isInteger(intermediate) || intermediate <= 0)) f.refuse('intermediate_size', 'expected a positive integer or null');
   const mlpHidden = flaMlpWidth(dim, typeof ratio === 'number' ? ratio : null, typeof intermediate === 'number' ? intermediate : null);
   f.require('hidden_act', (v) => v === 'swish', "Loom's MLP and output gates are SwiGLU / swish (fla's GatedMLP takes 'swish' or 'powlu')");
-  f.require('attn', (v) => v === null, 'hybrid models (softmax attention in some layers) are not imported yet; write a `block pattern` by hand');
   f.require('attnres_block_size', (v) => v === null, 'attention residuals (AttnRes) are not supported');
   const notes = [];
   if (intermediate === null) notes.push(`MLP width: fla's GatedMLP rule 256 * ceil(int(${dim} * ${ratio ?? 4} * 2/3) / 256) = ${mlpHidden}.`);
@@ -103,7 +112,7 @@ function featureStage(f: Fields, field: string): string | null {
   return null;
 }
 
-function gla(f: Fields, d: Omit<Draft, 'mixer'>): Knobs {
+function gla(f: Fields, d: Base): Knobs {
   const k: Knobs = [];
   const H = d.heads;
   k.push(['head_dim', String(perHead(f, d.dim, H, 'expand_k'))], ['value_dim', String(perHead(f, d.dim, H, 'expand_v'))]);
@@ -124,7 +133,7 @@ function gla(f: Fields, d: Omit<Draft, 'mixer'>): Knobs {
   return k;
 }
 
-function deltaNet(f: Fields, d: Omit<Draft, 'mixer'>): Knobs {
+function deltaNet(f: Fields, d: Base): Knobs {
   const k: Knobs = [];
   k.push(['head_dim', String(perHead(f, d.dim, d.heads, 'expand_k'))], ['value_dim', String(perHead(f, d.dim, d.heads, 'expand_v'))]);
   if (f.bool('use_short_conv')) k.push(['short_conv', String(f.num('conv_size', true))]);
@@ -139,7 +148,7 @@ function deltaNet(f: Fields, d: Omit<Draft, 'mixer'>): Knobs {
   return k;
 }
 
-function gatedDeltaNet(f: Fields, d: Omit<Draft, 'mixer'>): Knobs {
+function gatedDeltaNet(f: Fields, d: Base): Knobs {
   const k: Knobs = [];
   const headDim = f.num('head_dim', true);
   const expand = f.num('expand_v');
@@ -155,7 +164,7 @@ function gatedDeltaNet(f: Fields, d: Omit<Draft, 'mixer'>): Knobs {
   return k;
 }
 
-function retnet(f: Fields, d: Omit<Draft, 'mixer'>): Knobs {
+function retnet(f: Fields, d: Base): Knobs {
   const k: Knobs = [];
   const K = perHead(f, d.dim, d.heads, 'expand_k');
   k.push(['head_dim', String(K)], ['value_dim', String(perHead(f, d.dim, d.heads, 'expand_v'))]);
@@ -172,7 +181,7 @@ function retnet(f: Fields, d: Omit<Draft, 'mixer'>): Knobs {
   return k;
 }
 
-function linearAttn(f: Fields, d: Omit<Draft, 'mixer'>): Knobs {
+function linearAttn(f: Fields, d: Base): Knobs {
   const k: Knobs = [];
   k.push(['head_dim', String(perHead(f, d.dim, d.heads, 'expand_k'))], ['value_dim', String(perHead(f, d.dim, d.heads, 'expand_v'))]);
   noKvGroups(f, 'num_kv_heads', d.heads);
@@ -192,12 +201,13 @@ function linearAttn(f: Fields, d: Omit<Draft, 'mixer'>): Knobs {
   return k;
 }
 
-const MIXERS: Record<string, { preset: string; knobs: (f: Fields, d: Omit<Draft, 'mixer'>) => Knobs }> = {
+const MIXERS: Record<string, { preset: string; knobs: (f: Fields, d: Base) => Knobs }> = {
   gla: { preset: 'gla', knobs: gla },
   delta_net: { preset: 'deltanet', knobs: deltaNet },
   gated_deltanet: { preset: 'gated_delta', knobs: gatedDeltaNet },
   retnet: { preset: 'retnet', knobs: retnet },
   linear_attn: { preset: 'linear_attn', knobs: linearAttn },
+  transformer: { preset: 'attention', knobs: transformerKnobs },
 };
 
 /** Older fla configs' names for today's fields. */
@@ -231,7 +241,8 @@ export function translateFla(kind: string, raw: Record<string, JsonValue>, file:
   olderSwitches(f);
   const base = common(f, kind);
   const m = MIXERS[kind];
-  const knobs = m.knobs(f, base);
+  const own = { name: m.preset, preset: m.preset, knobs: m.knobs(f, base) };
+  const mixers = hybridMixers(f, base, own);
   f.checkUnknown();
-  return { fields: f, draft: { ...base, mixer: { preset: m.preset, knobs } } };
+  return { fields: f, draft: { ...base, ...mixers } };
 }

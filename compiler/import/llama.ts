@@ -54,7 +54,7 @@ export function translateLlama(config: Record<string, JsonValue>, file: string, 
     heads,
     normEps: f.num('rms_norm_eps'),
     tied: f.bool('tie_word_embeddings'),
-    mixer: { preset: 'attention', knobs },
+    mixers: [{ name: 'attn', preset: 'attention', knobs }],
     mlpHidden: f.num('intermediate_size', true),
     notes: ['Attention: RoPE on q and k (half-split pairs, as HF rotate_half), KV cache of max_position_embeddings positions.'],
   };

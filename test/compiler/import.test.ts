@@ -75,11 +75,11 @@ describe('loom import', () => {
   });
 
   it('a field Loom cannot honour is an error at its position, all of them at once', () => {
-    const text = refused({ ...CONFIGS.gla, clamp_min: -5, num_kv_heads: 2, hidden_act: 'powlu', attn: { layers: [1], num_heads: 4 } });
+    const text = refused({ ...CONFIGS.gla, clamp_min: -5, num_kv_heads: 2, hidden_act: 'powlu', attn: { layers: [1], num_heads: 3 } });
     expect(text).toMatch(/config\.json\(\d+,3\): error LOOM6010: config field 'clamp_min' = -5: clamping the log-gates is not supported\n/);
     expect(text).toMatch(/error LOOM6010: config field 'num_kv_heads' = 2: grouped key\/value heads \(num_kv_heads != num_heads = 4\) are not supported by Loom's linear mixers/);
     expect(text).toMatch(/error LOOM6010: config field 'hidden_act' = "powlu": Loom's MLP and output gates are SwiGLU \/ swish/);
-    expect(text).toMatch(/error LOOM6010: config field 'attn' = \{"layers":\[1\],"num_heads":4\}: hybrid models/);
+    expect(text).toMatch(/error LOOM6010: config field 'attn.num_heads' = 3: hidden_size = 64 is not divisible by it/);
     expect(text).toMatch(/\n\s+\d+ \|\s+"clamp_min": -5,\n\s+\|\s+\^{11}\n/);
   });
 
@@ -111,7 +111,7 @@ describe('loom import', () => {
   it('the kind comes from model_type or architectures; others are named', () => {
     const { model_type: _, ...byArch } = CONFIGS.gla;
     expect(spec(byArch)).toContain('mixer attn = gla {');
-    expect(refused({ model_type: 'mamba2' })).toContain("config.json: model_type 'mamba2' is not one loom import reads; expected one of gla, delta_net, gated_deltanet, retnet, linear_attn, llama");
+    expect(refused({ model_type: 'mamba2' })).toContain("config.json: model_type 'mamba2' is not one loom import reads; expected one of gla, delta_net, gated_deltanet, retnet, linear_attn, transformer, llama");
     expect(refused({ model_type: 'gla_x' })).toMatch(/did you mean 'gla'\?/);
     expect(() => importConfig('[1]', 'c.json')).toThrow(/expected a JSON object/);
     expect(() => importConfig('{', 'c.json')).toThrow(/c\.json: not JSON/);
