@@ -2,11 +2,12 @@
  * Checker diagnostics as baselines: each `errors/<case>.loom` renders to the committed
  * `<case>.errors.txt`. `UPDATE_BASELINES=1 npx vitest run test/compiler` rewrites them.
  */
-import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkSource } from '../../compiler/pipeline.ts';
 import { renderDiagnostics } from '../../grammar/render.ts';
+import { expectBaseline } from '../grammar/baseline.ts';
 
 const dir = join(import.meta.dirname, 'errors');
 const cases = readdirSync(dir).filter((f) => f.endsWith('.loom')).sort();
@@ -26,8 +27,7 @@ describe('checker error baselines', () => {
       }
       const rendered = renderDiagnostics(diagnostics, new Map([[path, text]]));
       const baseline = join(dir, file.replace(/\.loom$/, '.errors.txt'));
-      if (process.env.UPDATE_BASELINES || !existsSync(baseline)) writeFileSync(baseline, rendered);
-      expect(rendered).toBe(readFileSync(baseline, 'utf8'));
+      expectBaseline(baseline, rendered); // a missing baseline fails; UPDATE_BASELINES=1 writes it
     });
   }
 });

@@ -13,6 +13,6 @@ export function expectBaseline(path: string, actual: string): void {
     writeFileSync(path, actual);
     return;
   }
-  if (!existsSync(path)) throw new Error(`missing baseline ${path}: run UPDATE_BASELINES=1 npx vitest run test/grammar`);
+  if (!existsSync(path)) throw new Error(`missing baseline ${path}: run UPDATE_BASELINES=1 npx vitest run on its test file`);
   expect(actual, `${path} differs from the output (UPDATE_BASELINES=1 rewrites it)`).toBe(readFileSync(path, 'utf8'));
 }
