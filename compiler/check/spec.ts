@@ -81,6 +81,10 @@ export interface AttentionMixer {
    * softmax(q), softmax(k) with log-gates logsigmoid(k) / normalizer), or null.
    */
   liger: { normalizer: number } | null;
+  /** Learned biases on the q, k and v projections (`qkv_bias = true`; fla's and Qwen's qkv_bias). */
+  qkvBias?: boolean;
+  /** RMSNorm of q and k per head (a learned gain of head_dim) before RoPE (`qk_norm = rmsnorm(eps = e)`). */
+  qkNorm?: { eps: number };
   span: Span;
 }
 
@@ -104,6 +108,11 @@ export interface MambaKnobs {
   /** Rank of the dt projection. */
   dtRank: number;
   shortConv: number | null;
+  /** A learned bias on the convolution, before its silu (`x_conv1d.bias`). */
+  convBias?: boolean;
+  /** `ssd` (Mamba2): channels per head (the heads are inner / headDim), and the gated norm's epsilon. */
+  headDim?: number;
+  eps?: number;
 }
 
 /** Families of stateless mixers: one `family` IR node each (compiler/mixers/family-op.ts). */

@@ -1,12 +1,13 @@
 /**
  * Lowers a softmax-attention mixer (x is the layer input `[B, T, D]`):
  *   q = x Wq, k = x Wk, v = x Wv                 ([B,T,H*Dh], [B,T,Hkv*Dh], [B,T,Hkv*Dv])
+ *   (+ bq, bk, bv with qkv_bias; q, k = rmsnorm per head with qk_norm, gains `q_norm`, `k_norm` [Dh])
  *   q, k = rope(q, pos), rope(k, pos)            (when rope; absolute positions pos[b] + t)
  *   o = attention(q, k, v; pos, k_cache, v_cache)
  *   y = o Wo                                     ([B,T,H*Dv] -> [B,T,D])
  * Causal attention carries its KV cache as states `L<i>.<mixer>.k_cache`, `.v_cache`
  * `[B, Hkv, W, Dh|Dv]` and reads positions from the state `pos` (GraphBuilder.position).
- * Weights: `layers.<i>.<mixer>.{q,k,v,o}.weight`.
+ * Weights: `layers.<i>.<mixer>.{q,k,v,o}.weight`, `{q,k,v}.bias`, `{q,k}_norm.weight`.
  *
  * Liger (`liger` set; Lan et al. 2025) adds, over the same q, k, v (before RoPE), a gated linear
  * attention with the per-key log-gates built from the key projection and softmax feature maps:
@@ -74,9 +75,21 @@ export function lowerAttention(g: GraphBuilder, m: AttentionMixer, x: number, la
       : m.rope
         ? g.add({ op: 'rope', x: y, pos, group: kn.headDim, theta: m.rope.theta }, g.node(y).type, `${label}.${which}_rope`, layer)
         : y;
-  const qp = proj(x, 'q', dim, kn.heads * kn.headDim);
-  const kp = proj(x, 'k', dim, kn.kvHeads * kn.headDim);
-  const v = proj(x, 'v', dim, kn.kvHeads * kn.valueDim);
+  const biased = (name: string, width: number) => {
+    const y = proj(x, name, dim, width);
+    if (!m.qkvBias) return y;
+    const b = g.weight(`layers.${layer}.${m.name}.${name}.bias`, [width], { kind: 'zeros' }, layer);
+    const add = { kind: 'fn', fn: 'add', args: [{ kind: 'in', index: 0 }, { kind: 'in', index: 1 }] } as const;
+    return g.add({ op: 'elementwise', expr: add, inputs: [y, b] }, act(width), `${label}.${name}_bias`, layer);
+  };
+  const normed = (y: number, name: string) => {
+    if (!m.qkNorm) return y;
+    const w = g.weight(`layers.${layer}.${m.name}.${name}_norm.weight`, [kn.headDim], { kind: 'ones' }, layer);
+    return g.add({ op: 'rmsnorm', x: y, weight: w, eps: m.qkNorm.eps, group: kn.headDim }, g.node(y).type, `${label}.${name}_norm`, layer);
+  };
+  const qp = normed(biased('q', kn.heads * kn.headDim), 'q');
+  const kp = normed(biased('k', kn.kvHeads * kn.headDim), 'k');
+  const v = biased('v', kn.kvHeads * kn.valueDim);
   const q = rope(qp, 'q');
   const k = rope(kp, 'k');
   let kc0: number | null = null;

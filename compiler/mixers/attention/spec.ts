@@ -6,7 +6,8 @@
  *   key j is seen from query i when i - j < w), rope = true | false | selective (Selective RoPE:
  *   the angles advance by a learned step softplus(x W + b) per token and kv head), rope_theta (default 10000),
  *   max_len (KV-cache capacity of global causal attention, default 4096), scale (default
- *   head_dim^-1/2).
+ *   head_dim^-1/2), qkv_bias = true | false (learned biases on the q, k, v projections), qk_norm =
+ *   none | rmsnorm | rmsnorm(eps = e) (RMSNorm of q and k per head before RoPE, default eps 1e-5).
  *
  * Presets: `attention` (causal, global, RoPE) and `swa` (causal sliding window, default window
  * 512, RoPE). A sliding window's cache is a ring of `window` slots, so its decode memory is constant.
@@ -14,9 +15,9 @@
  * and 0.5 * gated linear attention over the same q, k, v: features softmax(q), softmax(k) per head,
  * per-key log-gates logsigmoid(k) / 16 built from the key projection, scale 1; kv_heads = heads.
  */
-import type { Assign, Span } from '../../../grammar/ast.ts';
+import type { Assign, Expr, Span } from '../../../grammar/ast.ts';
 import { suggest } from '../../../grammar/suggest.ts';
-import { evalDim, evalNumber, evalWord, type Ctx } from '../../check/eval.ts';
+import { describeExpr, evalDim, evalNumber, evalWord, type Ctx } from '../../check/eval.ts';
 import type { AttentionMixer } from '../../check/spec.ts';
 
 interface Preset {
@@ -32,10 +33,23 @@ export const ATTENTION_PRESETS: Record<string, Preset> = {
   liger: { paper: 'Lan et al. 2025, Liger: Linearizing Large Language Models to Gated Recurrent Structures', causal: true, window: 64, liger: true },
 };
 
-export const ATTENTION_KNOBS = ['heads', 'kv_heads', 'head_dim', 'value_dim', 'causal', 'window', 'rope', 'rope_theta', 'max_len', 'scale'] as const;
+export const ATTENTION_KNOBS = ['heads', 'kv_heads', 'head_dim', 'value_dim', 'causal', 'window', 'rope', 'rope_theta', 'max_len', 'scale', 'qkv_bias', 'qk_norm'] as const;
 
 export const DEFAULT_MAX_LEN = 4096;
 const BOOLS = ['true', 'false'] as const;
+
+/** `none`, `rmsnorm` or `rmsnorm(eps = e)` -> null or the norm's eps (default 1e-5, fla's RMSNorm). */
+function qkNorm(e: Expr, env: ReadonlyMap<string, number>, ctx: Ctx, name: string): { eps: number } | null | undefined {
+  if (e.kind === 'Name') {
+    const w = evalWord(e, ['none', 'rmsnorm'] as const, ctx, `${name}.qk_norm`);
+    return w === undefined ? undefined : w === 'rmsnorm' ? { eps: 1e-5 } : null;
+  }
+  const arg = e.kind === 'Call' && e.callee.name === 'rmsnorm' && e.args.length === 1 ? e.args[0] : undefined;
+  if (arg?.kind !== 'NamedArg' || arg.name.name !== 'eps') return ctx.error('wrong-type', { what: `${name}.qk_norm`, expected: 'none, rmsnorm or rmsnorm(eps = e)', found: describeExpr(e) }, e.span), undefined;
+  const eps = evalNumber(arg.value, env, ctx, `${name}.qk_norm eps`);
+  if (eps !== undefined && !(eps > 0)) return ctx.error('not-positive', { what: `${name}.qk_norm eps`, value: eps }, arg.value.span), undefined;
+  return eps === undefined ? undefined : { eps };
+}
 
 export function checkAttention(name: string, preset: string, knobs: readonly Assign[], env: ReadonlyMap<string, number>, dim: number, span: Span, ctx: Ctx): AttentionMixer | undefined {
   const p = ATTENTION_PRESETS[preset];
@@ -75,6 +89,8 @@ export function checkAttention(name: string, preset: string, knobs: readonly Ass
   const theta = num('rope_theta', () => 10000, false);
   const maxLen = num('max_len', () => DEFAULT_MAX_LEN, true);
   const scale = num('scale', () => (headDim === undefined ? undefined : 1 / Math.sqrt(headDim)), false);
+  const qkvBias = bool('qkv_bias', false);
+  const norm = given.has('qk_norm') ? qkNorm(given.get('qk_norm')!.value, local, ctx, name) : null;
   if (heads !== undefined && kvHeads !== undefined && heads % kvHeads !== 0) ctx.error('not-divisible', { what: `${name}.heads`, value: heads, by: 'kv_heads', divisor: kvHeads }, at('kv_heads'));
   if (rope && headDim !== undefined && headDim % 2 !== 0) ctx.error('bad-block', { message: `mixer '${name}': RoPE rotates pairs of features, so head_dim = ${headDim} must be even (or set rope = false)` }, at('head_dim'));
   if (theta !== undefined && !(theta > 1)) ctx.error('not-positive', { what: `${name}.rope_theta - 1`, value: theta - 1 }, at('rope_theta'));
@@ -91,6 +107,8 @@ export function checkAttention(name: string, preset: string, knobs: readonly Ass
     knobs: { heads, kvHeads, headDim, valueDim, causal, window, scale, maxLen },
     rope: rope ? { theta, ...(ropeWord === 'selective' ? { selective: true } : {}) } : null,
     liger: p.liger ? { normalizer: 16 } : null,
+    ...(qkvBias ? { qkvBias } : {}),
+    ...(norm ? { qkNorm: norm } : {}),
     span,
   };
 }
