@@ -10,7 +10,9 @@
  * every name and the first present is used.
  *
  * The mapping needs fla's layer layout: a block `x = x + m(rmsnorm(x))`, `x = x + swiglu(rmsnorm(x))`
- * (norm0 is `attn_norm`, norm1 `mlp_norm`, mlp0 `mlp`); `loom import` writes exactly that.
+ * (norm0 is `attn_norm`, norm1 `mlp_norm`, mlp0 `mlp`); `loom import` writes exactly that. In a
+ * `block pattern` (fla's hybrid models) the layer's weights carry its mixer's name, and fla keeps
+ * either mixer under the layer's `attn`, so each is mapped by its mixer's family.
  *
  * `loadCheckpoint` detects the naming from the tensor names (`embed.weight`: Loom;
  * `model.embeddings.weight`: fla; `model.embed_tokens.weight`: HF LLaMA) unless told, and reports
@@ -72,11 +74,17 @@ const LINEAR_PARTS: Record<string, [string[], Transform]> = {
   'o_norm.weight': [['g_norm_swish_gate.weight', 'g_norm.weight', 'o_norm.weight', 'norm.weight'], 'none'],
 };
 
+/** fla's Attention (and HF LLaMA's): projections, their biases (qkv_bias), per-head q/k norms (qk_norm). */
 const ATTENTION_PARTS: Record<string, [string[], Transform]> = {
   'q.weight': [['q_proj.weight'], 'transpose'],
   'k.weight': [['k_proj.weight'], 'transpose'],
   'v.weight': [['v_proj.weight'], 'transpose'],
   'o.weight': [['o_proj.weight'], 'transpose'],
+  'q.bias': [['q_proj.bias'], 'none'],
+  'k.bias': [['k_proj.bias'], 'none'],
+  'v.bias': [['v_proj.bias'], 'none'],
+  'q_norm.weight': [['q_norm.weight'], 'none'],
+  'k_norm.weight': [['k_norm.weight'], 'none'],
 };
 
 const isVar = (e: BlockExpr) => e.kind === 'var' && e.name === 'x';
