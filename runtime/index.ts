@@ -3,6 +3,8 @@
  * loader and the Model over its forward and step programs. Nothing here imports the compiler's
  * code, only its types.
  */
+// The declarations use WebGPU's global types (GPUDevice, ...): kept in dist/runtime/index.d.ts for users.
+/// <reference types="@webgpu/types" preserve="true" />
 export { acquireGpu, probeAdapter } from './gpu.ts';
 export type { Gpu, AdapterDescription } from './gpu.ts';
 export { artifactsFromFiles, loadArtifacts } from './artifacts.ts';
@@ -13,5 +15,6 @@ export { encodeBytes, generate, sampleToken } from './generate.ts';
 export type { GenerateOptions, GenerateResult, SamplingOptions } from './generate.ts';
 export type { StateIdentity } from './state.ts';
 export type { ForwardResult, StateDecl } from './session.ts';
-export { seededWeights } from './weights.ts';
+export { loadWeights, saveWeights, seededWeights } from './weights.ts';
+export { loadCheckpoint, type WeightsFormat } from './fla-weights.ts';
 export { LoomError } from '../grammar/diagnostics.ts';

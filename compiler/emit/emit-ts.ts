@@ -100,11 +100,11 @@ function addClass(file: import('ts-morph').SourceFile, m: Manifest): void {
         isAsync: true,
         parameters: [
           { name: 'gpu', type: `${NS}.Gpu` },
-          { name: 'weights', type: 'Readonly<Record<WeightName, Float32Array>>' },
+          { name: 'weights', type: 'Readonly<Record<WeightName, Float32Array>> | ReadonlyMap<string, Float32Array>' },
         ],
         returnType: `Promise<${name}>`,
         statements: [`const artifacts = ${NS}.loadArtifacts(new URL('.', import.meta.url));`, `return new ${name}(await ${NS}.Model.create(gpu, artifacts, weights));`],
-        docs: [{ description: 'Loads the kernels beside this module, compiles their pipelines and uploads the weights.', tags: [{ tagName: 'param', text: 'gpu the device, from `acquireGpu()`' }, { tagName: 'param', text: 'weights every weight by name, shaped as in WEIGHT_SHAPES' }] }],
+        docs: [{ description: 'Loads the kernels beside this module, compiles their pipelines and uploads the weights.', tags: [{ tagName: 'param', text: 'gpu the device, from `acquireGpu()`' }, { tagName: 'param', text: 'weights every weight by name, shaped as in WEIGHT_SHAPES: an object, or the Map that seededWeights, loadWeights and loadCheckpoint of loom/runtime return' }] }],
       },
       method('forward', `Promise<${NS}.ForwardResult>`, 'One window from zero state (or `states`); leaves the carried state alone.', [
         ['tokens', 'Int32Array', `${bt} token ids`],

@@ -36,9 +36,9 @@ export class FnetEncoder {
   /**
    * Loads the kernels beside this module, compiles their pipelines and uploads the weights.
    * @param gpu the device, from `acquireGpu()`
-   * @param weights every weight by name, shaped as in WEIGHT_SHAPES
+   * @param weights every weight by name, shaped as in WEIGHT_SHAPES: an object, or the Map that seededWeights, loadWeights and loadCheckpoint of loom/runtime return
    */
-  static async create(gpu: loom.Gpu, weights: Readonly<Record<WeightName, Float32Array>>): Promise<FnetEncoder> {
+  static async create(gpu: loom.Gpu, weights: Readonly<Record<WeightName, Float32Array>> | ReadonlyMap<string, Float32Array>): Promise<FnetEncoder> {
     const artifacts = loom.loadArtifacts(new URL('.', import.meta.url));
     return new FnetEncoder(await loom.Model.create(gpu, artifacts, weights));
   }

@@ -44,9 +44,9 @@ export class LionSmall {
   /**
    * Loads the kernels beside this module, compiles their pipelines and uploads the weights.
    * @param gpu the device, from `acquireGpu()`
-   * @param weights every weight by name, shaped as in WEIGHT_SHAPES
+   * @param weights every weight by name, shaped as in WEIGHT_SHAPES: an object, or the Map that seededWeights, loadWeights and loadCheckpoint of loom/runtime return
    */
-  static async create(gpu: loom.Gpu, weights: Readonly<Record<WeightName, Float32Array>>): Promise<LionSmall> {
+  static async create(gpu: loom.Gpu, weights: Readonly<Record<WeightName, Float32Array>> | ReadonlyMap<string, Float32Array>): Promise<LionSmall> {
     const artifacts = loom.loadArtifacts(new URL('.', import.meta.url));
     return new LionSmall(await loom.Model.create(gpu, artifacts, weights));
   }
