@@ -1,0 +1,96 @@
+/**
+ * A Hugging Face / flash-linear-attention checkpoint directory as one unit: `config.json` (turned
+ * into a spec in memory by `loom import`'s translator), the weights (`model.safetensors`, a sharded
+ * `model.safetensors.index.json`, or the one `.safetensors` file there is), and the tokenizer files
+ * (`tokenizer.json`, `tokenizer_config.json`, `generation_config.json`) when present.
+ *
+ * `readCheckpointDir` reads only small files (the config and tokenizer texts) and lists the
+ * directory; no tensor data is read. Every problem is a LoomError (LOOM6011 bad-checkpoint, or
+ * LOOM6010 from the config's translation) naming the directory or file.
+ */
+import * as fs from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { importConfig } from '../compiler/import/config.ts';
+import { diag, LoomError } from '../grammar/diagnostics.ts';
+import { INDEX_SUFFIX } from './safetensors-index.ts';
+
+/** Largest config or tokenizer-config file read; tokenizer.json files of real models reach ~20 MB. */
+const MAX_SMALL_FILE = 16 * 1024 * 1024;
+const MAX_TOKENIZER_FILE = 256 * 1024 * 1024;
+
+export interface CheckpointDir {
+  dir: string;
+  /** `DIR/config.json`: the file the spec's diagnostics refer to. */
+  configPath: string;
+  configText: string;
+  /** The spec computed by `loom import` from config.json, in canonical form. */
+  specText: string;
+  /** The model kind (`gla`, `gated_deltanet`, ...). */
+  kind: string;
+  /** A `.safetensors` file or a sharded checkpoint's index. */
+  weights: string;
+  /** Texts of the tokenizer files present (file name -> text). */
+  tokenizerFiles: Map<string, string>;
+}
+
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'] as const;
+
+function fail(dir: string, message: string, file?: string): never {
+  throw new LoomError([diag('bad-checkpoint', { message: `${file ?? dir}: ${message}` }, { file: file ?? dir })]);
+}
+
+/** Whether `path` is a directory (false for files and missing paths). */
+export function isDirectory(path: string): boolean {
+  try {
+    return fs.statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function readText(dir: string, path: string, limit: number): string {
+  let size: number;
+  try {
+    size = fs.statSync(path).size;
+  } catch (e) {
+    return fail(dir, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, path);
+  }
+  if (size > limit) fail(dir, `${size} bytes, over the ${limit}-byte limit for this file`, path);
+  return fs.readFileSync(path, 'utf8');
+}
+
+/** The weights of a checkpoint directory: the index if there is one, else its one safetensors file. */
+export function findWeights(dir: string, names: readonly string[]): string {
+  const indexes = names.filter((n) => n.endsWith(`.safetensors${INDEX_SUFFIX}`));
+  if (indexes.length === 1) return join(dir, indexes[0]);
+  if (indexes.length > 1) fail(dir, `several sharded-checkpoint indexes (${indexes.join(', ')}); keep one`);
+  const files = names.filter((n) => n.endsWith('.safetensors')).sort();
+  if (files.length === 1) return join(dir, files[0]);
+  if (files.includes('model.safetensors')) return join(dir, 'model.safetensors');
+  if (files.length === 0) return fail(dir, 'no weights: expected model.safetensors or a sharded model.safetensors.index.json');
+  const shown = files.slice(0, 4).join(', ') + (files.length > 4 ? ` and ${files.length - 4} more` : '');
+  return fail(dir, `${files.length} safetensors files (${shown}) and no index (model.safetensors.index.json) saying which tensor is where`);
+}
+
+/** Reads a checkpoint directory's config (as a spec), finds its weights and reads its tokenizer files. */
+export function readCheckpointDir(dir: string): CheckpointDir {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (e) {
+    return fail(dir, `cannot list the directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!names.includes('config.json')) {
+    const spec = names.filter((n) => n.endsWith('.loom'));
+    const hint = spec.length ? `; to run the spec here, name it: ${join(dir, spec[0])}` : '';
+    fail(dir, `not a checkpoint directory: it has no config.json (a Hugging Face / fla model directory has config.json, model.safetensors and tokenizer.json)${hint}`);
+  }
+  const configPath = join(dir, 'config.json');
+  const configText = readText(dir, configPath, MAX_SMALL_FILE);
+  const name = basename(resolve(dir));
+  const imported = importConfig(configText, configPath, `${name}.loom`);
+  const weights = findWeights(dir, names);
+  const tokenizerFiles = new Map<string, string>();
+  for (const f of TOKENIZER_FILES) if (names.includes(f)) tokenizerFiles.set(f, readText(dir, join(dir, f), f === 'tokenizer.json' ? MAX_TOKENIZER_FILE : MAX_SMALL_FILE));
+  return { dir, configPath, configText, specText: imported.text, kind: imported.kind, weights, tokenizerFiles };
+}
