@@ -173,7 +173,7 @@ export function hybridMixers(f: Fields, d: { dim: number; layers: number; notes:
     // fla's hybrid blocks do not pass qk_norm to Attention (only the transformer model type does).
     if (get('qk_norm') !== undefined) d.notes.push(`attn${Array.isArray(attn) ? `[${n}]` : ''}.qk_norm is not passed to fla's Attention by the hybrid blocks, so it changes nothing.`);
     const layers = get('layers');
-    if (!Array.isArray(layers)) return refuse(at('layers'), layers ?? null, 'required: a list of layer indices');
+    if (!Array.isArray(layers)) return refuse(at('layers'), layers, 'required: a list of layer indices');
     const name = Array.isArray(attn) && attn.length > 1 ? `attn${n}` : 'attn';
     for (const l of layers) {
       if (typeof l !== 'number' || !Number.isInteger(l) || l < 0 || l >= d.layers) refuse(at('layers'), layers, `layer ${JSON.stringify(l)} is not an index in [0, ${d.layers})`);

@@ -16,7 +16,7 @@ export interface TorchTensor {
 
 export type Checkpoint = Map<string, TorchTensor>;
 
-/** Small configs of the six kinds (hidden 64, 2 layers, vocab 256). */
+/** Small configs of the seven kinds (hidden 64, 2 layers, vocab 256). */
 export const CONFIGS: Record<string, Record<string, unknown>> = {
   gla: { model_type: 'gla', architectures: ['GLAForCausalLM'], hidden_size: 64, expand_k: 0.5, expand_v: 1, num_heads: 4, num_hidden_layers: 2, vocab_size: 256, hidden_ratio: 4, intermediate_size: null, use_short_conv: false, use_output_gate: true, norm_eps: 1e-6, tie_word_embeddings: false, attn_mode: 'chunk', fuse_norm: true, torch_dtype: 'bfloat16' },
   delta_net: { model_type: 'delta_net', hidden_size: 64, expand_k: 1, expand_v: 1, num_heads: 4, num_hidden_layers: 2, vocab_size: 256, use_gate: false, use_short_conv: true, conv_size: 4, qk_activation: 'silu', qk_norm: 'l2', norm_eps: 1e-5, hidden_ratio: 4, tie_word_embeddings: false },
@@ -24,14 +24,31 @@ export const CONFIGS: Record<string, Record<string, unknown>> = {
   retnet: { model_type: 'retnet', hidden_size: 64, expand_k: 1, expand_v: 2, num_heads: 4, num_hidden_layers: 2, vocab_size: 256, hidden_ratio: 2, use_output_gate: true, norm_eps: 1e-6, use_short_conv: false },
   linear_attn: { model_type: 'linear_attn', hidden_size: 64, expand_k: 1, expand_v: 1, num_heads: 4, num_hidden_layers: 2, vocab_size: 256, feature_map: 'elu', norm_feature_map: true, norm_eps: 1e-6, hidden_ratio: 4 },
   llama: { model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 2, vocab_size: 256, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 64, tie_word_embeddings: false, hidden_act: 'silu' },
+  transformer: { model_type: 'transformer', hidden_size: 64, num_heads: 4, num_kv_heads: 2, qkv_bias: true, qk_norm: true, rope_theta: 50000, max_position_embeddings: 64, num_hidden_layers: 2, vocab_size: 256, intermediate_size: 128, norm_eps: 1e-6, fuse_norm: true },
+};
+
+/**
+ * fla hybrid models (the `attn` field: softmax Attention in the listed layers), small (hidden 32,
+ * vocab 64): GLA with global grouped-query attention with q/k/v biases in layers 1 and 3, and
+ * Gated DeltaNet with a list of two specs (a sliding window of 8 in layer 1, one kv head in layer 2).
+ */
+export const HYBRID_CONFIGS: Record<string, Record<string, unknown>> = {
+  gla: { model_type: 'gla', hidden_size: 32, expand_k: 0.5, expand_v: 1, num_heads: 2, num_hidden_layers: 4, vocab_size: 64, intermediate_size: 64, norm_eps: 1e-6, max_position_embeddings: 64, attn: { layers: [1, 3], num_heads: 4, num_kv_heads: 2, qkv_bias: true, rope_theta: 500000 } },
+  gated_deltanet: { model_type: 'gated_deltanet', hidden_size: 32, head_dim: 8, num_heads: 4, expand_v: 1, use_gate: true, use_short_conv: true, conv_size: 4, num_hidden_layers: 3, vocab_size: 64, intermediate_size: 64, norm_eps: 1e-5, max_position_embeddings: 64, tie_word_embeddings: true, attn: [{ layers: [1], num_heads: 2, window_size: 8 }, { layers: [2], num_heads: 4, num_kv_heads: 1 }] },
 };
 
 /** fla's GatedMLP width for the configs above. */
-const MLP: Record<string, number> = { gla: 256, delta_net: 256, gated_deltanet: 96, retnet: 256, linear_attn: 256, llama: 128 };
+const MLP: Record<string, number> = { gla: 256, delta_net: 256, gated_deltanet: 96, retnet: 256, linear_attn: 256, llama: 128, transformer: 128 };
+
+/** The Attention settings for layer i of a hybrid config (`attn`: a dict or a list), if it lists i. */
+function attnSpec(c: Record<string, unknown>, i: number): Record<string, number> | undefined {
+  const a = c.attn as Record<string, number> | Record<string, number>[] | undefined;
+  return a ? (Array.isArray(a) ? a : [a]).find((s) => (s.layers as unknown as number[]).includes(i)) : undefined;
+}
 
 /** (name, torch shape, kind of values) of every tensor a checkpoint of `kind` holds, per fla/HF. */
-export function tensorList(kind: string): [string, number[], 'linear' | 'norm' | 'small'][] {
-  const c = CONFIGS[kind] as Record<string, number>;
+export function tensorList(kind: string, config = CONFIGS[kind]): [string, number[], 'linear' | 'norm' | 'small'][] {
+  const c = config as Record<string, number>;
   const D = c.hidden_size;
   const V = c.vocab_size;
   const out: [string, number[], 'linear' | 'norm' | 'small'][] = [];
@@ -42,12 +59,20 @@ export function tensorList(kind: string): [string, number[], 'linear' | 'norm' |
     const lin = (name: string, o: number, n: number) => out.push([`${name}.weight`, [o, n], 'linear']);
     out.push([`${L}.${llama ? 'input_layernorm' : 'attn_norm'}.weight`, [D], 'norm']);
     out.push([`${L}.${llama ? 'post_attention_layernorm' : 'mlp_norm'}.weight`, [D], 'norm']);
-    const I = MLP[kind];
+    const I = c.intermediate_size ?? MLP[kind];
     lin(`${L}.mlp.gate_proj`, I, D);
     lin(`${L}.mlp.up_proj`, I, D);
     lin(`${L}.mlp.down_proj`, D, I);
     const A = `${L}.attn`;
-    if (kind === 'gla') {
+    const sa = kind === 'transformer' ? c : attnSpec(config, i);
+    if (sa) {
+      // fla/layers/attn.py: q, k, v (bias with qkv_bias), o without bias, q_norm/k_norm of head_dim with qk_norm.
+      const hd = Math.floor(D / sa.num_heads);
+      const kvw = (sa.num_kv_heads ?? sa.num_heads) * hd;
+      lin(`${A}.q_proj`, D, D), lin(`${A}.k_proj`, kvw, D), lin(`${A}.v_proj`, kvw, D), lin(`${A}.o_proj`, D, D);
+      if (sa.qkv_bias) out.push([`${A}.q_proj.bias`, [D], 'small'], [`${A}.k_proj.bias`, [kvw], 'small'], [`${A}.v_proj.bias`, [kvw], 'small']);
+      if (sa.qk_norm) out.push([`${A}.q_norm.weight`, [hd], 'norm'], [`${A}.k_norm.weight`, [hd], 'norm']);
+    } else if (kind === 'gla') {
       const K = D * c.expand_k;
       const Vv = D * c.expand_v;
       lin(`${A}.q_proj`, K, D), lin(`${A}.k_proj`, K, D), lin(`${A}.v_proj`, Vv, D), lin(`${A}.g_proj`, Vv, D);
@@ -98,9 +123,9 @@ export function toBf16Values(x: Float32Array): Float32Array {
 }
 
 /** Random tensors for `kind`: Linear weights ~ N(0, 1/in), norm gains ~ 1 + N(0, 0.1), others N(0, 0.5). */
-export function synthesize(kind: string, seed: number, bf16 = false): Checkpoint {
+export function synthesize(kind: string, seed: number, bf16 = false, config = CONFIGS[kind]): Checkpoint {
   const ck: Checkpoint = new Map();
-  for (const [name, shape, what] of tensorList(kind)) {
+  for (const [name, shape, what] of tensorList(kind, config)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const rng = Rng.forName(seed, name);
     let data = what === 'linear' ? rng.normals(n, 1 / Math.sqrt(shape[1])) : rng.normals(n, what === 'norm' ? 0.1 : 0.5);

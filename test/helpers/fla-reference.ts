@@ -7,11 +7,12 @@
  * It exists to catch mapping mistakes a reference computed from Loom's own graph would share.
  */
 import type { Checkpoint } from './fla-checkpoint.ts';
+import { transformerLayer, withHybridAttention } from './fla-reference-attn.ts';
 
 type Mat = Float64Array; // row-major [rows, cols]
 
 /** `x [T, in] @ W^T` for a torch Linear weight `W [out, in]`. */
-function linear(x: Mat, T: number, W: { shape: number[]; data: Float32Array }, bias?: Float32Array): Mat {
+export function linear(x: Mat, T: number, W: { shape: number[]; data: Float32Array }, bias?: Float32Array): Mat {
   const [o, n] = W.shape;
   const y = new Float64Array(T * o);
   for (let t = 0; t < T; t++) {
@@ -25,7 +26,7 @@ function linear(x: Mat, T: number, W: { shape: number[]; data: Float32Array }, b
 }
 
 /** RMSNorm over groups of `g` features: `x / sqrt(mean(x^2) + eps) * w`. */
-function rmsnorm(x: Mat, g: number, w: Float32Array, eps: number): Mat {
+export function rmsnorm(x: Mat, g: number, w: Float32Array, eps: number): Mat {
   const y = new Float64Array(x.length);
   for (let s = 0; s < x.length; s += g) {
     let ms = 0;
@@ -68,7 +69,7 @@ function l2norm(x: Mat, g: number): Mat {
   return y;
 }
 
-type Attn = (h: Mat, T: number, layer: string) => Mat;
+export type Attn = (h: Mat, T: number, layer: string) => Mat;
 
 /** naive_recurrent_gla: S = diag(exp(gk_t)) S + k_t v_t^T, o_t = S^T (q_t K^-1/2), per head. */
 function glaLayer(ck: Checkpoint, cfg: Record<string, number>): Attn {
@@ -139,7 +140,7 @@ function deltaNetLayer(ck: Checkpoint, cfg: Record<string, number>): Attn {
 }
 
 /** fla's RotaryEmbedding (interleaved = False) and HF LLaMA's rotate_half: pairs (i, i + D/2) of each head. */
-function rope(x: Mat, T: number, D: number, theta: number): Mat {
+export function rope(x: Mat, T: number, D: number, theta: number): Mat {
   const y = Float64Array.from(x);
   const heads = x.length / (T * D);
   for (let t = 0; t < T; t++) {
@@ -272,6 +273,7 @@ const LAYERS: Record<string, (ck: Checkpoint, cfg: Record<string, number>) => At
   gated_deltanet: gatedDeltaNetLayer,
   retnet: retnetLayer,
   llama: llamaLayer,
+  transformer: transformerLayer,
 };
 export const FLA_REFERENCE_KINDS = Object.keys(LAYERS);
 
@@ -287,7 +289,7 @@ export function flaForward(kind: string, ck: Checkpoint, cfg: Record<string, num
   const E = ck.get(llama ? 'model.embed_tokens.weight' : 'model.embeddings.weight')!;
   const eps = llama ? cfg.rms_norm_eps : cfg.norm_eps;
   const [norm0, norm1] = llama ? ['input_layernorm', 'post_attention_layernorm'] : ['attn_norm', 'mlp_norm'];
-  const attn = LAYERS[kind](ck, cfg);
+  const attn = withHybridAttention(LAYERS[kind])(ck, cfg);
   const logits = new Float64Array(B * T * Vocab);
   for (let b = 0; b < B; b++) {
     let x: Mat = new Float64Array(T * D);
