@@ -15,6 +15,7 @@ import { format } from '../../grammar/format.ts';
 import { suggest } from '../../grammar/suggest.ts';
 import { Fields, numText, parseConfigJson, type Draft, type JsonValue } from './fields.ts';
 import { translateFla } from './fla.ts';
+import { SSM_KINDS, translateSsm } from './fla-ssm.ts';
 import { translateLlama } from './llama.ts';
 
 const KINDS: Record<string, { kind: string; arch: string }> = {
@@ -25,6 +26,9 @@ const KINDS: Record<string, { kind: string; arch: string }> = {
   linear_attn: { kind: 'linear_attn', arch: 'LinearAttentionForCausalLM' },
   transformer: { kind: 'transformer', arch: 'TransformerForCausalLM' },
   llama: { kind: 'llama', arch: 'LlamaForCausalLM' },
+  mamba: { kind: 'mamba', arch: 'MambaForCausalLM' },
+  mamba2: { kind: 'mamba2', arch: 'Mamba2ForCausalLM' },
+  samba: { kind: 'samba', arch: 'SambaForCausalLM' },
 };
 
 export const IMPORT_KINDS = Object.keys(KINDS);
@@ -76,7 +80,7 @@ export function importConfig(text: string, file: string, outPath?: string): Impo
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return fail('expected a JSON object (a Hugging Face config.json)');
   const config = json as Record<string, JsonValue>;
   const kind = kindOf(config, fail)!;
-  const translated = kind === 'llama' ? translateLlama(config, file, text) : translateFla(kind, config, file, text);
+  const translated = kind === 'llama' ? translateLlama(config, file, text) : SSM_KINDS.includes(kind) ? translateSsm(kind, config, file, text) : translateFla(kind, config, file, text);
   if (translated.fields.errors.length > 0) throw new LoomError(translated.fields.errors);
   const ignored = translated.fields.ignoredPresent();
   const name = modelName(outPath, kind);
@@ -96,14 +100,14 @@ function render(d: Draft, name: string, file: string, ignored: string[]): string
     `model ${name} {`,
     `  vocab = ${d.vocab}`,
     `  dim = ${d.dim}`,
-    `  heads = ${d.heads}`,
+    ...(d.heads === null ? [] : [`  heads = ${d.heads}`]),
     `  layers = ${d.layers}`,
     `  norm_eps = ${numText(d.normEps)}`,
     ...d.mixers.flatMap((m) => ['', `  mixer ${m.name} = ${m.preset} {`, ...m.knobs.map(([k, v]) => `    ${k} = ${v}`), '  }']),
     '',
     d.pattern ? `  block pattern [${d.pattern.join(', ')}] {` : '  block {',
     `    x = x + ${d.pattern ? 'mixer' : d.mixers[0].name}(rmsnorm(x))`,
-    `    x = x + swiglu(rmsnorm(x), hidden = ${d.mlpHidden})`,
+    ...(d.mlpHidden === null ? [] : [`    x = x + swiglu(rmsnorm(x), hidden = ${d.mlpHidden})`]),
     '  }',
     '',
     `  head = ${d.tied ? 'tied' : 'untied'}`,

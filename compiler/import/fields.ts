@@ -26,13 +26,15 @@ export interface Draft {
   vocab: number;
   dim: number;
   layers: number;
-  heads: number;
+  /** The model's `heads`; null when no mixer takes it from the model (Mamba's). */
+  heads: number | null;
   normEps: number;
   tied: boolean;
   mixers: MixerDraft[];
   /** Layer i's mixer name, one per layer, when the layers differ (`block pattern`); absent: every layer uses mixers[0]. */
   pattern?: string[];
-  mlpHidden: number;
+  /** The SwiGLU MLP's width; null for blocks without an MLP (Mamba's, Mamba2's: `x = x + mixer(norm(x))` only). */
+  mlpHidden: number | null;
   /** Defaults of the checkpoint's code that no config field states, as comment lines. */
   notes: string[];
 }

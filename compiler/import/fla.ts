@@ -54,7 +54,7 @@ const FLA_IGNORED = ['attn_mode', 'fuse_norm', 'fuse_swiglu', 'fuse_cross_entrop
 /** Knobs a translator adds to the mixer, in order. */
 type Knobs = [string, string][];
 /** The draft without its mixers. */
-type Base = Omit<Draft, 'mixers' | 'pattern'>;
+type Base = Omit<Draft, 'mixers' | 'pattern' | 'heads'> & { heads: number };
 
 /** `int(hidden * expand)` split over `heads`, or a refusal naming the expand field. */
 function perHead(f: Fields, hidden: number, heads: number, expand: string): number {
@@ -183,13 +183,17 @@ function retnet(f: Fields, d: Base): Knobs {
 
 function linearAttn(f: Fields, d: Base): Knobs {
   const k: Knobs = [];
-  k.push(['head_dim', String(perHead(f, d.dim, d.heads, 'expand_k'))], ['value_dim', String(perHead(f, d.dim, d.heads, 'expand_v'))]);
+  const K = perHead(f, d.dim, d.heads, 'expand_k');
+  k.push(['head_dim', String(K)], ['value_dim', String(perHead(f, d.dim, d.heads, 'expand_v'))]);
   noKvGroups(f, 'num_kv_heads', d.heads);
   const map = f.word('feature_map');
-  const feature = map === 'elu' ? 'elu1' : map === 'relu' ? 'relu' : map === 'identity' ? 'identity' : null;
-  if (feature === null) f.refuse('feature_map', "Loom imports the feature maps 'elu' (elu + 1), 'relu' and 'identity'; fla's elementwise_product, dpfp, hedgehog and t2r are not supported");
+  const feature = map === 'elu' ? 'elu1' : map === 'relu' || map === 'identity' || map === 'hedgehog' || map === 't2r' ? map : null;
+  if (feature === null) f.refuse('feature_map', "Loom imports the feature maps 'elu' (elu + 1), 'relu', 'identity', 'hedgehog' and 't2r'; fla's elementwise_product (Hadamard) and dpfp are not supported");
   k.push(['feature', feature ?? 'identity']);
-  f.ignore('tie_feature_map_qk'); // ties learned maps only; the maps above have no weights
+  // fla scales q by the feature width^-1/2: 2 head_dim for Hedgehog; Loom's learned maps default to 1.
+  if (map === 'hedgehog' || map === 't2r') k.push(['scale', String((map === 'hedgehog' ? 2 * K : K) ** -0.5)]);
+  // Ties the learned maps' weights (runtime/fla-weights.ts reads a tied checkpoint's one module for both); the others have none.
+  f.ignore('tie_feature_map_qk');
   f.require('norm_q', (v) => v === false, 'sum-normalising q is not supported');
   f.require('norm_k', (v) => v === false, 'sum-normalising k is not supported');
   const normalize = f.bool('norm_feature_map');

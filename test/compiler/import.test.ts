@@ -111,7 +111,7 @@ describe('loom import', () => {
   it('the kind comes from model_type or architectures; others are named', () => {
     const { model_type: _, ...byArch } = CONFIGS.gla;
     expect(spec(byArch)).toContain('mixer attn = gla {');
-    expect(refused({ model_type: 'mamba2' })).toContain("config.json: model_type 'mamba2' is not one loom import reads; expected one of gla, delta_net, gated_deltanet, retnet, linear_attn, transformer, llama");
+    expect(refused({ model_type: 'rwkv7' })).toContain("config.json: model_type 'rwkv7' is not one loom import reads; expected one of gla, delta_net, gated_deltanet, retnet, linear_attn, transformer, llama, mamba, mamba2, samba");
     expect(refused({ model_type: 'gla_x' })).toMatch(/did you mean 'gla'\?/);
     expect(() => importConfig('[1]', 'c.json')).toThrow(/expected a JSON object/);
     expect(() => importConfig('{', 'c.json')).toThrow(/c\.json: not JSON/);

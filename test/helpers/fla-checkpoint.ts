@@ -37,6 +37,77 @@ export const HYBRID_CONFIGS: Record<string, Record<string, unknown>> = {
   gated_deltanet: { model_type: 'gated_deltanet', hidden_size: 32, head_dim: 8, num_heads: 4, expand_v: 1, use_gate: true, use_short_conv: true, conv_size: 4, num_hidden_layers: 3, vocab_size: 64, intermediate_size: 64, norm_eps: 1e-5, max_position_embeddings: 64, tie_word_embeddings: true, attn: [{ layers: [1], num_heads: 2, window_size: 8 }, { layers: [2], num_heads: 4, num_kv_heads: 1 }] },
 };
 
+/**
+ * Small configs of fla's state-space models and LinearAttention's learned maps (hidden 32, 2
+ * layers, vocab 64), tested on their own (test/runtime/fla-ssm.test.ts): Mamba in fla's
+ * spellings, Mamba2 in transformers', Samba with a sliding-window Attention layer.
+ */
+export const SSM_CONFIGS: Record<string, Record<string, unknown>> = {
+  mamba: { model_type: 'mamba', hidden_size: 32, state_size: 8, num_hidden_layers: 2, vocab_size: 64, expand: 2, conv_kernel: 4, use_conv_bias: true, dt_rank: 'auto', norm_eps: 1e-5, residual_in_fp32: true, tie_word_embeddings: false, dt_min: 0.001, dt_init_scheme: 'random', rescale_prenorm_residual: false },
+  mamba2: { model_type: 'mamba2', architectures: ['Mamba2ForCausalLM'], hidden_size: 32, state_size: 8, head_dim: 16, num_heads: 4, num_hidden_layers: 2, vocab_size: 64, expand: 2, n_groups: 1, conv_kernel: 4, use_conv_bias: true, layer_norm_epsilon: 1e-5, rms_norm: true, chunk_size: 16, time_step_limit: [0, Infinity], tie_word_embeddings: false, residual_in_fp32: true },
+  samba: { model_type: 'samba', hidden_size: 32, state_size: 8, num_hidden_layers: 2, vocab_size: 64, expand: 2, conv_kernel: 4, hidden_ratio: 4, norm_eps: 1e-5, max_position_embeddings: 64, attn: { layers: [1], num_heads: 4, num_kv_heads: 2, qkv_bias: false, window_size: 8, rope_theta: 10000 }, tie_word_embeddings: true },
+  linear_attn_hedgehog: { model_type: 'linear_attn', hidden_size: 32, expand_k: 1, expand_v: 1, num_heads: 2, num_hidden_layers: 2, vocab_size: 64, feature_map: 'hedgehog', norm_feature_map: true, norm_eps: 1e-6, hidden_ratio: 2 },
+  linear_attn_t2r: { model_type: 'linear_attn', hidden_size: 32, expand_k: 1, expand_v: 1, num_heads: 2, num_hidden_layers: 2, vocab_size: 64, feature_map: 't2r', tie_feature_map_qk: true, norm_feature_map: false, norm_eps: 1e-6, hidden_ratio: 2 },
+};
+
+/** GatedMLP's width rule (hidden_ratio, no intermediate_size). */
+const mlpWidth = (D: number, ratio: number) => 256 * Math.ceil(Math.trunc((D * ratio * 2) / 3) / 256);
+
+/** The tensors of an SSM_CONFIGS kind (fla/layers/{mamba,mamba2}.py, feature_map.py, GatedMLP, Attention). */
+function ssmTensors(kind: string): [string, number[], 'linear' | 'norm' | 'small'][] {
+  const c = SSM_CONFIGS[kind] as Record<string, number>;
+  const [D, V] = [c.hidden_size, c.vocab_size];
+  const out: [string, number[], 'linear' | 'norm' | 'small'][] = [];
+  const lin = (name: string, o: number, n: number) => out.push([`${name}.weight`, [o, n], 'linear']);
+  const root = kind.startsWith('linear_attn') ? 'model' : 'backbone';
+  out.push([`${root}.embeddings.weight`, [V, D], 'small']);
+  for (let i = 0; i < c.num_hidden_layers; i++) {
+    const L = `${root}.layers.${i}`;
+    const mlp = () => {
+      const I = mlpWidth(D, c.hidden_ratio);
+      out.push([`${L}.mlp_norm.weight`, [D], 'norm']), lin(`${L}.mlp.gate_proj`, I, D), lin(`${L}.mlp.up_proj`, I, D), lin(`${L}.mlp.down_proj`, D, I);
+    };
+    if (root === 'model') {
+      const [A, K] = [`${L}.attn`, D / c.num_heads];
+      out.push([`${L}.attn_norm.weight`, [D], 'norm']);
+      lin(`${A}.q_proj`, D, D), lin(`${A}.k_proj`, D, D), lin(`${A}.v_proj`, D, D), lin(`${A}.o_proj`, D, D);
+      out.push([`${A}.norm.weight`, [K], 'norm']);
+      // Hedgehog: Linear(K, K) with bias for q and for k; T2R (tied here): one Linear(K, K) without bias.
+      for (const which of kind === 'linear_attn_t2r' ? ['q'] : ['q', 'k']) {
+        lin(`${A}.feature_map_${which}.layer`, K, K);
+        if (kind === 'linear_attn_hedgehog') out.push([`${A}.feature_map_${which}.layer.bias`, [K], 'small']);
+      }
+      mlp();
+      continue;
+    }
+    const M = `${L}.mixer`;
+    const [Di, N, W] = [c.expand * D, c.state_size, c.conv_kernel];
+    out.push([`${L}.${kind === 'samba' ? 'mixer_norm' : 'norm'}.weight`, [D], 'norm']);
+    const a = c.attn as unknown as { layers: number[]; num_heads: number; num_kv_heads: number } | undefined;
+    if (a && a.layers.includes(i)) {
+      const hd = D / a.num_heads;
+      lin(`${M}.q_proj`, a.num_heads * hd, D), lin(`${M}.k_proj`, a.num_kv_heads * hd, D), lin(`${M}.v_proj`, a.num_kv_heads * hd, D), lin(`${M}.o_proj`, D, a.num_heads * hd);
+    } else if (kind === 'mamba2') {
+      const H = Di / c.head_dim;
+      lin(`${M}.in_proj`, 2 * Di + 2 * N + H, D);
+      out.push([`${M}.conv1d.weight`, [Di + 2 * N, 1, W], 'small'], [`${M}.conv1d.bias`, [Di + 2 * N], 'small']);
+      out.push([`${M}.dt_bias`, [H], 'small'], [`${M}.A_log`, [H], 'small'], [`${M}.D`, [H], 'small'], [`${M}.norm.weight`, [Di], 'norm']);
+      lin(`${M}.out_proj`, D, Di);
+    } else {
+      const R = Math.ceil(D / 16);
+      lin(`${M}.in_proj`, 2 * Di, D);
+      out.push([`${M}.conv1d.weight`, [Di, 1, W], 'small'], [`${M}.conv1d.bias`, [Di], 'small']);
+      lin(`${M}.x_proj`, R + 2 * N, Di), lin(`${M}.dt_proj`, Di, R);
+      out.push([`${M}.dt_proj.bias`, [Di], 'small'], [`${M}.A_log`, [Di, N], 'small'], [`${M}.D`, [Di], 'small']);
+      lin(`${M}.out_proj`, D, Di);
+    }
+    if (kind === 'samba') mlp();
+  }
+  out.push([root === 'model' ? 'model.norm.weight' : 'backbone.norm_f.weight', [D], 'norm']);
+  if (!c.tie_word_embeddings) out.push(['lm_head.weight', [V, D], 'linear']);
+  return out;
+}
+
 /** fla's GatedMLP width for the configs above. */
 const MLP: Record<string, number> = { gla: 256, delta_net: 256, gated_deltanet: 96, retnet: 256, linear_attn: 256, llama: 128, transformer: 128 };
 
@@ -48,6 +119,7 @@ function attnSpec(c: Record<string, unknown>, i: number): Record<string, number>
 
 /** (name, torch shape, kind of values) of every tensor a checkpoint of `kind` holds, per fla/HF. */
 export function tensorList(kind: string, config = CONFIGS[kind]): [string, number[], 'linear' | 'norm' | 'small'][] {
+  if (Object.hasOwn(SSM_CONFIGS, kind)) return ssmTensors(kind);
   const c = config as Record<string, number>;
   const D = c.hidden_size;
   const V = c.vocab_size;

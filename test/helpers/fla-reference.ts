@@ -7,6 +7,7 @@
  * It exists to catch mapping mistakes a reference computed from Loom's own graph would share.
  */
 import type { Checkpoint } from './fla-checkpoint.ts';
+import { ssmForward, SSM_REFERENCE_KINDS } from './fla-reference-ssm.ts';
 import { transformerLayer, withHybridAttention } from './fla-reference-attn.ts';
 
 type Mat = Float64Array; // row-major [rows, cols]
@@ -283,6 +284,7 @@ export const FLA_REFERENCE_KINDS = Object.keys(LAYERS);
  * norm and lm_head (or the tied embedding).
  */
 export function flaForward(kind: string, ck: Checkpoint, cfg: Record<string, number>, ids: Int32Array, B: number, T: number): Float64Array {
+  if (SSM_REFERENCE_KINDS.includes(kind)) return ssmForward(kind, ck, cfg, ids, B, T);
   const D = cfg.hidden_size;
   const Vocab = cfg.vocab_size;
   const llama = kind === 'llama';

@@ -6,18 +6,27 @@
  *   expand     = E, the inner width is E * dim channels (default 2)
  *   dt_rank    = R, the rank of the dt projection (default ceil(dim / 16))
  *   short_conv = w, the causal convolution on the inner channels (default 4; `none` to drop it)
+ *   conv_bias  = true | false, a learned bias on the convolution before its silu (default false;
+ *                Mamba's reference code and fla's `use_conv_bias` have one)
+ *
+ * `ssd` is Mamba2's layer (Dao and Gu 2024, the SSD of mamba_ssm and fla's Mamba2, one group):
+ * heads of head_dim P channels sharing a scalar decay, with these knobs and d_state (default 128),
+ * expand, short_conv, conv_bias, and eps (the gated RMSNorm's epsilon, default 1e-5); no dt_rank.
  */
 import type { Assign, Span } from '../../../grammar/ast.ts';
 import { suggest } from '../../../grammar/suggest.ts';
-import { evalDim, nameOf, type Ctx } from '../../check/eval.ts';
+import { evalDim, evalNumber, evalWord, nameOf, type Ctx } from '../../check/eval.ts';
 import type { MambaMixer } from '../../check/spec.ts';
 import { MAX_SHORT_CONV } from '../linear_attn/spec.ts';
 
 export const MAMBA_PRESETS: Record<string, { paper: string }> = {
   mamba: { paper: 'Gu and Dao 2023, Mamba: Linear-Time Sequence Modeling with Selective State Spaces' },
+  ssd: { paper: "Dao and Gu 2024, Transformers are SSMs (Mamba2's SSD layer, as mamba_ssm and fla compute it)" },
 };
 
-export const MAMBA_KNOBS = ['d_state', 'expand', 'dt_rank', 'short_conv'] as const;
+export const MAMBA_KNOBS = ['d_state', 'expand', 'dt_rank', 'short_conv', 'conv_bias', 'head_dim', 'eps'] as const;
+/** Knobs of one preset only. */
+const ONLY: Record<string, string> = { dt_rank: 'mamba', head_dim: 'ssd', eps: 'ssd' };
 
 export function checkMamba(name: string, preset: string, knobs: readonly Assign[], env: ReadonlyMap<string, number>, dim: number, span: Span, ctx: Ctx): MambaMixer | undefined {
   const local = new Map(env);
@@ -26,6 +35,7 @@ export function checkMamba(name: string, preset: string, knobs: readonly Assign[
   for (const k of knobs) {
     if (!(MAMBA_KNOBS as readonly string[]).includes(k.name.name)) ctx.error('unknown-knob', { mixer: name, name: k.name.name }, k.name.span, suggest(k.name.name, MAMBA_KNOBS));
     else if (given.has(k.name.name)) ctx.error('duplicate-name', { name: k.name.name }, k.name.span);
+    else if ((ONLY[k.name.name] ?? preset) !== preset) ctx.error('bad-block', { message: `mixer '${name}': ${k.name.name} is a knob of ${ONLY[k.name.name]}, not ${preset}` }, k.name.span);
     else given.set(k.name.name, k);
   }
   const dimKnob = (knob: string, fallback: number): number | undefined => {
@@ -34,9 +44,17 @@ export function checkMamba(name: string, preset: string, knobs: readonly Assign[
     if (v !== undefined) local.set(knob, v);
     return v;
   };
-  const dState = dimKnob('d_state', 16);
+  const ssd = preset === 'ssd';
+  const dState = dimKnob('d_state', ssd ? 128 : 16);
   const expand = dimKnob('expand', 2);
-  const dtRank = dimKnob('dt_rank', Math.ceil(dim / 16));
+  const dtRank = ssd ? 0 : dimKnob('dt_rank', Math.ceil(dim / 16));
+  const headDim = ssd ? dimKnob('head_dim', 64) : undefined;
+  const epsKnob = given.get('eps')?.value;
+  const eps = epsKnob ? evalNumber(epsKnob, local, ctx, `${name}.eps`) : 1e-5;
+  if (eps !== undefined && !(eps > 0)) ctx.error('not-positive', { what: `${name}.eps`, value: eps }, epsKnob!.span);
+  if (ssd && expand !== undefined && headDim !== undefined && (expand * dim) % headDim !== 0) {
+    ctx.error('not-divisible', { what: `the inner width (expand * dim) of ${name}`, value: expand * dim, by: 'head_dim', divisor: headDim }, given.get('head_dim')?.span ?? span);
+  }
   let shortConv: number | null | undefined = 4;
   const conv = given.get('short_conv')?.value;
   if (conv && nameOf(conv) === 'none') shortConv = null;
@@ -47,6 +65,11 @@ export function checkMamba(name: string, preset: string, knobs: readonly Assign[
       shortConv = undefined;
     }
   }
-  if (ctx.diagnostics.length > before || dState === undefined || expand === undefined || dtRank === undefined || shortConv === undefined) return undefined;
-  return { family: 'mamba', name, preset, knobs: { dState, inner: expand * dim, dtRank, shortConv }, span };
+  const biasKnob = given.get('conv_bias')?.value;
+  const convBias = biasKnob ? evalWord(biasKnob, ['true', 'false'] as const, ctx, 'conv_bias') : 'false';
+  if (biasKnob && shortConv === null) ctx.error('bad-block', { message: `mixer '${name}': conv_bias needs a convolution (short_conv = none has none)` }, biasKnob.span);
+  if (ssd && shortConv === null) ctx.error('bad-block', { message: `mixer '${name}': ssd convolves x, B and C; short_conv = none is not defined for it` }, given.get('short_conv')!.span);
+  if (ctx.diagnostics.length > before || dState === undefined || expand === undefined || dtRank === undefined || shortConv === undefined || convBias === undefined || eps === undefined) return undefined;
+  const extra = { ...(convBias === 'true' ? { convBias: true } : {}), ...(ssd ? { headDim, eps } : {}) };
+  return { family: 'mamba', name, preset, knobs: { dState, inner: expand * dim, dtRank, shortConv, ...extra }, span };
 }
