@@ -70,6 +70,9 @@ export const DIAGNOSTICS = {
   'kv-cache-full': { code: 5010, severity: 'error', message: '{layer}: {message}; the KV cache holds positions 0..{last} (max_len = {maxLen})' },
   'non-finite': { code: 5006, severity: 'error', message: '{message}' },
   'bad-state': { code: 5011, severity: 'error', message: '{message}' },
+  'bad-tokenizer': { code: 5020, severity: 'error', message: '{file}: {message}' },
+  'tokenizer-vocab': { code: 5021, severity: 'error', message: '{file}: {message}' },
+  'empty-prompt': { code: 5022, severity: 'error', message: 'the prompt encodes to zero tokens with {tokenizer}; generation needs at least one token' },
 
   // 6xxx: command line
   'bad-option': { code: 6001, severity: 'error', message: '{message}' },

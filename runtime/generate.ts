@@ -1,14 +1,16 @@
 /**
- * Text generation on a Model: the byte-level tokenizer (token id = a byte of the UTF-8 text,
- * vocabulary 256), token sampling (temperature, top-k, top-p; temperature 0 is greedy), and the
- * loop (prefill the prompt with the planner's prefill schedule, then `step`), streaming decoded
- * text as complete UTF-8 sequences. Sampling is deterministic for a seed.
+ * Text generation on a Model: token sampling (temperature, top-k, top-p; temperature 0 is greedy)
+ * and the loop (prefill the prompt with the planner's prefill schedule, then `step`), streaming
+ * the text as complete characters through a tokenizer's decoder (runtime/tokenizer.ts; the
+ * byte-level one by default) and stopping at any of its EOS ids. Sampling is deterministic for a
+ * seed.
  */
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 import type { Model, PrefillOptions } from './model.ts';
 import { Rng } from './random.ts';
+import { BYTE_VOCAB, byteTokenizer, type Tokenizer } from './tokenizer.ts';
 
-export const BYTE_VOCAB = 256;
+export { BYTE_VOCAB };
 
 export interface SamplingOptions {
   /** 0: greedy (argmax, lowest id on ties); otherwise logits are divided by it. */
@@ -65,9 +67,18 @@ export function sampleToken(logits: ArrayLike<number>, n: number, o: SamplingOpt
 export interface GenerateOptions extends SamplingOptions, PrefillOptions {
   maxTokens: number;
   seed: number;
-  /** Called with each piece of decoded text as soon as it forms complete UTF-8 sequences. */
+  /** Called with each piece of decoded text as soon as it forms complete characters. */
   onText?: (text: string) => void;
+  /**
+   * Turns the sampled ids into text and says which ids end generation; only ids below both its
+   * `vocabSize` and the model's vocab are sampled. Default: the byte-level tokenizer (ids < 256,
+   * no EOS).
+   */
+  tokenizer?: TokenDecoding;
 }
+
+/** The parts of a Tokenizer that generation uses. */
+export type TokenDecoding = Pick<Tokenizer, 'name' | 'vocabSize' | 'eos' | 'streamDecoder'>;
 
 export interface GenerateResult {
   /** The sampled token ids, in order. */
@@ -76,22 +87,26 @@ export interface GenerateResult {
   promptTokens: number;
   prefillMs: number;
   decodeMs: number;
+  /** Why generation stopped: `maxTokens` reached, an EOS id sampled (the last of `tokens`), or a full KV cache. */
+  stop: 'max-tokens' | 'eos' | 'max-len';
   /** Set when generation stopped before `maxTokens` because a KV cache holds no more positions. */
   stoppedAt?: { maxLen: number };
 }
 
 /**
- * Generates up to `maxTokens` byte tokens after `prompt` on a B = 1 model from zero state: the
- * prompt through `prefill` (windows of T, then steps), each next token through `step`. Only byte
- * ids (< 256) are sampled, so the output is always bytes.
+ * Generates up to `maxTokens` tokens after `prompt` on a B = 1 model from zero state: the prompt
+ * through `prefill` (windows of T, then steps), each next token through `step`, until an EOS id of
+ * the tokenizer (its text is not emitted) or a full KV cache.
  */
 export async function generate(model: Model, prompt: Int32Array, o: GenerateOptions): Promise<GenerateResult> {
   const { B, vocab } = model.dims;
   if (B !== 1) throw new LoomError([diag('bad-tokens', { message: `generate runs one sequence: the model must be compiled with B = 1, not ${B}` })]);
-  if (prompt.length === 0) throw new LoomError([diag('bad-tokens', { message: 'the prompt is empty; generation needs at least one token' })]);
+  const tok = o.tokenizer ?? byteTokenizer();
+  if (prompt.length === 0) throw new LoomError([diag('empty-prompt', { tokenizer: tok.name })]);
   const rng = Rng.forName(o.seed, 'generate');
-  const decoder = new TextDecoder('utf-8');
-  const n = Math.min(vocab, BYTE_VOCAB);
+  const decoder = tok.streamDecoder(prompt);
+  const eos = new Set(tok.eos);
+  const n = Math.min(vocab, tok.vocabSize);
   model.reset();
   const t0 = performance.now();
   const all = await model.prefill(prompt, o);
@@ -102,22 +117,27 @@ export async function generate(model: Model, prompt: Int32Array, o: GenerateOpti
   const budget = Math.min(o.maxTokens, maxLen - prompt.length + 1);
   const tokens: number[] = [];
   let text = '';
+  let stop: GenerateResult['stop'] = budget < o.maxTokens ? 'max-len' : 'max-tokens';
   const t1 = performance.now();
   for (let i = 0; i < budget; i++) {
     const id = sampleToken(logits, n, o, rng);
     tokens.push(id);
-    const piece = decoder.decode(Uint8Array.of(id), { stream: true });
+    if (eos.has(id)) {
+      stop = 'eos';
+      break;
+    }
+    const piece = decoder.push(id);
     if (piece) {
       text += piece;
       o.onText?.(piece);
     }
     if (i + 1 < budget) logits = await model.step(Int32Array.of(id));
   }
-  const rest = decoder.decode();
+  const rest = decoder.end();
   if (rest) {
     text += rest;
     o.onText?.(rest);
   }
-  const stopped = budget < o.maxTokens ? { stoppedAt: { maxLen } } : {};
-  return { tokens, text, promptTokens: prompt.length, prefillMs, decodeMs: performance.now() - t1, ...stopped };
+  const stopped = stop === 'max-len' ? { stoppedAt: { maxLen } } : {};
+  return { tokens, text, promptTokens: prompt.length, prefillMs, decodeMs: performance.now() - t1, stop, ...stopped };
 }
