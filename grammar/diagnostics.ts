@@ -69,6 +69,7 @@ export const DIAGNOSTICS = {
   'bad-artifact': { code: 5005, severity: 'error', message: '{message}' },
   'kv-cache-full': { code: 5010, severity: 'error', message: '{layer}: {message}; the KV cache holds positions 0..{last} (max_len = {maxLen})' },
   'non-finite': { code: 5006, severity: 'error', message: '{message}' },
+  'bad-wgsl': { code: 5007, severity: 'error', message: '{message}' },
   'bad-state': { code: 5011, severity: 'error', message: '{message}' },
   'bad-tokenizer': { code: 5020, severity: 'error', message: '{file}: {message}' },
   'tokenizer-vocab': { code: 5021, severity: 'error', message: '{file}: {message}' },
@@ -80,6 +81,7 @@ export const DIAGNOSTICS = {
   'file-error': { code: 6003, severity: 'error', message: '{message}' },
   'device-lost': { code: 6004, severity: 'error', message: 'device lost: {reason}; create a new session' },
   'device-error': { code: 6005, severity: 'error', message: '{message}' },
+  'would-overwrite': { code: 6006, severity: 'error', message: '{message}' },
   'bad-config': { code: 6010, severity: 'error', message: '{message}' },
 } as const satisfies Record<string, CatalogEntry>;
 
