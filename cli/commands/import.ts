@@ -1,7 +1,8 @@
 /**
  * `loom import CONFIG.json [-o SPEC.loom] [--force]`: a Hugging Face config of a
- * flash-linear-attention model (GLA, DeltaNet, GatedDeltaNet, RetNet, LinearAttention) or of
- * `LlamaForCausalLM` -> a `.loom` spec computing the same function (compiler/import/). Without -o
+ * flash-linear-attention model (GLA, DeltaNet, GatedDeltaNet, RetNet, LinearAttention, their
+ * hybrids with softmax attention layers, Transformer) or of `LlamaForCausalLM` -> a `.loom` spec
+ * computing the same function (compiler/import/). Without -o
  * the spec goes to stdout. An existing output file is replaced only with --force.
  */
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
