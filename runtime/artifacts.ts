@@ -1,15 +1,18 @@
 /**
  * loadArtifacts(dir) -> the two programs of a compiled artifact directory (`loom compile`):
  * `manifest.json` (format `loom-manifest/2`) and the `.wgsl` files it names, validated on the way
- * in. Every problem is a LoomError (LOOM5005) naming the file and the field.
+ * in. Every problem is a LoomError (LOOM5005) naming the file and the field. Prefill windows of
+ * other widths come from the spec the manifest names, compiled again on first use (`specWindows`).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ScheduleChoice } from '../compiler/check/spec.ts';
 import type { ProgramSpec, Step } from '../compiler/codegen/program.ts';
 import type { Manifest, ManifestProgram } from '../compiler/emit/manifest.ts';
+import type { DeviceProfile } from '../compiler/plan/device.ts';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
-import type { SessionLayout, StateDecl } from './session.ts';
+import { layoutOf, type SessionLayout, type StateDecl } from './session.ts';
 
 const MANIFEST_NAME = 'manifest.json';
 const FORMAT: Manifest['format'] = 'loom-manifest/2';
@@ -28,6 +31,68 @@ export interface Artifacts {
   /** Null when a mixer is not causal; `noDecode` says which. */
   step: ProgramSpec | null;
   noDecode: string | null;
+  /** The prefill programs of other window widths (Model's prefill); absent: none, windows of T and steps. */
+  windows?: WindowSource;
+}
+
+/**
+ * The prefill program over `[B, width]` (1 < width < T) of the model whose forward program runs
+ * `[B, T]`: the same spec, options and device, compiled at T = width (the planner plans each
+ * width on its own). Null when it cannot be had: a Model then prefills with windows of T and steps.
+ */
+export type WindowSource = (width: number) => SessionLayout | null | Promise<SessionLayout | null>;
+
+/** What the forward program was compiled from and with: a window program is the same at another T. */
+export interface WindowCompile {
+  text: string;
+  path: string;
+  batch: number;
+  schedule?: ScheduleChoice;
+  device: DeviceProfile;
+  weights?: 'f16';
+}
+
+/**
+ * The window programs of a spec, compiled on demand. The compiler is imported when the first one
+ * is needed: the runtime's other paths load none of its code.
+ */
+export function compileWindows(c: WindowCompile): (width: number) => Promise<SessionLayout> {
+  return async (width) => {
+    const { compileSource } = await import('../compiler/pipeline.ts');
+    const r = compileSource(c.text, c.path, { batch: c.batch, seq: width, schedule: c.schedule, device: c.device, mode: 'prefill', ...(c.weights ? { weights: c.weights } : {}) });
+    if (!r.ok) throw new LoomError(r.diagnostics.map((d) => ({ ...d, file: d.file ?? (d.span ? c.path : undefined) })));
+    return layoutOf(r.compiled);
+  };
+}
+
+/** A program's kernels and buffers as text, to compare a recompiled program with a directory's. */
+const programKey = (p: ProgramSpec) => JSON.stringify([p.buffers.map((b) => [b.name, b.elem, b.elements, b.alias]), p.steps.map((s) => [s.kernel.entryPoint, s.kernel.wgsl, s.kernel.dispatch, s.args])]);
+
+/**
+ * The window programs of an artifact directory, from the spec its manifest names compiled with
+ * the manifest's options. Checked once, on first use: the spec must be readable and compile at
+ * the directory's own T to exactly its forward program (a spec edited since, or planned with a
+ * device profile the manifest does not record, gives null: windows of T and steps).
+ */
+function specWindows(dir: string, m: Manifest, forward: ProgramSpec): WindowSource {
+  let checked: Promise<((width: number) => Promise<SessionLayout>) | null> | undefined;
+  const check = async () => {
+    const path = resolve(dir, m.source);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return null;
+    }
+    const o = m.options;
+    const compile = compileWindows({ text, path, batch: o.batch, ...(o.schedule ? { schedule: o.schedule } : {}), device: o.device, ...(o.weights ? { weights: o.weights } : {}) });
+    const same = await compile(o.seq).then((l) => programKey(l.program) === programKey(forward), () => false);
+    return same ? compile : null;
+  };
+  return async (width) => {
+    const compile = await (checked ??= check());
+    return compile && compile(width);
+  };
 }
 
 function fail(file: string, message: string): never {
@@ -141,7 +206,8 @@ function parseArtifacts(dir: string, readFile: Reader, onDisk: boolean): Artifac
   const step = programs.step ? programOf(dir, file, programs.step, 'step', readFile) : null;
   if (programs.step && (programs.step.dims.T !== 1 || programs.step.dims.B !== programs.forward.dims.B)) fail(file, `programs.step.dims must be { B: ${programs.forward.dims.B}, T: 1 }`);
   const { model, vocab, weights, states } = manifest;
-  return { dir, manifest, model, vocab, dims: { ...programs.forward.dims }, weights, states, forward, step, noDecode: manifest.noDecode ?? null };
+  const windows = onDisk && step && typeof manifest.source === 'string' && manifest.options?.device ? { windows: specWindows(dir, manifest, forward) } : {};
+  return { dir, manifest, model, vocab, dims: { ...programs.forward.dims }, weights, states, forward, step, noDecode: manifest.noDecode ?? null, ...windows };
 }
 
 /** The session layouts of the two programs. */

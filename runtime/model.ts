@@ -1,7 +1,11 @@
 /**
  * Model: the two programs of an artifact directory on one device, sharing the weight buffers:
- * `forward` over `[B, T]` and `step` over `[B, 1]`. It carries the recurrent state between calls
- * of `prefill` and `step`, so a sequence of any length runs as windows of T and single steps.
+ * `forward` over `[B, T]` and `step` over `[B, 1]`, plus, when a window source is at hand (the
+ * spec compiled again at width w: `Artifacts.windows`, `compileInMemory`), prefill programs over
+ * `[B, w]` for the powers of two w < T, made on first use and shared by forks. It carries the
+ * recurrent state between calls of `prefill` and `step`, so a prompt of n tokens runs as windows
+ * of T, then one window per binary digit of the rest (43 at T = 128: 32, 8, 2, 1), one call each;
+ * without a window source the rest runs as single steps.
  *
  * The carried state stays on the device (runtime/state.ts): each call binds its buffers to the
  * program's kernels (no copy in or out) in its own submission and only the logits come to the
@@ -9,10 +13,10 @@
  * (pipelines, weights, scratch buffers) and own only their state and its bind groups; every call
  * is one submission, so they never see each other. Calls on one model are sequential (await each).
  */
-import { diag, LoomError } from '../grammar/diagnostics.ts';
-import { layouts, type Artifacts } from './artifacts.ts';
+import { diag, LoomError, LoomInternalError } from '../grammar/diagnostics.ts';
+import { layouts, type Artifacts, type WindowSource } from './artifacts.ts';
 import type { Gpu } from './gpu.ts';
-import { Session, type ForwardResult } from './session.ts';
+import { Session, type ForwardResult, type SessionLayout } from './session.ts';
 import { DeviceState, layoutHash, loadStateFile, saveStateFile, stateError, type StateIdentity } from './state.ts';
 
 export type Weights = Readonly<Record<string, Float32Array>> | ReadonlyMap<string, Float32Array>;
@@ -39,7 +43,53 @@ interface Engine {
   forward: Session;
   /** Null when a mixer is not causal (`artifacts.noDecode`): no step, no continuation. */
   step: Session | null;
+  /** Where the window programs come from; null: none (prefill runs windows of T and steps). */
+  source: WindowSource | null;
+  /** The window programs by width, as made (or being made). */
+  windows: Map<number, Promise<Session | null>>;
   users: number;
+}
+
+/**
+ * The window widths of a prefill of n tokens at most T wide, one call each: T while at least T
+ * tokens are left, then the largest power of two the rest allows (43 at T = 128: 32, 8, 2, 1;
+ * at most floor(n / T) + log2(T) + 1 calls). `windows` false (no window programs): T, then 1s.
+ */
+export function prefillWidths(n: number, T: number, windows: boolean): number[] {
+  const out: number[] = [];
+  for (let left = n; left > 0; left -= out[out.length - 1]) {
+    let w = 1;
+    if (left >= T) w = T;
+    else if (windows) while (w * 2 <= left) w *= 2;
+    out.push(w);
+  }
+  return out;
+}
+
+/**
+ * The calls of a batched prefill of prompts of these lengths: each the widest window the longest
+ * remaining prompt allows (as prefillWidths), run by the rows with at least that many tokens left.
+ * The width falls from call to call below T, so there are at most floor(max / T) + log2(T) + 1.
+ */
+export function sequenceCalls(lengths: readonly number[], T: number, windows: boolean): { width: number; active: boolean[] }[] {
+  const left = lengths.slice();
+  const calls: { width: number; active: boolean[] }[] = [];
+  while (left.some((l) => l > 0)) {
+    const width = prefillWidths(Math.max(...left), T, windows)[0];
+    const active = left.map((l) => l >= width);
+    active.forEach((a, b) => (left[b] -= a ? width : 0));
+    calls.push({ width, active });
+  }
+  return calls;
+}
+
+/** Refuses a window program that does not continue the forward program's state and weights. */
+function checkWindow(layout: SessionLayout, forward: SessionLayout, width: number): void {
+  const key = (l: SessionLayout) => JSON.stringify([l.vocab, l.weights.map((w) => [w.name, w.shape]), l.states.map((s) => [s.name, s.shape, s.maxPositions])]);
+  const { B, T } = layout.dims;
+  if (B !== forward.dims.B || T !== width || key(layout) !== key(forward)) {
+    throw new LoomInternalError('model', `the window program of width ${width} ([B=${B}, T=${T}]) does not match the forward program's batch, weights or states`);
+  }
 }
 
 export interface PrefillOptions {
@@ -69,7 +119,11 @@ export class Model {
    * `keepActivations`: every intermediate buffer of the forward program keeps its value after a
    * run (no memory reuse), for `readForwardBuffers`.
    */
-  static async create(gpu: Gpu, artifacts: Artifacts, weights: Weights, opts: { keepActivations?: boolean } = {}): Promise<Model> {
+  /**
+   * `windows`: where the window programs come from (default `artifacts.windows`; null: none, so
+   * a prefill runs windows of T and single steps).
+   */
+  static async create(gpu: Gpu, artifacts: Artifacts, weights: Weights, opts: { keepActivations?: boolean; windows?: WindowSource | null } = {}): Promise<Model> {
     const map = weights instanceof Map ? (weights as ReadonlyMap<string, Float32Array>) : new Map(Object.entries(weights));
     const declared = new Set(artifacts.weights.map((w) => w.name));
     const extra = [...map.keys()].filter((k) => !declared.has(k)).sort();
@@ -79,7 +133,8 @@ export class Model {
     let step: Session | null = null;
     try {
       step = l.step ? await Session.open(gpu, l.step, new Map(), forward) : null;
-      return new Model(artifacts, { gpu, forward, step, users: 1 }, await DeviceState.create(gpu, artifacts.states));
+      const source = (step && (opts.windows === undefined ? artifacts.windows : opts.windows)) || null;
+      return new Model(artifacts, { gpu, forward, step, source, windows: new Map(), users: 1 }, await DeviceState.create(gpu, artifacts.states));
     } catch (e) {
       step?.destroy();
       forward.destroy();
@@ -101,14 +156,53 @@ export class Model {
     return this.engine.step !== null;
   }
 
+  /** The widths of the calls a prefill of n tokens runs (`prefillWidths`; T alone without decode). */
+  windowWidths(n: number): number[] {
+    return this.engine.step ? prefillWidths(n, this.dims.T, this.engine.source !== null) : [this.dims.T];
+  }
+
   /** One window `[B, T]` from zero state (or `states`); the carried state is left alone. */
   forward(tokens: Int32Array, states: Readonly<Record<string, Float32Array>> = {}): Promise<ForwardResult> {
     return this.engine.forward.forward(tokens, states);
   }
 
+  /** The program of a width: T the forward program, 1 the step program, else a window program (null: none). */
+  private program(width: number): Promise<Session | null> {
+    const e = this.engine;
+    if (width === this.dims.T) return Promise.resolve(e.forward);
+    if (width === 1 && e.step) return Promise.resolve(e.step);
+    let p = e.windows.get(width);
+    if (!p) {
+      const source = e.source;
+      p = (async () => {
+        const layout = source && (await source(width));
+        if (!layout) return null;
+        checkWindow(layout, e.forward.layout, width);
+        return Session.open(e.gpu, layout, new Map(), e.forward);
+      })();
+      e.windows.set(width, p);
+      p.catch(() => e.windows.delete(width)); // a failed compile is tried again next time
+    }
+    return p;
+  }
+
+  /**
+   * The widths a prefill of n tokens runs (prefillWidths), its programs made, all at once (their
+   * pipelines compile in parallel). A window source that has no program for a width (an artifact
+   * directory whose spec cannot be read) is dropped: windows of T and steps, as without one.
+   */
+  private async plan<P>(make: (windows: boolean) => P[], width: (p: P) => number): Promise<P[]> {
+    const e = this.engine;
+    const calls = make(e.source !== null);
+    const made = await Promise.all([...new Set(calls.map(width))].map((w) => this.program(w)));
+    if (!made.includes(null)) return calls;
+    e.source = null;
+    return make(false);
+  }
+
   /** One call of a program on the carried state; `width` tokens per sequence. */
   private async run(tokens: Int32Array, width: number): Promise<Float32Array> {
-    const session = width === 1 && this.engine.step ? this.engine.step : this.engine.forward;
+    const session = (await this.program(width)) ?? this.engine.forward;
     const r = await session.carry(tokens, this.carried, this.positions);
     for (let b = 0; b < this.positions.length; b++) this.positions[b] += width;
     return r.logits;
@@ -116,8 +210,10 @@ export class Model {
 
   /**
    * Token ids `[B, n]` (row-major, any n >= 1) from the carried state: full windows of T through
-   * the forward program, the remainder through the step program. Returns logits `[B, n, vocab]`
-   * and carries the state on.
+   * the forward program, the remainder as windows of powers of two (the window programs, made on
+   * first use) ending with the step program, one call each (`prefillWidths`); without a window
+   * source the remainder runs as single steps. Returns logits `[B, n, vocab]` and carries the
+   * state on.
    */
   async prefill(tokens: Int32Array, o: PrefillOptions = {}): Promise<Float32Array> {
     const { B, T, vocab } = this.dims;
@@ -127,23 +223,23 @@ export class Model {
       const why = n !== T ? `prefill of n = ${n} tokens needs the step program or a second window (T = ${T})` : 'prefill cannot continue a sequence';
       throw noDecode(this.artifacts, why);
     }
+    const widths = this.engine.step ? await this.plan((windows) => prefillWidths(n, T, windows), (w) => w) : this.windowWidths(n);
     this.prefilled = true;
     const logits = new Float32Array(B * n * vocab);
-    const total = Math.floor(n / T) + (n % T);
-    for (let pos = 0, done = 0; pos < n; done++) {
-      const width = n - pos >= T ? T : 1;
+    for (let i = 0, pos = 0; i < widths.length; pos += widths[i++]) {
+      const width = widths[i];
       const out = await this.run(columns(tokens, B, n, pos, width), width);
       for (let b = 0; b < B; b++) logits.set(out.subarray(b * width * vocab, (b + 1) * width * vocab), (b * n + pos) * vocab);
-      pos += width;
-      o.onProgress?.(done + 1, total);
+      o.onProgress?.(i + 1, widths.length);
     }
     return logits;
   }
 
   /**
-   * Prefills B sequences of different lengths, one per batch row, from the carried state: row b
-   * runs exactly as it would alone (windows of T while it has T tokens left, then steps), while
-   * the rows that have no part in a call keep their state (copied aside and back on the device).
+   * Prefills B sequences of different lengths, one per batch row, from the carried state: each
+   * call is the widest window the longest remaining prompt allows, run by every row with that
+   * many tokens left (`sequenceCalls`), while the rows that have no part in it keep their state
+   * (copied aside and back on the device). A row's result is the same whatever its calls' widths.
    * Afterwards each sequence stands at its own position and `step` advances all B together.
    * Returns each prompt's logits `[n_b, vocab]`.
    */
@@ -157,16 +253,13 @@ export class Model {
       const logits = await this.prefill(columnsOf(prompts), o);
       return prompts.map((_, b) => logits.slice(b * T * vocab, (b + 1) * T * vocab));
     }
+    const calls = await this.plan((windows) => sequenceCalls(prompts.map((p) => p.length), T, windows), (c) => c.width);
     this.prefilled = true;
     const done = new Array<number>(B).fill(0);
-    const left = (b: number) => prompts[b].length - done[b];
-    const total = Math.max(...prompts.map((p) => Math.floor(p.length / T) + (p.length % T)));
     const logits = prompts.map((p) => new Float32Array(p.length * vocab));
     const aside = await DeviceState.create(this.engine.gpu, this.artifacts.states);
     try {
-      for (let call = 0; prompts.some((_, b) => left(b) > 0); call++) {
-        const width = prompts.some((_, b) => left(b) >= T) ? T : 1;
-        const active = prompts.map((_, b) => left(b) >= width);
+      for (const [call, { width, active }] of calls.entries()) {
         const idle = active.flatMap((a, b) => (a ? [] : [b]));
         const tokens = new Int32Array(B * width);
         for (let b = 0; b < B; b++) if (active[b]) tokens.set(prompts[b].subarray(done[b], done[b] + width), b * width);
@@ -185,7 +278,7 @@ export class Model {
           logits[b].set(out.subarray(b * width * vocab, (b + 1) * width * vocab), done[b] * vocab);
           done[b] += width;
         }
-        o.onProgress?.(Math.min(call + 1, total), total);
+        o.onProgress?.(call + 1, calls.length);
       }
     } finally {
       aside.destroy();
@@ -269,7 +362,9 @@ export class Model {
     this.destroyed = true;
     this.carried.destroy();
     if (--this.engine.users > 0) return;
-    this.engine.step?.destroy(); // the step program borrows the forward program's weights
+    // Window programs are made within a call, and calls are awaited: none is still being made.
+    for (const p of this.engine.windows.values()) void p.then((s) => s?.destroy(), () => {});
+    this.engine.step?.destroy(); // the step and window programs borrow the forward program's weights
     this.engine.forward.destroy();
   }
 

@@ -1,9 +1,10 @@
 /**
  * `loom generate SPEC --prompt TEXT [--weights FILE] [--seed S] [--max-tokens N] [--temperature X]
  * [--top-k K] [--top-p P] [--seq T] [--schedule S]`: byte-level text generation. The prompt is
- * prefilled with the planner's prefill schedule (windows of T, then steps), every next token comes
- * from `step`; the text streams to stdout as it is decoded, statistics go to stderr at the end, so
- * the output can be piped. Progress of a long prefill is shown on stderr when it is a terminal.
+ * prefilled with the planner's prefill schedule (windows of T, then of powers of two), every next
+ * token comes from `step`; the text streams to stdout as it is decoded, statistics go to stderr at
+ * the end, so the output can be piped. Progress of a long prefill is shown on stderr when it is a
+ * terminal.
  */
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { encodeBytes, generate } from '../../runtime/generate.ts';
@@ -62,7 +63,7 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
       [
         `model     ${artifacts.model}, ${common.weights ? `weights ${common.weights}` : `seeded weights (seed ${common.seed})`}`,
         `prompt    ${r.promptTokens} tokens (bytes)`,
-        `prefill   ${r.promptTokens} tokens in ${r.prefillMs.toFixed(1)} ms, ${rate(r.promptTokens, r.prefillMs)} (${Math.floor(r.promptTokens / seq)} windows of T=${seq} [${[...new Set(schedules)].join(', ') || 'no mixer'}], ${r.promptTokens % seq} steps)`,
+        `prefill   ${r.promptTokens} tokens in ${r.prefillMs.toFixed(1)} ms, ${rate(r.promptTokens, r.prefillMs)} (windows of ${model.windowWidths(r.promptTokens).join('+')}, T=${seq} [${[...new Set(schedules)].join(', ') || 'no mixer'}])`,
         `decode    ${steps} steps in ${r.decodeMs.toFixed(1)} ms, ${rate(steps, r.decodeMs)}`,
         ...(r.stoppedAt ? [`stopped   after ${r.tokens.length} of ${maxTokens} tokens: the KV cache holds max_len = ${r.stoppedAt.maxLen} positions`] : []),
         `sampling  ${temperature === 0 ? 'greedy' : `temperature ${temperature}${topK ? `, top-k ${topK}` : ''}${topP < 1 ? `, top-p ${topP}` : ''}, seed ${common.seed}`}; ${r.tokens.length} tokens`,
