@@ -19,9 +19,10 @@
  * every missing, extra or mis-shaped tensor together, naming the checkpoint tensor, the Loom
  * tensor and both shapes, before any tensor data is read.
  */
-import type { ModelSpec, BlockExpr } from '../compiler/check/spec.ts';
+import type { BlockExpr, LinearAttnMixer, MambaKnobs, ModelSpec } from '../compiler/check/spec.ts';
 import type { WeightDecl } from '../compiler/ir/graph.ts';
 import { diag, LoomError, type Diagnostic } from '../grammar/diagnostics.ts';
+import { f16Bits, f16Value } from './f16.ts';
 import { openWeights, type WeightSource } from './safetensors-index.ts';
 import { loadWeights } from './weights.ts';
 
@@ -37,6 +38,16 @@ export interface MappedWeight {
   /** Checkpoint names to try, in order. */
   source: string[];
   transform: Transform;
+  /** Rows [start, end) of a checkpoint tensor of shape `of` hold this weight (fla's fused in_proj, x_proj, conv1d). */
+  rows?: { of: number[]; start: number; end: number };
+  /** The checkpoint holds 1/repeat of the values, each repeated (Mamba2's per-head D), or all of them. */
+  repeat?: number;
+  /** The checkpoint holds one head's tensor, shared by every head (fla's feature maps): Loom's first axis. */
+  shared?: true;
+  /** Multiplies the values (fla's Hedgehog doubles its logits before the softmax). */
+  scale?: number;
+  /** Absent from the checkpoint means zeros (fla's T2R map has no bias). */
+  zerosIfAbsent?: true;
 }
 
 /** Buffers some checkpoints carry that are derived, not weights (RoPE inverse frequencies). */
@@ -49,6 +60,41 @@ export function sourceShape(t: Transform, shape: readonly number[]): number[] {
   if (t === 'transpose') return [shape[1], shape[0]];
   if (t === 'conv') return [shape[0], 1, shape[1]];
   return [...shape];
+}
+
+/** The checkpoint tensor's shape for a mapped weight (a fused tensor's full shape; one head's for a shared map; per head for `repeat`). */
+export function mappedShape(w: MappedWeight): number[] {
+  if (w.rows) return [...w.rows.of];
+  const one = w.shared ? w.shape.slice(1) : w.repeat ? [w.shape[0] / w.repeat] : w.shape;
+  return sourceShape(w.transform, one);
+}
+
+/** Loom's values of `w` from the checkpoint tensor's (f32 values, or f16 bits when loading as f16). */
+export function convertMapped<A extends Float32Array | Uint16Array>(w: MappedWeight, data: A): A {
+  const make = (n: number) => new (data.constructor as new (n: number) => A)(n);
+  let v = data;
+  if (w.rows) {
+    const row = w.rows.of.slice(1).reduce((a, b) => a * b, 1);
+    v = data.slice(w.rows.start * row, w.rows.end * row) as A;
+  }
+  const one = w.shared ? w.shape.slice(1) : w.shape;
+  if (w.transform === 'transpose') v = transpose(v, one[1], one[0]);
+  const n = w.shape.reduce((a, b) => a * b, 1);
+  if (w.repeat && v.length < n) {
+    const out = make(n);
+    for (let i = 0; i < n; i++) out[i] = v[Math.floor(i / w.repeat)];
+    v = out;
+  }
+  if (w.scale !== undefined) {
+    const s = w.scale;
+    v = (v instanceof Float32Array ? v.map((x) => x * s) : v.map((h) => f16Bits(f16Value(h) * s))) as A;
+  }
+  if (w.shared) {
+    const out = make(n);
+    for (let h = 0; h < w.shape[0]; h++) out.set(v, h * v.length);
+    v = out;
+  }
+  return v;
 }
 
 /** Parts of a linear-recurrence mixer: Loom part -> fla part under `attn.`, and the transform. */
@@ -87,6 +133,74 @@ const ATTENTION_PARTS: Record<string, [string[], Transform]> = {
   'k_norm.weight': [['k_norm.weight'], 'none'],
 };
 
+type Part = [string[], Transform, Omit<MappedWeight, 'loom' | 'shape' | 'source' | 'transform'>?];
+
+/** Mamba's (S6) parts under `mixer.`: in_proj = [x; z], x_proj = [dt_low; B; C] (fla/layers/mamba.py, mamba_ssm). */
+function mambaParts(k: MambaKnobs, dim: number): Record<string, Part> {
+  const { inner: Di, dtRank: R, dState: N } = k;
+  const inProj = (start: number, end: number): Part => [['in_proj.weight'], 'transpose', { rows: { of: [2 * Di, dim], start, end } }];
+  const xProj = (start: number, end: number): Part => [['x_proj.weight'], 'transpose', { rows: { of: [R + 2 * N, Di], start, end } }];
+  return {
+    'x.weight': inProj(0, Di),
+    'z.weight': inProj(Di, 2 * Di),
+    'x_conv1d.weight': [['conv1d.weight'], 'conv'],
+    'x_conv1d.bias': [['conv1d.bias'], 'none'],
+    'dt_down.weight': xProj(0, R),
+    'B.weight': xProj(R, R + N),
+    'C.weight': xProj(R + N, R + 2 * N),
+    'dt_up.weight': [['dt_proj.weight'], 'transpose'],
+    dt_bias: [['dt_proj.bias'], 'none'],
+    A_log: [['A_log'], 'none', { rows: { of: [Di, N], start: 0, end: Di } }],
+    D: [['D'], 'none'],
+    'out.weight': [['out_proj.weight'], 'transpose'],
+  };
+}
+
+/** Mamba2's (SSD, one group) parts under `mixer.`: in_proj = [z; x; B; C; dt], conv1d over [x; B; C] (fla/layers/mamba2.py). */
+function ssdParts(k: MambaKnobs, dim: number): Record<string, Part> {
+  const { inner: Di, dState: N, shortConv: W } = k;
+  const H = Di / k.headDim!;
+  const inProj = (start: number, end: number): Part => [['in_proj.weight'], 'transpose', { rows: { of: [2 * Di + 2 * N + H, dim], start, end } }];
+  const conv = (start: number, end: number): Part => [['conv1d.weight'], 'conv', { rows: { of: [Di + 2 * N, 1, W ?? 0], start, end } }];
+  const bias = (start: number, end: number): Part => [['conv1d.bias'], 'none', { rows: { of: [Di + 2 * N], start, end } }];
+  return {
+    'z.weight': inProj(0, Di),
+    'x.weight': inProj(Di, 2 * Di),
+    'B.weight': inProj(2 * Di, 2 * Di + N),
+    'C.weight': inProj(2 * Di + N, 2 * Di + 2 * N),
+    'dt.weight': inProj(2 * Di + 2 * N, 2 * Di + 2 * N + H),
+    'x_conv1d.weight': conv(0, Di),
+    'B_conv1d.weight': conv(Di, Di + N),
+    'C_conv1d.weight': conv(Di + N, Di + 2 * N),
+    'x_conv1d.bias': bias(0, Di),
+    'B_conv1d.bias': bias(Di, Di + N),
+    'C_conv1d.bias': bias(Di + N, Di + 2 * N),
+    dt_bias: [['dt_bias'], 'none'],
+    A_log: [['A_log'], 'none'],
+    D: [['D'], 'none', { repeat: k.headDim! }],
+    'norm.weight': [['norm.weight'], 'none'],
+    'out.weight': [['out_proj.weight'], 'transpose'],
+  };
+}
+
+/**
+ * LinearAttention's learned maps (fla/modules/feature_map.py): one `Linear(head_dim, ...)` per q
+ * and k shared by every head, `feature_map_q.layer.*`; with tie_feature_map_qk one module, which
+ * a checkpoint may hold under either name. Hedgehog doubles its logits (softmax([2y, -2y])), so
+ * its weights load doubled into Loom's softmax([y, -y]); T2R has no bias (zeros).
+ */
+function featureMapParts(map: LinearAttnMixer['featureMap']): Record<string, Part> {
+  if (!map || (map.map.kind !== 'hedgehog' && map.map.kind !== 't2r')) return {};
+  const hedgehog = map.map.kind === 'hedgehog';
+  const parts: Record<string, Part> = {};
+  for (const [own, other] of [['q', 'k'], ['k', 'q']]) {
+    const names = (p: string) => [`feature_map_${own}.layer.${p}`, `feature_map_${other}.layer.${p}`];
+    parts[`feature_map_${own}.weight`] = [names('weight'), 'transpose', { shared: true, ...(hedgehog ? { scale: 2 } : {}) }];
+    parts[`feature_map_${own}.bias`] = [names('bias'), 'none', { shared: true, ...(hedgehog ? { scale: 2 } : { zerosIfAbsent: true }) }];
+  }
+  return parts;
+}
+
 const isVar = (e: BlockExpr) => e.kind === 'var' && e.name === 'x';
 const normOfX = (e: BlockExpr) => e.kind === 'rmsnorm' && isVar(e.arg);
 
@@ -97,7 +211,9 @@ function blockMismatch(spec: ModelSpec): string | undefined {
     s !== undefined && s.target === 'x' && s.expr.kind === 'add' && isVar(s.expr.left) && inner(s.expr.right);
   const mixerOk = residual(a, (e) => e.kind === 'mixer' && normOfX(e.arg));
   const mlpOk = residual(b, (e) => e.kind === 'swiglu' && normOfX(e.arg));
-  return mixerOk && mlpOk && rest.length === 0 ? undefined : 'x = x + MIXER(rmsnorm(x)) then x = x + swiglu(rmsnorm(x))';
+  // Mamba's and Mamba2's blocks have no MLP.
+  const ssmOnly = b === undefined && Object.values(spec.mixers).every((m) => m.family === 'mamba');
+  return mixerOk && (mlpOk || ssmOnly) && rest.length === 0 ? undefined : 'x = x + MIXER(rmsnorm(x)) then x = x + swiglu(rmsnorm(x))';
 }
 
 /**
@@ -110,29 +226,37 @@ export function checkpointMap(spec: ModelSpec, decls: readonly WeightDecl[], nam
   if (mismatch) throw new LoomError([bad(`fla/HF checkpoint names fit a block of the form '${mismatch}' (fla's layer); this spec's block differs, so write the checkpoint with Loom's names`)]);
   const errors: Diagnostic[] = [];
   const out: MappedWeight[] = [];
-  const layerPrefix = (i: string) => `model.layers.${i}`;
+  // Mamba, Mamba2 and Samba (any spec with a state-space mixer): `backbone.` models, `mixer` modules.
+  const ssm = Object.values(spec.mixers).some((x) => x.family === 'mamba');
+  const layerPrefix = (i: string) => `${ssm ? 'backbone' : 'model'}.layers.${i}`;
   for (const d of decls) {
-    const add = (source: string[], transform: Transform) => out.push({ loom: d.name, shape: d.shape, source, transform });
+    const add = (source: string[], transform: Transform, more?: Part[2]) => out.push({ loom: d.name, shape: d.shape, source, transform, ...more });
     let m: RegExpMatchArray | null;
-    if (d.name === 'embed.weight') add([naming === 'hf' ? 'model.embed_tokens.weight' : 'model.embeddings.weight'], 'none');
-    else if (d.name === 'norm_f.weight') add(['model.norm.weight'], 'none');
+    // mamba_ssm's own checkpoints say `embedding` (fla's MambaModel renames it when loading).
+    if (d.name === 'embed.weight') add(ssm ? ['backbone.embeddings.weight', 'backbone.embedding.weight'] : [naming === 'hf' ? 'model.embed_tokens.weight' : 'model.embeddings.weight'], 'none');
+    else if (d.name === 'norm_f.weight') add([ssm ? 'backbone.norm_f.weight' : 'model.norm.weight'], 'none');
     else if (d.name === 'lm_head.weight') add(['lm_head.weight'], 'transpose');
     else if ((m = d.name.match(/^layers\.(\d+)\.norm([01])\.weight$/))) {
-      const which = naming === 'hf' ? ['input_layernorm', 'post_attention_layernorm'] : ['attn_norm', 'mlp_norm'];
+      const fla = ssm ? (spec.block.length === 1 ? ['norm'] : ['mixer_norm', 'mlp_norm']) : ['attn_norm', 'mlp_norm'];
+      const which = naming === 'hf' && !ssm ? ['input_layernorm', 'post_attention_layernorm'] : fla;
       add([`${layerPrefix(m[1])}.${which[Number(m[2])]}.weight`], 'none');
     } else if ((m = d.name.match(/^layers\.(\d+)\.mlp0\.(gate|up|down)\.weight$/))) add([`${layerPrefix(m[1])}.mlp.${m[2]}_proj.weight`], 'transpose');
     else if ((m = d.name.match(/^layers\.(\d+)\.([A-Za-z_][A-Za-z0-9_]*)\.(.+)$/)) && Object.hasOwn(spec.mixers, m[2])) {
       const mixer = spec.mixers[m[2]];
       const liger = mixer.family === 'attention' && mixer.liger !== null;
-      const parts = mixer.family === 'linear_attn' ? LINEAR_PARTS : mixer.family === 'attention' && !liger ? ATTENTION_PARTS : undefined;
+      const parts: Record<string, Part> | undefined =
+        mixer.family === 'linear_attn' ? { ...LINEAR_PARTS, ...featureMapParts(mixer.featureMap) }
+        : mixer.family === 'attention' && !liger ? ATTENTION_PARTS
+        : mixer.family === 'mamba' ? (mixer.preset === 'ssd' ? ssdParts : mambaParts)(mixer.knobs, spec.dim)
+        : undefined;
       const part = parts && Object.hasOwn(parts, m[3]) ? parts[m[3]] : undefined;
       if (!part) {
         errors.push(bad(`weight '${d.name}' of mixer '${mixer.name}' (${mixer.preset}) has no counterpart in fla checkpoints`));
         continue;
       }
       // HF LLaMA names the attention `self_attn`, fla (and its hybrid attention layers) `attn`.
-      const modules = mixer.family === 'attention' && naming === 'hf' ? ['self_attn', 'attn'] : ['attn'];
-      add(modules.flatMap((mod) => part[0].map((p) => `${layerPrefix(m![1])}.${mod}.${p}`)), part[1]);
+      const modules = ssm ? ['mixer'] : mixer.family === 'attention' && naming === 'hf' ? ['self_attn', 'attn'] : ['attn'];
+      add(modules.flatMap((mod) => part[0].map((p) => `${layerPrefix(m![1])}.${mod}.${p}`)), part[1], part[2]);
     } else errors.push(bad(`weight '${d.name}' has no counterpart in fla checkpoints`));
   }
   if (errors.length) throw new LoomError(errors);
@@ -144,13 +268,13 @@ export function detectNaming(names: Iterable<string>): 'loom' | Naming {
   const set = new Set(names);
   if (set.has('embed.weight')) return 'loom';
   if (set.has('model.embed_tokens.weight')) return 'hf';
-  if (set.has('model.embeddings.weight')) return 'fla';
+  if (set.has('model.embeddings.weight') || set.has('backbone.embeddings.weight') || set.has('backbone.embedding.weight')) return 'fla';
   return [...set].some((n) => n.startsWith('model.layers.')) ? 'fla' : 'loom';
 }
 
-/** Loom's `[in, out]` from torch's `[out, in]`. */
-function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(src.length);
+/** Loom's `[in, out]` from torch's `[out, in]` (f32 values or f16 bits). */
+function transpose<A extends Float32Array | Uint16Array>(src: A, rows: number, cols: number): A {
+  const out = new (src.constructor as new (n: number) => A)(src.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c];
   return out;
 }
@@ -161,9 +285,10 @@ function checkMapped(map: readonly MappedWeight[], src: WeightSource): { chosen:
   const chosen = new Map<string, string>();
   const used = new Set<string>();
   for (const w of map) {
-    const want = sourceShape(w.transform, w.shape);
+    const want = mappedShape(w);
     const layout = w.transform === 'transpose' ? 'torch [out, in] layout' : w.transform === 'conv' ? 'Conv1d [C, 1, W] layout' : 'same layout';
     const name = w.source.find((n) => src.entries.has(n));
+    if (name === undefined && w.zerosIfAbsent) continue;
     if (name === undefined) {
       const also = w.source.length > 1 ? `; also looked for ${w.source.slice(1).map((n) => `'${n}'`).join(', ')}` : '';
       errors.push(diag('missing-weight', { name: w.source[0], shape: `${shapeText(want)}, which holds Loom's '${w.loom}' ${shapeText(w.shape)} (${layout}; in ${src.path}${also})` }, { file: src.path }));
@@ -172,7 +297,8 @@ function checkMapped(map: readonly MappedWeight[], src: WeightSource): { chosen:
     const t = src.entries.get(name)!;
     used.add(name);
     chosen.set(w.loom, name);
-    if (t.shape.length !== want.length || t.shape.some((v, i) => v !== want[i])) {
+    const same = (s: readonly number[]) => t.shape.length === s.length && t.shape.every((v, i) => v === s[i]);
+    if (!same(want) && !(w.repeat && same(w.shape))) {
       errors.push(diag('weight-shape', { name, found: shapeText(t.shape), expected: `${shapeText(want)} for Loom's '${w.loom}' ${shapeText(w.shape)} (${layout}; in ${t.file})` }, { file: t.file }));
     } else if (t.dtype.startsWith('I')) {
       errors.push(diag('bad-weights', { message: `${t.file}: tensor '${name}' is ${t.dtype}; Loom's '${w.loom}' needs a float tensor` }, { file: t.file }));
@@ -192,8 +318,9 @@ export function loadMapped(map: readonly MappedWeight[], src: WeightSource): Map
   if (errors.length) throw new LoomError(errors);
   const out = new Map<string, Float32Array>();
   for (const w of map) {
-    const data = src.read(chosen.get(w.loom)!).data as Float32Array;
-    out.set(w.loom, w.transform === 'transpose' ? transpose(data, w.shape[1], w.shape[0]) : data);
+    // A weight the checkpoint leaves out as zeros (zerosIfAbsent) reads as zeros of its shape.
+    const name = chosen.get(w.loom);
+    out.set(w.loom, name === undefined ? new Float32Array(w.shape.reduce((a, b) => a * b, 1)) : convertMapped(w, src.read(name).data as Float32Array));
   }
   return out;
 }
