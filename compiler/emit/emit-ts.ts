@@ -29,7 +29,7 @@ export function quoted(s: string): string {
  */
 const RESERVED = new Set([
   'WeightName', 'StateName', 'WEIGHT_SHAPES', 'STATE_SHAPES', 'DIMS',
-  'Promise', 'Float32Array', 'Int32Array', 'Uint32Array', 'Uint8Array', 'ArrayBuffer', 'Readonly', 'Record', 'Partial', 'Required', 'Pick', 'Omit', 'URL',
+  'Promise', 'Float32Array', 'Int32Array', 'Uint32Array', 'Uint8Array', 'ArrayBuffer', 'Readonly', 'ReadonlyMap', 'Record', 'Partial', 'Required', 'Pick', 'Omit', 'URL',
   'Array', 'Object', 'Map', 'Set', 'String', 'Number', 'Boolean', 'Symbol', 'BigInt', 'Error', 'JSON', 'Math', 'Date', 'RegExp', 'Function', 'NaN', 'Infinity',
 ]);
 
