@@ -28,9 +28,10 @@ export interface AttnSettings {
 /**
  * Loom `attention` knobs for fla's Attention over `dim` features; `refuse(field, reason)` records
  * a value Loom cannot honour (the caller locates the field). `ownHeads`: write `heads` (hybrid
- * specs, whose model-level heads are the other mixer's).
+ * specs, whose model-level heads are the other mixer's). `maxLen` reads max_position_embeddings,
+ * only for a global cache (with a window it changes nothing).
  */
-export function attentionKnobs(s: AttnSettings, dim: number, maxLen: number, ownHeads: boolean, refuse: (field: string, reason: string) => void): [string, string][] {
+export function attentionKnobs(s: AttnSettings, dim: number, maxLen: () => number, ownHeads: boolean, refuse: (field: string, reason: string) => void): [string, string][] {
   const k: [string, string][] = [];
   if (dim % s.heads !== 0) refuse('num_heads', `hidden_size = ${dim} is not divisible by it (fla's head_dim = hidden_size // num_heads)`);
   else if ((dim / s.heads) % 2 !== 0) refuse('num_heads', `head_dim = ${dim / s.heads} is odd; RoPE rotates pairs of features`);
@@ -40,7 +41,7 @@ export function attentionKnobs(s: AttnSettings, dim: number, maxLen: number, own
   if (s.kvHeads !== s.heads) k.push(['kv_heads', String(s.kvHeads)]);
   if (s.window !== null) k.push(['window', String(s.window)]);
   k.push(['rope_theta', numText(s.theta)]);
-  if (s.window === null) k.push(['max_len', String(maxLen)]);
+  if (s.window === null) k.push(['max_len', String(maxLen())]);
   if (s.qkvBias) k.push(['qkv_bias', 'true']);
   if (s.qkNorm) k.push(['qk_norm', 'rmsnorm(eps = 1e-5)']);
   return k;
@@ -64,13 +65,19 @@ export function transformerKnobs(f: Fields, d: { dim: number; heads: number; not
     window: typeof window === 'number' ? window : null,
     theta: typeof theta === 'number' ? theta : 10000,
   };
-  const maxLen = f.num('max_position_embeddings', true);
+  const maxLen = maxPositions(f);
   d.notes.push(attentionNote(s, maxLen));
   return attentionKnobs(s, d.dim, maxLen, false, (field, reason) => f.refuse(field, reason));
 }
 
-function attentionNote(s: AttnSettings, maxLen: number): string {
-  const cache = s.window === null ? `a KV cache of max_position_embeddings = ${maxLen} positions (fla's has no limit)` : `a ring KV cache of window_size = ${s.window} slots`;
+/** max_position_embeddings, read (and refused if bad) once, when a global cache needs it. */
+function maxPositions(f: Fields): () => number {
+  let v: number | undefined;
+  return () => (v ??= f.num('max_position_embeddings', true));
+}
+
+function attentionNote(s: AttnSettings, maxLen: () => number): string {
+  const cache = s.window === null ? `a KV cache of max_position_embeddings = ${maxLen()} positions (fla's has no limit)` : `a ring KV cache of window_size = ${s.window} slots`;
   return `Attention: RoPE (half-split pairs), scale head_dim^-1/2${s.qkNorm ? ', q and k RMSNorm per head (eps 1e-5)' : ''}, ${cache}.`;
 }
 
@@ -149,7 +156,7 @@ export function hybridMixers(f: Fields, d: { dim: number; layers: number; notes:
   };
   const list = Array.isArray(attn) ? attn : [attn];
   if (typeof attn !== 'object' || list.length === 0) return refuse(['attn'], attn, 'expected null, a dict or a non-empty list of dicts (fla HybridAttentionConfig)'), single;
-  const maxLen = f.num('max_position_embeddings', true);
+  const maxLen = maxPositions(f);
   const pattern: string[] = Array(d.layers).fill(own.name);
   const mixers: MixerDraft[] = [own];
   list.forEach((spec, n) => {
@@ -183,7 +190,7 @@ export function hybridMixers(f: Fields, d: { dim: number; layers: number; notes:
     const s: AttnSettings = { heads, kvHeads, qkvBias: bias === true, qkNorm: false, window, theta: typeof theta === 'number' ? theta : 10000 };
     const knobs = attentionKnobs(s, d.dim, maxLen, true, (key, reason) => refuse(at(key), get(key), reason));
     mixers.push({ name, preset: 'attention', knobs });
-    d.notes.push(`Layers ${layers.join(", ")}: fla's hybrid ${attentionNote(s, maxLen)}`);
+    d.notes.push(`Layers ${layers.join(', ')}: fla's hybrid ${attentionNote(s, maxLen)}`);
   });
   const used = mixers.filter((m) => pattern.includes(m.name));
   return used.length === 1 ? { mixers: used } : { mixers: used, pattern };

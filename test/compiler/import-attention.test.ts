@@ -53,6 +53,10 @@ describe('loom import: fla hybrid attention (attn)', () => {
     expect(text).toMatch(/mixer attn1 = attention \{\n\s+heads\s+= 4\n\s+kv_heads\s+= 1\n\s+rope_theta = 10000\n\s+max_len\s+= 64\n\s+\}/);
     expect(text).toContain('block pattern [gated_delta, attn0, attn1] {');
     expect(text).toContain('a ring KV cache of window_size = 8 slots');
+    // Only windowed attention: max_position_embeddings changes nothing.
+    const windowed = spec({ ...HYBRID_CONFIGS.gla, attn: { layers: [1], num_heads: 4, window_size: 16 } });
+    expect(windowed).toMatch(/# Not imported[^.]*max_position_embeddings/);
+    expect(refused({ ...HYBRID_CONFIGS.gla, max_position_embeddings: 0 }).match(/LOOM6010/g)).toHaveLength(1);
   });
 
   it('a pattern as long as the model (24 layers), and attention in every layer (no pattern)', () => {
