@@ -37,6 +37,8 @@ const IGNORED = [
   'dt_scale', 'dt_min', 'dt_max', 'dt_init_scheme', 'dt_init_floor', 'time_step_scale', 'time_step_min', 'time_step_max', 'time_step_init_scheme', 'time_step_floor',
   'A_init_range', 'conv_init', 'rescale_prenorm_residual', 'residual_in_fp32', 'chunk_size', 'use_mambapy', 'fuse_norm', 'fuse_swiglu',
   'fuse_cross_entropy', 'fuse_linear_cross_entropy', 'use_l2warp', 'attn_mode', 'n_layer',
+  // Sizes position caches only; Samba's global attention layers read it for their KV cache (fla-hybrid.ts).
+  'max_position_embeddings',
 ];
 
 const SOURCES: Record<string, string> = {
