@@ -5,12 +5,15 @@
  */
 // The declarations use WebGPU's global types (GPUDevice, ...): kept in dist/runtime/index.d.ts for users.
 /// <reference types="@webgpu/types" preserve="true" />
+import type { Weights } from './model.ts';
 export { acquireGpu, probeAdapter } from './gpu.ts';
 export type { Gpu, AdapterDescription } from './gpu.ts';
 export { artifactsFromFiles, loadArtifacts } from './artifacts.ts';
 export type { Artifacts } from './artifacts.ts';
 export { Model } from './model.ts';
 export type { PrefillOptions, Weights } from './model.ts';
+/** What `create()` of a generated module takes: an object with every name in `Name`, or any other form of weights `Model.create` accepts (a Map, ...). */
+export type ModelWeights<Name extends string> = Readonly<Record<Name, Float32Array>> | Exclude<Weights, Readonly<Record<string, Float32Array>>>;
 export { encodeBytes, generate, sampleToken } from './generate.ts';
 export type { GenerateOptions, GenerateResult, SamplingOptions, TokenDecoding } from './generate.ts';
 export { byteTokenizer, checkTokenizerVocab, encodePrompt, loadTokenizer, tokenizerFromFiles } from './tokenizer.ts';

@@ -100,7 +100,7 @@ function addClass(file: import('ts-morph').SourceFile, m: Manifest): void {
         isAsync: true,
         parameters: [
           { name: 'gpu', type: `${NS}.Gpu` },
-          { name: 'weights', type: 'Readonly<Record<WeightName, Float32Array>> | ReadonlyMap<string, Float32Array>' },
+          { name: 'weights', type: `${NS}.ModelWeights<WeightName>` },
         ],
         returnType: `Promise<${name}>`,
         statements: [`const artifacts = ${NS}.loadArtifacts(new URL('.', import.meta.url));`, `return new ${name}(await ${NS}.Model.create(gpu, artifacts, weights));`],

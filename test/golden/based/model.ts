@@ -51,7 +51,7 @@ export class BasedSmall {
    * @param gpu the device, from `acquireGpu()`
    * @param weights every weight by name, shaped as in WEIGHT_SHAPES: an object, or the Map that seededWeights, loadWeights and loadCheckpoint of loom/runtime return
    */
-  static async create(gpu: loom.Gpu, weights: Readonly<Record<WeightName, Float32Array>> | ReadonlyMap<string, Float32Array>): Promise<BasedSmall> {
+  static async create(gpu: loom.Gpu, weights: loom.ModelWeights<WeightName>): Promise<BasedSmall> {
     const artifacts = loom.loadArtifacts(new URL('.', import.meta.url));
     return new BasedSmall(await loom.Model.create(gpu, artifacts, weights));
   }

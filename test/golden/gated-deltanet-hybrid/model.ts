@@ -84,7 +84,7 @@ export class GatedDeltanetHybrid {
    * @param gpu the device, from `acquireGpu()`
    * @param weights every weight by name, shaped as in WEIGHT_SHAPES: an object, or the Map that seededWeights, loadWeights and loadCheckpoint of loom/runtime return
    */
-  static async create(gpu: loom.Gpu, weights: Readonly<Record<WeightName, Float32Array>> | ReadonlyMap<string, Float32Array>): Promise<GatedDeltanetHybrid> {
+  static async create(gpu: loom.Gpu, weights: loom.ModelWeights<WeightName>): Promise<GatedDeltanetHybrid> {
     const artifacts = loom.loadArtifacts(new URL('.', import.meta.url));
     return new GatedDeltanetHybrid(await loom.Model.create(gpu, artifacts, weights));
   }

@@ -59,7 +59,7 @@ export class HedgehogSmall {
    * @param gpu the device, from `acquireGpu()`
    * @param weights every weight by name, shaped as in WEIGHT_SHAPES: an object, or the Map that seededWeights, loadWeights and loadCheckpoint of loom/runtime return
    */
-  static async create(gpu: loom.Gpu, weights: Readonly<Record<WeightName, Float32Array>> | ReadonlyMap<string, Float32Array>): Promise<HedgehogSmall> {
+  static async create(gpu: loom.Gpu, weights: loom.ModelWeights<WeightName>): Promise<HedgehogSmall> {
     const artifacts = loom.loadArtifacts(new URL('.', import.meta.url));
     return new HedgehogSmall(await loom.Model.create(gpu, artifacts, weights));
   }

@@ -46,7 +46,7 @@ export class SoftEncoder {
    * @param gpu the device, from `acquireGpu()`
    * @param weights every weight by name, shaped as in WEIGHT_SHAPES: an object, or the Map that seededWeights, loadWeights and loadCheckpoint of loom/runtime return
    */
-  static async create(gpu: loom.Gpu, weights: Readonly<Record<WeightName, Float32Array>> | ReadonlyMap<string, Float32Array>): Promise<SoftEncoder> {
+  static async create(gpu: loom.Gpu, weights: loom.ModelWeights<WeightName>): Promise<SoftEncoder> {
     const artifacts = loom.loadArtifacts(new URL('.', import.meta.url));
     return new SoftEncoder(await loom.Model.create(gpu, artifacts, weights));
   }

@@ -40,7 +40,7 @@ export class SparseMixer {
    * @param gpu the device, from `acquireGpu()`
    * @param weights every weight by name, shaped as in WEIGHT_SHAPES: an object, or the Map that seededWeights, loadWeights and loadCheckpoint of loom/runtime return
    */
-  static async create(gpu: loom.Gpu, weights: Readonly<Record<WeightName, Float32Array>> | ReadonlyMap<string, Float32Array>): Promise<SparseMixer> {
+  static async create(gpu: loom.Gpu, weights: loom.ModelWeights<WeightName>): Promise<SparseMixer> {
     const artifacts = loom.loadArtifacts(new URL('.', import.meta.url));
     return new SparseMixer(await loom.Model.create(gpu, artifacts, weights));
   }
