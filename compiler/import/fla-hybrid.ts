@@ -55,8 +55,10 @@ export function transformerKnobs(f: Fields, d: { dim: number; heads: number; not
   if (typeof theta !== 'number') f.refuse('rope_theta', "expected a number (fla's RotaryEmbedding needs a base)");
   const window = f.get('window_size');
   if (window !== null) f.num('window_size', true);
-  // TransformerBlock builds its norms without elementwise_affine: every norm has a gain.
-  f.ignore('elementwise_affine');
+  // TransformerBlock builds its norms without elementwise_affine: every norm has a gain. Configs
+  // before fla's qkv_bias (2025-02) carry attention_bias, which the model never read.
+  f.ignore('elementwise_affine', 'attention_bias');
+  // qk_norm is per head since 2025-04; the week-old whole-vector form's q_norm [hidden] fails the load by shape.
   const s: AttnSettings = {
     heads: d.heads,
     kvHeads: typeof kv === 'number' ? kv : d.heads,

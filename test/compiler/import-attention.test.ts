@@ -125,6 +125,7 @@ describe('loom import: fla transformer', () => {
     expect(swa).toMatch(/mixer attn = attention \{\n\s+window\s+= 16\n\s+rope_theta = 50000\n\s+\}/);
     expect(swa).toContain('hidden = 256'); // 256 * ceil(int(64 * 2 * 2/3) / 256)
     expect(swa).toMatch(/# Not imported[^.]*elementwise_affine/);
+    expect(spec({ ...CONFIGS.transformer, attention_bias: true })).toMatch(/# Not imported[^.]*attention_bias/); // older configs: never read
   });
 
   it('refuses what it cannot honour, and attn (not a TransformerConfig field)', () => {
