@@ -12,10 +12,14 @@ import type { Gpu } from './gpu.ts';
 
 export type HostArray = Float32Array | Int32Array | Uint32Array;
 
-/** Raised when WGSL fails to compile: every message with line and column, the kernel and its source. */
+/** A compiler message located in the kernel's WGSL (Dawn's getCompilationInfo; 1-based line and column). */
+export interface WgslMessage { line: number; col: number; offset: number; length: number; text: string }
+
+/** Raised when WGSL fails to compile: every message with line and column, and the line it points at. */
 export class ShaderCompileError extends Error {
-  constructor(kernel: Kernel, messages: string[]) {
-    super(`kernel ${kernel.name} failed to compile:\n${messages.join('\n')}\n--- source ---\n${kernel.wgsl}`);
+  constructor(readonly kernel: Kernel, messages: string[], readonly located: WgslMessage[] = []) {
+    const lines = kernel.wgsl.split('\n');
+    super(`kernel ${kernel.name} failed to compile:\n${messages.join('\n')}${located.map((m) => `\n${String(m.line).padStart(4)} | ${lines[m.line - 1] ?? ''}`).join('')}`);
     this.name = 'ShaderCompileError';
   }
 }
@@ -53,8 +57,10 @@ export class PipelineCache {
     const scope = this.device.popErrorScope();
     const info = await unlessLost(this.device, module.getCompilationInfo());
     const scopeError = await unlessLost(this.device, scope);
-    const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${kernel.name}:${m.lineNum}:${m.linePos}: ${m.message}`);
-    if (errors.length || scopeError) throw new ShaderCompileError(kernel, errors.length ? errors : [scopeError!.message]);
+    const bad = info.messages.filter((m) => m.type === 'error');
+    const errors = bad.map((m) => `${kernel.name}:${m.lineNum}:${m.linePos}: ${m.message}`);
+    const located = bad.map((m) => ({ line: m.lineNum, col: m.linePos, offset: m.offset, length: m.length, text: m.message }));
+    if (errors.length || scopeError) throw new ShaderCompileError(kernel, errors.length ? errors : [scopeError!.message], located);
     try {
       return await unlessLost(this.device, this.device.createComputePipelineAsync({
         label: kernel.name,

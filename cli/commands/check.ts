@@ -2,29 +2,34 @@
  * `loom check DIR [--update] [--yes] [--spec FILE] [--seed N]`: regression-tests an artifact
  * directory against the current compiler and spec. It re-emits the directory into memory with
  * the options its manifest records, prints a unified diff per changed, added or removed file,
- * then runs the directory's own kernels (from disk) on the adapter, forward and step program,
- * against the float64 reference. Exit status: 0 all equal and within 1e-4; 1 a file differs (or
- * a usage or manifest error); 2 only the numeric check failed. `--update` rewrites the directory
- * after a confirmation on a terminal, or with `--yes`.
+ * then runs the directory's own kernels (from disk) on the adapter against the float64
+ * reference: each kernel alone on the reference's inputs (cli/kernel-check.ts), so a changed
+ * kernel fails alone, then the forward and step programs end to end. WGSL that does not compile
+ * is a located LOOM5007 on the kernel's file. The summary names the changed files first, then the
+ * failing kernels' files. Exit status: 0 all equal and within 1e-4; 1 a file differs (or a usage
+ * or manifest error); 2 only the numeric check failed. `--update` rewrites the directory after a
+ * confirmation on a terminal, or with `--yes`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
+import type { ProgramSpec } from '../../compiler/codegen/program.ts';
 import { diffArtifacts, type FileDiff } from '../../compiler/emit/diff.ts';
-import { MANIFEST, MANIFEST_FORMAT, type EmitOptions, type Manifest } from '../../compiler/emit/emit.ts';
-import type { CompiledPair } from '../../compiler/emit/emit.ts';
-import { diag, LoomError } from '../../grammar/diagnostics.ts';
-import { loadArtifacts } from '../../runtime/artifacts.ts';
-import { acquireGpu } from '../../runtime/gpu.ts';
+import { MANIFEST, MANIFEST_FORMAT, type CompiledPair, type EmitOptions, type Manifest } from '../../compiler/emit/emit.ts';
+import type { Graph } from '../../compiler/ir/graph.ts';
+import { diag, LoomError, type Diagnostic } from '../../grammar/diagnostics.ts';
+import { artifactsFromFiles, loadArtifacts, type Artifacts } from '../../runtime/artifacts.ts';
+import { storedWeights } from '../../runtime/f16.ts';
+import { acquireGpu, type Gpu } from '../../runtime/gpu.ts';
 import { Model } from '../../runtime/model.ts';
+import { ShaderCompileError } from '../../runtime/program.ts';
 import { interpretGraph } from '../../runtime/reference/interpret.ts';
-import { bufferNames } from '../../compiler/codegen/assemble.ts';
 import { seededWeights } from '../../runtime/weights.ts';
-import { usageError, type Io } from '../io.ts';
+import { printDiagnostics, sources, usageError, type Io } from '../io.ts';
+import { checkKernels } from '../kernel-check.ts';
 import { compileFiles, writeArtifacts } from './compile.ts';
 import { randomTokens, relativeError } from './run.ts';
-import { storedWeights } from '../../runtime/f16.ts';
 
 const TOLERANCE = 1e-4;
 
@@ -66,46 +71,67 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 interface NumericResult {
+  /** The per-kernel and end-to-end lines. */
   lines: string[];
   ok: boolean;
+  /** Files of the kernels that fail (program order), and diagnostics of those that do not compile. */
+  failing: string[];
+  diagnostics: Diagnostic[];
 }
 
-/** Graph ops whose value is a kernel's output buffer (weights, inputs and state views are not). */
-const KERNEL_OPS = new Set(['embed', 'matmul', 'matmul_part', 'rmsnorm', 'l2norm', 'feature_map', 'conv1d', 'conv_tail', 'length_norm', 'outer', 'flip', 'head_dot', 'cos_reweight', 'angle_scan', 'rotate', 'elementwise', 'linear_attn', 'family']);
-
-/**
- * Every kernel of the forward program on its own: each output buffer after the run against the
- * float64 value of the same node of the fused graph.
- */
-async function kernelErrors(model: Model, pair: CompiledPair, weights: ReadonlyMap<string, Float32Array>, tokens: Int32Array): Promise<[string, number][]> {
-  const fused = pair.forward.fused;
-  const names = bufferNames(fused);
-  const nodes = fused.nodes.filter((n) => KERNEL_OPS.has(n.op));
-  const got = await model.readForwardBuffers(nodes.map((n) => names[n.id]));
-  const ref = interpretGraph(fused, weights, tokens).values;
-  return nodes.filter((n) => names[n.id] in got).map((n) => [`kernel ${n.label}`, relativeError(got[names[n.id]], ref.get(n.id)!)]);
+/** Located LOOM5007 diagnostics for WGSL that Dawn refused, on the kernel's file (shown by line). */
+function wgslDiagnostics(e: ShaderCompileError, file: string): Diagnostic[] {
+  sources.set(file, e.kernel.wgsl);
+  const what = `kernel '${e.kernel.name}' does not compile`;
+  if (!e.located.length) return [diag('bad-wgsl', { message: `${what}: ${e.message.split('\n').slice(1).join('; ')}` }, { file })];
+  return e.located.map((m) => diag('bad-wgsl', { message: `${what}: ${m.text}` }, { file, span: { start: m.offset, end: m.offset + Math.max(1, m.length), line: m.line, col: m.col } }));
 }
 
-/** Runs the directory's kernels (from disk) against the float64 reference of the re-compiled graphs. */
-async function checkNumerics(dir: string, pair: CompiledPair, seed: number): Promise<NumericResult> {
-  const artifacts = loadArtifacts(dir);
-  const decls = pair.forward.graph.weights;
-  const same = artifacts.weights.length === decls.length && decls.every((d, i) => artifacts.weights[i].name === d.name && artifacts.weights[i].shape.join() === d.shape.join());
-  if (!same) return { ok: false, lines: ['numeric   the directory\'s weights differ from the spec\'s: not run'] };
-  // The reference runs on the weights as the directory stores them (f16 ones rounded: --weights-dtype f16).
-  const weights = storedWeights(seededWeights(decls, seed), artifacts.forward.buffers);
-  const { B, T } = artifacts.dims;
-  const tokens = randomTokens(seed, B * T, artifacts.vocab);
-  const next = randomTokens(seed + 1, B, artifacts.vocab);
-  const model = await Model.create(await acquireGpu(), artifacts, weights, { keepActivations: true });
+interface ProgramCheck {
+  which: 'forward' | 'step';
+  disk: ProgramSpec;
+  trusted: ProgramSpec;
+  fused: Graph;
+  values: ReadonlyMap<number, ArrayLike<number>>;
+}
+
+/** The directory's kernels one by one (cli/kernel-check.ts), as lines naming each failing kernel's file. */
+async function perKernel(gpu: Gpu, dir: string, manifest: Manifest, programs: ProgramCheck[], changed: ReadonlySet<string>): Promise<NumericResult> {
+  const failed: { file: string; line: string }[] = [];
+  const diagnostics: Diagnostic[] = [];
+  let count = 0;
+  let worst: [string, number] = ['', 0];
+  for (const p of programs) {
+    const files = manifest.programs[p.which]!.kernels.map((k) => k.file);
+    for (const r of await checkKernels(gpu, p.disk, p.trusted, p.fused, p.values)) {
+      count++;
+      const file = files[r.index];
+      const tag = `${file}${changed.has(file) ? ' (changed)' : ''}: kernel ${r.kernel} of the ${p.which} program`;
+      const bad = r.errors.filter(([, e]) => !(e < TOLERANCE));
+      if (r.compileError) {
+        diagnostics.push(...wgslDiagnostics(r.compileError, join(dir, file)));
+        failed.push({ file, line: `${tag} does not compile (LOOM5007 above)` });
+      } else if (r.skipped) failed.push({ file, line: `${tag} not run: ${r.skipped}` });
+      else if (bad.length) failed.push({ file, line: `${tag}: ${bad.map(([b, e]) => `${b} ${e.toExponential(2)}`).join(', ')}` });
+      else for (const [b, e] of r.errors) if (e >= worst[1]) worst = [b === r.kernel ? b : `${r.kernel} (${b})`, e];
+    }
+  }
+  // Changed files first, then program order.
+  failed.sort((a, b) => Number(changed.has(b.file)) - Number(changed.has(a.file)));
+  const lines = [`kernels   ${count - failed.length}/${count} kernels within ${TOLERANCE} of the float64 reference, each alone on the reference's inputs (worst passing: ${worst[0] || 'none'} ${worst[1].toExponential(2)})`];
+  lines.push(...failed.map((f) => `  FAILED  ${f.line}`));
+  return { ok: failed.length === 0, lines, failing: failed.map((f) => f.file), diagnostics };
+}
+
+/** The programs run as a whole, as before: logits and final states, then a step from the carried state. */
+async function endToEnd(gpu: Gpu, artifacts: Artifacts, pair: CompiledPair, weights: ReadonlyMap<string, Float32Array>, tokens: Int32Array, next: Int32Array): Promise<[string, number][]> {
   const errors: [string, number][] = [];
+  const model = await Model.create(gpu, artifacts, weights);
   try {
     const out = await model.forward(tokens);
     const ref = interpretGraph(pair.forward.graph, weights, tokens).outputs;
     errors.push(['forward logits', relativeError(out.logits, ref.logits)]);
-    errors.push(...(await kernelErrors(model, pair, weights, tokens)));
     for (const [name, v] of Object.entries(out.states)) errors.push([`forward ${name}`, relativeError(v, ref[name])]);
-    // The step program continues from the reference's own final state (none without decode).
     if (pair.step) {
       const carried = Object.fromEntries(artifacts.states.map((s) => [s.name, Float32Array.from(ref[s.name])]));
       model.writeState(carried);
@@ -117,11 +143,50 @@ async function checkNumerics(dir: string, pair: CompiledPair, seed: number): Pro
   } finally {
     model.destroy();
   }
-  const bad = errors.filter(([, e]) => !(e < TOLERANCE));
-  const worst = errors.reduce((a, b) => (b[1] > a[1] || !Number.isFinite(b[1]) ? b : a));
-  const lines = [`numeric   ${errors.length - bad.length}/${errors.length} outputs within ${TOLERANCE} of the float64 reference (worst: ${worst[0]} ${worst[1].toExponential(2)})`];
-  for (const [name, e] of bad) lines.push(`  FAILED  ${name}: rms(out-ref)/rms(ref) = ${e}`);
-  return { ok: bad.length === 0, lines };
+  return errors;
+}
+
+/**
+ * Runs the directory's kernels (from disk) against the float64 reference of the re-compiled
+ * graphs: each kernel alone on the reference's inputs, then both programs end to end.
+ * `files`: the re-emitted directory (its kernels are the trusted ones when the manifests agree).
+ */
+async function checkNumerics(dir: string, pair: CompiledPair, files: ReadonlyMap<string, string>, seed: number, changed: ReadonlySet<string>): Promise<NumericResult> {
+  const artifacts = loadArtifacts(dir);
+  const decls = pair.forward.graph.weights;
+  const same = artifacts.weights.length === decls.length && decls.every((d, i) => artifacts.weights[i].name === d.name && artifacts.weights[i].shape.join() === d.shape.join());
+  if (!same) return { ok: false, failing: [], diagnostics: [], lines: ['numeric   the directory\'s weights differ from the spec\'s: not run'] };
+  // The reference runs on the weights as the directory stores them (f16 ones rounded: --weights-dtype f16).
+  const weights = storedWeights(seededWeights(decls, seed), artifacts.forward.buffers);
+  const { B, T } = artifacts.dims;
+  const tokens = randomTokens(seed, B * T, artifacts.vocab);
+  const next = randomTokens(seed + 1, B, artifacts.vocab);
+  const gpu = await acquireGpu();
+  // A changed manifest may change the programs' structure: then the directory's own kernels make the
+  // values no reference node holds (a changed kernel among them can fail the kernels after it).
+  const trusted = changed.has(MANIFEST) ? artifacts : artifactsFromFiles(files, dir);
+  const programs: ProgramCheck[] = [{ which: 'forward', disk: artifacts.forward, trusted: trusted.forward, fused: pair.forward.fused, values: interpretGraph(pair.forward.fused, weights, tokens).values }];
+  if (pair.step && artifacts.step && trusted.step) {
+    const final = interpretGraph(pair.forward.graph, weights, tokens).outputs;
+    const carried = new Map(artifacts.states.map((s) => [s.name, Float32Array.from(final[s.name])]));
+    programs.push({ which: 'step', disk: artifacts.step, trusted: trusted.step, fused: pair.step.fused, values: interpretGraph(pair.step.fused, weights, next, carried).values });
+  }
+  const kernels = await perKernel(gpu, dir, artifacts.manifest, programs, changed);
+  const lines = [...kernels.lines];
+  let ok = kernels.ok;
+  try {
+    const errors = await endToEnd(gpu, artifacts, pair, weights, tokens, next);
+    const bad = errors.filter(([, e]) => !(e < TOLERANCE));
+    const worst = errors.reduce((a, b) => (b[1] > a[1] || !Number.isFinite(b[1]) ? b : a));
+    lines.push(`end-to-end ${errors.length - bad.length}/${errors.length} outputs within ${TOLERANCE} of the float64 reference (worst: ${worst[0]} ${worst[1].toExponential(2)})`);
+    for (const [name, e] of bad) lines.push(`  FAILED  ${name}: rms(out-ref)/rms(ref) = ${e}`);
+    ok &&= bad.length === 0;
+  } catch (e) {
+    if (!(e instanceof ShaderCompileError)) throw e;
+    lines.push(`end-to-end not run: kernel ${e.kernel.name} does not compile`);
+    ok = false;
+  }
+  return { ...kernels, ok, lines };
 }
 
 function parse(args: string[]) {
@@ -145,8 +210,23 @@ function printDiffs(io: Io, diffs: FileDiff[]): void {
   for (const d of diffs) io.out(`${d.kind.padEnd(8)} ${d.file}\n${d.patch}\n`);
 }
 
+export interface CheckOptions {
+  dir: string;
+  update: boolean;
+  yes: boolean;
+  spec?: string;
+  seed: number;
+}
+
 export async function checkCommand(args: string[], io: Io): Promise<number> {
-  const o = parse(args);
+  return check(parse(args), io);
+}
+
+/**
+ * `loom check` without its argument parsing. The summary names the files that differ from the
+ * re-emitted ones first, then the files of the kernels that fail on their own.
+ */
+export async function check(o: CheckOptions, io: Io): Promise<number> {
   const { manifest, file } = readManifest(o.dir);
   const spec = o.spec ?? resolve(o.dir, manifest.source);
   if (!existsSync(spec)) throw manifestError(file, `names the spec '${manifest.source}' (${spec}), which does not exist; pass --spec FILE`);
@@ -168,12 +248,16 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
       updated = true;
     }
   }
-  const numeric = await checkNumerics(o.dir, pair, o.seed).catch((e: unknown) => {
-    if (e instanceof LoomError) return { ok: false, lines: [`numeric   not run: ${e.message}`] };
+  const changed = new Set(updated ? [] : diffs.map((d) => d.file));
+  const numeric = await checkNumerics(o.dir, pair, files, o.seed, changed).catch((e: unknown): NumericResult => {
+    if (e instanceof LoomError) return { ok: false, failing: [], diagnostics: [], lines: [`numeric   not run: ${e.message}`] };
     throw e;
   });
+  if (numeric.diagnostics.length) printDiagnostics(io, numeric.diagnostics);
   const filesLine = diffs.length === 0 ? `files     ${files.size} files identical to the current compiler's output` : `files     ${diffs.length} of ${new Set([...files.keys(), ...onDisk.keys()]).size} files differ${updated ? ' (rewritten)' : ''}: ${diffs.map((d) => d.file).join(', ')}`;
-  io.out([`check     ${o.dir} (${manifest.model}, ${manifest.source})`, filesLine, ...numeric.lines].join('\n') + '\n');
+  const blame = [...new Set([...changed, ...numeric.failing])];
+  const summary = blame.length ? `summary   ${[changed.size ? `changed: ${[...changed].join(', ')}` : '', numeric.failing.length ? `failing kernels: ${numeric.failing.join(', ')}` : ''].filter(Boolean).join('; ')}` : `summary   ${numeric.ok ? 'every file identical and every kernel and output within tolerance' : 'files identical; the whole programs differ from the reference (see end-to-end)'}`;
+  io.out([`check     ${o.dir} (${manifest.model}, ${manifest.source})`, filesLine, ...numeric.lines, summary].join('\n') + '\n');
   if (diffs.length && !updated) return 1;
   return numeric.ok ? 0 : 2;
 }

@@ -136,8 +136,9 @@ describe('device limits and faults', () => {
       log = '';
       expect(await main(['check', join(dir, 'out')], io)).toBe(1);
       expect(log).toContain(`-garbage(`); // the diff
-      expect(log).toMatch(/loom: kernel \S+ failed to compile:\n\S+:\d+:\d+: \S/);
-      expect(log).toContain('If this kernel comes from an artifact directory, it was changed after `loom compile`');
+      // Located on the file, with a code: `DIR/KERNEL.wgsl(line,col): error LOOM5007: ...`.
+      expect(log).toContain(`${join(dir, 'out', kernel)}(`);
+      expect(log).toMatch(/\.wgsl\(\d+,\d+\): error LOOM5007: kernel '\S+' does not compile: \S/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
