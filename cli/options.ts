@@ -6,7 +6,9 @@ import type { ScheduleChoice } from '../compiler/check/spec.ts';
 import { parse } from '../grammar/index.ts';
 import { LoomError } from '../grammar/diagnostics.ts';
 import { WEIGHTS_FORMATS, type WeightsFormat } from '../runtime/fla-weights.ts';
-import type { WeightDtype } from '../compiler/plan/weight-dtype.ts';
+import { chooseWeightDtype, type WeightDtype, type WeightDtypeRequest } from '../compiler/plan/weight-dtype.ts';
+import type { DeviceProfile } from '../compiler/plan/device.ts';
+import { checkpointDtypes } from '../runtime/safetensors-index.ts';
 import { usageError } from './io.ts';
 
 export interface CommonOptions {
@@ -54,15 +56,20 @@ export function parseCommand<E extends Extra>(command: string, args: string[], e
 }
 
 /**
- * `--weights-dtype f32|f16` (compile, run, explain, generate): how the matmuls' weights are stored
- * on the device (compiler/plan/weight-dtype.ts). A flag of its own: `--weights` names a file.
+ * `--weights-dtype auto|f32|f16` (compile, run, explain, generate): how the matmuls' weights are
+ * stored on the device (compiler/plan/weight-dtype.ts). A flag of its own: `--weights` names a file.
  */
 export const WEIGHTS_DTYPE = { 'weights-dtype': { type: 'string' } } as const;
 
-export function weightsDtype(v: unknown): WeightDtype {
-  if (v === undefined || v === 'f32') return 'f32';
-  if (v === 'f16') return 'f16';
-  throw usageError(`--weights-dtype must be f32 or f16, got '${v}'`);
+/**
+ * The storage of the matmul weights for `--weights-dtype` (default auto) and the weights the
+ * command loads (`checkpoint`: read from its headers only; none: seeded) on `device`
+ * (`chooseWeightDtype`).
+ */
+export function weightsDtype(v: unknown, checkpoint?: string, device?: DeviceProfile): WeightDtype {
+  if (v !== undefined && v !== 'auto' && v !== 'f32' && v !== 'f16') throw usageError(`--weights-dtype must be auto, f32 or f16, got '${v}'`);
+  const requested = (v ?? 'auto') as WeightDtypeRequest;
+  return chooseWeightDtype(requested, requested === 'auto' && checkpoint ? checkpointDtypes(checkpoint) : null, device?.shaderF16).dtype;
 }
 
 function weightsFormat(v: unknown): WeightsFormat {

@@ -3,6 +3,7 @@
  * f16`). Node 20 has no Float16Array, so the bits are computed here: f32 -> f16 rounds to nearest,
  * ties to even, with subnormals, overflow to infinity and NaN kept NaN (quiet); f16 -> f32 is exact.
  */
+import { diag, LoomError } from '../grammar/diagnostics.ts';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -32,6 +33,35 @@ export function f16Bits(x: number): number {
   const rem = mant & 0x1fff;
   if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++; // a carry moves into the exponent (up to infinity)
   return h;
+}
+
+/**
+ * The f16 bits of a finite bf16 bit pattern. bf16 keeps 8 significant bits, so a value in f16's
+ * normal range [2^-14, 65504] converts exactly; a smaller one is rounded to an f16 subnormal or
+ * zero (nearest, ties to even); |x| >= 65536 has no f16 and gives infinity (the loader refuses it).
+ */
+export function bf16ToF16(h: number): number {
+  const e = ((h >>> 7) & 0xff) - 112; // the f16 biased exponent
+  if (e >= 0x1f) return (h & 0x8000) | 0x7c00;
+  if (e > 0) return (h & 0x8000) | (e << 10) | ((h & 0x7f) << 3);
+  u32[0] = h << 16;
+  return f16Bits(f32[0]);
+}
+
+/** Whether f16 bits are infinity or NaN. */
+export const f16NonFinite = (h: number): boolean => (h & 0x7c00) === 0x7c00;
+
+/** LOOM5001 for a weight value that f16 cannot hold (it would become infinity on the device). */
+export function beyondF16(where: string, i: number, x: number): never {
+  const message = `${where}: value ${x} at index ${i} is beyond f16's range (largest finite 65504), and this weight is stored as f16 on the device; store the weights as f32 (--weights-dtype f32)`;
+  throw new LoomError([diag('bad-weights', { message })]);
+}
+
+/** f32 values as f16 bits (nearest, ties to even), refusing a value beyond f16's range (`where` names the tensor). */
+export function toF16Checked(where: string, v: ArrayLike<number>): Uint16Array {
+  const out = new Uint16Array(v.length);
+  for (let i = 0; i < v.length; i++) if (f16NonFinite((out[i] = f16Bits(v[i]))) && Number.isFinite(v[i])) beyondF16(where, i, v[i]);
+  return out;
 }
 
 /** The value of an f16 bit pattern. */

@@ -14,7 +14,8 @@
  * `block pattern` (fla's hybrid models) the layer's weights carry its mixer's name, and fla keeps
  * either mixer under the layer's `attn`, so each is mapped by its mixer's family.
  *
- * `loadCheckpoint` detects the naming from the tensor names (`embed.weight`: Loom;
+ * `openCheckpoint` (a provider reading each tensor when the upload asks for it; `loadCheckpoint`
+ * reads them all) detects the naming from the tensor names (`embed.weight`: Loom;
  * `model.embeddings.weight`: fla; `model.embed_tokens.weight`: HF LLaMA) unless told, and reports
  * every missing, extra or mis-shaped tensor together, naming the checkpoint tensor, the Loom
  * tensor and both shapes, before any tensor data is read.
@@ -24,7 +25,7 @@ import type { WeightDecl } from '../compiler/ir/graph.ts';
 import { diag, LoomError, type Diagnostic } from '../grammar/diagnostics.ts';
 import { f16Bits, f16Value } from './f16.ts';
 import { openWeights, type WeightSource } from './safetensors-index.ts';
-import { loadWeights } from './weights.ts';
+import { openLoomWeights, readAll, type WeightProvider } from './weights.ts';
 
 export type Transform = 'none' | 'transpose' | 'conv';
 export type Naming = 'fla' | 'hf';
@@ -312,32 +313,64 @@ function checkMapped(map: readonly MappedWeight[], src: WeightSource): { chosen:
   return { chosen, errors };
 }
 
-/** Reads an fla/HF checkpoint through `map`, converted to Loom's names and layouts (f32). */
-export function loadMapped(map: readonly MappedWeight[], src: WeightSource): Map<string, Float32Array> {
+/**
+ * An fla/HF checkpoint through `map` as a provider in Loom's names and layouts: each tensor read
+ * when asked for, converted (f32 or f16) and transposed or reshaped. Closing it closes `src`.
+ */
+export function mappedProvider(map: readonly MappedWeight[], src: WeightSource): WeightProvider {
   const { chosen, errors } = checkMapped(map, src);
   if (errors.length) throw new LoomError(errors);
-  const out = new Map<string, Float32Array>();
-  for (const w of map) {
-    // A weight the checkpoint leaves out as zeros (zerosIfAbsent) reads as zeros of its shape.
-    const name = chosen.get(w.loom);
-    out.set(w.loom, name === undefined ? new Float32Array(w.shape.reduce((a, b) => a * b, 1)) : convertMapped(w, src.read(name).data as Float32Array));
-  }
-  return out;
+  const byLoom = new Map(map.map((w) => [w.loom, w]));
+  const entry = (loom: string) => {
+    const w = byLoom.get(loom);
+    if (!w) throw new LoomError([diag('bad-weights', { message: `${src.path}: no weight '${loom}'` })]);
+    return { w, name: chosen.get(loom)! };
+  };
+  return {
+    names: map.map((w) => w.loom),
+    shape: (loom) => entry(loom).w.shape,
+    dtype: (loom) => src.entries.get(entry(loom).name)?.dtype ?? 'F32',
+    read: (loom, as) => {
+      const { w, name } = entry(loom);
+      // A weight the checkpoint leaves out as zeros (zerosIfAbsent) reads as zeros of its shape.
+      if (name === undefined) return as === 'f16' ? new Uint16Array(w.shape.reduce((a, b) => a * b, 1)) : new Float32Array(w.shape.reduce((a, b) => a * b, 1));
+      return convertMapped(w, src.readFloat(name, as));
+    },
+    close: () => src.close(),
+  };
+}
+
+/** Reads an fla/HF checkpoint through `map`, converted to Loom's names and layouts (f32). */
+export function loadMapped(map: readonly MappedWeight[], src: WeightSource): Map<string, Float32Array> {
+  return readAll(mappedProvider(map, src));
 }
 
 /**
- * A model's weights from a safetensors file or sharded index in Loom's names or fla's (detected
- * from the names unless `format` says), checked and converted to Loom's layouts.
+ * A model's weights in a safetensors file or sharded index in Loom's names or fla's (detected from
+ * the names unless `format` says) as a provider: names and shapes checked from the headers, each
+ * tensor read and converted to Loom's layout when asked for. Close it when done.
  */
-export function loadCheckpoint(spec: ModelSpec, decls: readonly WeightDecl[], path: string, format: WeightsFormat = 'auto'): Map<string, Float32Array> {
-  if (format === 'loom') return loadWeights(decls, path);
+export function openCheckpoint(spec: ModelSpec, decls: readonly WeightDecl[], path: string, format: WeightsFormat = 'auto'): WeightProvider {
+  if (format === 'loom') return openLoomWeights(decls, path);
   const src = openWeights(path);
   try {
     const naming = detectNaming(src.entries.keys());
-    if (naming !== 'loom') return loadMapped(checkpointMap(spec, decls, naming), src);
-  } finally {
+    if (naming !== 'loom') return mappedProvider(checkpointMap(spec, decls, naming), src);
+  } catch (e) {
     src.close();
+    throw e;
   }
+  src.close();
   if (format === 'fla') throw new LoomError([diag('bad-weights', { message: `${path}: --weights-format fla, but the checkpoint has Loom's 'embed.weight'` }, { file: path })]);
-  return loadWeights(decls, path);
+  return openLoomWeights(decls, path);
+}
+
+/** `openCheckpoint`'s weights all read into memory as f32. */
+export function loadCheckpoint(spec: ModelSpec, decls: readonly WeightDecl[], path: string, format: WeightsFormat = 'auto'): Map<string, Float32Array> {
+  const p = openCheckpoint(spec, decls, path, format);
+  try {
+    return readAll(p);
+  } finally {
+    p.close();
+  }
 }

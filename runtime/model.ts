@@ -18,8 +18,10 @@ import { layouts, type Artifacts, type WindowSource } from './artifacts.ts';
 import type { Gpu } from './gpu.ts';
 import { Session, type ForwardResult, type SessionLayout } from './session.ts';
 import { DeviceState, layoutHash, loadStateFile, saveStateFile, stateError, type StateIdentity } from './state.ts';
+import { checkProvided, weightProvider, type Weights } from './weights.ts';
 
-export type Weights = Readonly<Record<string, Float32Array>> | ReadonlyMap<string, Float32Array>;
+/** f32 arrays by name (a Map or record), or a WeightProvider reading a checkpoint tensor by tensor (runtime/weights.ts). */
+export type { Weights };
 
 function tokenError(message: string): LoomError {
   return new LoomError([diag('bad-tokens', { message })]);
@@ -92,6 +94,12 @@ function checkWindow(layout: SessionLayout, forward: SessionLayout, width: numbe
   }
 }
 
+/** Progress of Model.create: pipelines compiled, then weight bytes uploaded. */
+export interface LoadCallbacks {
+  onCompile?: (done: number, total: number) => void;
+  onLoad?: (doneBytes: number, totalBytes: number) => void;
+}
+
 export interface PrefillOptions {
   /** Called after each window or step with the calls done and the calls in all. */
   onProgress?: (done: number, total: number) => void;
@@ -122,17 +130,21 @@ export class Model {
   /**
    * `windows`: where the window programs come from (default `artifacts.windows`; null: none, so
    * a prefill runs windows of T and single steps).
+   * Both programs' pipelines are compiled first (`onCompile(done, total)` over both), then the
+   * weights are uploaded tensor by tensor (`onLoad(doneBytes, totalBytes)`): from a provider, one
+   * tensor is in host memory at a time. The caller closes a provider it opened.
    */
-  static async create(gpu: Gpu, artifacts: Artifacts, weights: Weights, opts: { keepActivations?: boolean; windows?: WindowSource | null } = {}): Promise<Model> {
-    const map = weights instanceof Map ? (weights as ReadonlyMap<string, Float32Array>) : new Map(Object.entries(weights));
-    const declared = new Set(artifacts.weights.map((w) => w.name));
-    const extra = [...map.keys()].filter((k) => !declared.has(k)).sort();
-    if (extra.length) throw new LoomError([diag('bad-weights', { message: `${extra.map((n) => `'${n}'`).join(', ')} are not weights of ${artifacts.model}` })]);
+  static async create(gpu: Gpu, artifacts: Artifacts, weights: Weights, opts: { keepActivations?: boolean; windows?: WindowSource | null } & LoadCallbacks = {}): Promise<Model> {
+    const provider = weightProvider(weights);
+    checkProvided(artifacts.weights, provider, artifacts.model);
     const l = layouts(artifacts);
-    const forward = await Session.open(gpu, l.forward, map, undefined, opts);
+    const counts = [l.forward.program.steps.length, l.step?.program.steps.length ?? 0];
+    const compiled = (from: number) => opts.onCompile && ((done: number) => opts.onCompile!(from + done, counts[0] + counts[1]));
+    const forward = await Session.open(gpu, l.forward, null, undefined, { keepActivations: opts.keepActivations, onCompile: compiled(0) });
     let step: Session | null = null;
     try {
-      step = l.step ? await Session.open(gpu, l.step, new Map(), forward) : null;
+      step = l.step ? await Session.open(gpu, l.step, new Map(), forward, { onCompile: compiled(counts[0]) }) : null;
+      await forward.upload(provider, opts.onLoad);
       const source = (step && (opts.windows === undefined ? artifacts.windows : opts.windows)) || null;
       return new Model(artifacts, { gpu, forward, step, source, windows: new Map(), users: 1 }, await DeviceState.create(gpu, artifacts.states));
     } catch (e) {

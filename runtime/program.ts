@@ -218,9 +218,9 @@ export class Program {
    * `shared`: GPU buffers of another program to bind by name instead of allocating (shared weights).
    * Activations share allocations by the memory plan (compiler/codegen/memory.ts) unless
    * `keepActivations` is set: then every intermediate keeps its value after a run, for callers that
-   * read them all back (`loom check`).
+   * read them all back (`loom check`). `onPipeline` is called as each step's pipeline is ready.
    */
-  static async create(gpu: Gpu, spec: ProgramSpec, shared: ReadonlyMap<string, GPUBuffer> = new Map(), opts: { keepActivations?: boolean } = {}): Promise<Program> {
+  static async create(gpu: Gpu, spec: ProgramSpec, shared: ReadonlyMap<string, GPUBuffer> = new Map(), opts: ProgramOptions = {}): Promise<Program> {
     const { device } = gpu;
     assertAlive(device);
     checkFeatures(gpu, spec);
@@ -254,7 +254,7 @@ export class Program {
       buffers.set(b.name, target);
     }
     try {
-      const passes = await Program.passes(gpu, spec, buffers, decls);
+      const passes = await Program.passes(gpu, spec, buffers, decls, opts.onPipeline);
       return new Program(gpu, spec, buffers, decls, passes, owned);
     } catch (e) {
       release();
@@ -263,10 +263,10 @@ export class Program {
   }
 
   /** Pipelines (compiled in parallel through the cache) and one bind group per step. */
-  private static async passes(gpu: Gpu, spec: ProgramSpec, buffers: Map<string, GPUBuffer>, decls: Map<string, BufferDecl>): Promise<Pass[]> {
+  private static async passes(gpu: Gpu, spec: ProgramSpec, buffers: Map<string, GPUBuffer>, decls: Map<string, BufferDecl>, onPipeline?: () => void): Promise<Pass[]> {
     const { device } = gpu;
     const cache = pipelineCache(device);
-    const pipelines = await Promise.all(spec.steps.map((s) => cache.get(s.kernel)));
+    const pipelines = await Promise.all(spec.steps.map((s) => (onPipeline ? cache.get(s.kernel).then((p) => (onPipeline(), p)) : cache.get(s.kernel))));
     return scoped(device, `creating the bind groups of ${spec.steps.length} kernels`, () => spec.steps.map((step, i) => {
       const pipeline = pipelines[i];
       return { pipeline, bindGroup: bindGroup(device, step, pipeline, buffers, decls), dispatch: step.kernel.dispatch };
@@ -338,6 +338,26 @@ export class Program {
       return;
     }
     this.gpu.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /**
+   * Writes a weight as its buffer stores it: f32 values, or f16 bit patterns (`Uint16Array`, from
+   * a WeightProvider; padded to whole 4-byte words) into an f16 buffer.
+   */
+  writeWeight(name: string, data: Float32Array | Uint16Array): void {
+    const { buffer, decl } = this.buffer(name);
+    if (!(data instanceof Uint16Array)) return this.write(name, data);
+    if (decl.elem !== 'f16' || data.length !== decl.elements) throw new LoomInternalError('program', `buffer '${name}' is ${decl.elem}[${decl.elements}], got ${data.length} f16 values`);
+    this.usable();
+    const bits = data.length % 2 ? Uint16Array.from({ length: data.length + 1 }, (_, i) => data[i] ?? 0) : data;
+    this.gpu.device.queue.writeBuffer(buffer, 0, bits.buffer, bits.byteOffset, bits.byteLength);
+  }
+
+  /** Submits the writes so far and waits until the queue has done them (Dawn then frees their staging copies). */
+  async flush(): Promise<void> {
+    this.usable();
+    this.gpu.device.queue.submit([]);
+    await unlessLost(this.gpu.device, this.gpu.device.queue.onSubmittedWorkDone());
   }
 
   /** Fills a buffer with NaN (f32) or 0x7fffffff (integers), to catch kernels that skip outputs. */
@@ -445,6 +465,11 @@ export class Program {
     this.destroyed = true;
     for (const b of this.owned) destroyBuffer(b);
   }
+}
+
+export interface ProgramOptions {
+  keepActivations?: boolean;
+  onPipeline?: () => void;
 }
 
 /** A program's steps bound to some buffers of the caller's (`Program.bind`). */

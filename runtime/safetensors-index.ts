@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
-import { duplicateKey, openSafetensors, type SafetensorsReader, type SafetensorsTensor, type TensorInfo } from './safetensors.ts';
+import { duplicateKey, openSafetensors, type FloatElem, type SafetensorsReader, type SafetensorsTensor, type TensorInfo } from './safetensors.ts';
 
 /** How a sharded checkpoint's index file name ends. */
 export const INDEX_SUFFIX = '.index.json';
@@ -28,6 +28,8 @@ export interface WeightSource {
   /** Every tensor with its dtype, shape and the file that holds it. */
   entries: ReadonlyMap<string, TensorInfo & { file: string }>;
   read(name: string): SafetensorsTensor;
+  /** A float tensor as f32 values or f16 bit patterns (SafetensorsReader.readFloat). */
+  readFloat(name: string, as: FloatElem): Float32Array | Uint16Array;
   close(): void;
 }
 
@@ -128,14 +130,16 @@ export function openShardedSafetensors(path: string): WeightSource {
   for (const [name, shard] of [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     entries.set(name, { ...shards.get(shard)!.entries.get(name)!, file: shards.get(shard)!.path });
   }
+  const shardOf = (name: string) => {
+    const shard = map.get(name);
+    if (shard === undefined) fail(`${path}: no tensor '${name}' in the weight map`);
+    return shards.get(shard)!;
+  };
   return {
     path,
     entries,
-    read: (name) => {
-      const shard = map.get(name);
-      if (shard === undefined) fail(`${path}: no tensor '${name}' in the weight map`);
-      return shards.get(shard)!.read(name);
-    },
+    read: (name) => shardOf(name).read(name),
+    readFloat: (name, as) => shardOf(name).readFloat(name, as),
     close: () => shards.forEach((r) => r.close()),
   };
 }
@@ -145,5 +149,15 @@ export function openWeights(path: string): WeightSource {
   if (path.endsWith(INDEX_SUFFIX)) return openShardedSafetensors(path);
   const reader = openSafetensors(path);
   const entries = new Map([...reader.entries].map(([n, info]) => [n, { ...info, file: path }]));
-  return { path, entries, read: (name) => reader.read(name), close: () => reader.close() };
+  return { path, entries, read: (name) => reader.read(name), readFloat: (name, as) => reader.readFloat(name, as), close: () => reader.close() };
+}
+
+/** The dtypes of a checkpoint's float tensors, from its headers alone (`--weights-dtype auto`). */
+export function checkpointDtypes(path: string): string[] {
+  const src = openWeights(path);
+  try {
+    return [...new Set([...src.entries.values()].map((e) => e.dtype).filter((d) => d.startsWith('F') || d === 'BF16'))].sort();
+  } finally {
+    src.close();
+  }
 }

@@ -6,7 +6,9 @@
  * byte buffer. Offsets are relative to the start of the buffer; values are little-endian.
  *
  * Reading converts F16, BF16 and F64 to Float32Array and I64 to Int32Array (range checked);
- * every problem is a `LoomError` with a 'bad-weights' diagnostic naming the file and the tensor.
+ * `readFloat(name, 'f16')` gives a float tensor as f16 bit patterns instead (F16 as stored, BF16
+ * and F32 converted by runtime/f16.ts, a value beyond f16's range refused). Writing takes F32,
+ * I32, F16 and BF16 (bit patterns), each tensor's data given or produced when it is written. Every problem is a `LoomError` with a 'bad-weights' diagnostic naming the file and the tensor.
  * The header is read with bounded positioned reads and validated (duplicate keys, offsets in range
  * and not overlapping, in any order; byte lengths matching dtype and shape) before any tensor data
  * is read; each tensor is then read on its own at its offset, so a file is never loaded whole.
@@ -14,6 +16,7 @@
  */
 import * as fs from 'node:fs';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
+import { beyondF16, bf16ToF16, f16NonFinite, f16Value, fromF16, toF16Checked } from './f16.ts';
 
 export type TensorData = Float32Array | Int32Array;
 
@@ -23,11 +26,20 @@ export interface SafetensorsTensor {
   data: TensorData;
 }
 
+/** What the device stores a float weight as: f32 values or f16 bit patterns. */
+export type FloatElem = 'f32' | 'f16';
+
+export type WriteData = TensorData | Uint16Array;
+
 export interface WriteTensor {
-  dtype: 'F32' | 'I32';
+  /** F16 and BF16 data are bit patterns (Uint16Array). */
+  dtype: 'F32' | 'I32' | 'F16' | 'BF16';
   shape: number[];
-  data: TensorData;
+  data: WriteData;
 }
+
+/** A tensor whose data is produced when it is written (a large file: one tensor in memory at a time). */
+export type LazyTensor = Omit<WriteTensor, 'data'> & { data: () => WriteData };
 
 /** Largest file `readSafetensors` accepts. */
 export const MAX_FILE_BYTES = 8 * 1024 ** 3;
@@ -49,33 +61,42 @@ function numelOf(shape: readonly number[]): number {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-function tensorBytes(data: TensorData): Uint8Array {
-  if (HOST_LE) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const out = new Uint8Array(data.byteLength);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < data.length; i++) {
-    if (data instanceof Float32Array) view.setFloat32(i * 4, data[i], true);
-    else view.setInt32(i * 4, data[i], true);
-  }
-  return out;
+/** Reverses the bytes of each `width`-byte element in place (little-endian data on a big-endian host). */
+function swapBytes(bytes: Uint8Array, width: number): Uint8Array {
+  for (let i = 0; i + width <= bytes.length; i += width) bytes.subarray(i, i + width).reverse();
+  return bytes;
 }
 
-function checkWriteTensor(path: string, name: string, t: WriteTensor): void {
+function tensorBytes(data: WriteData): Uint8Array {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return HOST_LE ? bytes : swapBytes(bytes.slice(), data.BYTES_PER_ELEMENT);
+}
+
+const WRITE_ARRAY = { F32: Float32Array, I32: Int32Array, F16: Uint16Array, BF16: Uint16Array } as const;
+
+function checkWriteTensor(path: string, name: string, t: WriteTensor | LazyTensor): void {
   const where = `${path}: tensor '${name}'`;
   if (name === METADATA_KEY) fail(`${where}: the name ${METADATA_KEY} is reserved`);
-  const wantArray = t.dtype === 'F32' ? Float32Array : Int32Array;
-  if (!(t.data instanceof wantArray)) fail(`${where}: dtype ${t.dtype} needs a ${wantArray.name}`);
+  if (!(t.dtype in WRITE_ARRAY)) fail(`${where}: cannot write dtype ${t.dtype}`);
   if (!t.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`${where}: bad shape [${t.shape.join(', ')}]`);
+}
+
+/** A tensor's data (produced now when given as a function), checked against its dtype and shape. */
+function writeData(path: string, name: string, t: WriteTensor | LazyTensor): WriteData {
+  const where = `${path}: tensor '${name}'`;
+  const data = typeof t.data === 'function' ? t.data() : t.data;
+  const wantArray = WRITE_ARRAY[t.dtype];
+  if (!(data instanceof wantArray)) fail(`${where}: dtype ${t.dtype} needs a ${wantArray.name}`);
   const n = numelOf(t.shape);
-  if (t.data.length !== n) fail(`${where}: shape [${t.shape.join(', ')}] needs ${n} values, got ${t.data.length}`);
-  if (t.dtype === 'F32') {
-    const bad = t.data.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) fail(`${where}: value at index ${bad} is ${t.data[bad]}`);
-  }
+  if (data.length !== n) fail(`${where}: shape [${t.shape.join(', ')}] needs ${n} values, got ${data.length}`);
+  const value = (i: number) => (t.dtype === 'F16' ? f16Value(data[i]) : t.dtype === 'BF16' ? bf16ToNumber(data[i]) : data[i]);
+  const bad = t.dtype === 'I32' ? -1 : data.findIndex((_, i) => !Number.isFinite(value(i)));
+  if (bad >= 0) fail(`${where}: value at index ${bad} is ${value(bad)}`);
+  return data;
 }
 
 /** The JSON header, padded with spaces to a multiple of 8 bytes. */
-function headerBytes(names: string[], tensors: Record<string, WriteTensor>, metadata?: Record<string, string>): Uint8Array {
+function headerBytes(names: string[], tensors: Record<string, WriteTensor | LazyTensor>, metadata?: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
     const sorted: Record<string, string> = {};
@@ -85,7 +106,7 @@ function headerBytes(names: string[], tensors: Record<string, WriteTensor>, meta
   let offset = 0;
   for (const name of names) {
     const t = tensors[name];
-    const end = offset + t.data.byteLength;
+    const end = offset + numelOf(t.shape) * DTYPE_BYTES[t.dtype];
     header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, end] };
     offset = end;
   }
@@ -103,10 +124,13 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 /**
  * Writes `tensors` (names sorted, data in that order) to `path`. The file is written to
  * `path.tmp-<pid>` and renamed over `path`, so an interrupted write leaves the old file intact.
+ * Data given as arrays is checked before anything is written; data given as a function is
+ * produced (and checked) as its tensor is written, so a large file never needs all in memory.
  */
-export function writeSafetensors(path: string, tensors: Record<string, WriteTensor>, metadata?: Record<string, string>): void {
+export function writeSafetensors(path: string, tensors: Record<string, WriteTensor | LazyTensor>, metadata?: Record<string, string>): void {
   const names = Object.keys(tensors).sort();
   for (const name of names) checkWriteTensor(path, name, tensors[name]);
+  for (const name of names) if (typeof tensors[name].data !== 'function') writeData(path, name, tensors[name]);
   const header = headerBytes(names, tensors, metadata);
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, BigInt(header.length), true);
@@ -115,7 +139,7 @@ export function writeSafetensors(path: string, tensors: Record<string, WriteTens
   try {
     writeAll(fd, prefix);
     writeAll(fd, header);
-    for (const name of names) writeAll(fd, tensorBytes(tensors[name].data));
+    for (const name of names) writeAll(fd, tensorBytes(writeData(path, name, tensors[name])));
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(tmp, path);
@@ -253,15 +277,6 @@ function readExact(fd: number, path: string, length: number, position: number): 
   return out;
 }
 
-function f16ToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
 const F32_SCRATCH = new Float32Array(1);
 const U32_SCRATCH = new Uint32Array(F32_SCRATCH.buffer);
 
@@ -270,20 +285,38 @@ function bf16ToNumber(h: number): number {
   return F32_SCRATCH[0];
 }
 
-function decodeFloat(where: string, dtype: string, bytes: Uint8Array, n: number): Float32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let x: number;
-    if (dtype === 'F32') x = view.getFloat32(i * 4, true);
-    else if (dtype === 'F64') x = view.getFloat64(i * 8, true);
-    else if (dtype === 'F16') x = f16ToNumber(view.getUint16(i * 2, true));
-    else x = bf16ToNumber(view.getUint16(i * 2, true));
-    if (!Number.isFinite(x)) fail(`${where}: value at index ${i} is ${x}`);
-    out[i] = x;
-    if (!Number.isFinite(out[i])) fail(`${where}: value ${x} at index ${i} does not fit in float32`);
+/**
+ * A float tensor's little-endian bytes (a buffer of its own, aligned) as f32 values or f16 bits,
+ * converted in place where the sizes allow (F32 -> f32, F16 -> f16, BF16 -> f16 reuse the bytes).
+ */
+function decodeFloat(where: string, dtype: string, bytes: Uint8Array, n: number, as: FloatElem = 'f32'): Float32Array | Uint16Array {
+  if (!HOST_LE) swapBytes(bytes, DTYPE_BYTES[dtype]);
+  const bad = (i: number, x: number): never => fail(`${where}: value at index ${i} is ${x}`);
+  if (dtype === 'F32' || dtype === 'F64') {
+    const src = dtype === 'F32' ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Float64Array(bytes.buffer, bytes.byteOffset, n);
+    const out = src instanceof Float32Array ? src : new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = src[i];
+      if (x - x !== 0) bad(i, x); // NaN or infinite
+      if (out !== src && ((out[i] = x), out[i] - out[i] !== 0)) fail(`${where}: value ${x} at index ${i} does not fit in float32`);
+    }
+    return as === 'f32' ? out : toF16Checked(where, out);
   }
-  return out;
+  const h = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+  const bf = dtype === 'BF16';
+  for (let i = 0; i < n; i++) if (bf ? (h[i] & 0x7f80) === 0x7f80 : f16NonFinite(h[i])) bad(i, bf ? bf16ToNumber(h[i]) : f16Value(h[i]));
+  if (as === 'f16') {
+    for (let i = 0; bf && i < n; i++) {
+      const b = bf16ToF16(h[i]);
+      if (f16NonFinite(b)) beyondF16(where, i, bf16ToNumber(h[i]));
+      h[i] = b;
+    }
+    return h;
+  }
+  if (!bf) return fromF16(h, n);
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = h[i] << 16;
+  return new Float32Array(out.buffer);
 }
 
 function decodeInt(where: string, dtype: string, bytes: Uint8Array, n: number): Int32Array {
@@ -308,12 +341,22 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
+/**
+ * A file whose first 8 bytes cannot be a header length (text, another format): said as such, with
+ * those bytes when they are printable, and the impossible length `why` gives.
+ */
+function notSafetensors(path: string, prefix: Uint8Array, why: string): string {
+  const text = String.fromCharCode(...prefix);
+  const shown = /^[\x20-\x7e\t\r\n]*$/.test(text) ? ` (${JSON.stringify(text)})` : '';
+  return `${path} is not a safetensors file: its first 8 bytes${shown} are not a header length (${why})`;
+}
+
 function readHeader(fd: number, path: string, fileBytes: number): { header: Record<string, unknown>; dataStart: number } {
   if (fileBytes < 8) fail(`${path}: the file is ${fileBytes} bytes, shorter than the 8-byte header length`);
   const prefix = readExact(fd, path, 8, 0);
   const n = new DataView(prefix.buffer).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER_BYTES)) fail(`${path}: the header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit`);
-  if (n > BigInt(fileBytes - 8)) fail(`${path}: the header length ${n} is larger than the rest of the file (${fileBytes - 8} bytes)`);
+  if (n > BigInt(MAX_HEADER_BYTES)) fail(notSafetensors(path, prefix, `the header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit`));
+  if (n > BigInt(fileBytes - 8)) fail(notSafetensors(path, prefix, `the header length ${n} is larger than the rest of the file (${fileBytes - 8} bytes)`));
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(readExact(fd, path, Number(n), 8));
@@ -339,6 +382,8 @@ export interface SafetensorsReader {
   entries: ReadonlyMap<string, TensorInfo>;
   metadata: Record<string, string>;
   read(name: string): SafetensorsTensor;
+  /** A float tensor as f32 values or f16 bit patterns (see decodeFloat); an integer one is refused. */
+  readFloat(name: string, as: FloatElem): Float32Array | Uint16Array;
   close(): void;
 }
 
@@ -365,20 +410,27 @@ function readerOf(fd: number, path: string): SafetensorsReader {
   checkOverlaps(path, list);
   const byName = new Map(list.map((e) => [e.name, e]));
   let open = true;
+  const raw = (name: string) => {
+    const e = byName.get(name);
+    if (!e) fail(`${path}: no tensor '${name}'`);
+    if (!open) throw new Error(`${path}: read after close`);
+    const where = `${path}: tensor '${e.name}'`;
+    const bytes = readExact(fd, where, e.end - e.begin, dataStart + e.begin); // names the tensor if the file shrank
+    return { e, where, bytes, n: numelOf(e.shape), isInt: e.dtype === 'I32' || e.dtype === 'I64' };
+  };
   return {
     path,
     entries: new Map(list.map((e) => [e.name, { dtype: e.dtype, shape: e.shape }])),
     metadata,
     read(name: string): SafetensorsTensor {
-      const e = byName.get(name);
-      if (!e) fail(`${path}: no tensor '${name}'`);
-      if (!open) throw new Error(`${path}: read after close`);
-      const where = `${path}: tensor '${e.name}'`;
-      const bytes = readExact(fd, where, e.end - e.begin, dataStart + e.begin); // names the tensor if the file shrank
-      const n = numelOf(e.shape);
-      const isInt = e.dtype === 'I32' || e.dtype === 'I64';
-      const data = isInt ? decodeInt(where, e.dtype, bytes, n) : decodeFloat(where, e.dtype, bytes, n);
+      const { e, where, bytes, n, isInt } = raw(name);
+      const data = isInt ? decodeInt(where, e.dtype, bytes, n) : (decodeFloat(where, e.dtype, bytes, n) as Float32Array);
       return { dtype: e.dtype, shape: e.shape, data };
+    },
+    readFloat(name: string, as: FloatElem): Float32Array | Uint16Array {
+      const { e, where, bytes, n, isInt } = raw(name);
+      if (isInt) fail(`${where} is ${e.dtype}, not a float tensor`);
+      return decodeFloat(where, e.dtype, bytes, n, as);
     },
     close(): void {
       if (open) fs.closeSync(fd);

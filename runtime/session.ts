@@ -12,6 +12,7 @@ import { findNonFinite, type NonFinite } from './check-finite.ts';
 import type { Gpu } from './gpu.ts';
 import { Program, type HostArray } from './program.ts';
 import type { DeviceState } from './state.ts';
+import { checkProvided, uploadWeights, weightProvider, type WeightProvider, type Weights } from './weights.ts';
 
 export interface ForwardResult {
   /** `[B, T, vocab]` */
@@ -59,14 +60,13 @@ export function layoutOf(compiled: { program: ProgramSpec; graph: Graph }): Sess
   return { program, dims: graph.dims, vocab: embed ? embed.shape[0] : Infinity, weights: graph.weights, states };
 }
 
-function checkWeights(layout: SessionLayout, weights: ReadonlyMap<string, Float32Array>): void {
-  for (const w of layout.weights) {
-    const data = weights.get(w.name);
-    if (!data) throw new LoomError([diag('missing-weight', { name: w.name, shape: shapeText(w.shape) })]);
-    if (data.length !== numel(w.shape)) {
-      throw new LoomError([diag('weight-shape', { name: w.name, found: `${data.length} elements`, expected: shapeText(w.shape) })]);
-    }
-  }
+export interface OpenOptions {
+  /** Every intermediate keeps its value after a run (Program.create). */
+  keepActivations?: boolean;
+  /** `(done, total)` pipelines of this program compiled. */
+  onCompile?: (done: number, total: number) => void;
+  /** `(doneBytes, totalBytes)` of the weights uploaded. */
+  onLoad?: (doneBytes: number, totalBytes: number) => void;
 }
 
 export class Session {
@@ -76,16 +76,19 @@ export class Session {
   ) {}
 
   /** Allocates buffers, compiles every pipeline (in parallel), uploads the weights. */
-  static async create(gpu: Gpu, compiled: { program: ProgramSpec; graph: Graph }, weights: ReadonlyMap<string, Float32Array>): Promise<Session> {
-    return Session.open(gpu, layoutOf(compiled), weights);
+  static async create(gpu: Gpu, compiled: { program: ProgramSpec; graph: Graph }, weights: Weights, opts: OpenOptions = {}): Promise<Session> {
+    return Session.open(gpu, layoutOf(compiled), weights, undefined, opts);
   }
 
   /**
    * A session over `layout`. With `shareWith`, the weights are that session's GPU buffers (no
-   * second upload; `weights` may then be empty); destroy this session before that one.
+   * second upload; `weights` may then be empty); destroy this session before that one. `weights`
+   * null: none uploaded yet (`upload` later). Names and sizes are checked before anything is
+   * compiled; the upload goes tensor by tensor (runtime/weights.ts `uploadWeights`).
    */
-  static async open(gpu: Gpu, layout: SessionLayout, weights: ReadonlyMap<string, Float32Array>, shareWith?: Session, opts: { keepActivations?: boolean } = {}): Promise<Session> {
-    if (!shareWith) checkWeights(layout, weights);
+  static async open(gpu: Gpu, layout: SessionLayout, weights: Weights | null, shareWith?: Session, opts: OpenOptions = {}): Promise<Session> {
+    const provider = weights && !shareWith ? weightProvider(weights) : null;
+    if (provider) checkProvided(layout.weights, provider, 'the program');
     const shared = new Map<string, GPUBuffer>();
     if (shareWith) for (const w of layout.weights) {
       // Both programs must store a shared weight alike (f32, or f16 with --weights-dtype f16).
@@ -93,9 +96,28 @@ export class Session {
       if (elem(layout) !== elem(shareWith.layout)) throw new LoomInternalError('session', `weight '${w.name}' is ${elem(shareWith.layout)} in one program and ${elem(layout)} in the other`);
       shared.set(w.name, shareWith.program.gpuBuffer(w.name));
     }
-    const program = await Program.create(gpu, layout.program, shared, opts);
-    if (!shareWith) for (const w of layout.weights) program.write(w.name, weights.get(w.name)!);
-    return new Session(program, layout);
+    let compiled = 0;
+    opts.onCompile?.(0, layout.program.steps.length);
+    const onPipeline = opts.onCompile && (() => opts.onCompile!(++compiled, layout.program.steps.length));
+    const program = await Program.create(gpu, layout.program, shared, { keepActivations: opts.keepActivations, onPipeline });
+    const session = new Session(program, layout);
+    try {
+      if (provider) await session.upload(provider, opts.onLoad);
+    } catch (e) {
+      program.destroy();
+      throw e;
+    }
+    return session;
+  }
+
+  /**
+   * Uploads every weight of this program from `p` (checked already: `checkProvided`), one tensor
+   * at a time, each as its buffer stores it (f32, or f16 bits for `--weights-dtype f16`).
+   */
+  async upload(p: WeightProvider, onLoad?: (doneBytes: number, totalBytes: number) => void): Promise<void> {
+    const elem = new Map(this.layout.program.buffers.map((b) => [b.name, b.elem]));
+    const targets = this.layout.weights.map((w) => ({ name: w.name, elem: elem.get(w.name) === 'f16' ? ('f16' as const) : ('f32' as const), elements: numel(w.shape) }));
+    await uploadWeights(p, targets, { write: (name, data) => this.program.writeWeight(name, data), flush: () => this.program.flush() }, onLoad);
   }
 
   /** Names and shapes of the recurrent state this program carries. */

@@ -1,6 +1,14 @@
 /**
- * Model weights: seeded initialisation from a model's weight declarations, and loading and saving
- * them as safetensors with every declared tensor checked by name and shape.
+ * Model weights: seeded initialisation from a model's weight declarations, loading and saving
+ * them as safetensors with every declared tensor checked by name and shape, and the upload to a
+ * device tensor by tensor.
+ *
+ * A `WeightProvider` gives tensors one at a time in Loom's names and layouts, as f32 values or
+ * f16 bit patterns: over a checkpoint file (`openLoomWeights`, fla-weights.ts `openCheckpoint`:
+ * each tensor read at its offset and converted when asked for) or over arrays in memory
+ * (`weightProvider` of a Map or record). `uploadWeights` reads, writes and drops one tensor at a
+ * time, waiting for the device every FLUSH_BYTES so that its staging copies are freed as it goes:
+ * the whole checkpoint is never in host memory.
  */
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 import type { Diagnostic } from '../grammar/diagnostics.ts';
@@ -8,8 +16,110 @@ import { numel } from '../compiler/ir/graph.ts';
 import type { WeightDecl } from '../compiler/ir/graph.ts';
 import { Rng } from './random.ts';
 import { openWeights } from './safetensors-index.ts';
-import { writeSafetensors } from './safetensors.ts';
-import type { WriteTensor } from './safetensors.ts';
+import { writeSafetensors, type FloatElem, type WriteTensor } from './safetensors.ts';
+import { toF16Checked } from './f16.ts';
+
+/** Tensors one at a time, in Loom's names and layouts. */
+export interface WeightProvider {
+  /** The tensors it gives. */
+  readonly names: readonly string[];
+  /** A tensor's shape in Loom's layout (`[n]` for arrays in memory, which carry no shape). */
+  shape(name: string): readonly number[];
+  /** How it is stored ('F32', 'F16', 'BF16', 'F64'): what `--weights-dtype auto` decides from. */
+  dtype(name: string): string;
+  /**
+   * One tensor as f32 values or as f16 bit patterns (`as` 'f16'; a value beyond f16's range is
+   * refused, LOOM5001). From a file it is a new array, which the caller drops after use.
+   */
+  read(name: string, as: FloatElem): Float32Array | Uint16Array;
+  /** Closes the files it reads (a no-op in memory). */
+  close(): void;
+}
+
+export type Weights = Readonly<Record<string, Float32Array>> | ReadonlyMap<string, Float32Array> | WeightProvider;
+
+export function isWeightProvider(w: Weights): w is WeightProvider {
+  return typeof (w as WeightProvider).read === 'function' && typeof (w as WeightProvider).shape === 'function';
+}
+
+/** `w` itself when it is a provider; otherwise a provider over its f32 arrays (converted to f16 on read when asked). */
+export function weightProvider(w: Weights): WeightProvider {
+  if (isWeightProvider(w)) return w;
+  const map: ReadonlyMap<string, Float32Array> = w instanceof Map ? w : new Map(Object.entries(w));
+  const get = (name: string) => map.get(name) ?? fail(`no weight '${name}'`);
+  return {
+    names: [...map.keys()],
+    shape: (name) => [get(name).length],
+    dtype: () => 'F32',
+    read: (name, as) => (as === 'f32' ? get(name) : toF16Checked(`weight '${name}'`, get(name))),
+    close: () => {},
+  };
+}
+
+/** Every tensor of `p` in memory as f32 (the reference needs them all; uploads do not). */
+export function readAll(p: WeightProvider, names: readonly string[] = p.names): Map<string, Float32Array> {
+  return new Map(names.map((n) => [n, p.read(n, 'f32') as Float32Array]));
+}
+
+function fail(message: string): never {
+  throw new LoomError([diag('bad-weights', { message })]);
+}
+
+/**
+ * The provider against a program's weights before anything is compiled or read: every name it
+ * gives declared (LOOM5001; `owner` names the model), every declaration given (LOOM5002) with
+ * numel(shape) values (LOOM5003). All problems together.
+ */
+export function checkProvided(decls: readonly { name: string; shape: readonly number[] }[], p: WeightProvider, owner: string): void {
+  const declared = new Set(decls.map((w) => w.name));
+  const extra = p.names.filter((k) => !declared.has(k)).sort();
+  const errors: Diagnostic[] = extra.length ? [diag('bad-weights', { message: `${extra.map((n) => `'${n}'`).join(', ')} are not weights of ${owner}` })] : [];
+  const given = new Set(p.names);
+  for (const w of decls) {
+    if (!given.has(w.name)) errors.push(diag('missing-weight', { name: w.name, shape: shapeText(w.shape) }));
+    else if (numel(p.shape(w.name)) !== numel(w.shape)) errors.push(diag('weight-shape', { name: w.name, found: `${numel(p.shape(w.name))} elements`, expected: shapeText(w.shape) }));
+  }
+  if (errors.length) throw new LoomError(errors);
+}
+
+/** Bytes written to the device between waits for it: Dawn frees the staging copy of written data once the queue has done it. */
+export const FLUSH_BYTES = 64 * 1024 * 1024;
+
+/** Where an upload writes: a device buffer per weight, and a wait for the queue. */
+export interface WeightSink {
+  write(name: string, data: Float32Array | Uint16Array): void;
+  flush(): Promise<void>;
+}
+
+/**
+ * Uploads `targets` (each weight's name, how its buffer stores it and its element count) from `p`
+ * one tensor at a time: read, write, drop, and a flush every FLUSH_BYTES and at the end, so the
+ * host holds one tensor (and at most FLUSH_BYTES of staging) at a time. `onProgress(doneBytes,
+ * totalBytes)` counts the bytes the device stores, from (0, total) on.
+ */
+export async function uploadWeights(
+  p: WeightProvider,
+  targets: readonly { name: string; elem: FloatElem; elements: number }[],
+  sink: WeightSink,
+  onProgress?: (doneBytes: number, totalBytes: number) => void,
+): Promise<void> {
+  const bytes = (t: { elem: FloatElem; elements: number }) => t.elements * (t.elem === 'f16' ? 2 : 4);
+  const total = targets.reduce((a, t) => a + bytes(t), 0);
+  let done = 0;
+  let pending = 0;
+  onProgress?.(0, total);
+  for (const t of targets) {
+    sink.write(t.name, p.read(t.name, t.elem));
+    done += bytes(t);
+    pending += bytes(t);
+    if (pending >= FLUSH_BYTES) {
+      await sink.flush();
+      pending = 0;
+    }
+    onProgress?.(done, total);
+  }
+  await sink.flush();
+}
 
 function shapeText(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
@@ -55,13 +165,13 @@ export function seededWeights(decls: readonly WeightDecl[], seed: number): Map<s
 }
 
 /**
- * Reads the declared weights from a safetensors file or a sharded checkpoint (a path ending in
- * `.index.json`). Every declaration must be present with its exact shape (LOOM5002 missing-weight,
- * LOOM5003 weight-shape) and as a float tensor; a tensor nobody declared is an error too (LOOM5001
- * bad-weights). All problems are reported together, from the headers alone: no tensor data is read
- * unless every name and shape fits; then each tensor is read at its offset and converted to f32.
+ * Opens the declared weights in a safetensors file or a sharded checkpoint (a path ending in
+ * `.index.json`) as a provider. Every declaration must be present with its exact shape (LOOM5002
+ * missing-weight, LOOM5003 weight-shape) and as a float tensor; a tensor nobody declared is an
+ * error too (LOOM5001 bad-weights). All problems are reported together, from the headers alone; no
+ * tensor data is read until the provider's `read`. Close it when done.
  */
-export function loadWeights(decls: readonly WeightDecl[], path: string): Map<string, Float32Array> {
+export function openLoomWeights(decls: readonly WeightDecl[], path: string): WeightProvider {
   const source = openWeights(path);
   try {
     const errors: Diagnostic[] = [];
@@ -83,9 +193,21 @@ export function loadWeights(decls: readonly WeightDecl[], path: string): Map<str
       errors.push(diag('bad-weights', { message: `${path}: tensor(s) ${names} are not weights of the model` }, { file: path }));
     }
     if (errors.length > 0) throw new LoomError(errors);
-    return new Map(decls.map((d) => [d.name, source.read(d.name).data as Float32Array]));
-  } finally {
+  } catch (e) {
     source.close();
+    throw e;
+  }
+  const entry = (name: string) => source.entries.get(name) ?? fail(`${path}: no tensor '${name}'`);
+  return { names: decls.map((d) => d.name), shape: (n) => entry(n).shape, dtype: (n) => entry(n).dtype, read: (n, as) => source.readFloat(n, as), close: () => source.close() };
+}
+
+/** The declared weights of a safetensors file or sharded checkpoint, all read into memory as f32 (`openLoomWeights`). */
+export function loadWeights(decls: readonly WeightDecl[], path: string): Map<string, Float32Array> {
+  const p = openLoomWeights(decls, path);
+  try {
+    return readAll(p);
+  } finally {
+    p.close();
   }
 }
 

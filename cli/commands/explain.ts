@@ -17,11 +17,11 @@ import { commandProfile } from '../profile.ts';
 
 export async function explainCommand(args: string[], io: Io): Promise<number> {
   const { common, values } = parseCommand('explain', args, { ir: { type: 'boolean' }, mode: { type: 'string' }, ...WEIGHTS_DTYPE });
-  const weights = weightsDtype(values['weights-dtype']);
   const mode = values.mode ?? 'prefill';
   if (mode !== 'prefill' && mode !== 'decode') throw usageError(`explain: --mode must be prefill or decode, got '${mode}'`);
   if (mode === 'decode') common.seq = 1; // the step program: one token per sequence
   const device = (await probeAdapter()) ? await commandProfile(await acquireGpu(), io) : undefined;
+  const weights = weightsDtype(values['weights-dtype'], common.weights, device);
   const c = build(common, device, weights);
   const acausal = mode === 'decode' ? nonCausalMixer(c.spec) : undefined;
   if (acausal) throw new LoomError([diag('no-decode', { message: `${noDecodeMessage(acausal)}; the model has no step program to explain` })]);

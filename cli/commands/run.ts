@@ -11,13 +11,14 @@ import { interpretGraph } from '../../runtime/reference/interpret.ts';
 import { nonFiniteError } from '../../runtime/check-finite.ts';
 import { Session, type ForwardResult } from '../../runtime/session.ts';
 import { writeSafetensors } from '../../runtime/safetensors.ts';
-import { seededWeights } from '../../runtime/weights.ts';
-import { loadCheckpoint } from '../../runtime/fla-weights.ts';
+import { readAll, seededWeights, type WeightProvider } from '../../runtime/weights.ts';
+import { openCheckpoint } from '../../runtime/fla-weights.ts';
 import { build } from '../build.ts';
 import type { Io } from '../io.ts';
 import { parseCommand, weightsDtype, WEIGHTS_DTYPE, type CommonOptions } from '../options.ts';
 import { storedWeights } from '../../runtime/f16.ts';
 import { commandProfile } from '../profile.ts';
+import { progressBar, showProgress } from '../progress.ts';
 
 /** rms(out - ref) / rms(ref); Infinity when out has a NaN or Inf. */
 export function relativeError(out: ArrayLike<number>, ref: ArrayLike<number>): number {
@@ -63,8 +64,9 @@ export function readIds(path: string): { ids: Int32Array; batch: number; seq: nu
   return { ids, batch: rows.length, seq };
 }
 
-export function weightsFor(c: Compiled, o: CommonOptions): Map<string, Float32Array> {
-  return o.weights ? loadCheckpoint(c.spec, c.graph.weights, o.weights, o.weightsFormat) : seededWeights(c.graph.weights, o.seed);
+/** The checkpoint opened (read tensor by tensor as the session uploads it), or seeded weights. */
+export function weightsFor(c: Compiled, o: CommonOptions): Map<string, Float32Array> | WeightProvider {
+  return o.weights ? openCheckpoint(c.spec, c.graph.weights, o.weights, o.weightsFormat) : seededWeights(c.graph.weights, o.seed);
 }
 
 /** `12 of 20 weights`: how many weight buffers the program stores f16. */
@@ -82,23 +84,31 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     'check-finite': { type: 'boolean' },
     ...WEIGHTS_DTYPE,
   });
-  const dtype = weightsDtype(values['weights-dtype']);
   const given = values.ids ? readIds(String(values.ids)) : undefined;
   if (given) Object.assign(common, { batch: given.batch, seq: given.seq });
   const gpu = await acquireGpu();
-  const compiled = build(common, await commandProfile(gpu, io), dtype);
-  const weights = weightsFor(compiled, common);
+  const profile = await commandProfile(gpu, io);
+  const dtype = weightsDtype(values['weights-dtype'], common.weights, profile);
+  const compiled = build(common, profile, dtype);
+  const source = weightsFor(compiled, common);
   const tokens = given?.ids ?? randomTokens(common.seed, common.batch * common.seq, compiled.spec.vocab);
-  const session = await Session.create(gpu, compiled, weights);
+  const bars = showProgress(io, values.json);
+  const [onCompile, onLoad] = [progressBar('compiling pipelines', 'items', bars), progressBar('loading weights', 'bytes', bars)];
+  const close = () => source instanceof Map || source.close();
+  const session = await Session.create(gpu, compiled, source, { onCompile, onLoad }).catch((e) => (close(), Promise.reject(e))).finally(() => (onCompile.stop(), onLoad.stop()));
   let result: ForwardResult;
+  let weights = new Map<string, Float32Array>();
   try {
     // --check-finite: kernel by kernel first, stopping at the first NaN or Inf (LOOM5006).
     const bad = values['check-finite'] ? await session.firstNonFinite(tokens) : null;
     if (bad) throw nonFiniteError(bad);
     await session.forward(tokens); // warm-up: the first dispatch of each pipeline compiles it
     result = await session.forward(tokens);
+    // --check: the float64 reference needs every weight on the host (the upload held one at a time).
+    if (values.check) weights = source instanceof Map ? source : readAll(source);
   } finally {
     session.destroy();
+    close();
   }
   if (values.out) {
     const logits = { dtype: 'F32' as const, shape: [common.batch, common.seq, compiled.spec.vocab], data: result.logits };

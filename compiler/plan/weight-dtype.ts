@@ -1,5 +1,6 @@
 /**
- * Which weights are stored as f16 on the device (`--weights-dtype f16`): the projections, whose
+ * Which weights are stored as f16 on the device (`--weights-dtype f16`, or `auto` with a 16-bit
+ * checkpoint on an adapter with shader-f16: `chooseWeightDtype`): the projections, whose
  * reading bounds decode on GPUs. A weight is stored f16 only when every reader of it is a matmul
  * reading it as a weight (`w`, `w2`, or a part's) and that matmul has every one of its weights f16;
  * a table read by `embed` too (a tied LM head), norm weights (a matmul's fused `g`, `rmsnorm`),
@@ -60,6 +61,26 @@ export function f16Matmuls(g: Graph): { f16: Set<number>; why: Map<number, strin
     }
   }
   return { f16, why };
+}
+
+/** `--weights-dtype`: `auto` (the default) decides from the checkpoint and the adapter. */
+export type WeightDtypeRequest = 'auto' | WeightDtype;
+
+/**
+ * How the matmul weights are stored. `f32`/`f16` as asked (f16 on an adapter without shader-f16
+ * is refused later, LOOM4022). `auto`: f16 when the checkpoint's float tensors are all 16-bit
+ * (F16 or BF16: storing them f16 loses nothing of F16 and, BF16 being exact in f16's normal range,
+ * only BF16's values below 2^-14) and the adapter has shader-f16; f32 for an F32 (or mixed)
+ * checkpoint, for seeded weights (`checkpointDtypes` null) and when the adapter lacks shader-f16
+ * or is unknown (`adapterHasF16` undefined). Pure.
+ */
+export function chooseWeightDtype(requested: WeightDtypeRequest, checkpointDtypes: readonly string[] | null, adapterHasF16: boolean | undefined): { dtype: WeightDtype; why: string } {
+  if (requested !== 'auto') return { dtype: requested, why: `--weights-dtype ${requested}` };
+  if (checkpointDtypes === null) return { dtype: 'f32', why: 'auto: seeded weights are f32' };
+  const wide = checkpointDtypes.filter((d) => d !== 'F16' && d !== 'BF16');
+  if (checkpointDtypes.length === 0 || wide.length) return { dtype: 'f32', why: `auto: the checkpoint has ${wide.join(', ') || 'no float'} tensors` };
+  if (adapterHasF16 !== true) return { dtype: 'f32', why: `auto: ${checkpointDtypes.join('/')} checkpoint, but the adapter ${adapterHasF16 === false ? 'lacks' : 'may lack'} shader-f16` };
+  return { dtype: 'f16', why: `auto: ${checkpointDtypes.join('/')} checkpoint and an adapter with shader-f16` };
 }
 
 /** LOOM4022 when f16 weights are asked for on a device known to lack shader-f16; the unknown profile may. */

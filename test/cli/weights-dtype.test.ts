@@ -1,13 +1,17 @@
 /**
  * `--weights-dtype f16` on the command line, in process: explain marks the matmuls, compile writes
  * and records f16 artifacts, run --check checks them against the reference over the f16-rounded
- * weights and reports the loss against the f32 weights; a bad value is a usage error.
+ * weights and reports the loss against the f32 weights; `auto` (the default) stores f16 for a
+ * 16-bit checkpoint on an adapter with shader-f16 (lavapipe has it); a bad value is a usage error.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
+import { compileSource } from '../../compiler/pipeline.ts';
+import { writeSafetensors } from '../../runtime/safetensors.ts';
+import { saveWeights, seededWeights } from '../../runtime/weights.ts';
 
 async function loom(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -21,10 +25,32 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 process.env.LOOM_CALIBRATE = '0';
 
 describe('--weights-dtype', () => {
-  it('refuses a value other than f32 or f16', async () => {
+  it('refuses a value other than auto, f32 or f16', async () => {
     const r = await loom('explain', 'models/gla.loom', '--weights-dtype', 'bf16');
     expect(r.code).toBe(1);
-    expect(r.err).toContain("--weights-dtype must be f32 or f16, got 'bf16'");
+    expect(r.err).toContain("--weights-dtype must be auto, f32 or f16, got 'bf16'");
+  });
+
+  it('auto (the default): f16 for a BF16 checkpoint on lavapipe (shader-f16), f32 for an F32 one or when asked', async () => {
+    const r0 = compileSource(readFileSync('models/gla.loom', 'utf8'), 'models/gla.loom', { batch: 1, seq: 16 });
+    if (!r0.ok) throw new Error('models/gla.loom does not compile');
+    const decls = r0.compiled.graph.weights;
+    const w = seededWeights(decls, 4);
+    const bf16 = join(tmp, 'gla-bf16.safetensors');
+    const bits = (x: Float32Array) => Uint16Array.from(new Uint32Array(Float32Array.from(x).buffer), (b) => (b + 0x7fff + ((b >>> 16) & 1)) >>> 16);
+    writeSafetensors(bf16, Object.fromEntries(decls.map((d) => [d.name, { dtype: 'BF16' as const, shape: [...d.shape], data: bits(w.get(d.name)!) }])));
+    const f32 = join(tmp, 'gla-f32.safetensors');
+    saveWeights(f32, decls, w);
+    const run = async (...extra: string[]) => {
+      const r = await loom('run', 'models/gla.loom', '--seq', '16', '--check', '--json', ...extra);
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out);
+    };
+    const auto = await run('--weights', bf16);
+    expect(auto.weights).toBe('f16');
+    expect(auto.relErr).toBeLessThan(1e-5); // against the reference over the weights as stored
+    expect((await run('--weights', bf16, '--weights-dtype', 'f32')).weights).toBeUndefined();
+    expect((await run('--weights', f32)).weights).toBeUndefined();
   });
 
   it('explain: f16 per matmul, the tied head kept f32 with the reason, the weight bytes', async () => {
