@@ -10,10 +10,11 @@ import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { encodeBytes, generate } from '../../runtime/generate.ts';
 import { acquireGpu, deviceProfile } from '../../runtime/gpu.ts';
 import { Model } from '../../runtime/model.ts';
-import { loadWeights, seededWeights } from '../../runtime/weights.ts';
+import { openLoomWeights, seededWeights } from '../../runtime/weights.ts';
 import { processIo, readSpec, usageError, type Io } from '../io.ts';
 import { compileInMemory } from '../open-model.ts';
 import { parseCommand, weightsDtype, WEIGHTS_DTYPE } from '../options.ts';
+import { progressBar, showProgress } from '../progress.ts';
 
 function number(v: unknown, fallback: number, flag: string, ok: (x: number) => boolean, what: string): number {
   if (v === undefined) return fallback;
@@ -31,7 +32,6 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
     'top-p': { type: 'string' },
     ...WEIGHTS_DTYPE,
   });
-  const weightDtype = weightsDtype(values['weights-dtype']);
   if (values.prompt === undefined) throw usageError('generate: --prompt TEXT is required');
   if (common.batch !== 1) throw usageError(`generate: runs one sequence; --batch must be 1, got ${common.batch}`);
   const maxTokens = number(values['max-tokens'], 64, '--max-tokens', (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
@@ -41,13 +41,15 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
   const seq = common.seq;
 
   const gpu = await acquireGpu();
+  const weightDtype = weightsDtype(values['weights-dtype'], common.weights, deviceProfile(gpu));
   const text = readSpec(common.spec);
   const { pair, artifacts } = compileInMemory(text, common.spec, { batch: 1, seq, schedule: common.schedule, device: deviceProfile(gpu), ...(weightDtype === 'f16' ? { weights: weightDtype } : {}) });
   if (!pair.step) throw new LoomError([diag('no-decode', { message: `${pair.noDecode}; generate needs a causal model` })]);
   const prompt = encodeBytes(String(values.prompt), artifacts.vocab, `model '${artifacts.model}'`);
   const decls = pair.forward.graph.weights;
-  const weights = common.weights ? loadWeights(decls, common.weights) : seededWeights(decls, common.seed);
-  const model = await Model.create(gpu, artifacts, weights);
+  const weights = common.weights ? openLoomWeights(decls, common.weights) : seededWeights(decls, common.seed); // read tensor by tensor as it uploads
+  const [onCompile, onLoad] = [progressBar('compiling pipelines', 'items', showProgress(io, false)), progressBar('loading weights', 'bytes', showProgress(io, false))];
+  const model = await Model.create(gpu, artifacts, weights, { onCompile, onLoad }).finally(() => (onCompile.stop(), onLoad.stop(), weights instanceof Map || weights.close()));
   const tty = io === processIo && process.stderr.isTTY;
   try {
     const r = await generate(model, prompt, {
