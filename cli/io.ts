@@ -1,6 +1,7 @@
 /** Reading specs and printing diagnostics: the only place diagnostics become text. */
 import { readFileSync } from 'node:fs';
-import { codeLabel, diag, LoomError, type Diagnostic } from '../grammar/diagnostics.ts';
+import { checkSource } from '../compiler/pipeline.ts';
+import { codeLabel, diag, hasErrors, LoomError, strict, type Diagnostic } from '../grammar/diagnostics.ts';
 import { renderDiagnostics } from '../grammar/render.ts';
 
 export interface Io {
@@ -31,6 +32,18 @@ export function printDiagnostics(io: Io, diagnostics: Diagnostic[]): void {
   io.err(renderDiagnostics(diagnostics, sources));
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   if (errors > 1) io.err(`${errors} errors\n`);
+}
+
+/**
+ * The warnings of the spec at `path` (compiler/check/lint.ts), for a command about to compile it:
+ * printed on stderr, or with `asErrors` (`--strict`) thrown as errors. A spec with errors is left
+ * to the compile, which reports them together with its warnings.
+ */
+export function specWarnings(io: Io, path: string, asErrors: boolean): void {
+  const { diagnostics } = checkSource(readSpec(path), path);
+  if (!diagnostics.length || hasErrors(diagnostics)) return;
+  if (asErrors) throw new LoomError(strict(diagnostics));
+  printDiagnostics(io, diagnostics);
 }
 
 /** Usage errors of the command line (LOOM6001). */

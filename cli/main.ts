@@ -58,6 +58,8 @@ options:
                    (default: random from --seed); Loom's tensor names or fla's / HF's
   --weights-format F  auto | loom | fla: how --weights names its tensors (default auto: detected)
   --seed N         seed for random weights and token ids (default 0)
+  --strict         the spec's warnings (unused mixers and parameters, pattern entries no layer
+                   reaches) fail the command as errors
   --check          run: also run the float64 reference and report rms(out-ref)/rms(ref)
   --json           run: print exactly one JSON object on stdout
   --ids IDS.json   run: token ids [[id, ...], ...] (sets B and T) instead of random ones

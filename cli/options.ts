@@ -20,6 +20,8 @@ export interface CommonOptions {
   weights?: string;
   /** How the weights file names its tensors: detected (`auto`), Loom's, or fla's/HF's. */
   weightsFormat: WeightsFormat;
+  /** `--strict`: the spec's warnings fail the command as errors (`specWarnings` in io.ts). */
+  strict: boolean;
 }
 
 const COMMON = {
@@ -29,6 +31,7 @@ const COMMON = {
   seed: { type: 'string' },
   weights: { type: 'string' },
   'weights-format': { type: 'string' },
+  strict: { type: 'boolean' },
 } as const;
 
 type Extra = Record<string, { type: 'string' | 'boolean'; short?: string }>;
@@ -51,6 +54,7 @@ export function parseCommand<E extends Extra>(command: string, args: string[], e
     schedule: v.schedule === undefined ? undefined : parseSchedule(String(v.schedule)),
     weights: v.weights as string | undefined,
     weightsFormat: weightsFormat(v['weights-format']),
+    strict: v.strict === true,
   };
   return { common, values: v };
 }

@@ -57,7 +57,8 @@ export function checkSource(text: string, path: string): { ast: LoomFile; spec?:
 export function compileSource(text: string, path: string, opts: CompileOptions): CompileResult {
   const front = checkSource(text, path);
   if (!front.spec) return { ok: false, diagnostics: front.diagnostics, ast: front.ast };
-  return compileSpec(front.ast, front.spec, opts);
+  const r = compileSpec(front.ast, front.spec, opts);
+  return { ...r, diagnostics: [...front.diagnostics, ...r.diagnostics] }; // the spec's warnings (compiler/check/lint.ts) too
 }
 
 export function compileSpec(ast: LoomFile, spec: ModelSpec, opts: CompileOptions): CompileResult {
@@ -71,7 +72,7 @@ export function compileSpec(ast: LoomFile, spec: ModelSpec, opts: CompileOptions
   verifyGraph(fused, 'fuse');
   dumps.push({ pass: 'fuse', text: dumpGraph(fused) });
   const mode = opts.mode ?? (opts.seq === 1 ? 'decode' : 'prefill');
-  const planned = plan(fused, spec.schedule, device, { mode, override: opts.schedule, ...(opts.weights ? { weights: opts.weights } : {}) }); // schedule, kernel variant, weight storage per node
+  const planned = plan(fused, spec.schedule, device, { mode, override: opts.schedule, spec, ...(opts.weights ? { weights: opts.weights } : {}) }); // schedule, kernel variant, weight storage per node
   if (!planned.plan) return { ok: false, diagnostics: planned.diagnostics, ast, spec };
   const program = assemble(fused, planned.plan); // WGSL kernels and buffers
   return { ok: true, compiled: { ast, spec, graph, fused, plan: planned.plan, program, dumps }, diagnostics: [] };

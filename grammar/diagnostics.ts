@@ -4,6 +4,7 @@
  * Codes are stable: never reuse or renumber one. Bands:
  *   1xxx syntax, 2xxx names and imports, 3xxx types/shapes/dimensions,
  *   4xxx schedules and device limits, 5xxx runtime inputs (weights, tensors), 6xxx command line.
+ * Warnings (likely mistakes that still compile) sit in their subject's band at x1xx.
  *
  * Stages return diagnostics; they neither throw nor print. Only `cli/` renders them
  * (see `render.ts`).
@@ -38,6 +39,8 @@ export const DIAGNOSTICS = {
   'unknown-value': { code: 2007, severity: 'error', message: "'{value}' is not a valid value for {what}" },
   'multiple-models': { code: 2008, severity: 'error', message: 'a file may declare one model; found {count}' },
   'unknown-argument': { code: 2009, severity: 'error', message: "'{callee}' has no argument '{name}'" },
+  'unused-mixer': { code: 2101, severity: 'warning', message: "mixer '{name}' is declared but no layer uses it" },
+  'unused-param': { code: 2102, severity: 'warning', message: "parameter '{name}' is defined but never used" },
 
   // 3xxx: types, shapes and dimensions
   'not-integer': { code: 3001, severity: 'error', message: "{what} = {value} is not an integer{hint}" },
@@ -51,6 +54,7 @@ export const DIAGNOSTICS = {
   'bad-block': { code: 3009, severity: 'error', message: '{message}' },
   'missing-block': { code: 3010, severity: 'error', message: 'the model has no `block { ... }`' },
   'too-large': { code: 3011, severity: 'error', message: '{what} = {value} is larger than the largest supported size {max}' },
+  'unreached-pattern-entry': { code: 3101, severity: 'warning', message: "pattern entry {index} ('{name}') is used by no layer: with layers = {layers}, layer i takes entry i mod {length}" },
 
   // 4xxx: schedules and device limits
   'bad-schedule': { code: 4001, severity: 'error', message: "'{value}' is not a schedule; expected one of {expected}" },
@@ -126,6 +130,16 @@ export function diag(
     notes: extra.notes ?? [],
     suggestion: extra.suggestion,
   };
+}
+
+/** Whether `diags` hold an error (warnings alone do not fail a stage or a command). */
+export function hasErrors(diags: readonly Diagnostic[]): boolean {
+  return diags.some((d) => d.severity === 'error');
+}
+
+/** `--strict`: every warning becomes an error, with its code and message. */
+export function strict(diags: readonly Diagnostic[]): Diagnostic[] {
+  return diags.map((d) => (d.severity === 'warning' ? { ...d, severity: 'error' } : d));
 }
 
 /** `LOOM2001` */

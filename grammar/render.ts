@@ -8,7 +8,10 @@
  *   note: ...
  * ```
  *
- * Sorted by file, line and column; diagnostics about no file come first.
+ * Sorted by file, line and column; diagnostics about no file come first. After the first
+ * `MAX_RENDERED` (errors before warnings), the rest are counted, not shown (`too many errors (N
+ * more)`): a file that is not a spec at all (`loom run README.md`) gives thousands, and the first
+ * few say what is wrong.
  */
 import type { Span } from './ast.ts';
 import { codeLabel } from './diagnostics.ts';
@@ -20,9 +23,16 @@ export type Sources = Map<string, string> | Record<string, string>;
 /** Width of the line-number gutter (wider when a line number needs it). */
 const GUTTER = 4;
 
-export function renderDiagnostics(diags: Diagnostic[], sources: Sources): string {
+/** How many diagnostics are shown before the rest are only counted. */
+export const MAX_RENDERED = 20;
+
+export function renderDiagnostics(diags: Diagnostic[], sources: Sources, max = MAX_RENDERED): string {
   const lookup = (file: string) => (sources instanceof Map ? sources.get(file) : Object.hasOwn(sources, file) ? sources[file] : undefined);
-  const blocks = sortDiagnostics(diags).map((d) => {
+  const sorted = sortDiagnostics(diags);
+  // Errors before warnings when not all fit; those shown stay in source order.
+  const kept = new Set([...sorted.filter((d) => d.severity === 'error'), ...sorted.filter((d) => d.severity !== 'error')].slice(0, max));
+  const rest = sorted.filter((d) => !kept.has(d));
+  const blocks = sorted.filter((d) => kept.has(d)).map((d) => {
     const text = d.file === undefined ? undefined : lookup(d.file);
     const out = [`${header(d)}${d.severity} ${codeLabel(d.code)}: ${d.message}`];
     if (d.span && text !== undefined) out.push(...frame(text, d.span));
@@ -32,6 +42,7 @@ export function renderDiagnostics(diags: Diagnostic[], sources: Sources): string
     }
     return out.join('\n');
   });
+  if (rest.length) blocks.push(`too many ${rest.some((d) => d.severity === 'error') ? 'errors' : 'warnings'} (${rest.length} more)`);
   return blocks.length ? `${blocks.join('\n')}\n` : '';
 }
 

@@ -11,7 +11,7 @@ import { compileArtifacts, DEFAULT_RUNTIME_IMPORT, emitArtifacts, MANIFEST, type
 import { DEFAULT_PROFILE } from '../../compiler/plan/device.ts';
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { acquireGpu, deviceProfile, probeAdapter } from '../../runtime/gpu.ts';
-import { readSpec, usageError, type Io } from '../io.ts';
+import { readSpec, specWarnings, usageError, type Io } from '../io.ts';
 import type { WeightDtype } from '../../compiler/plan/weight-dtype.ts';
 import { parseCommand, weightsDtype, WEIGHTS_DTYPE } from '../options.ts';
 
@@ -192,6 +192,7 @@ export async function compileCommand(args: string[], io: Io): Promise<number> {
   });
   const dir = values.out as string | undefined;
   if (!dir) throw usageError('compile: missing -o DIR (where to write the kernels and manifest.json)');
+  specWarnings(io, common.spec, common.strict);
   const o = { spec: common.spec, dir, batch: common.batch, seq: common.seq, schedule: common.schedule, emit: parseEmit(values.emit), runtimeImport: parseRuntimeImport(values['runtime-import']), weights: weightsDtype(values['weights-dtype']), force: Boolean(values.force) };
   return compile(o, io);
 }

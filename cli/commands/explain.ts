@@ -8,7 +8,7 @@ import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { candidateKey } from '../../compiler/plan/tuning.ts';
 import { acquireGpu, probeAdapter } from '../../runtime/gpu.ts';
 import { build } from '../build.ts';
-import { usageError, type Io } from '../io.ts';
+import { specWarnings, usageError, type Io } from '../io.ts';
 import { parseCommand, weightsDtype, WEIGHTS_DTYPE } from '../options.ts';
 import { elemBytes } from '../../compiler/codegen/kernel.ts';
 import type { BufferDecl } from '../../compiler/codegen/program.ts';
@@ -19,6 +19,7 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
   const { common, values } = parseCommand('explain', args, { ir: { type: 'boolean' }, mode: { type: 'string' }, ...WEIGHTS_DTYPE });
   const mode = values.mode ?? 'prefill';
   if (mode !== 'prefill' && mode !== 'decode') throw usageError(`explain: --mode must be prefill or decode, got '${mode}'`);
+  specWarnings(io, common.spec, common.strict);
   if (mode === 'decode') common.seq = 1; // the step program: one token per sequence
   const device = (await probeAdapter()) ? await commandProfile(await acquireGpu(), io) : undefined;
   const weights = weightsDtype(values['weights-dtype'], common.weights, device);

@@ -11,7 +11,7 @@ import { encodeBytes, generate } from '../../runtime/generate.ts';
 import { acquireGpu, deviceProfile } from '../../runtime/gpu.ts';
 import { Model } from '../../runtime/model.ts';
 import { openLoomWeights, seededWeights } from '../../runtime/weights.ts';
-import { processIo, readSpec, usageError, type Io } from '../io.ts';
+import { processIo, readSpec, specWarnings, usageError, type Io } from '../io.ts';
 import { compileInMemory } from '../open-model.ts';
 import { parseCommand, weightsDtype, WEIGHTS_DTYPE } from '../options.ts';
 import { progressBar, showProgress } from '../progress.ts';
@@ -40,6 +40,7 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
   const topP = number(values['top-p'], 1, '--top-p', (x) => x > 0 && x <= 1, 'a number in (0, 1]');
   const seq = common.seq;
 
+  specWarnings(io, common.spec, common.strict);
   const gpu = await acquireGpu();
   const weightDtype = weightsDtype(values['weights-dtype'], common.weights, deviceProfile(gpu));
   const text = readSpec(common.spec);

@@ -14,7 +14,7 @@ import { writeSafetensors } from '../../runtime/safetensors.ts';
 import { readAll, seededWeights, type WeightProvider } from '../../runtime/weights.ts';
 import { openCheckpoint } from '../../runtime/fla-weights.ts';
 import { build } from '../build.ts';
-import type { Io } from '../io.ts';
+import { specWarnings, type Io } from '../io.ts';
 import { parseCommand, weightsDtype, WEIGHTS_DTYPE, type CommonOptions } from '../options.ts';
 import { storedWeights } from '../../runtime/f16.ts';
 import { commandProfile } from '../profile.ts';
@@ -86,6 +86,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
   });
   const given = values.ids ? readIds(String(values.ids)) : undefined;
   if (given) Object.assign(common, { batch: given.batch, seq: given.seq });
+  specWarnings(io, common.spec, common.strict);
   const gpu = await acquireGpu();
   const profile = await commandProfile(gpu, io);
   const dtype = weightsDtype(values['weights-dtype'], common.weights, profile);

@@ -7,7 +7,7 @@ import { acquireGpu } from '../../runtime/gpu.ts';
 import { cachePath, readCache, writeCache } from '../../runtime/tune-cache.ts';
 import { tuneGraph, type TunedShape } from '../../runtime/tune.ts';
 import { build } from '../build.ts';
-import { usageError, type Io } from '../io.ts';
+import { specWarnings, usageError, type Io } from '../io.ts';
 import { parseCommand } from '../options.ts';
 import { commandProfile, progressBar } from '../profile.ts';
 
@@ -49,6 +49,7 @@ export async function tuneCommand(args: string[], io: Io): Promise<number> {
   });
   const maxSeconds = values['max-seconds'] === undefined ? 20 : Number(values['max-seconds']);
   if (!(maxSeconds > 0)) throw usageError(`--max-seconds must be a positive number, got '${values['max-seconds']}'`);
+  specWarnings(io, common.spec, common.strict);
   const gpu = await acquireGpu();
   const quick = values.quick === true;
   const device = await commandProfile(gpu, io, values.calibrate ? 'always' : undefined, quick);

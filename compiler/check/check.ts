@@ -3,11 +3,12 @@
  * inconsistent shapes, each with a located diagnostic.
  */
 import type { Assign, LoomFile, MixerDecl, ModelDecl } from '../../grammar/ast.ts';
-import type { Diagnostic } from '../../grammar/diagnostics.ts';
+import { hasErrors, type Diagnostic } from '../../grammar/diagnostics.ts';
 import { suggest } from '../../grammar/suggest.ts';
 import { ALL_PRESETS, familyOfPreset } from '../mixers/registry.ts';
 import { checkBlock } from './block.ts';
 import { Ctx, evalDim, evalNumber, evalWord } from './eval.ts';
+import { lintModel } from './lint.ts';
 import { checkSchedule } from './schedule.ts';
 import type { MixerSpec, ModelSpec } from './spec.ts';
 import type { ListLit } from '../../grammar/ast.ts';
@@ -33,7 +34,8 @@ export function check(file: LoomFile): CheckResult {
   }
   if (file.models.length > 1) ctx.error('multiple-models', { count: file.models.length }, file.models[1].name.span);
   const spec = checkModel(file, file.models[0], ctx);
-  return { spec: ctx.diagnostics.length ? undefined : spec, diagnostics: ctx.diagnostics };
+  if (hasErrors(ctx.diagnostics) || !spec) return { diagnostics: ctx.diagnostics };
+  return { spec, diagnostics: lintModel(file, file.models[0], spec) }; // warnings only
 }
 
 function checkModel(file: LoomFile, model: ModelDecl, ctx: Ctx): ModelSpec | undefined {
@@ -107,6 +109,7 @@ function checkModel(file: LoomFile, model: ModelDecl, ctx: Ctx): ModelSpec | und
     block,
     ...(pattern ? { pattern } : {}),
     schedule,
+    knobSpans: Object.fromEntries(model.items.flatMap((m) => (m.kind === 'Mixer' ? [[m.name.name, Object.fromEntries(m.knobs.map((k) => [k.name.name, k.value.span]))]] : []))),
   };
 }
 

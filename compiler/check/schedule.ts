@@ -59,6 +59,7 @@ export function checkSchedule(decls: readonly ScheduleDecl[], layers: number, en
     } else {
       if (entry.range) ctx.error('wrong-type', { what: target, expected: 'no layer range', found: 'a range' }, entry.range.span);
       spec[target as 'default' | 'prefill' | 'decode'] = choice;
+      spec.spans = { ...spec.spans, [target]: entry.span };
     }
   }
   return spec;

@@ -159,6 +159,8 @@ export interface ScheduleSpec {
   decode?: ScheduleChoice;
   /** Per-layer overrides, inclusive ranges, later entries win. */
   layers: { first: number; last: number; choice: ScheduleChoice; span: Span }[];
+  /** The entries that set `default`, `prefill` and `decode` (the last of each), for located planner errors. */
+  spans?: Partial<Record<'default' | 'prefill' | 'decode', Span>>;
 }
 
 export interface ModelSpec {
@@ -179,6 +181,8 @@ export interface ModelSpec {
    */
   pattern?: string[];
   schedule: ScheduleSpec;
+  /** Where each mixer's knobs are written (mixer -> knob -> value span), for located planner errors. */
+  knobSpans?: Readonly<Record<string, Readonly<Record<string, Span>>>>;
 }
 
 /** The mixer name a patterned block's `mixer(e)` calls carry until lowering picks the layer's mixer. */

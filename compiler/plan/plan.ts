@@ -3,8 +3,9 @@
  * with the estimates of every alternative; for every matmul the kernel variant. Requests the
  * device cannot honour are diagnostics here, never failures at pipeline creation.
  */
-import { diag, type Diagnostic } from '../../grammar/diagnostics.ts';
-import type { ScheduleChoice, ScheduleSpec } from '../check/spec.ts';
+import type { Span } from '../../grammar/ast.ts';
+import { diag, type Diagnostic, type Note } from '../../grammar/diagnostics.ts';
+import { mixerOfLayer, type BlockExpr, type ModelSpec, type ScheduleChoice, type ScheduleSpec } from '../check/spec.ts';
 import { matmulNodeDims, matmulVariants, type MatmulVariant } from '../codegen/kernels/matmul.ts';
 import type { Graph, Node, Schedule } from '../ir/graph.ts';
 import { mixerOpOf } from '../mixers/registry.ts';
@@ -62,19 +63,65 @@ export interface PlanOptions {
   override?: ScheduleChoice;
   /** How the matmuls' weights are stored on the device (compiler/plan/weight-dtype.ts); default f32. */
   weights?: WeightDtype;
+  /** The spec the graph was lowered from: refusals then point at its schedule lines and knobs (`locate`). */
+  spec?: ModelSpec;
 }
 
 export const DEFAULT_CHUNK = 64;
 const AUTO_CHUNKS = [16, 32, 64, 128];
 
+/** A layer's schedule as written: the choice, the entry it came from, and that entry's span. */
+export interface Resolved {
+  choice: ScheduleChoice;
+  source: string;
+  /** The `schedule { ... }` line; none for `--schedule` or an unwritten default. */
+  span?: Span;
+}
+
 /** Which written choice applies to a layer, and where it came from. Pure. */
-export function resolveChoice(spec: ScheduleSpec, layer: number, mode: Mode, override?: ScheduleChoice): { choice: ScheduleChoice; source: string } {
+export function resolveChoice(spec: ScheduleSpec, layer: number, mode: Mode, override?: ScheduleChoice): Resolved {
   if (override) return { choice: override, source: '--schedule' };
   const entry = [...spec.layers].reverse().find((l) => layer >= l.first && layer <= l.last);
-  if (entry) return { choice: entry.choice, source: `layers[${entry.first}..${entry.last}]` };
+  if (entry) return { choice: entry.choice, source: `layers[${entry.first}..${entry.last}]`, span: entry.span };
   const modeChoice = spec[mode];
-  if (modeChoice) return { choice: modeChoice, source: mode };
-  return { choice: spec.default, source: 'default' };
+  if (modeChoice) return { choice: modeChoice, source: mode, span: spec.spans?.[mode] };
+  return { choice: spec.default, source: 'default', span: spec.spans?.default };
+}
+
+/** What a planner refusal is about: the schedule entry that chose it, a knob of the node's mixer, or the mixer. */
+export type Cause = { schedule: Resolved } | { knob: string } | 'mixer';
+
+/** The mixer declaration a node of layer `layer` comes from (its label is `L<layer>.<mixer>...`), if any. */
+function mixerOfNode(spec: ModelSpec, label: string, layer: number): string | undefined {
+  const name = label.split('.')[1];
+  const calls = (e: BlockExpr): string[] => (e.kind === 'mixer' ? [mixerOfLayer(spec, e.mixer, layer), ...calls(e.arg)] : 'arg' in e ? calls(e.arg) : 'left' in e ? [...calls(e.left), ...calls(e.right)] : []);
+  return spec.block.some((s) => calls(s.expr).includes(name)) ? name : undefined;
+}
+
+/**
+ * Where a planner diagnostic about node `n` points, and its notes: the schedule line responsible,
+ * the knob (or, unset, the declaration of the mixer whose default it took), or the mixer's
+ * declaration. A schedule from the command line has no file: a note says so. Pure.
+ */
+export function locate(n: Pick<Node, 'label' | 'layer'>, cause: Cause, spec: ModelSpec | undefined): { where: { file?: string; span?: Span }; notes: Note[] } {
+  if (typeof cause === 'object' && 'schedule' in cause && cause.schedule.source === '--schedule') return { where: {}, notes: [{ message: 'the schedule was given on the command line (--schedule), for every layer' }] };
+  if (!spec) return { where: {}, notes: [] };
+  if (typeof cause === 'object' && 'schedule' in cause && cause.schedule.span) return { where: { file: spec.file, span: cause.schedule.span }, notes: [] };
+  const name = mixerOfNode(spec, n.label, n.layer);
+  const mixer = name === undefined ? undefined : spec.mixers[name];
+  if (!mixer) return { where: { file: spec.file }, notes: [] };
+  if (typeof cause === 'object' && 'knob' in cause) {
+    const knob = spec.knobSpans?.[mixer.name]?.[cause.knob];
+    if (knob) return { where: { file: spec.file, span: knob }, notes: [] };
+    return { where: { file: spec.file, span: mixer.span }, notes: [{ message: `mixer '${mixer.name}' does not set ${cause.knob}, so it takes the default` }] };
+  }
+  return { where: { file: spec.file, span: mixer.span }, notes: [] };
+}
+
+/** `diag` located by `locate`. */
+export function planDiag(name: Parameters<typeof diag>[0], args: Record<string, string | number>, n: Pick<Node, 'label' | 'layer'>, cause: Cause, opts: PlanOptions): Diagnostic {
+  const { where, notes } = locate(n, cause, opts.spec);
+  return diag(name, args, where, { notes });
 }
 
 /** Candidate schedules for auto: every schedule, chunkwise at a few chunk sizes up to ~T. */
@@ -90,7 +137,8 @@ export function autoCandidates(T: number): { schedule: Schedule; chunk: number }
 function planMixer(n: Node, g: Graph, spec: ScheduleSpec, device: DeviceProfile, opts: PlanOptions, diags: Diagnostic[]): MixerPlan | undefined {
   const family = mixerOpOf(n)!;
   const { B, T } = g.dims;
-  const { choice, source } = resolveChoice(spec, n.layer, opts.mode, opts.override);
+  const resolved = resolveChoice(spec, n.layer, opts.mode, opts.override);
+  const { choice, source } = resolved;
   const wanted = choice.kind === 'auto' ? autoCandidates(T) : [{ schedule: choice.kind, chunk: choice.kind === 'chunkwise' ? (choice.chunk ?? DEFAULT_CHUNK) : 0 }];
   const estimated: Candidate[] = wanted.flatMap(({ schedule, chunk }) =>
     [undefined, ...family.variants(n, schedule)].map((variant): Candidate => {
@@ -106,7 +154,7 @@ function planMixer(n: Node, g: Graph, spec: ScheduleSpec, device: DeviceProfile,
   const pick = choice.kind === 'auto' ? auto?.pick : chooseAuto(candidates)?.pick;
   if (!pick) {
     const reason = candidates.map((c) => c.reason).filter(Boolean).join('; ');
-    diags.push(diag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule: choice.kind, reason }));
+    diags.push(planDiag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule: choice.kind, reason }, n, choice.kind === 'auto' ? 'mixer' : { schedule: resolved }, opts));
     return undefined;
   }
   const why = auto ? autoWhy('auto', auto) : `requested by ${source}`;

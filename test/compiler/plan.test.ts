@@ -23,7 +23,7 @@ describe('resolveChoice', () => {
   });
   it('later layer entries win over earlier ones and over the mode', () => {
     expect(resolveChoice(spec, 2, 'prefill').choice).toEqual({ kind: 'recurrent' });
-    expect(resolveChoice(spec, 1, 'prefill')).toEqual({ choice: { kind: 'parallel' }, source: 'layers[0..3]' });
+    expect(resolveChoice(spec, 1, 'prefill')).toEqual({ choice: { kind: 'parallel' }, source: 'layers[0..3]', span });
   });
   it('the mode entry applies outside the ranges, then the default', () => {
     expect(resolveChoice(spec, 5, 'prefill')).toEqual({ choice: { kind: 'chunkwise', chunk: 64 }, source: 'prefill' });

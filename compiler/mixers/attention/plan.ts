@@ -4,14 +4,14 @@
  * not apply; the cheapest kernel variant the device supports wins. Non-causal attention has no
  * decode form and is refused in decode mode (LOOM4003). Pure.
  */
-import { diag, type Diagnostic } from '../../../grammar/diagnostics.ts';
+import type { Diagnostic } from '../../../grammar/diagnostics.ts';
 import type { ScheduleSpec } from '../../check/spec.ts';
 import type { Graph, Node } from '../../ir/graph.ts';
 import { estimateMs, type Candidate } from '../../plan/cost.ts';
 import { chooseAuto, shapeKey, withMeasured } from '../../plan/tuning.ts';
 import type { DeviceProfile } from '../../plan/device.ts';
 import type { MixerPlan, PlanOptions } from '../../plan/plan.ts';
-import { resolveChoice } from '../../plan/plan.ts';
+import { planDiag, resolveChoice } from '../../plan/plan.ts';
 import { attentionCost, attentionSchedule, attentionSupports, attentionVariants } from './index.ts';
 
 /** Why the tiled variant is not used on CPU adapters (ARCHITECTURE.md's measurements). */
@@ -22,7 +22,7 @@ export function planAttention(n: Node & { op: 'attention' }, g: Graph, spec: Sch
   const schedule = attentionSchedule(d.T);
   if (opts.mode === 'decode' && !n.knobs.causal) {
     const reason = `${n.label} is bidirectional attention (causal = false): each token attends to later tokens, so there is no step-by-step decode`;
-    diags.push(diag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule: 'decode', reason }));
+    diags.push(planDiag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule: 'decode', reason }, n, { knob: 'causal' }, opts));
     return undefined;
   }
   const estimated: Candidate[] = attentionVariants(d).map((variant) => {
@@ -35,7 +35,9 @@ export function planAttention(n: Node & { op: 'attention' }, g: Graph, spec: Sch
   const auto = chooseAuto(candidates);
   const pick = auto?.pick;
   if (!auto || !pick) {
-    diags.push(diag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule, reason: [...new Set(candidates.map((c) => c.reason))].join('; ') }));
+    // A window longer than the KV cache is max_len's doing; anything else the mixer's as declared.
+    const cacheTooShort = n.knobs.causal && n.knobs.window === null && d.T > n.knobs.maxLen;
+    diags.push(planDiag('schedule-not-supported', { layer: n.layer, mixer: n.label, schedule, reason: [...new Set(candidates.map((c) => c.reason))].join('; ') }, n, cacheTooShort ? { knob: 'max_len' } : 'mixer', opts));
     return undefined;
   }
   const { choice, source } = resolveChoice(spec, n.layer, opts.mode, opts.override);
