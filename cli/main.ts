@@ -41,7 +41,8 @@ usage:
   loom import CONFIG.json [-o SPEC.loom] [--force]
                                       a .loom spec from a Hugging Face config.json of an fla model
                                       (gla, delta_net, gated_deltanet, retnet, linear_attn, with or
-                                      without hybrid attn layers; transformer) or LLaMA
+                                      without hybrid attn layers; transformer; mamba, mamba2,
+                                      samba) or LLaMA
   loom fmt FILE... [--check]          rewrite specs in canonical form; --check: list files that would
                                       change (exit 1), write nothing
   loom op NAME --in IN.safetensors --out OUT.safetensors [--schedule S] [--chunk C] [--scale X]
