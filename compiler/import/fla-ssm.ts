@@ -140,7 +140,9 @@ export function translateSsm(kind: string, config: Record<string, JsonValue>, fi
   const mlpHidden = flaMlpWidth(dim, typeof ratio === 'number' ? ratio : null, null);
   const own: MixerDraft = { name: 'ssm', preset: 'mamba', knobs: mambaKnobs(f, dim, true) };
   notes.push(`Mamba layers: fla's Mamba defaults (conv bias, silu); MLP width: fla's GatedMLP rule 256 * ceil(int(${dim} * ${ratio ?? 4} * 2/3) / 256) = ${mlpHidden}.`);
-  const mixers = hybridMixers(f, { dim, layers, notes }, own);
+  const { mixers, pattern } = hybridMixers(f, { dim, layers, notes }, own);
   f.checkUnknown();
-  return { fields: f, draft: { ...base, ...mixers, mlpHidden } };
+  // Without attention layers hybridMixers names the one mixer `attn`; a Mamba mixer keeps `ssm`.
+  const named = pattern ? mixers : mixers.map((m) => (m.preset === 'mamba' ? { ...m, name: 'ssm' } : m));
+  return { fields: f, draft: { ...base, mixers: named, ...(pattern ? { pattern } : {}), mlpHidden } };
 }

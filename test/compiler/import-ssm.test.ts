@@ -109,6 +109,7 @@ describe('loom import: Mamba, Mamba2, Samba', () => {
     const d = spec({ ...noAttn, hidden_size: 36, num_hidden_layers: 4 });
     expect(d).toMatch(/mixer attn = attention \{\n\s+heads\s+= 18\n\s+window\s+= 2048\n/);
     expect(d).toContain('block pattern [ssm, attn, ssm, attn]');
+    expect(spec({ ...SSM_CONFIGS.samba, attn: null })).toContain('  block {\n    x = x + ssm(rmsnorm(x))\n    x = x + swiglu(rmsnorm(x), hidden = 256)\n  }'); // attn null: every layer Mamba
     expect(refused({ ...SSM_CONFIGS.samba, attn: { layers: [1], num_heads: 4, window_size: 0 } })).toMatch(/config field 'attn\.window_size' = 0: expected a positive integer/);
     expect(refused({ ...SSM_CONFIGS.samba, hidden_act: 'gelu' })).toContain("config field 'hidden_act' = \"gelu\": Loom's MLP is SwiGLU (swish)");
   });
