@@ -1,7 +1,8 @@
 /**
  * Loom's runtime API for generated modules (`loom compile --emit ts`): the device, the artifact
  * loader and the Model over its forward and step programs. Nothing here imports the compiler's
- * code, only its types.
+ * code, only its types; the compiler is loaded on demand when a prefill needs a window program
+ * of a width an artifact directory lacks (runtime/artifacts.ts, from the spec it names).
  */
 // The declarations use WebGPU's global types (GPUDevice, ...): kept in dist/runtime/index.d.ts for users.
 /// <reference types="@webgpu/types" preserve="true" />
@@ -9,8 +10,8 @@ import type { Weights } from './model.ts';
 export { acquireGpu, probeAdapter } from './gpu.ts';
 export type { Gpu, AdapterDescription } from './gpu.ts';
 export { artifactsFromFiles, loadArtifacts } from './artifacts.ts';
-export type { Artifacts } from './artifacts.ts';
-export { Model } from './model.ts';
+export type { Artifacts, WindowSource } from './artifacts.ts';
+export { Model, prefillWidths } from './model.ts';
 export type { PrefillOptions, Weights } from './model.ts';
 /** What `create()` of a generated module takes: an object with every name in `Name`, or any other form of weights `Model.create` accepts (a Map, ...). */
 export type ModelWeights<Name extends string> = Readonly<Record<Name, Float32Array>> | Exclude<Weights, Readonly<Record<string, Float32Array>>>;
