@@ -123,7 +123,7 @@ function checkFeatures(gpu: Gpu, spec: ProgramSpec): void {
   const a = gpu.adapter;
   const device = `the adapter ${a.description || a.device || a.vendor || '(unnamed)'}`;
   const what = `this program's f16 weight buffers ('${f16.name}', ...; compiled with --weights-dtype f16)`;
-  throw new LoomError([diag('no-shader-f16', { what, device, hint: 'recompile with --weights-dtype f32 (the default)' })]);
+  throw new LoomError([diag('no-shader-f16', { what, device, hint: 'recompile with --weights-dtype f32, or auto (the default), which chooses f32 there' })]);
 }
 
 /**

@@ -88,7 +88,7 @@ export class Session {
    */
   static async open(gpu: Gpu, layout: SessionLayout, weights: Weights | null, shareWith?: Session, opts: OpenOptions = {}): Promise<Session> {
     const provider = weights && !shareWith ? weightProvider(weights) : null;
-    if (provider) checkProvided(layout.weights, provider, 'the program');
+    if (provider) checkProvided(layout.weights, provider, null); // others than the program's are ignored (Model.create refuses them)
     const shared = new Map<string, GPUBuffer>();
     if (shareWith) for (const w of layout.weights) {
       // Both programs must store a shared weight alike (f32, or f16 with --weights-dtype f16).

@@ -67,12 +67,12 @@ function fail(message: string): never {
 
 /**
  * The provider against a program's weights before anything is compiled or read: every name it
- * gives declared (LOOM5001; `owner` names the model), every declaration given (LOOM5002) with
- * numel(shape) values (LOOM5003). All problems together.
+ * gives declared (LOOM5001; `owner` names the model; null: others are ignored), every declaration
+ * given (LOOM5002) with numel(shape) values (LOOM5003). All problems together.
  */
-export function checkProvided(decls: readonly { name: string; shape: readonly number[] }[], p: WeightProvider, owner: string): void {
+export function checkProvided(decls: readonly { name: string; shape: readonly number[] }[], p: WeightProvider, owner: string | null): void {
   const declared = new Set(decls.map((w) => w.name));
-  const extra = p.names.filter((k) => !declared.has(k)).sort();
+  const extra = owner === null ? [] : p.names.filter((k) => !declared.has(k)).sort();
   const errors: Diagnostic[] = extra.length ? [diag('bad-weights', { message: `${extra.map((n) => `'${n}'`).join(', ')} are not weights of ${owner}` })] : [];
   const given = new Set(p.names);
   for (const w of decls) {

@@ -86,5 +86,5 @@ export function chooseWeightDtype(requested: WeightDtypeRequest, checkpointDtype
 /** LOOM4022 when f16 weights are asked for on a device known to lack shader-f16; the unknown profile may. */
 export function checkWeightDtype(dtype: WeightDtype, device: DeviceProfile): Diagnostic[] {
   if (dtype !== 'f16' || device.shaderF16 !== false) return [];
-  return [diag('no-shader-f16', { what: '--weights-dtype f16', device: `the adapter ${device.name}`, hint: 'use --weights-dtype f32 (the default)' })];
+  return [diag('no-shader-f16', { what: '--weights-dtype f16', device: `the adapter ${device.name}`, hint: 'use --weights-dtype f32, or auto (the default), which chooses f32 there' })];
 }

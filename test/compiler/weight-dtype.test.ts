@@ -98,7 +98,7 @@ describe('the device', () => {
     const r = compileSource(readFileSync(GLA, 'utf8'), GLA, { batch: 1, seq: 16, device: { ...DEFAULT_PROFILE, name: 'some adapter', shaderF16: false }, weights: 'f16' });
     expect(r.ok).toBe(false);
     expect(r.diagnostics.map((d) => `LOOM${d.code}: ${d.message}`)).toEqual([
-      'LOOM4022: --weights-dtype f16 needs the WebGPU feature shader-f16 (matmul weights stored as f16), which the adapter some adapter lacks; use --weights-dtype f32 (the default)',
+      'LOOM4022: --weights-dtype f16 needs the WebGPU feature shader-f16 (matmul weights stored as f16), which the adapter some adapter lacks; use --weights-dtype f32, or auto (the default), which chooses f32 there',
     ]);
   });
   it('f32 weights need nothing; a device with shader-f16 and the unknown default profile take f16', () => {
