@@ -1,5 +1,7 @@
 /** Reading specs and printing diagnostics: the only place diagnostics become text. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDirectory, readCheckpointDir, type CheckpointDir } from '../runtime/checkpoint-dir.ts';
 import { checkSource } from '../compiler/pipeline.ts';
 import { codeLabel, diag, hasErrors, LoomError, strict, type Diagnostic } from '../grammar/diagnostics.ts';
 import { renderDiagnostics } from '../grammar/render.ts';
@@ -17,7 +19,29 @@ export const processIo: Io = {
 /** Sources read so far, so diagnostics can show the offending line. */
 export const sources = new Map<string, string>();
 
+/** Checkpoint directories read so far, by the path given on the command line. */
+const checkpoints = new Map<string, CheckpointDir>();
+
+/**
+ * The checkpoint directory at `path` (runtime/checkpoint-dir.ts), or undefined when `path` is not
+ * a directory. Its config is imported in memory; the spec text stands under `path` in `sources`.
+ */
+export function checkpointAt(path: string): CheckpointDir | undefined {
+  if (!isDirectory(path)) return undefined;
+  let cp = checkpoints.get(path);
+  if (cp) return cp;
+  const config = join(path, 'config.json');
+  if (existsSync(config) && statSync(config).size < 16 * 1024 * 1024) sources.set(config, readFileSync(config, 'utf8')); // for the import's located errors
+  cp = readCheckpointDir(path);
+  checkpoints.set(path, cp);
+  sources.set(path, cp.specText);
+  return cp;
+}
+
+/** The text of a spec file, or the spec imported from a checkpoint directory's config.json. */
 export function readSpec(path: string): string {
+  const cp = checkpointAt(path);
+  if (cp) return cp.specText;
   try {
     const text = readFileSync(path, 'utf8');
     sources.set(path, text);

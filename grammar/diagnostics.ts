@@ -87,6 +87,7 @@ export const DIAGNOSTICS = {
   'device-error': { code: 6005, severity: 'error', message: '{message}' },
   'would-overwrite': { code: 6006, severity: 'error', message: '{message}' },
   'bad-config': { code: 6010, severity: 'error', message: '{message}' },
+  'bad-checkpoint': { code: 6011, severity: 'error', message: '{message}' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type DiagnosticName = keyof typeof DIAGNOSTICS;

@@ -13,6 +13,7 @@ import { basename, join, resolve } from 'node:path';
 import { importConfig } from '../compiler/import/config.ts';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 import { INDEX_SUFFIX } from './safetensors-index.ts';
+import { tokenizerFromFiles, type Tokenizer } from './tokenizer.ts';
 
 /** Largest config or tokenizer-config file read; tokenizer.json files of real models reach ~20 MB. */
 const MAX_SMALL_FILE = 16 * 1024 * 1024;
@@ -93,4 +94,16 @@ export function readCheckpointDir(dir: string): CheckpointDir {
   const tokenizerFiles = new Map<string, string>();
   for (const f of TOKENIZER_FILES) if (names.includes(f)) tokenizerFiles.set(f, readText(dir, join(dir, f), f === 'tokenizer.json' ? MAX_TOKENIZER_FILE : MAX_SMALL_FILE));
   return { dir, configPath, configText, specText: imported.text, kind: imported.kind, weights, tokenizerFiles };
+}
+
+/** The checkpoint's tokenizer (tokenizer.json with its configs), or undefined when it has none. */
+export function checkpointTokenizer(cp: CheckpointDir): Tokenizer | undefined {
+  const f = cp.tokenizerFiles;
+  const json = f.get('tokenizer.json');
+  if (json === undefined) return undefined;
+  const at = (name: string) => join(cp.dir, name);
+  return tokenizerFromFiles(
+    { tokenizerJson: json, tokenizerConfig: f.get('tokenizer_config.json'), generationConfig: f.get('generation_config.json'), config: cp.configText, specialTokensMap: f.get('special_tokens_map.json') },
+    { tokenizerJson: at('tokenizer.json'), tokenizerConfig: at('tokenizer_config.json'), generationConfig: at('generation_config.json'), config: cp.configPath, specialTokensMap: at('special_tokens_map.json') },
+  );
 }

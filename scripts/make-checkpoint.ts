@@ -69,7 +69,7 @@ function main(): void {
     process.exit(1);
   }
   mkdirSync(dir, { recursive: true });
-  const config = { ...CONFIGS[kind], ...(layers ? { num_hidden_layers: Number(layers) } : {}), torch_dtype: dtype === 'bf16' ? 'bfloat16' : 'float32' };
+  const config: Record<string, unknown> = { ...CONFIGS[kind], ...(layers ? { num_hidden_layers: Number(layers) } : {}), torch_dtype: dtype === 'bf16' ? 'bfloat16' : 'float32' };
   const configText = JSON.stringify(config, null, 2) + '\n';
   const spec = importConfig(configText, 'config.json', `${kind.replace('-', '_')}.loom`).text;
   const r = compileSource(spec, 'config.json', { batch: 1, seq: 1, mode: 'decode' });
@@ -110,7 +110,7 @@ function main(): void {
   }
   writeFileSync(join(dir, 'config.json'), configText);
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 1, eos_token_id: 2 }, null, 2) + '\n');
-  writeFileSync(join(dir, 'tokenizer.json'), byteLevelTokenizerJson(config.vocab_size as number));
+  writeFileSync(join(dir, 'tokenizer.json'), byteLevelTokenizerJson(Number(CONFIGS[kind].vocab_size)));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ add_bos_token: true, bos_token: '<s>', eos_token: '</s>' }, null, 2) + '\n');
   console.error(`make-checkpoint: ${dir}: ${map.length} tensors, ${(offset / 2 ** 20).toFixed(0)} MiB of ${dtype.toUpperCase()}`);
 }

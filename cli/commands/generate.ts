@@ -10,8 +10,12 @@ import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { encodeBytes, generate } from '../../runtime/generate.ts';
 import { acquireGpu, deviceProfile } from '../../runtime/gpu.ts';
 import { Model } from '../../runtime/model.ts';
-import { openLoomWeights, seededWeights } from '../../runtime/weights.ts';
-import { processIo, readSpec, specWarnings, usageError, type Io } from '../io.ts';
+import { seededWeights } from '../../runtime/weights.ts';
+import { openCheckpoint } from '../../runtime/fla-weights.ts';
+import { checkTokenizerVocab, encodePrompt } from '../../runtime/tokenizer.ts';
+import { checkpointTokenizer } from '../../runtime/checkpoint-dir.ts';
+import { join } from 'node:path';
+import { checkpointAt, processIo, readSpec, specWarnings, usageError, type Io } from '../io.ts';
 import { compileInMemory } from '../open-model.ts';
 import { parseCommand, weightsDtype, WEIGHTS_DTYPE } from '../options.ts';
 import { progressBar, showProgress } from '../progress.ts';
@@ -40,21 +44,26 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
   const topP = number(values['top-p'], 1, '--top-p', (x) => x > 0 && x <= 1, 'a number in (0, 1]');
   const seq = common.seq;
 
+  const checkpoint = checkpointAt(common.spec);
+  common.weights ??= checkpoint?.weights;
   specWarnings(io, common.spec, common.strict);
   const gpu = await acquireGpu();
   const weightDtype = weightsDtype(values['weights-dtype'], common.weights, deviceProfile(gpu));
   const text = readSpec(common.spec);
   const { pair, artifacts } = compileInMemory(text, common.spec, { batch: 1, seq, schedule: common.schedule, device: deviceProfile(gpu), ...(weightDtype === 'f16' ? { weights: weightDtype } : {}) });
   if (!pair.step) throw new LoomError([diag('no-decode', { message: `${pair.noDecode}; generate needs a causal model` })]);
-  const prompt = encodeBytes(String(values.prompt), artifacts.vocab, `model '${artifacts.model}'`);
+  const tokenizer = checkpoint ? checkpointTokenizer(checkpoint) : undefined;
+  if (tokenizer) checkTokenizerVocab(tokenizer, artifacts.vocab, join(checkpoint!.dir, 'tokenizer.json'));
+  const prompt = tokenizer ? encodePrompt(tokenizer, String(values.prompt)) : encodeBytes(String(values.prompt), artifacts.vocab, `model '${artifacts.model}'`);
   const decls = pair.forward.graph.weights;
-  const weights = common.weights ? openLoomWeights(decls, common.weights) : seededWeights(decls, common.seed); // read tensor by tensor as it uploads
+  // Loom's names or fla's / HF's, read tensor by tensor as the model uploads them.
+  const weights = common.weights ? openCheckpoint(pair.forward.spec, decls, common.weights, common.weightsFormat) : seededWeights(decls, common.seed);
   const [onCompile, onLoad] = [progressBar('compiling pipelines', 'items', showProgress(io, false)), progressBar('loading weights', 'bytes', showProgress(io, false))];
   const model = await Model.create(gpu, artifacts, weights, { onCompile, onLoad }).finally(() => (onCompile.stop(), onLoad.stop(), weights instanceof Map || weights.close()));
   const tty = io === processIo && process.stderr.isTTY;
   try {
     const r = await generate(model, prompt, {
-      maxTokens, temperature, topK, topP, seed: common.seed,
+      maxTokens, temperature, topK, topP, seed: common.seed, tokenizer,
       onText: (t) => io.out(t),
       onProgress: tty ? (done, total) => process.stderr.write(`\rprefill ${done}/${total} windows and steps${done === total ? '\n' : ''}`) : undefined,
     });
@@ -64,10 +73,11 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
     if (tty && process.stdout.isTTY) io.out('\n'); // the text itself, unchanged, when piped
     io.err(
       [
-        `model     ${artifacts.model}, ${common.weights ? `weights ${common.weights}` : `seeded weights (seed ${common.seed})`}`,
-        `prompt    ${r.promptTokens} tokens (bytes)`,
+        `model     ${artifacts.model}${checkpoint ? ` (${checkpoint.kind}, imported from ${checkpoint.configPath})` : ''}, ${common.weights ? `weights ${common.weights}` : `seeded weights (seed ${common.seed})`}`,
+        `prompt    ${r.promptTokens} tokens (${tokenizer ? tokenizer.name : 'bytes'})`,
         `prefill   ${r.promptTokens} tokens in ${r.prefillMs.toFixed(1)} ms, ${rate(r.promptTokens, r.prefillMs)} (windows of ${model.windowWidths(r.promptTokens).join('+')}, T=${seq} [${[...new Set(schedules)].join(', ') || 'no mixer'}])`,
         `decode    ${steps} steps in ${r.decodeMs.toFixed(1)} ms, ${rate(steps, r.decodeMs)}`,
+        ...(r.stop === 'eos' ? [`stopped   at the end-of-sequence token after ${r.tokens.length} tokens`] : []),
         ...(r.stoppedAt ? [`stopped   after ${r.tokens.length} of ${maxTokens} tokens: the KV cache holds max_len = ${r.stoppedAt.maxLen} positions`] : []),
         `sampling  ${temperature === 0 ? 'greedy' : `temperature ${temperature}${topK ? `, top-k ${topK}` : ''}${topP < 1 ? `, top-p ${topP}` : ''}, seed ${common.seed}`}; ${r.tokens.length} tokens`,
       ].join('\n') + '\n',

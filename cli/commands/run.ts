@@ -14,7 +14,10 @@ import { writeSafetensors } from '../../runtime/safetensors.ts';
 import { readAll, seededWeights, type WeightProvider } from '../../runtime/weights.ts';
 import { openCheckpoint } from '../../runtime/fla-weights.ts';
 import { build } from '../build.ts';
-import { specWarnings, type Io } from '../io.ts';
+import { join } from 'node:path';
+import { checkpointTokenizer } from '../../runtime/checkpoint-dir.ts';
+import { byteTokenizer, checkTokenizerVocab, encodePrompt, type Tokenizer } from '../../runtime/tokenizer.ts';
+import { checkpointAt, specWarnings, usageError, type Io } from '../io.ts';
 import { parseCommand, weightsDtype, WEIGHTS_DTYPE, type CommonOptions } from '../options.ts';
 import { storedWeights } from '../../runtime/f16.ts';
 import { commandProfile } from '../profile.ts';
@@ -64,6 +67,20 @@ export function readIds(path: string): { ids: Int32Array; batch: number; seq: nu
   return { ids, batch: rows.length, seq };
 }
 
+/** `--text`: the tokenizer's ids of the text, as one sequence. */
+function textIds(tokenizer: Tokenizer, text: string): { ids: Int32Array; batch: number; seq: number } {
+  const ids = encodePrompt(tokenizer, text);
+  return { ids, batch: 1, seq: ids.length };
+}
+
+/** The most likely token after the last position of `[1, T, vocab]` logits, and its text. */
+function nextToken(tokenizer: Tokenizer, logits: Float32Array, vocab: number): { id: number; text: string } {
+  const last = logits.subarray(logits.length - vocab);
+  let id = 0;
+  for (let i = 1; i < Math.min(vocab, tokenizer.vocabSize); i++) if (last[i] > last[id]) id = i;
+  return { id, text: tokenizer.decode([id]) };
+}
+
 /** The checkpoint opened (read tensor by tensor as the session uploads it), or seeded weights. */
 export function weightsFor(c: Compiled, o: CommonOptions): Map<string, Float32Array> | WeightProvider {
   return o.weights ? openCheckpoint(c.spec, c.graph.weights, o.weights, o.weightsFormat) : seededWeights(c.graph.weights, o.seed);
@@ -80,17 +97,23 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     check: { type: 'boolean' },
     json: { type: 'boolean' },
     ids: { type: 'string' },
+    text: { type: 'string' },
     out: { type: 'string' },
     'check-finite': { type: 'boolean' },
     ...WEIGHTS_DTYPE,
   });
-  const given = values.ids ? readIds(String(values.ids)) : undefined;
+  const checkpoint = checkpointAt(common.spec);
+  common.weights ??= checkpoint?.weights;
+  if (values.ids !== undefined && values.text !== undefined) throw usageError('run: --ids and --text both give the tokens; use one');
+  const tokenizer = values.text === undefined ? undefined : ((checkpoint && checkpointTokenizer(checkpoint)) ?? byteTokenizer());
+  const given = values.ids ? readIds(String(values.ids)) : tokenizer ? textIds(tokenizer, String(values.text)) : undefined;
   if (given) Object.assign(common, { batch: given.batch, seq: given.seq });
   specWarnings(io, common.spec, common.strict);
   const gpu = await acquireGpu();
   const profile = await commandProfile(gpu, io);
   const dtype = weightsDtype(values['weights-dtype'], common.weights, profile);
   const compiled = build(common, profile, dtype);
+  if (tokenizer) checkTokenizerVocab(tokenizer, compiled.spec.vocab, checkpoint ? join(checkpoint.dir, 'tokenizer.json') : `model '${compiled.spec.name}'`);
   const source = weightsFor(compiled, common);
   const tokens = given?.ids ?? randomTokens(common.seed, common.batch * common.seq, compiled.spec.vocab);
   const bars = showProgress(io, values.json);
@@ -125,6 +148,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     if (dtype === 'f16') relErrF32 = relativeError(result.logits, interpretGraph(compiled.graph, weights, tokens).outputs.logits);
   }
   const schedules = compiled.plan.mixers.map((m) => (m.schedule === 'chunkwise' ? `chunkwise(${m.chunk})` : m.schedule));
+  const next = tokenizer ? nextToken(tokenizer, result.logits, compiled.spec.vocab) : null;
   const adapter = compiled.plan.device.name;
   if (values.json) {
     io.out(
@@ -139,6 +163,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
         relErr: relErr === null ? null : Number.isFinite(relErr) ? relErr : 'Infinity',
         ...(dtype === 'f16' ? { weights: 'f16', relErrF32: relErrF32 === null ? null : Number.isFinite(relErrF32) ? relErrF32 : 'Infinity' } : {}),
         ...(values['check-finite'] ? { finite: true } : {}),
+        ...(next ? { next } : {}),
       }) + '\n',
     );
   } else {
@@ -149,6 +174,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
       ...compiled.plan.mixers.map((m) => `layer ${m.layer}   ${m.label}: ${schedules[compiled.plan.mixers.indexOf(m)]}  (${m.why})`),
       `forward   ${result.ms.toFixed(2)} ms, ${compiled.program.steps.length} kernels in one submission`,
     ];
+    if (next) lines.push(`next      token ${next.id} ${JSON.stringify(next.text)} (the most likely after the ${common.seq} tokens of --text, ${tokenizer!.name})`);
     if (values['check-finite']) lines.push(`finite    every output of the ${compiled.program.steps.length} kernels is finite`);
     if (relErr !== null) lines.push(`check     rms(out-ref)/rms(ref) = ${relErr.toExponential(3)} against the float64 reference${dtype === 'f16' ? ' (over the f16-rounded weights)' : ''} ${relErr < 1e-4 ? '(ok)' : '(TOO LARGE)'}`);
     if (relErrF32 !== null) lines.push(`f16 cost  rms(out-ref)/rms(ref) = ${relErrF32.toExponential(3)} against the float64 reference over the f32 weights`);
