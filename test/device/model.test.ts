@@ -1,11 +1,15 @@
 /**
  * Whole models on the adapter against the float64 reference: every schedule, final states, and a
  * sequence resumed from carried state in another schedule.
+ *
+ * T = 41 with chunks of 16: three chunks, the last one partial (9 tokens), so the chunkwise
+ * schedule carries state across chunk boundaries and masks a short chunk in every model. The
+ * resumed sequences reuse the same programs (two windows of 41), so no test adds pipelines.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ScheduleChoice } from '../../compiler/check/spec.ts';
-import { compileSource, type Compiled } from '../../compiler/pipeline.ts';
+import { checkSource, compileSource, type Compiled } from '../../compiler/pipeline.ts';
 import { nonCausalMixer } from '../../compiler/mixers/family-op.ts';
 import { LoomError } from '../../grammar/diagnostics.ts';
 import { deviceProfile } from '../../runtime/gpu.ts';
@@ -21,8 +25,24 @@ const MODELS = readdirSync('models')
   .filter((f) => f.endsWith('.loom'))
   .sort()
   .map((f) => `models/${f}`);
-const SCHEDULES: ScheduleChoice[] = [{ kind: 'parallel' }, { kind: 'chunkwise', chunk: 16 }, { kind: 'recurrent' }];
-const T = 16;
+const CHUNK = 16;
+const SCHEDULES: ScheduleChoice[] = [{ kind: 'parallel' }, { kind: 'chunkwise', chunk: CHUNK }, { kind: 'recurrent' }];
+const T = 41;
+/**
+ * rms(out - ref) / rms(ref) of a whole model in f32: each kernel adds rounding of ~1e-7 relative and
+ * the 2-8 layers compound it; the models measured 2e-7 to 1.5e-6 on lavapipe and the H200
+ * (bench/gpu/). 1e-5 leaves a margin of 6x or more.
+ */
+const MODEL_TOL = 1e-5;
+/**
+ * ReBased's kernel (c q'.k')^2 is the sum of 136 signed products of its quadratic features, which
+ * cancel when q' and k' are nearly orthogonal (docs/mixers.md §1.1); a token whose normaliser is
+ * then near eps loses relative precision, and the loss depends on the order of the additions:
+ * 4e-7 with lavapipe's rolled loops, 2.6e-4 with the GPU variant's unrolled ones on the same device
+ * and inputs (T = 48), 1.9e-4 on the H200.
+ */
+const TOLERANCES: Record<string, number> = { 'models/rebased.loom': 1e-3 };
+const tol = (path: string) => TOLERANCES[path] ?? MODEL_TOL;
 const label = (s: ScheduleChoice) => (s.kind === 'chunkwise' ? `chunkwise${s.chunk}` : s.kind);
 
 /** Compiles for one schedule; undefined when the planner refuses it (LOOM4003, with a reason). */
@@ -45,9 +65,9 @@ function tokens(seed: number, n: number, vocab: number): Int32Array {
 }
 
 describe.each(MODELS)('%s', (path) => {
-  // One program size (B=1, T=16) per schedule: the kernel suites cover other shapes, and each new
+  // One program size (B=1, T=41) per schedule: the kernel suites cover other shapes, and each new
   // size is a new pipeline, which lavapipe compiles slowly for the larger mixer kernels.
-  it.each(SCHEDULES.map((s) => [label(s), s] as const))('B1-T16 %s: logits and final states match the reference', async (_, schedule) => {
+  it.each(SCHEDULES.map((s) => [label(s), s] as const))(`B1-T${T} %s: logits and final states match the reference`, async (_, schedule) => {
     const c = await tryBuild(path, 1, T, schedule);
     if (!c) return; // refused with a reason (checked in tryBuild)
     const w = seededWeights(c.graph.weights, 11);
@@ -56,25 +76,26 @@ describe.each(MODELS)('%s', (path) => {
     const out = await session.forward(ids);
     session.destroy();
     const ref = interpretGraph(c.graph, w, ids).outputs;
-    expectClose('logits', out.logits, ref.logits);
-    for (const [name, value] of Object.entries(out.states)) expectClose(name, value, ref[name]);
+    expectClose('logits', out.logits, ref.logits, tol(path));
+    for (const [name, value] of Object.entries(out.states)) expectClose(name, value, ref[name], tol(path));
   });
 
   it('resumes a sequence from carried state in another schedule', async () => {
     const [T1, T2] = [T, T]; // the same program sizes as above, so no new pipelines
     const g = await gpu();
-    const full = await build(path, 1, T1 + T2, { kind: 'recurrent' });
     // A non-causal mixer sees the whole window: there is no continuation to compare (LOOM4020,
     // tested in generated-module.test.ts).
-    if (nonCausalMixer(full.spec)) return;
+    const spec = checkSource(readFileSync(path, 'utf8'), path).spec!;
+    if (nonCausalMixer(spec)) return;
+    const full = await build(path, 1, T1 + T2, { kind: 'recurrent' }); // compiled for the reference only
     const w = seededWeights(full.graph.weights, 5);
     const ids = tokens(2, T1 + T2, full.spec.vocab);
     const ref = interpretGraph(full.graph, w, ids).outputs.logits;
     const vocab = full.spec.vocab;
     const pairs: [ScheduleChoice, ScheduleChoice][] = [
       [{ kind: 'parallel' }, { kind: 'recurrent' }],
-      [{ kind: 'chunkwise', chunk: 8 }, { kind: 'parallel' }],
-      [{ kind: 'recurrent' }, { kind: 'chunkwise', chunk: 16 }],
+      [{ kind: 'chunkwise', chunk: CHUNK }, { kind: 'parallel' }],
+      [{ kind: 'recurrent' }, { kind: 'chunkwise', chunk: CHUNK }],
     ];
     for (const [a, b] of pairs) {
       const [ca, cb] = [await tryBuild(path, 1, T1, a), await tryBuild(path, 1, T2, b)];
@@ -85,8 +106,8 @@ describe.each(MODELS)('%s', (path) => {
       const second = await Session.create(g, cb, w);
       const q = await second.forward(ids.subarray(T1), p.states);
       second.destroy();
-      expectClose(`${label(a)} then ${label(b)}: first part`, p.logits, ref.subarray(0, T1 * vocab));
-      expectClose(`${label(a)} then ${label(b)}: resumed part`, q.logits, ref.subarray(T1 * vocab));
+      expectClose(`${label(a)} then ${label(b)}: first part`, p.logits, ref.subarray(0, T1 * vocab), tol(path));
+      expectClose(`${label(a)} then ${label(b)}: resumed part`, q.logits, ref.subarray(T1 * vocab), tol(path));
     }
   });
 });
