@@ -125,11 +125,8 @@ export class Model {
   /**
    * Compiles both programs' pipelines and uploads the weights once (checked by name and shape).
    * `keepActivations`: every intermediate buffer of the forward program keeps its value after a
-   * run (no memory reuse), for `readForwardBuffers`.
-   */
-  /**
-   * `windows`: where the window programs come from (default `artifacts.windows`; null: none, so
-   * a prefill runs windows of T and single steps).
+   * run (no memory reuse), for `readForwardBuffers`. `windows`: where the window programs come
+   * from (default `artifacts.windows`; null: none, so a prefill runs windows of T and single steps).
    * Both programs' pipelines are compiled first (`onCompile(done, total)` over both), then the
    * weights are uploaded tensor by tensor (`onLoad(doneBytes, totalBytes)`): from a provider, one
    * tensor is in host memory at a time. The caller closes a provider it opened.
