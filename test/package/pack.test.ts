@@ -2,8 +2,10 @@
  * The new user's path, end to end: `npm run build` and `npm pack`, the tarball installed in a fresh
  * temporary project, the installed `loom compile --emit ts` run on a spec, a program written
  * against the generated module type-checked by tsc (strict, declarations checked too) and run
- * with plain `node` (no tsx, no TypeScript at run time). The logits it prints must be finite and
- * match the float64 reference of the same spec, weights and tokens.
+ * with plain `node` (no tsx, no TypeScript at run time). Its weights come the documented ways: seeded,
+ * through a safetensors file, and from an fla checkpoint (a spec by the installed `loom import`).
+ * The logits it prints must be finite and match the float64 reference of the same spec, weights
+ * and tokens.
  *
  * Needs npm and its cache (filled by `npm ci`): the dependencies' tarballs come from the cache,
  * only their registry metadata from the network when not cached. Needs an adapter to run.
@@ -14,9 +16,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../../compiler/pipeline.ts';
+import { loadCheckpoint } from '../../runtime/fla-weights.ts';
 import { interpretGraph } from '../../runtime/reference/interpret.ts';
 import { seededWeights } from '../../runtime/weights.ts';
 import { expectClose } from '../helpers/compare.ts';
+import { CONFIGS, synthesize, writeCheckpoint } from '../helpers/fla-checkpoint.ts';
 
 const ROOT = resolve('.');
 const SPEC = join(ROOT, 'models', 'linear-transformer.loom');
@@ -45,17 +49,23 @@ function run(cmd: string, args: string[], cwd: string): string {
   }
 }
 
-/** The program a user writes: seeded weights saved as safetensors and loaded back, forward, prefill, step. */
-const PROGRAM = `import { acquireGpu, loadWeights, saveWeights, seededWeights } from 'loom/runtime';
+/**
+ * The program a user writes. A linear transformer: seeded weights saved as safetensors and opened
+ * as a provider (read tensor by tensor while the model uploads them), forward, prefill, step. An
+ * imported fla model: its checkpoint opened in fla's names, forward.
+ */
+const PROGRAM = `import { acquireGpu, openCheckpoint, openLoomWeights, saveWeights, seededWeights } from 'loom/runtime';
 import { readSpecFile } from 'loom/compiler';
 import { DIMS, LinearTransformer } from './lt/model.js';
+import { LinearAttn } from './la/model.js';
 
-const [spec, seed, file] = process.argv.slice(2);
-const { decls } = readSpecFile(spec);
-saveWeights(file, decls, seededWeights(decls, Number(seed)));
-const weights = loadWeights(decls, file);
+const [ltSpec, seed, file, laSpec, checkpoint] = process.argv.slice(2);
 const gpu = await acquireGpu();
+const { decls } = readSpecFile(ltSpec);
+saveWeights(file, decls, seededWeights(decls, Number(seed)));
+const weights = openLoomWeights(decls, file);
 const model = await LinearTransformer.create(gpu, weights);
+weights.close();
 const { B, T, vocab } = DIMS;
 const tokens = Int32Array.from({ length: B * T }, (_, i) => (i * 37 + 11) % vocab);
 const { logits } = await model.forward(tokens);
@@ -63,13 +73,20 @@ await model.prefill(tokens);
 const next = Int32Array.from({ length: B }, (_, b) => (b * 53 + 5) % vocab);
 const stepLogits = await model.step(next);
 model.destroy();
-console.log('RESULT ' + JSON.stringify({ dims: DIMS, tokens: [...tokens], next: [...next], logits: [...logits], step: [...stepLogits] }));
+
+const la = readSpecFile(laSpec);
+const ck = openCheckpoint(la.spec, la.decls, checkpoint);
+const fla = await LinearAttn.create(gpu, ck);
+ck.close();
+const flaLogits = (await fla.forward(tokens)).logits;
+fla.destroy();
+console.log('RESULT ' + JSON.stringify({ dims: DIMS, tokens: [...tokens], next: [...next], logits: [...logits], step: [...stepLogits], fla: [...flaLogits] }));
 `;
 
 /** Every declaration file checked too (skipLibCheck off): WebGPU's declarations need the DOM lib then. */
 const TSCONFIG = {
   compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, types: ['node'], lib: ['ES2023', 'DOM'] },
-  files: ['main.ts', 'lt/model.ts'],
+  files: ['main.ts', 'lt/model.ts', 'la/model.ts'],
 };
 
 interface Result {
@@ -78,6 +95,7 @@ interface Result {
   next: number[];
   logits: number[];
   step: number[];
+  fla: number[];
 }
 
 describe('the packed package, installed in a fresh project', () => {
@@ -101,15 +119,22 @@ describe('the packed package, installed in a fresh project', () => {
     expect(existsSync(join(modules, 'tsx'))).toBe(false);
 
     // The installed command, through npm's bin link.
-    const log = run(join(modules, '.bin', 'loom'), ['compile', SPEC, '-o', 'lt', '--emit', 'ts', '--batch', String(B), '--seq', String(T)], APP);
-    expect(log).toContain('model.ts');
+    const loom = (...args: string[]) => run(join(modules, '.bin', 'loom'), args, APP);
+    const dims = ['--emit', 'ts', '--batch', String(B), '--seq', String(T)];
+    expect(loom('compile', SPEC, '-o', 'lt', ...dims)).toContain('model.ts');
     expect(readFileSync(join(APP, 'lt', 'model.ts'), 'utf8')).toContain("from 'loom/runtime'");
+    // An fla checkpoint (LinearAttention, synthesised in fla's names and torch layouts) and its spec.
+    execFileSync('mkdir', ['-p', join(APP, 'ckpt')]);
+    writeFileSync(join(APP, 'ckpt', 'config.json'), JSON.stringify(CONFIGS.linear_attn));
+    writeCheckpoint(join(APP, 'ckpt', 'model.safetensors'), synthesize('linear_attn', SEED));
+    loom('import', 'ckpt/config.json', '-o', 'linear_attn.loom'); // the model is named after the file
+    loom('compile', 'linear_attn.loom', '-o', 'la', ...dims);
 
     // Type-check and compile in place (model.js beside its kernels), then run with plain node.
     writeFileSync(join(APP, 'main.ts'), PROGRAM);
     writeFileSync(join(APP, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
     run(process.execPath, [join(modules, 'typescript', 'bin', 'tsc'), '-p', '.'], APP);
-    const out = run(process.execPath, ['main.js', SPEC, String(SEED), 'weights.safetensors'], APP);
+    const out = run(process.execPath, ['main.js', SPEC, String(SEED), 'weights.safetensors', 'linear_attn.loom', 'ckpt/model.safetensors'], APP);
     const line = out.split('\n').find((l) => l.startsWith('RESULT '));
     expect(line, out).toBeDefined();
     const r = JSON.parse(line!.slice('RESULT '.length)) as Result;
@@ -135,5 +160,13 @@ describe('the packed package, installed in a fresh project', () => {
     const full = interpretGraph(graph(T + 1), weights, longer).outputs.logits;
     const last = Float64Array.from({ length: B * V }, (_, i) => full[(Math.floor(i / V) * (T + 1) + T) * V + (i % V)]);
     expectClose('step logits', r.step, last, 5e-6);
+
+    // The fla model over the checkpoint as Loom's own loader reads it (2 layers, dim 64: measured
+    // 4.1e-7 on lavapipe; the same f32-rounding reasoning and tolerance as above).
+    const laPath = join(APP, 'linear_attn.loom');
+    const la = compileSource(readFileSync(laPath, 'utf8'), laPath, { batch: B, seq: T });
+    if (!la.ok) throw new Error(la.diagnostics.map((d) => d.message).join('\n'));
+    const laWeights = loadCheckpoint(la.compiled.spec, la.compiled.graph.weights, join(APP, 'ckpt', 'model.safetensors'));
+    expectClose('fla checkpoint logits', r.fla, interpretGraph(la.compiled.graph, laWeights, r.tokens).outputs.logits, 5e-6);
   });
 });
