@@ -91,9 +91,10 @@ export function resolveChoice(spec: ScheduleSpec, layer: number, mode: Mode, ove
 /** What a planner refusal is about: the schedule entry that chose it, a knob of the node's mixer, or the mixer. */
 export type Cause = { schedule: Resolved } | { knob: string } | 'mixer';
 
-/** The mixer declaration a node of layer `layer` comes from (its label is `L<layer>.<mixer>...`), if any. */
+/** The mixer a node of layer `layer` comes from (label `L<layer>.<mixer>...`, a weight's `layers.<layer>.<mixer>...`), if any. */
 function mixerOfNode(spec: ModelSpec, label: string, layer: number): string | undefined {
-  const name = label.split('.')[1];
+  const parts = label.split('.');
+  const name = parts[0] === 'layers' ? parts[2] : parts[1];
   const calls = (e: BlockExpr): string[] => (e.kind === 'mixer' ? [mixerOfLayer(spec, e.mixer, layer), ...calls(e.arg)] : 'arg' in e ? calls(e.arg) : 'left' in e ? [...calls(e.left), ...calls(e.right)] : []);
   return spec.block.some((s) => calls(s.expr).includes(name)) ? name : undefined;
 }
@@ -162,14 +163,14 @@ function planMixer(n: Node, g: Graph, spec: ScheduleSpec, device: DeviceProfile,
   return { node: n.id, label: n.label, layer: n.layer, schedule: pick.schedule, chunk: pick.chunk, ...variant, source: choice.kind === 'auto' ? 'auto' : source, why, candidates, ...(unrollLoops(device) ? { unrollK: true } : {}) };
 }
 
-function planMatmul(n: Node & { op: 'matmul' }, g: Graph, device: DeviceProfile, diags: Diagnostic[]): MatmulPlan | undefined {
+function planMatmul(n: Node & { op: 'matmul' }, g: Graph, device: DeviceProfile, opts: PlanOptions, diags: Diagnostic[]): MatmulPlan | undefined {
   const { dims } = matmulNodeDims(g, n);
   const { M, K, N } = dims;
   const variants = matmulVariants(dims, device.limits, device.isCpu);
   const chosen = variants.find((v) => v.ok);
   if (!chosen) {
     const why = variants.map((v) => `${v.variant}: ${v.reason}`).join('; ');
-    diags.push(diag('device-limit', { message: `matmul ${n.label} [${M} x ${K}] x [${K} x ${N}] fits no kernel variant on ${device.name}: ${why}` }));
+    diags.push(planDiag('device-limit', { message: `matmul ${n.label} [${M} x ${K}] x [${K} x ${N}] fits no kernel variant on ${device.name}: ${why}` }, n, 'mixer', opts));
     return undefined;
   }
   return {
@@ -195,11 +196,11 @@ export function plan(g: Graph, spec: ScheduleSpec, device: DeviceProfile, opts: 
       const p = planAttention(n, g, spec, device, opts, diagnostics);
       if (p) mixers.push(p);
     } else if (n.op === 'matmul') {
-      const p = planMatmul(n, g, device, diagnostics);
+      const p = planMatmul(n, g, device, opts, diagnostics);
       if (p) matmuls.push(p);
     }
   }
-  diagnostics.push(...checkTensorSizes(g, device), ...checkWeightDtype(opts.weights ?? 'f32', device));
+  diagnostics.push(...checkTensorSizes(g, device, opts.spec), ...checkWeightDtype(opts.weights ?? 'f32', device));
   if (opts.weights === 'f16') {
     const { f16, why } = f16Matmuls(g);
     for (const m of matmuls) {
@@ -210,15 +211,18 @@ export function plan(g: Graph, spec: ScheduleSpec, device: DeviceProfile, opts: 
   return diagnostics.length ? { diagnostics } : { plan: { mode: opts.mode, device, mixers, matmuls }, diagnostics };
 }
 
-/** Every tensor must fit one storage binding of the device; refused here, before any dispatch. */
-export function checkTensorSizes(g: Graph, device: DeviceProfile): Diagnostic[] {
+/**
+ * Every tensor must fit one storage binding of the device; refused here, before any dispatch (at
+ * the declaration of the mixer the tensor belongs to, when `spec` is given).
+ */
+export function checkTensorSizes(g: Graph, device: DeviceProfile, spec?: ModelSpec): Diagnostic[] {
   const max = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const out: Diagnostic[] = [];
   for (const n of g.nodes) {
     const bytes = n.type.shape.reduce((a, b) => a * b, 1) * 4;
     if (bytes > max) {
       const what = n.op === 'weight' ? `weight '${n.name}'` : `tensor ${n.label}`;
-      out.push(diag('device-limit', { message: `${what} [${n.type.shape.join(', ')}] needs ${bytes} bytes; ${device.name} binds at most ${max} bytes per buffer` }));
+      out.push(planDiag('device-limit', { message: `${what} [${n.type.shape.join(', ')}] needs ${bytes} bytes; ${device.name} binds at most ${max} bytes per buffer` }, n, 'mixer', { mode: 'prefill', spec }));
     }
   }
   return out;

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileSource, type CompileOptions } from '../../compiler/pipeline.ts';
+import { DEFAULT_LIMITS, type DeviceProfile } from '../../compiler/plan/device.ts';
 import { locate } from '../../compiler/plan/plan.ts';
 import { renderDiagnostics } from '../../grammar/render.ts';
 
@@ -75,5 +76,20 @@ describe('located planner errors', () => {
     if (!r.ok) throw new Error('compiles');
     expect(locate({ label: 'L0.mlp0.up', layer: 0 }, 'mixer', r.compiled.spec)).toEqual({ where: { file: 'm.loom' }, notes: [] });
     expect(locate({ label: 'L1.a', layer: 1 }, 'mixer', r.compiled.spec).where.span?.line).toBe(7);
+  });
+});
+
+describe('located device limits', () => {
+  it('a tensor over the binding limit: at the declaration of its mixer; the model-level ones at the file', () => {
+    const device: DeviceProfile = { name: 'tiny', isCpu: false, limits: { ...DEFAULT_LIMITS, maxStorageBufferBindingSize: 1 << 16, maxBufferSize: 1 << 16 } };
+    const text = spec('linear_attn', { dim: 256 });
+    const r = compileSource(text, 'm.loom', { batch: 1, seq: 16, device });
+    expect(r.ok).toBe(false);
+    const limits = r.diagnostics.filter((d) => d.code === 4004);
+    const mixer = limits.filter((d) => /'layers\.\d\.a\./.test(d.message));
+    expect(mixer.length).toBeGreaterThan(0);
+    for (const d of mixer) expect(`${d.file}:${d.span?.line}:${d.span?.col}`, d.message).toBe('m.loom:7:9');
+    const embed = limits.find((d) => d.message.startsWith("weight 'embed.weight'"))!;
+    expect([embed.file, embed.span]).toEqual(['m.loom', undefined]);
   });
 });
