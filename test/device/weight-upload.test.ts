@@ -4,7 +4,8 @@
  * logits (the same values reach the same buffers, so the comparison is exact), with f32 and with
  * f16 weight buffers, from a Loom-named BF16 file and from an fla-named BF16 checkpoint whose
  * Linear weights are transposed on read. Each tensor is read exactly once, and the progress
- * callbacks count the pipelines and the bytes the device stores.
+ * callbacks count the pipelines and the bytes the device stores. A value f16 cannot hold stops
+ * the upload with LOOM5001 and frees what was allocated.
  */
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs';
@@ -14,10 +15,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileInMemory } from '../../cli/open-model.ts';
 import { importConfig } from '../../compiler/import/config.ts';
 import { compileSource } from '../../compiler/pipeline.ts';
+import { LoomError } from '../../grammar/diagnostics.ts';
 import { loadCheckpoint, openCheckpoint } from '../../runtime/fla-weights.ts';
 import { deviceProfile } from '../../runtime/gpu.ts';
 import { Model } from '../../runtime/model.ts';
-import { bufferBytes } from '../../runtime/program.ts';
+import { bufferBytes, liveGpuBuffers } from '../../runtime/program.ts';
 import { Rng } from '../../runtime/random.ts';
 import { writeSafetensors } from '../../runtime/safetensors.ts';
 import { Session } from '../../runtime/session.ts';
@@ -96,5 +98,25 @@ describe('Session.create from an fla checkpoint provider (transposed on read)', 
     } finally {
       session.destroy();
     }
+  });
+
+  it('a BF16 value beyond f16 range in an f16 weight is refused mid-upload (LOOM5001), leaving no GPU buffer behind', async () => {
+    const g = await gpu();
+    const text = importConfig(JSON.stringify(CONFIGS.gla), 'gla.json', 'gla.loom').text;
+    const r = compileSource(text, 'gla.loom', { batch: 1, seq: 3, schedule: { kind: 'recurrent' }, device: deviceProfile(g), weights: 'f16' });
+    if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+    const c = r.compiled;
+    const ck = synthesize('gla', 23, true);
+    ck.get('model.layers.1.mlp.down_proj.weight')!.data[5] = 70144; // a bf16 value; f16's largest is 65504
+    const file = join(dir, 'fla-gla-big.safetensors');
+    writeCheckpoint(file, ck, 'BF16');
+    const before = liveGpuBuffers();
+    const p = openCheckpoint(c.spec, c.graph.weights, file);
+    const e = await Session.create(g, c, p).then(() => null, (err: unknown) => err as LoomError);
+    p.close();
+    expect(e).toBeInstanceOf(LoomError);
+    expect(e!.diagnostics[0].code).toBe(5001);
+    expect(e!.message).toContain(`${file}: tensor 'model.layers.1.mlp.down_proj.weight': value 70144 at index 5 is beyond f16's range`);
+    expect(liveGpuBuffers()).toBe(before);
   });
 });
