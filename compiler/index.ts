@@ -18,6 +18,7 @@ export type { WeightDecl, WeightInit } from './ir/graph.ts';
 export { DEFAULT_PROFILE, type DeviceProfile } from './plan/device.ts';
 export { LoomError, type Diagnostic } from '../grammar/diagnostics.ts';
 export { renderDiagnostics } from '../grammar/render.ts';
+export { compileInMemory, openPretrained, type OpenOptions, type Pretrained, type PretrainedOptions } from '../runtime/open.ts';
 
 /**
  * The checked spec of a `.loom` file and the declarations of its weights (name, shape,

@@ -25,7 +25,7 @@ import type { WeightDecl } from '../compiler/ir/graph.ts';
 import { diag, LoomError, type Diagnostic } from '../grammar/diagnostics.ts';
 import { f16Bits, f16Value } from './f16.ts';
 import { openWeights, type WeightSource } from './safetensors-index.ts';
-import { openLoomWeights, readAll, type WeightProvider } from './weights.ts';
+import { openLoomWeights, readAll, summarizeWeightErrors, type WeightProvider } from './weights.ts';
 
 export type Transform = 'none' | 'transpose' | 'conv';
 export type Naming = 'fla' | 'hf';
@@ -319,7 +319,7 @@ function checkMapped(map: readonly MappedWeight[], src: WeightSource): { chosen:
  */
 export function mappedProvider(map: readonly MappedWeight[], src: WeightSource): WeightProvider {
   const { chosen, errors } = checkMapped(map, src);
-  if (errors.length) throw new LoomError(errors);
+  if (errors.length) throw new LoomError(summarizeWeightErrors(errors, src.path, "fla's / Hugging Face's names"));
   const byLoom = new Map(map.map((w) => [w.loom, w]));
   const entry = (loom: string) => {
     const w = byLoom.get(loom);

@@ -171,6 +171,22 @@ export function seededWeights(decls: readonly WeightDecl[], seed: number): Map<s
  * error too (LOOM5001 bad-weights). All problems are reported together, from the headers alone; no
  * tensor data is read until the provider's `read`. Close it when done.
  */
+/** How many problems of a weights file are listed one by one before they become one summary. */
+const LISTED_PROBLEMS = 6;
+
+/**
+ * The problems of a weights file as they are when few, else one summary (LOOM5001): how many
+ * tensors are missing, mis-shaped or not the model's, the first few, and the naming the file uses,
+ * since a file that fits nothing is usually another model's checkpoint.
+ */
+export function summarizeWeightErrors(errors: Diagnostic[], path: string, naming: string): Diagnostic[] {
+  if (errors.length <= LISTED_PROBLEMS) return errors;
+  const count = (name: string) => errors.filter((d) => d.name === name).length;
+  const first = errors.slice(0, 3).map((d) => `  ${d.message}`).join('\n');
+  const message = `${path} does not hold this model's weights: ${count('missing-weight')} tensors missing, ${count('weight-shape')} of the wrong shape, ${count('bad-weights')} other problems (tensors the model does not have, wrong dtypes); its names were read as ${naming}. Is it another model's checkpoint? The first problems:\n${first}`;
+  return [diag('bad-weights', { message }, { file: path })];
+}
+
 export function openLoomWeights(decls: readonly WeightDecl[], path: string): WeightProvider {
   const source = openWeights(path);
   try {
@@ -192,7 +208,7 @@ export function openLoomWeights(decls: readonly WeightDecl[], path: string): Wei
       const names = extra.map((n) => `'${n}'`).join(', ');
       errors.push(diag('bad-weights', { message: `${path}: tensor(s) ${names} are not weights of the model` }, { file: path }));
     }
-    if (errors.length > 0) throw new LoomError(errors);
+    if (errors.length > 0) throw new LoomError(summarizeWeightErrors(errors, path, "Loom's names"));
   } catch (e) {
     source.close();
     throw e;
