@@ -9,6 +9,7 @@ import { WEIGHTS_FORMATS, type WeightsFormat } from '../runtime/fla-weights.ts';
 import { chooseWeightDtype, type WeightDtype, type WeightDtypeRequest } from '../compiler/plan/weight-dtype.ts';
 import type { DeviceProfile } from '../compiler/plan/device.ts';
 import { checkpointDtypes } from '../runtime/safetensors-index.ts';
+import type { OptionDef, Values } from './command.ts';
 import { usageError } from './io.ts';
 
 export interface CommonOptions {
@@ -24,30 +25,30 @@ export interface CommonOptions {
   strict: boolean;
 }
 
-const COMMON = {
-  seq: { type: 'string' },
-  batch: { type: 'string' },
-  schedule: { type: 'string' },
-  seed: { type: 'string' },
-  weights: { type: 'string' },
-  'weights-format': { type: 'string' },
-  strict: { type: 'boolean' },
-} as const;
+/** The options of the commands that compile a spec, each declared once with its description. */
+export const OPTION = {
+  seq: { flag: 'seq', value: 'T', help: 'sequence length: tokens per sequence (default 128)' },
+  batch: { flag: 'batch', value: 'B', help: 'batch size: sequences at once (default 1)' },
+  schedule: { flag: 'schedule', value: 'S', help: "parallel | chunkwise | chunkwise(C) | recurrent | auto, for every layer (default: the spec's schedule)" },
+  seed: { flag: 'seed', value: 'N', help: 'seed of the random weights and token ids (default 0)' },
+  weights: { flag: 'weights', value: 'FILE', help: "weights from a .safetensors file or a sharded model.safetensors.index.json, Loom's or fla's/HF's tensor names (default: random from --seed)" },
+  weightsFormat: { flag: 'weights-format', value: 'F', help: 'auto | loom | fla: how --weights names its tensors (default auto: detected)' },
+  strict: { flag: 'strict', help: "the spec's warnings (unused mixers and parameters, pattern entries no layer reaches) fail the command" },
+  weightsDtype: { flag: 'weights-dtype', value: 'D', help: "auto | f32 | f16: how the matmuls' weights are stored on the device (default auto: f16 for an f16/bf16 checkpoint on a device with shader-f16)" },
+  json: { flag: 'json', help: 'print exactly one JSON object on stdout (no progress bars)' },
+} as const satisfies Record<string, OptionDef>;
 
-type Extra = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+/** The options every spec-compiling command shares: shape, schedule and --strict. */
+export const SPEC_OPTIONS: readonly OptionDef[] = [OPTION.seq, OPTION.batch, OPTION.schedule, OPTION.strict];
 
-export function parseCommand<E extends Extra>(command: string, args: string[], extra: E) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { ...COMMON, ...extra }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw usageError(`${command}: ${(e as Error).message}`);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw usageError(`${command}: expected one spec file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
+/**
+ * The spec path and the shared options from `values` (by long name; absent: the default), checked
+ * as before: positive integers, a schedule in the spec language's own grammar, a known format.
+ */
+export function commonOptions(spec: string, values: Values): CommonOptions {
   const v = values as Record<string, string | boolean | undefined>;
-  const common: CommonOptions = {
-    spec: positionals[0],
+  return {
+    spec,
     seq: positiveInt(v.seq, 128, '--seq'),
     batch: positiveInt(v.batch, 1, '--batch'),
     seed: nonNegativeInt(v.seed, 0, '--seed'),
@@ -56,14 +57,7 @@ export function parseCommand<E extends Extra>(command: string, args: string[], e
     weightsFormat: weightsFormat(v['weights-format']),
     strict: v.strict === true,
   };
-  return { common, values: v };
 }
-
-/**
- * `--weights-dtype auto|f32|f16` (compile, run, explain, generate): how the matmuls' weights are
- * stored on the device (compiler/plan/weight-dtype.ts). A flag of its own: `--weights` names a file.
- */
-export const WEIGHTS_DTYPE = { 'weights-dtype': { type: 'string' } } as const;
 
 /**
  * The storage of the matmul weights for `--weights-dtype` (default auto) and the weights the
@@ -82,14 +76,14 @@ function weightsFormat(v: unknown): WeightsFormat {
   return v as WeightsFormat;
 }
 
-function positiveInt(v: unknown, fallback: number, flag: string): number {
+export function positiveInt(v: unknown, fallback: number, flag: string): number {
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw usageError(`${flag} must be a positive integer, got '${v}'`);
   return n;
 }
 
-function nonNegativeInt(v: unknown, fallback: number, flag: string): number {
+export function nonNegativeInt(v: unknown, fallback: number, flag: string): number {
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw usageError(`${flag} must be an integer in [0, 2^32), got '${v}'`);
@@ -107,4 +101,29 @@ function parseSchedule(text: string): ScheduleChoice {
   const choice = scheduleChoice(entry.value, new Map(), ctx);
   if (!choice) throw new LoomError(ctx.diagnostics.map((d) => ({ ...d, file: undefined, span: undefined })));
   return choice;
+}
+
+// Until run and generate declare their options (cli/command.ts): their parsing as before.
+const COMMON = {
+  seq: { type: 'string' },
+  batch: { type: 'string' },
+  schedule: { type: 'string' },
+  seed: { type: 'string' },
+  weights: { type: 'string' },
+  'weights-format': { type: 'string' },
+  strict: { type: 'boolean' },
+} as const;
+export const WEIGHTS_DTYPE = { 'weights-dtype': { type: 'string' } } as const;
+type Extra = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+export function parseCommand<E extends Extra>(command: string, args: string[], extra: E) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...COMMON, ...extra }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw usageError(`${command}: ${(e as Error).message}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw usageError(`${command}: expected one spec file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
+  const v = values as Record<string, string | boolean | undefined>;
+  return { common: commonOptions(positionals[0], v), values: v };
 }

@@ -13,7 +13,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { parseArgs } from 'node:util';
 import type { ProgramSpec } from '../../compiler/codegen/program.ts';
 import { diffArtifacts, type FileDiff } from '../../compiler/emit/diff.ts';
 import { MANIFEST, MANIFEST_FORMAT, type CompiledPair, type EmitOptions, type Manifest } from '../../compiler/emit/emit.ts';
@@ -26,7 +25,9 @@ import { Model } from '../../runtime/model.ts';
 import { ShaderCompileError } from '../../runtime/program.ts';
 import { interpretGraph } from '../../runtime/reference/interpret.ts';
 import { seededWeights } from '../../runtime/weights.ts';
+import type { CommandDef } from '../command.ts';
 import { printDiagnostics, sources, usageError, type Io } from '../io.ts';
+import { nonNegativeInt, OPTION } from '../options.ts';
 import { checkKernels } from '../kernel-check.ts';
 import { compileFiles, writeArtifacts } from './compile.ts';
 import { randomTokens, relativeError } from './run.ts';
@@ -189,23 +190,6 @@ async function checkNumerics(dir: string, pair: CompiledPair, files: ReadonlyMap
   return { ...kernels, ok, lines };
 }
 
-function parse(args: string[]) {
-  try {
-    const { values, positionals } = parseArgs({
-      args,
-      options: { update: { type: 'boolean' }, yes: { type: 'boolean' }, spec: { type: 'string' }, seed: { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
-    });
-    if (positionals.length !== 1) throw new Error(`expected one artifact directory, got ${positionals.length ? positionals.join(' ') : 'none'}`);
-    const seed = values.seed === undefined ? 0 : Number(values.seed);
-    if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got '${values.seed}'`);
-    return { dir: positionals[0], update: Boolean(values.update), yes: Boolean(values.yes), spec: values.spec, seed };
-  } catch (e) {
-    throw usageError(`check: ${(e as Error).message}`);
-  }
-}
-
 function printDiffs(io: Io, diffs: FileDiff[]): void {
   for (const d of diffs) io.out(`${d.kind.padEnd(8)} ${d.file}\n${d.patch}\n`);
 }
@@ -218,9 +202,19 @@ export interface CheckOptions {
   seed: number;
 }
 
-export async function checkCommand(args: string[], io: Io): Promise<number> {
-  return check(parse(args), io);
-}
+export const checkCommand: CommandDef = {
+  name: 'check',
+  args: '<dir>',
+  summary: 're-emit a compiled directory and diff every file, then run its kernels, each alone and then whole, against the float64 reference',
+  details: `Exit status: 0 every file identical and every output within ${TOLERANCE} of the reference; 1 a file differs (or an error); 2 only the numbers differ (or a usage error).`,
+  options: [
+    { flag: 'update', help: 'rewrite the directory with the current compiler\'s output (asks first on a terminal)' },
+    { flag: 'yes', help: 'with --update: rewrite without asking' },
+    { flag: 'spec', value: 'FILE', help: 'the spec to re-emit from (default: the one the manifest names)' },
+    { ...OPTION.seed, help: 'seed of the random weights and token ids of the numeric check (default 0)' },
+  ],
+  run: ([dir], v, io) => check({ dir, update: v.update === true, yes: v.yes === true, spec: v.spec as string | undefined, seed: nonNegativeInt(v.seed, 0, '--seed') }, io),
+};
 
 /**
  * `loom check` without its argument parsing. The summary names the files that differ from the

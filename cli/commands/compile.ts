@@ -13,7 +13,8 @@ import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { acquireGpu, deviceProfile, probeAdapter } from '../../runtime/gpu.ts';
 import { readSpec, specWarnings, usageError, type Io } from '../io.ts';
 import type { WeightDtype } from '../../compiler/plan/weight-dtype.ts';
-import { parseCommand, weightsDtype, WEIGHTS_DTYPE } from '../options.ts';
+import type { CommandDef, Values } from '../command.ts';
+import { commonOptions, OPTION, SPEC_OPTIONS, weightsDtype } from '../options.ts';
 
 /** What the manifest of an earlier `loom compile` in a directory says: its model, spec and files. */
 export interface PreviousCompile {
@@ -182,14 +183,23 @@ export interface CompileOptions {
   force: boolean;
 }
 
-export async function compileCommand(args: string[], io: Io): Promise<number> {
-  const { common, values } = parseCommand('compile', args, {
-    out: { type: 'string', short: 'o' },
-    force: { type: 'boolean' },
-    emit: { type: 'string' },
-    'runtime-import': { type: 'string' },
-    ...WEIGHTS_DTYPE,
-  });
+export const compileCommand: CommandDef = {
+  name: 'compile',
+  args: '<spec>',
+  summary: 'write one .wgsl per kernel of the forward and step programs and manifest.json to a directory',
+  options: [
+    { flag: 'out', short: 'o', value: 'DIR', help: 'the directory to write (required): new, or one loom compiled this model into' },
+    ...SPEC_OPTIONS,
+    { flag: 'emit', value: 'KINDS', help: 'wgsl | wgsl,ts: ts also writes model.ts, a typed module over the runtime (default wgsl)' },
+    { flag: 'runtime-import', value: 'M', help: `the module model.ts imports the runtime from (default ${DEFAULT_RUNTIME_IMPORT})` },
+    { ...OPTION.weightsDtype, help: "auto | f32 | f16: how the matmuls' weights are stored on the device (default auto: f32, as compile reads no weights)" },
+    { flag: 'force', help: 'write into a directory that holds another model\'s compile or files loom did not write' },
+  ],
+  run: ([spec], v, io) => fromOptions(spec, v, io),
+};
+
+async function fromOptions(spec: string, values: Values, io: Io): Promise<number> {
+  const common = commonOptions(spec, values);
   const dir = values.out as string | undefined;
   if (!dir) throw usageError('compile: missing -o DIR (where to write the kernels and manifest.json)');
   specWarnings(io, common.spec, common.strict);

@@ -3,16 +3,28 @@ import { DEFAULT_LIMITS } from '../../compiler/plan/device.ts';
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { acquireGpu, INSTALL_HINT, probeAdapter } from '../../runtime/gpu.ts';
 import { cachePath, loadProfile } from '../../runtime/tune-cache.ts';
+import type { CommandDef } from '../command.ts';
 import type { Io } from '../io.ts';
+import { OPTION } from '../options.ts';
 
-export async function doctorCommand(args: string[], io: Io): Promise<number> {
-  const json = args.includes('--json');
+export const doctorCommand: CommandDef = {
+  name: 'doctor',
+  args: '',
+  summary: 'the adapter, its features, the limits the compiler uses and its calibration',
+  options: [
+    { flag: 'calibrate', help: "re-measure the adapter's matmul, copy and dispatch rates (cached per adapter)" },
+    { ...OPTION.json, help: 'print the adapter, features, limits and calibration as one JSON object' },
+  ],
+  run: (_, v, io) => doctor({ calibrate: v.calibrate === true, json: v.json === true }, io),
+};
+
+export async function doctor({ calibrate, json }: { calibrate: boolean; json: boolean }, io: Io): Promise<number> {
   const found = await probeAdapter();
   if (!found) throw new LoomError([diag('no-adapter', { message: INSTALL_HINT })]);
   const gpu = await acquireGpu();
   const a = gpu.adapter;
   // --calibrate measures now; otherwise the cached calibration, if any (doctor never measures unasked).
-  const profile = await loadProfile(gpu, { calibrate: args.includes('--calibrate') ? 'always' : 'never', warn: (m) => io.err(`loom: warning: ${m}\n`) });
+  const profile = await loadProfile(gpu, { calibrate: calibrate ? 'always' : 'never', warn: (m) => io.err(`loom: warning: ${m}\n`) });
   const cal = profile.calibration;
   if (json) {
     io.out(JSON.stringify({ adapter: a, features: gpu.features, limits: gpu.limits, calibration: cal ?? null, cache: cachePath(gpu) }) + '\n');

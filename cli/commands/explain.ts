@@ -9,14 +9,30 @@ import { candidateKey } from '../../compiler/plan/tuning.ts';
 import { acquireGpu, probeAdapter } from '../../runtime/gpu.ts';
 import { build } from '../build.ts';
 import { specWarnings, usageError, type Io } from '../io.ts';
-import { parseCommand, weightsDtype, WEIGHTS_DTYPE } from '../options.ts';
+import type { CommandDef, Values } from '../command.ts';
+import { commonOptions, OPTION, SPEC_OPTIONS, weightsDtype } from '../options.ts';
 import { elemBytes } from '../../compiler/codegen/kernel.ts';
 import type { BufferDecl } from '../../compiler/codegen/program.ts';
 import type { MatmulPlan } from '../../compiler/plan/plan.ts';
 import { commandProfile } from '../profile.ts';
 
-export async function explainCommand(args: string[], io: Io): Promise<number> {
-  const { common, values } = parseCommand('explain', args, { ir: { type: 'boolean' }, mode: { type: 'string' }, ...WEIGHTS_DTYPE });
+export const explainCommand: CommandDef = {
+  name: 'explain',
+  args: '<spec>',
+  summary: "the plan: each layer's schedule with every alternative's estimate (and measured time once tuned), the matmuls, the memory plan",
+  options: [
+    ...SPEC_OPTIONS,
+    { flag: 'mode', value: 'M', help: "prefill | decode: the forward program over [B, T], or the step program and every carried state's size (default prefill)" },
+    { flag: 'ir', help: 'also dump the graph after each compiler pass' },
+    OPTION.weightsDtype,
+    { ...OPTION.weights, help: "a checkpoint whose tensor dtypes decide --weights-dtype auto (only its headers are read)" },
+  ],
+  run: ([spec], v, io) => explain(spec, v, io),
+};
+
+/** `loom explain SPEC` on its option values (by long name). */
+export async function explain(spec: string, values: Values, io: Io): Promise<number> {
+  const common = commonOptions(spec, values);
   const mode = values.mode ?? 'prefill';
   if (mode !== 'prefill' && mode !== 'decode') throw usageError(`explain: --mode must be prefill or decode, got '${mode}'`);
   specWarnings(io, common.spec, common.strict);

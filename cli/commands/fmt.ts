@@ -8,23 +8,24 @@
  */
 import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import type { Diagnostic } from '../../grammar/diagnostics.ts';
 import { format } from '../../grammar/format.ts';
 import { printDiagnostics, readSpec, usageError } from '../io.ts';
 import type { Io } from '../io.ts';
+import type { CommandDef } from '../command.ts';
 
-export async function fmtCommand(args: string[], io: Io): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { check: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw usageError(`fmt: ${(e as Error).message}`);
-  }
-  const files = parsed.positionals;
+export const fmtCommand: CommandDef = {
+  name: 'fmt',
+  args: '[files...]',
+  summary: 'rewrite .loom specs in canonical form',
+  details: 'Exit status: 0 done (or, with --check, nothing to change); 1 a file does not parse or cannot be written, or --check found files to change.',
+  options: [{ flag: 'check', help: 'write nothing; list the files that would change (exit 1 when there is one)' }],
+  run: (files, v, io) => fmt(files, v.check === true, io),
+};
+
+export async function fmt(files: string[], check: boolean, io: Io): Promise<number> {
   if (files.length === 0) throw usageError('fmt: expected one or more .loom files');
-  const check = parsed.values.check === true;
   const diagnostics: Diagnostic[] = [];
   let changed = 0;
   for (const path of files) {

@@ -7,26 +7,28 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { importConfig } from '../../compiler/import/config.ts';
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
-import { sources, usageError, type Io } from '../io.ts';
+import type { CommandDef } from '../command.ts';
+import { sources, type Io } from '../io.ts';
 
 /** Largest config.json read. */
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
-export async function importCommand(args: string[], io: Io): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { out: { type: 'string', short: 'o' }, force: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw usageError(`import: ${(e as Error).message}`);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw usageError(`import: expected one config.json, got ${positionals.length ? positionals.join(' ') : 'none'}`);
-  const path = positionals[0];
-  const out = values.out;
-  if (out !== undefined && existsSync(out) && !values.force) {
+export const importCommand: CommandDef = {
+  name: 'import',
+  args: '<config>',
+  summary: "a .loom spec from a Hugging Face config.json of an fla model (gla, delta_net, gated_deltanet, retnet, linear_attn, mamba, mamba2, samba, hybrids with attn layers, transformer) or LLaMA",
+  options: [
+    { flag: 'out', short: 'o', value: 'SPEC', help: 'write the spec to this .loom file (default: stdout)' },
+    { flag: 'force', help: 'replace the -o file when it exists' },
+  ],
+  run: ([config], v, io) => importSpec({ config, out: v.out as string | undefined, force: v.force === true }, io),
+};
+
+/** `loom import` without its argument parsing. */
+export async function importSpec({ config: path, out, force }: { config: string; out?: string; force: boolean }, io: Io): Promise<number> {
+  if (out !== undefined && existsSync(out) && !force) {
     throw new LoomError([diag('file-error', { message: `import: '${out}' exists; use --force to overwrite it` })]);
   }
   let text: string;

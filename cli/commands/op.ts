@@ -9,22 +9,34 @@ import { suggest } from '../../grammar/suggest.ts';
 import { acquireGpu, deviceProfile } from '../../runtime/gpu.ts';
 import { Program } from '../../runtime/program.ts';
 import { readSafetensors, writeSafetensors } from '../../runtime/safetensors.ts';
+import type { CommandDef, Values } from '../command.ts';
 import { usageError, type Io } from '../io.ts';
-import { parseCommand } from '../options.ts';
+import { commonOptions, OPTION } from '../options.ts';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function opCommand(args: string[], io: Io): Promise<number> {
-  const { common, values } = parseCommand('op', args, {
-    in: { type: 'string' },
-    out: { type: 'string' },
-    chunk: { type: 'string' },
-    scale: { type: 'string' },
-    normalize: { type: 'boolean' },
-    repeat: { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  const name = common.spec;
+export const opCommand: CommandDef = {
+  name: 'op',
+  args: '<name>',
+  summary: `one mixer op on tensors in flash-linear-attention's layout and names; ops: ${Object.keys(FLA_OPS).join(', ')}`,
+  details:
+    'Reads q, k [B,T,H,K], v [B,T,H,V], g [B,T,H] (log-space scalar decay), gk [B,T,H,K], beta [B,T,H] and an optional initial_state [B,H,K,V] from --in; writes o [B,T,H,V] and final_state [B,H,K,V] (based, rebased: [B,H,K\',V]) to --out.',
+  options: [
+    { flag: 'in', value: 'FILE', help: 'the input tensors (.safetensors, fla names)' },
+    { flag: 'out', value: 'FILE', help: 'where to write o and final_state (.safetensors)' },
+    OPTION.schedule,
+    { flag: 'chunk', value: 'C', help: 'chunk size of the chunkwise schedule (implies --schedule chunkwise)' },
+    { flag: 'scale', value: 'X', help: 'the scale of q (default: K^-1/2 as fla)' },
+    { flag: 'normalize', help: 'divide by the normaliser (the ops that have one)' },
+    { flag: 'repeat', value: 'N', help: 'run N times and report the median time (default 1)' },
+    { ...OPTION.json, help: 'print the op, schedule, shape and median time as one JSON object' },
+  ],
+  run: ([name], v, io) => op(name, v, io),
+};
+
+/** `loom op NAME` on its option values (by long name). */
+export async function op(name: string, values: Values, io: Io): Promise<number> {
+  const common = commonOptions(name, { schedule: values.schedule });
   const def = FLA_OPS[name];
   if (!def) {
     const s = suggest(name, Object.keys(FLA_OPS));

@@ -7,24 +7,10 @@ import { acquireGpu } from '../../runtime/gpu.ts';
 import { cachePath, readCache, writeCache } from '../../runtime/tune-cache.ts';
 import { tuneGraph, type TunedShape } from '../../runtime/tune.ts';
 import { build } from '../build.ts';
+import type { CommandDef, Values } from '../command.ts';
 import { specWarnings, usageError, type Io } from '../io.ts';
-import { parseCommand } from '../options.ts';
+import { commonOptions, OPTION, SPEC_OPTIONS } from '../options.ts';
 import { commandProfile, progressBar } from '../profile.ts';
-
-/** `--seq 256 --seq 1024` or `--seq 256,1024`: the lengths, and the other arguments. */
-function takeSeqs(args: string[]): { seqs: string[]; rest: string[] } {
-  const seqs: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--seq') {
-      if (i + 1 >= args.length) throw usageError('tune: --seq needs a value');
-      seqs.push(...args[++i].split(','));
-    } else if (a.startsWith('--seq=')) seqs.push(...a.slice(6).split(','));
-    else rest.push(a);
-  }
-  return { seqs, rest };
-}
 
 const ms = (x: number | undefined) => (x === undefined ? '-' : `${x.toPrecision(3)} ms`);
 
@@ -39,9 +25,26 @@ function render(s: TunedShape, T: number): string[] {
   return out;
 }
 
-export async function tuneCommand(args: string[], io: Io): Promise<number> {
-  const { seqs, rest } = takeSeqs(args);
-  const { common, values } = parseCommand('tune', rest, { calibrate: { type: 'boolean' }, json: { type: 'boolean' }, quick: { type: 'boolean' }, 'max-seconds': { type: 'string' } });
+export const tuneCommand: CommandDef = {
+  name: 'tune',
+  args: '<spec>',
+  summary: "measure every legal schedule, chunk size and kernel variant of each distinct layer shape on this adapter; auto then prefers the measured times",
+  details: 'The times are cached per adapter in ~/.cache/loom (or $LOOM_CACHE_DIR); `loom explain` shows them.',
+  options: [
+    { ...OPTION.seq, repeat: true, help: 'a sequence length to tune for; repeat it or list several (--seq 256,1024) (default 128)' },
+    ...SPEC_OPTIONS.filter((o) => o.flag !== 'seq'),
+    { flag: 'calibrate', help: "re-measure the adapter's matmul, copy and dispatch rates first" },
+    { flag: 'quick', help: 'one short timing round per candidate (a rough ranking, fast)' },
+    { flag: 'max-seconds', value: 'S', help: "skip candidates estimated to take longer than S seconds (default 20)" },
+    { ...OPTION.json, help: 'print the measurements as one JSON object' },
+  ],
+  run: ([spec], v, io) => tune(spec, v, io),
+};
+
+/** `loom tune SPEC` on its option values (by long name; `seq`: every --seq given). */
+export async function tune(spec: string, values: Values, io: Io): Promise<number> {
+  const seqs = ((values.seq as string[] | undefined) ?? []).flatMap((s) => s.split(','));
+  const common = commonOptions(spec, { ...values, seq: undefined });
   const lengths = (seqs.length ? seqs : [String(common.seq)]).map((t) => {
     const n = Number(t);
     if (!Number.isInteger(n) || n < 1) throw usageError(`--seq must be a positive integer, got '${t}'`);

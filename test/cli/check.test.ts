@@ -55,7 +55,7 @@ describe('loom check on a changed directory', () => {
     expect(r.out).toContain(`+++ b/${victim}\tcurrent compiler`);
     expect(r.out).toMatch(/files\s+1 of \d+ files differ: step\/L1\.fw\.recurrent\.wgsl/);
     const refused = await loom('check', dir, ...spec, '--update');
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2); // a usage error
     expect(refused.err).toMatch(/LOOM6001: check --update: not a terminal.*--yes/);
     expect(readFileSync(join(dir, victim), 'utf8')).toBe(after);
     const updated = await loom('check', dir, ...spec, '--update', '--yes');

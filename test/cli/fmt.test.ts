@@ -61,7 +61,7 @@ describe('loom fmt', () => {
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/LOOM6003: cannot read spec '.*x\.loom': no such file/);
     expect((await loom('fmt')).err).toMatch(/LOOM6001: fmt: expected one or more \.loom files/);
-    expect((await loom('fmt', '--frob', 'a.loom')).err).toMatch(/LOOM6001: fmt: Unknown option '--frob'/);
+    expect((await loom('fmt', '--frob', 'a.loom')).err).toMatch(/LOOM6001: fmt: unknown option '--frob'/);
   });
 
   it('formats a repository model so that --check then passes', async () => {

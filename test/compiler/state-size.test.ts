@@ -47,7 +47,7 @@ describe('loom explain --mode decode', () => {
     expect(await main(['explain', 'models/linear-transformer.loom', '--mode', 'decode'], io)).toBe(0);
     expect(out).toMatch(/^plan for \w+, B=1 T=1, mode decode/);
     expect(out).toMatch(/decode state, B=1[^]*L0\.attn\.S +\[1, 4, 32, 32\] +4096 elements +16384 bytes +constant in context length/);
-    expect(await main(['explain', 'models/linear-transformer.loom', '--mode', 'sideways'], io)).toBe(1);
+    expect(await main(['explain', 'models/linear-transformer.loom', '--mode', 'sideways'], io)).toBe(2); // a usage error
     expect(err).toMatch(/LOOM6001: explain: --mode must be prefill or decode, got 'sideways'/);
   });
 });

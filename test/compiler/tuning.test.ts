@@ -146,11 +146,11 @@ describe('loom tune options', () => {
     for (const [args, msg] of [
       [['--seq', '0'], /--seq must be a positive integer, got '0'/],
       [['--seq', '64,x'], /--seq must be a positive integer, got 'x'/],
-      [['--seq'], /--seq needs a value/],
+      [['--seq'], /option '--seq <T>' argument missing/],
       [['--max-seconds', 'soon'], /--max-seconds must be a positive number, got 'soon'/],
     ] as const) {
       const r = await loom('tune', 'models/gla.loom', ...args);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2); // a usage error
       expect(r.err).toMatch(/LOOM6001/);
       expect(r.err).toMatch(msg);
     }
