@@ -47,29 +47,17 @@ function toBf16(x: Float32Array): Uint16Array {
   return out;
 }
 
-function main(): void {
-  const args = process.argv.slice(2);
-  const flag = (name: string, fallback: string) => {
-    const i = args.indexOf(name);
-    if (i < 0) return fallback;
-    const v = args[i + 1];
-    args.splice(i, 2);
-    return v;
-  };
-  const dtype = flag('--dtype', 'f32');
-  const layers = flag('--layers', '');
-  const seed = Number(flag('--seed', '0'));
-  const [kind, dir] = args;
-  if (!kind || !dir || !CONFIGS[kind] || (dtype !== 'f32' && dtype !== 'bf16')) {
-    console.error(`usage: make-checkpoint.ts ${Object.keys(CONFIGS).join('|')} DIR [--dtype f32|bf16] [--layers N] [--seed S]`);
-    process.exit(2);
-  }
-  if (existsSync(dir) && readdirSync(dir).length > 0) {
-    console.error(`make-checkpoint: ${dir} exists and is not empty; choose a new directory`);
-    process.exit(1);
-  }
+export type CheckpointKind = keyof typeof CONFIGS;
+export const CHECKPOINT_KINDS = Object.keys(CONFIGS);
+
+/**
+ * Writes the checkpoint directory `dir` (created; it must not hold files) of `kind` with random
+ * weights stored as `dtype`; `layers` overrides the layer count. Returns the bytes of tensor data.
+ */
+export function writeCheckpointDir(kind: string, dir: string, dtype: 'f32' | 'bf16', o: { layers?: number; seed?: number } = {}): number {
+  const seed = o.seed ?? 0;
   mkdirSync(dir, { recursive: true });
-  const config: Record<string, unknown> = { ...CONFIGS[kind], ...(layers ? { num_hidden_layers: Number(layers) } : {}), torch_dtype: dtype === 'bf16' ? 'bfloat16' : 'float32' };
+  const config: Record<string, unknown> = { ...CONFIGS[kind], ...(o.layers ? { num_hidden_layers: o.layers } : {}), torch_dtype: dtype === 'bf16' ? 'bfloat16' : 'float32' };
   const configText = JSON.stringify(config, null, 2) + '\n';
   const spec = importConfig(configText, 'config.json', `${kind.replace('-', '_')}.loom`).text;
   const r = compileSource(spec, 'config.json', { batch: 1, seq: 1, mode: 'decode' });
@@ -82,7 +70,9 @@ function main(): void {
   let offset = 0;
   for (const w of map) {
     const bytes = numel(w.shape) * elem;
-    header[w.source[0]] = { dtype: dtype === 'bf16' ? 'BF16' : 'F32', shape: sourceShape(w.transform, w.shape), data_offsets: [offset, offset + bytes] };
+    // fla names the output norm g_norm_swish_gate in GLA and o_norm in Gated DeltaNet.
+    const name = w.source.find((n) => n.endsWith(kind === 'gdn-400m' ? '.o_norm.weight' : '.g_norm_swish_gate.weight')) ?? w.source[0];
+    header[name] = { dtype: dtype === 'bf16' ? 'BF16' : 'F32', shape: sourceShape(w.transform, w.shape), data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -112,7 +102,32 @@ function main(): void {
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 1, eos_token_id: 2 }, null, 2) + '\n');
   writeFileSync(join(dir, 'tokenizer.json'), byteLevelTokenizerJson(Number(CONFIGS[kind].vocab_size)));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ add_bos_token: true, bos_token: '<s>', eos_token: '</s>' }, null, 2) + '\n');
-  console.error(`make-checkpoint: ${dir}: ${map.length} tensors, ${(offset / 2 ** 20).toFixed(0)} MiB of ${dtype.toUpperCase()}`);
+  return offset;
 }
 
-main();
+function main(): void {
+  const args = process.argv.slice(2);
+  const flag = (name: string, fallback: string) => {
+    const i = args.indexOf(name);
+    if (i < 0) return fallback;
+    const v = args[i + 1];
+    args.splice(i, 2);
+    return v;
+  };
+  const dtype = flag('--dtype', 'f32');
+  const layers = Number(flag('--layers', '0'));
+  const seed = Number(flag('--seed', '0'));
+  const [kind, dir] = args;
+  if (!kind || !dir || !CONFIGS[kind] || (dtype !== 'f32' && dtype !== 'bf16') || !Number.isInteger(layers) || layers < 0) {
+    console.error(`usage: make-checkpoint.ts ${CHECKPOINT_KINDS.join('|')} DIR [--dtype f32|bf16] [--layers N] [--seed S]`);
+    process.exit(2);
+  }
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    console.error(`make-checkpoint: ${dir} exists and is not empty; choose a new directory`);
+    process.exit(1);
+  }
+  const bytes = writeCheckpointDir(kind, dir, dtype, { layers: layers || undefined, seed });
+  console.error(`make-checkpoint: ${dir}: ${(bytes / 2 ** 20).toFixed(0)} MiB of ${dtype.toUpperCase()} tensors`);
+}
+
+if (process.argv[1]?.endsWith('make-checkpoint.ts')) main();
