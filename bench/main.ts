@@ -10,7 +10,9 @@
  * 4. kernels: matmul GFLOP/s per variant against naive and the calibrated peak; fused vs unfused;
  * 5. compile: a 24-layer spec to WGSL and manifest; cold and warm pipeline creation;
  * 6. windows: prompts of 17, 100 and 1000 tokens prefilled in windows of powers of two against
- *    windows of T and single steps (bench/prefill-windows.ts).
+ *    windows of T and single steps (bench/prefill-windows.ts);
+ * 7. realsize: GLA-340M- and Gated-DeltaNet-400M-shaped checkpoints, f32 and bf16: load, peak RSS,
+ *    prefill and decode against their limits (bench/realsize.ts).
  * `--only` runs some sections and keeps the others' last results. Points whose estimate is hopeless
  * are skipped and say so.
  */
@@ -33,12 +35,13 @@ import { Session } from '../runtime/session.ts';
 import { loadProfile } from '../runtime/tune-cache.ts';
 import { seededWeights } from '../runtime/weights.ts';
 import { windowsBench, windowsMd } from './prefill-windows.ts';
+import { realsizeBench, realsizeMd } from './realsize.ts';
 import { scheduleBench, type SchedulePoint } from './schedules.ts';
 import { logLogSvg, type Series } from './svg.ts';
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.indexOf('--only');
-const SECTIONS = ['schedules', 'prefill', 'decode', 'kernels', 'compile', 'windows'] as const;
+const SECTIONS = ['schedules', 'prefill', 'decode', 'kernels', 'compile', 'windows', 'realsize'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = onlyArg >= 0 ? (process.argv[onlyArg + 1] ?? '').split(',') : [...SECTIONS];
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -349,6 +352,7 @@ const runners: Record<Section, () => Promise<unknown>> = {
   kernels: () => kernels(gpu, device),
   compile: () => compileBench(device),
   windows: () => windowsBench(gpu, device, { quick, log }),
+  realsize: () => realsizeBench(device, { quick, log }),
 };
 for (const s of SECTIONS) {
   if (!only.includes(s)) continue;
@@ -363,7 +367,7 @@ const md = ['# Benchmark results', '', `Adapter: ${device.name}${device.isCpu ? 
   'The machine was shared with other jobs while these ran (the load average when each section started is given); ratios within one table come from the same run, side by side.', ''];
 const cal = device.calibration;
 if (cal) md.push(`Latest calibration (${cal.at}): matmul ${cal.matmulShape} ${Object.entries(cal.matmulGflops).map(([v, g]) => `${v} ${g.toFixed(2)}`).join(', ')} GFLOP/s; copy ${(cal.bytesPerSec / 1e9).toFixed(2)} GB/s; ${(cal.dispatchSec * 1e3).toFixed(3)} ms per dispatch.`, '');
-const render: Record<Section, (d: any) => string[]> = { schedules: schedulesMd, prefill: prefillMd, decode: decodeMd, kernels: kernelsMd, compile: compileMd, windows: windowsMd };
+const render: Record<Section, (d: any) => string[]> = { schedules: schedulesMd, prefill: prefillMd, decode: decodeMd, kernels: kernelsMd, compile: compileMd, windows: windowsMd, realsize: realsizeMd };
 for (const s of SECTIONS) {
   const r = results[s];
   if (!r) continue;
