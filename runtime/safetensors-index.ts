@@ -152,11 +152,15 @@ export function openWeights(path: string): WeightSource {
   return { path, entries, read: (name) => reader.read(name), readFloat: (name, as) => reader.readFloat(name, as), close: () => reader.close() };
 }
 
-/** The dtypes of a checkpoint's float tensors, from its headers alone (`--weights-dtype auto`). */
+/**
+ * The dtypes of a checkpoint's float tensors, from its headers alone (`--weights-dtype auto`),
+ * leaving out RoPE's inverse frequencies (`*.inv_freq`, derived buffers some checkpoints keep in
+ * F32 beside 16-bit weights).
+ */
 export function checkpointDtypes(path: string): string[] {
   const src = openWeights(path);
   try {
-    return [...new Set([...src.entries.values()].map((e) => e.dtype).filter((d) => d.startsWith('F') || d === 'BF16'))].sort();
+    return [...new Set([...src.entries].filter(([n]) => !n.endsWith('.inv_freq')).map(([, e]) => e.dtype).filter((d) => d.startsWith('F') || d === 'BF16'))].sort();
   } finally {
     src.close();
   }

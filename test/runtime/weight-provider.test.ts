@@ -131,9 +131,12 @@ describe('safetensors: F16 and BF16 writing, lazy tensors, readFloat', () => {
     }
   });
 
-  it('reads a checkpoint\'s float dtypes from its headers', () => {
+  it('reads a checkpoint\'s float dtypes from its headers, RoPE inverse frequencies left out', () => {
     expect(checkpointDtypes(join(dir, 'half.safetensors'))).toEqual(['BF16', 'F16', 'F32']);
     expect(checkpointDtypes(join(dir, 'big.safetensors'))).toEqual(['BF16', 'F32']);
+    const rope = join(dir, 'rope.safetensors'); // F16 weights and an F32 RoPE buffer: a 16-bit checkpoint
+    writeSafetensors(rope, { w: { dtype: 'F16', shape: [2], data: Uint16Array.of(0x3c00, 0x4000) }, 'model.layers.0.self_attn.rotary_emb.inv_freq': { dtype: 'F32', shape: [2], data: Float32Array.of(1, 0.01) } });
+    expect(checkpointDtypes(rope)).toEqual(['F16']);
   });
 });
 
