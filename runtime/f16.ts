@@ -1,7 +1,9 @@
 /**
  * IEEE 754 binary16 (f16) conversions for weights stored as f16 on the device (`--weights-dtype
- * f16`). Node 20 has no Float16Array, so the bits are computed here: f32 -> f16 rounds to nearest,
- * ties to even, with subnormals, overflow to infinity and NaN kept NaN (quiet); f16 -> f32 is exact.
+ * f16`, or `auto` with a 16-bit checkpoint). Node 20 has no Float16Array, so the bits are computed
+ * here: f32 -> f16 rounds to nearest, ties to even, with subnormals, overflow to infinity and NaN
+ * kept NaN (quiet); bf16 -> f16 is exact in f16's normal range and rounds below it; f16 -> f32 is
+ * exact. Loading refuses a finite weight that would become infinity (`toF16Checked`, LOOM5001).
  */
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 

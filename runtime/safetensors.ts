@@ -410,13 +410,15 @@ function readerOf(fd: number, path: string): SafetensorsReader {
   checkOverlaps(path, list);
   const byName = new Map(list.map((e) => [e.name, e]));
   let open = true;
-  const raw = (name: string) => {
+  const raw = (name: string, float = false) => {
     const e = byName.get(name);
     if (!e) fail(`${path}: no tensor '${name}'`);
     if (!open) throw new Error(`${path}: read after close`);
     const where = `${path}: tensor '${e.name}'`;
+    const isInt = e.dtype === 'I32' || e.dtype === 'I64';
+    if (float && isInt) fail(`${where} is ${e.dtype}, not a float tensor`);
     const bytes = readExact(fd, where, e.end - e.begin, dataStart + e.begin); // names the tensor if the file shrank
-    return { e, where, bytes, n: numelOf(e.shape), isInt: e.dtype === 'I32' || e.dtype === 'I64' };
+    return { e, where, bytes, n: numelOf(e.shape), isInt };
   };
   return {
     path,
@@ -428,8 +430,7 @@ function readerOf(fd: number, path: string): SafetensorsReader {
       return { dtype: e.dtype, shape: e.shape, data };
     },
     readFloat(name: string, as: FloatElem): Float32Array | Uint16Array {
-      const { e, where, bytes, n, isInt } = raw(name);
-      if (isInt) fail(`${where} is ${e.dtype}, not a float tensor`);
+      const { e, where, bytes, n } = raw(name, true);
       return decodeFloat(where, e.dtype, bytes, n, as);
     },
     close(): void {
