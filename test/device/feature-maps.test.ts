@@ -22,6 +22,17 @@ import { seededWeights } from '../../runtime/weights.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
+/**
+ * Tolerances (measured on lavapipe): a feature map is a few products per output, or an affine map
+ * and a softmax over 2d entries: 1.8e-7, so 2e-6. The recurrence over K' = 273 expanded keys sums
+ * 273 products per output and T tokens into the state: 4.4e-7, so 5e-6. A one-layer model with its
+ * projections: 5.9e-7, so 1e-5 (ReBased's quadratic features cancel for nearly orthogonal q and k,
+ * README "Accuracy", so its error depends on the summation order; 3.1e-7 here).
+ */
+const PHI_TOL = 2e-6;
+const WIDE_TOL = 5e-6;
+const MIXER_TOL = 1e-5;
+
 const io = (name: string, elements: number, role: BufferDecl['role']): BufferDecl => ({ name, elem: 'f32', elements, role });
 
 const MAPS: [string, FeatureMapKind, number][] = [
@@ -45,7 +56,7 @@ describe('feature_map kernel vs the float64 reference', () => {
     const buffers = [io('x', x.length, 'input'), ...weights.map((w, i) => io(names[i], w.length, 'weight')), io('out', N * H * KP, 'output')];
     const inputs = Object.fromEntries([['x', x], ...weights.map((w, i) => [names[i], w])]);
     const out = await runOnce(await gpu(), { buffers, steps: [{ kernel, args: ['x', ...names, 'out'] }] }, inputs, ['out']);
-    expectClose(`${id} phi`, out.out, featureMapRef({ N, H, K, x, map, weights }));
+    expectClose(`${id} phi`, out.out, featureMapRef({ N, H, K, x, map, weights }), PHI_TOL);
   });
 });
 
@@ -66,9 +77,9 @@ describe("the recurrence with an expanded key K' = 273 (Based's full square at d
     buffers.push(io('o', B * T * H * V, 'output'), io('S', B * H * K * V, 'state_out'), io('z', B * H * K, 'state_out'));
     const out = await runOnce(g, { buffers: [...buffers, ...prog.buffers], steps: prog.steps }, { q, k, v, s0, z0 }, ['o', 'S', 'z']);
     const ref = linearAttnRef({ B, T, H, K, V, q, k, v, s0, z0, feature: 'identity', normalize: true, scale: 1, eps: 1e-6 });
-    expectClose(`${schedule} o`, out.o, ref.o);
-    expectClose(`${schedule} S`, out.S, ref.S);
-    expectClose(`${schedule} z`, out.z, ref.z!);
+    expectClose(`${schedule} o`, out.o, ref.o, WIDE_TOL);
+    expectClose(`${schedule} S`, out.S, ref.S, WIDE_TOL);
+    expectClose(`${schedule} z`, out.z, ref.z!, WIDE_TOL);
   });
 });
 
@@ -112,7 +123,7 @@ describe('feature-map mixers in every schedule vs the graph interpreter', () => 
     const out = await session.forward(ids);
     session.destroy();
     const ref = interpretGraph(c.graph, w, ids).outputs;
-    expectClose('logits', out.logits, ref.logits);
-    for (const [name, value] of Object.entries(out.states)) expectClose(name, value, ref[name]);
+    expectClose('logits', out.logits, ref.logits, MIXER_TOL);
+    for (const [name, value] of Object.entries(out.states)) expectClose(name, value, ref[name], MIXER_TOL);
   });
 });

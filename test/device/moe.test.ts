@@ -13,6 +13,9 @@ import { moeRef, topK } from '../../runtime/reference/moe.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
+/** Tolerance: dot products over D and N, a softmax over the chosen logits: 1.8e-7 measured, so 2e-6. */
+const TOL = 2e-6;
+
 interface Case {
   s: MoeShape;
   /** Logits drawn from {0, 1, 2}: many exact ties. */
@@ -45,6 +48,6 @@ describe('MoE kernels vs the float64 reference', () => {
     for (let t = 0; t < M; t++) expect([...sel.subarray(t * K, (t + 1) * K)], `token ${t}`).toEqual(topK(logits.subarray(t * E, (t + 1) * E), K));
     const weights = out['L0.moe0.weight'] as Float32Array;
     for (let t = 0; t < M; t++) expect(weights.subarray(t * K, (t + 1) * K).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
-    expectClose(id, out.y as Float32Array, moeRef({ x, logits, gate, up, down, M, D, E, K, N }));
+    expectClose(id, out.y as Float32Array, moeRef({ x, logits, gate, up, down, M, D, E, K, N }), TOL);
   });
 });

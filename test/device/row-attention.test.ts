@@ -13,6 +13,13 @@ import { FAMILY_REFS } from '../../runtime/reference/families.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
+/**
+ * Tolerances: each output row is a weighted sum over at most 45 keys with exp or softplus weights,
+ * normalised: 1.6e-7 measured, so 2e-6. The caches are copies of k and v: exact.
+ */
+const TOL = 2e-6;
+const EXACT = 1e-12;
+
 interface Case {
   family: 'softplus_attention' | 'diag_attention' | 'linformer';
   B: number;
@@ -68,7 +75,7 @@ describe('cache-free attention kernels vs the float64 reference', () => {
     buffers.push(io('o', B * T * W, 'output'));
     const out = await runOnce(await gpu(), { buffers: [...buffers, ...prog.buffers], steps: prog.steps }, data, ['o']);
     const ref = FAMILY_REFS[c.family](node, names.map((n) => Float64Array.from(data[n])), shapes);
-    expectClose(id, out.o as Float32Array, ref instanceof Float64Array ? ref : ref.out);
+    expectClose(id, out.o as Float32Array, ref instanceof Float64Array ? ref : ref.out, TOL);
   });
 
   it.each(CACHED.map((c) => ({ c, id: `${id(c)}-pos${c.pos.join('_')}` })))('continues from a KV cache: $id', async ({ c, id }) => {
@@ -90,8 +97,8 @@ describe('cache-free attention kernels vs the float64 reference', () => {
     const out = await runOnce(await gpu(), { buffers: [...buffers, ...prog.buffers], steps: prog.steps }, data, ['o', 'k_cache', 'v_cache']);
     const ref = FAMILY_REFS[c.family](node, names.map((n) => Float64Array.from(data[n])), shapes);
     if (ref instanceof Float64Array) throw new Error('a cached node returns its final caches');
-    expectClose(`${id} o`, out.o as Float32Array, ref.out);
-    expectClose(`${id} k_cache`, out.k_cache as Float32Array, ref.finals.k_cache);
-    expectClose(`${id} v_cache`, out.v_cache as Float32Array, ref.finals.v_cache);
+    expectClose(`${id} o`, out.o as Float32Array, ref.out, TOL);
+    expectClose(`${id} k_cache`, out.k_cache as Float32Array, ref.finals.k_cache, EXACT);
+    expectClose(`${id} v_cache`, out.v_cache as Float32Array, ref.finals.v_cache, EXACT);
   });
 });

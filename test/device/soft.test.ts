@@ -13,6 +13,13 @@ import { softRef } from '../../runtime/reference/soft.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
+/**
+ * Tolerance: the Newton-Schulz pseudo-inverse of the m x m Gram matrix of the landmarks amplifies the
+ * rounding of G(L, L) by its condition number: 4.2e-7 (m = 4), 1.9e-6 (m = 5), 4.7e-7 (m = 8)
+ * measured, so 2e-5.
+ */
+const TOL = 2e-5;
+
 const CASES: SoftShape[] = [
   { B: 2, T: 20, H: 2, D: 8, M: 4, iterations: 20, scale: 8 ** -0.25 },
   { B: 1, T: 37, H: 3, D: 6, M: 5, iterations: 20, scale: 6 ** -0.25 },
@@ -27,6 +34,6 @@ describe('SOFT kernels vs the float64 reference', () => {
     const prog = softProgram('L0.soft', s, { q: 'q', k: 'k', v: 'v', o: 'o' });
     const io = (name: string, role: BufferDecl['role']): BufferDecl => ({ name, elem: 'f32', elements: n, role });
     const out = await runOnce(await gpu(), { buffers: [io('q', 'input'), io('k', 'input'), io('v', 'input'), io('o', 'output'), ...prog.buffers], steps: prog.steps }, data, ['o']);
-    expectClose(id, out.o as Float32Array, softRef({ ...data, B: s.B, T: s.T, H: s.H, D: s.D, landmarks: s.M, iterations: s.iterations, scale: s.scale }));
+    expectClose(id, out.o as Float32Array, softRef({ ...data, B: s.B, T: s.T, H: s.H, D: s.D, landmarks: s.M, iterations: s.iterations, scale: s.scale }), TOL);
   });
 });
