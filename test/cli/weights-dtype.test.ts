@@ -27,7 +27,7 @@ process.env.LOOM_CALIBRATE = '0';
 describe('--weights-dtype', () => {
   it('refuses a value other than auto, f32 or f16', async () => {
     const r = await loom('explain', 'models/gla.loom', '--weights-dtype', 'bf16');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a usage error
     expect(r.err).toContain("--weights-dtype must be auto, f32 or f16, got 'bf16'");
   });
 
