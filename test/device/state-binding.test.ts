@@ -43,7 +43,9 @@ interface Opened {
 async function open(path: string, batch = 1): Promise<Opened> {
   const { artifacts, pair } = compileInMemory(readFileSync(path, 'utf8'), path, { batch, seq: T, device: deviceProfile(await gpu()) });
   const weights = seededWeights(pair.forward.graph.weights, 7);
-  return { model: await Model.create(await gpu(), artifacts, weights), artifacts, weights };
+  // Windows of T and single steps (no window programs of other widths): the host-to-host paths
+  // below replay exactly those calls, bit for bit (test/device/prefill-windows.test.ts covers the widths).
+  return { model: await Model.create(await gpu(), artifacts, weights, { windows: null }), artifacts, weights };
 }
 
 /** The two programs of `o` as sessions, each call host to host (`Session.forward` with explicit states). */
