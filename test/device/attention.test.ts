@@ -21,6 +21,15 @@ import { seededWeights } from '../../runtime/weights.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
+/**
+ * Tolerances (measured on lavapipe): a kernel's output row is an online softmax over at most a few
+ * dozen keys: 3.3e-7, so 3e-6; the caches it writes are copies of k and v: exact. Whole models (two
+ * layers, Liger's linear state among them): 1.7e-6, so 1e-5.
+ */
+const KERNEL_TOL = 3e-6;
+const EXACT = 1e-12;
+const MODEL_TOL = 1e-5;
+
 interface Case {
   B: number;
   T: number;
@@ -85,10 +94,10 @@ describe('softmax attention kernels vs the float64 reference', () => {
     const d = makeData(c, `${c.B}-${c.T}-${c.knobs.causal}-${c.knobs.window}`);
     const out = await runAttention(c, d);
     const ref = attentionRef({ B: c.B, T: c.T, knobs: c.knobs, q: d.q, k: d.k, v: d.v, pos: d.pos, kc0: d.kc0, vc0: d.vc0 });
-    expectClose(`${c.id} o`, out.o, ref.o);
+    expectClose(`${c.id} o`, out.o, ref.o, KERNEL_TOL);
     if (c.knobs.causal) {
-      expectClose(`${c.id} k_cache`, out.kc, ref.kCache);
-      expectClose(`${c.id} v_cache`, out.vc, ref.vCache);
+      expectClose(`${c.id} k_cache`, out.kc, ref.kCache, EXACT);
+      expectClose(`${c.id} v_cache`, out.vc, ref.vCache, EXACT);
     }
   });
 });
@@ -151,7 +160,7 @@ describe('attention models with a KV cache', () => {
     const a = await Session.create(g, prefill, w);
     const first = await a.forward(ids.subarray(0, 40));
     a.destroy();
-    expectClose('prefill logits', first.logits, ref.logits.subarray(0, 40 * 64));
+    expectClose('prefill logits', first.logits, ref.logits.subarray(0, 40 * 64), MODEL_TOL);
     const s = await Session.create(g, step, w);
     let states = first.states;
     const logits = new Float32Array(10 * 64);
@@ -161,8 +170,8 @@ describe('attention models with a KV cache', () => {
       states = r.states;
     }
     s.destroy();
-    expectClose('steps 40..49 logits', logits, ref.logits.subarray(40 * 64));
-    for (const name of Object.keys(states)) expectClose(`final ${name}`, states[name], ref[name]);
+    expectClose('steps 40..49 logits', logits, ref.logits.subarray(40 * 64), MODEL_TOL);
+    for (const name of Object.keys(states)) expectClose(`final ${name}`, states[name], ref[name], MODEL_TOL);
   });
 
   it('hybrid models/deltanet-swa.loom: a chunkwise prefill of 20 then 5 steps equals the forward over 25 tokens', async () => {
@@ -189,7 +198,7 @@ describe('attention models with a KV cache', () => {
       states = r.states;
     }
     s.destroy();
-    expectClose('steps 20..24 logits', logits, ref.subarray(20 * 256));
+    expectClose('steps 20..24 logits', logits, ref.subarray(20 * 256), MODEL_TOL);
   });
 
   it('refuses a window past max_len before any dispatch, naming the layer, the positions and max_len', async () => {

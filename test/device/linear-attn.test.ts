@@ -12,6 +12,12 @@ import { linearAttnRef, type LinearAttnRefInput } from '../../runtime/reference/
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
+/**
+ * Tolerance: outputs and states are sums over up to T = 300 tokens of K-wide products (with exp for
+ * elu1): 3.2e-7 measured against float64 (the state at T = 300), 2e-7 between two schedules, so 3e-6.
+ */
+const TOL = 3e-6;
+
 interface Case {
   B: number;
   T: number;
@@ -105,10 +111,10 @@ async function runSchedule(c: Case, run: Run, d: Data, opts: { maxWorkgroupsPerD
 }
 
 function expectMatches(label: string, got: Result, want: { o: ArrayLike<number>; S: ArrayLike<number>; z: ArrayLike<number> | null }): void {
-  expectClose(`${label} o`, got.o, want.o);
-  expectClose(`${label} S`, got.S, want.S);
+  expectClose(`${label} o`, got.o, want.o, TOL);
+  expectClose(`${label} S`, got.S, want.S, TOL);
   expect(got.z === null).toBe(want.z === null);
-  if (got.z && want.z) expectClose(`${label} z`, got.z, want.z);
+  if (got.z && want.z) expectClose(`${label} z`, got.z, want.z, TOL);
 }
 
 function reference(c: Case, d: Data): ReturnType<typeof linearAttnRef> {
@@ -181,7 +187,7 @@ describe('linear attention resumes across schedules', () => {
     const second = await runSchedule({ ...c, T: c.T - T1 }, b, { ...part(T1, c.T), s0: first.S, z0: first.z });
     const ref = reference(c, d);
     const refO = Float32Array.from(ref.o);
-    expectClose(`${id} o[:T1]`, first.o, sliceT(refO, c, c.V, 0, T1));
+    expectClose(`${id} o[:T1]`, first.o, sliceT(refO, c, c.V, 0, T1), TOL);
     expectMatches(`${id} [T1:]`, second, { o: sliceT(refO, c, c.V, T1, c.T), S: ref.S, z: ref.z });
   });
 });
