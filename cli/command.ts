@@ -34,8 +34,6 @@ export interface CommandDef {
   /** Paragraphs after the options in the command's help. */
   details?: string;
   options: readonly OptionDef[];
-  /** Arguments and options passed to `run` unparsed (a command still parsing its own). */
-  passThrough?: boolean;
   /** The work: positional arguments and option values in, exit status out. */
   run(args: string[], values: Values, io: Io): Promise<number>;
 }
@@ -67,7 +65,6 @@ export function cli(commands: readonly CommandDef[], io: Io, version: string, ab
   for (const def of commands) {
     const cmd = program.command(def.name).summary(def.summary).description(def.summary).helpOption('-h, --help', 'print this help');
     if (def.args) cmd.arguments(def.args);
-    if (def.passThrough) cmd.allowUnknownOption().allowExcessArguments().helpOption(false);
     for (const o of def.options) cmd.addOption(option(o));
     if (def.details) cmd.addHelpText('after', `\n${def.details}`);
     cmd.action(async (...a: unknown[]) => {
@@ -75,7 +72,7 @@ export function cli(commands: readonly CommandDef[], io: Io, version: string, ab
       const opts = self.opts();
       const values: Values = {};
       for (const o of self.options) if (o.long) values[o.long.slice(2)] = opts[o.attributeName()];
-      status.code = await def.run(def.passThrough ? self.args : (self.processedArgs.flat() as string[]), values, io);
+      status.code = await def.run(self.processedArgs.flat() as string[], values, io);
     });
   }
   return program;

@@ -22,13 +22,8 @@ import { tuneCommand } from './commands/tune.ts';
 import { ShaderCompileError } from '../runtime/program.ts';
 import { printDiagnostics, processIo, usageError, type Io } from './io.ts';
 
-// run and generate parse their own arguments until they declare their options.
-const legacy = (name: string, summary: string, fn: (args: string[], io: Io) => Promise<number>): CommandDef => ({ name, args: '[args...]', summary, options: [], passThrough: true, run: (args, _, io) => fn(args, io) });
-const run = legacy('run', 'a forward pass on random token ids (or --ids); --check compares the logits with the float64 reference', runCommand);
-const generate = legacy('generate', 'byte-level text generation: prefill the prompt, then step; text on stdout, statistics on stderr', generateCommand);
-
 /** Every command, in the order `loom help` lists them. */
-export const COMMANDS: readonly CommandDef[] = [doctorCommand, compileCommand, run, generate, explainCommand, tuneCommand, checkCommand, importCommand, fmtCommand, opCommand];
+export const COMMANDS: readonly CommandDef[] = [doctorCommand, compileCommand, runCommand, generateCommand, explainCommand, tuneCommand, checkCommand, importCommand, fmtCommand, opCommand];
 
 const ABOUT = {
   description: 'loom: compile .loom model specs to WGSL and run them on WebGPU (Dawn)',
@@ -59,7 +54,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   try {
     if (argv[0] === 'help' && argv[1] !== undefined && !COMMANDS.some((c) => c.name === argv[1])) {
       const hint = nearest(argv[1], COMMANDS.map((c) => c.name));
-      throw usageError(`help: unknown command '${argv[1]}'${hint ? `, did you mean ${hint}?` : ''}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+      throw usageError(`help: unknown command '${argv[1]}'${hint ? `, did you mean '${hint}'?` : `; commands: ${COMMANDS.map((c) => c.name).join(', ')}`}`);
     }
     await cli(COMMANDS, io, version(), ABOUT, status).parseAsync(argv, { from: 'user' });
     return status.code;

@@ -1,5 +1,4 @@
 /** Options shared by the commands that compile a spec. */
-import { parseArgs } from 'node:util';
 import { Ctx } from '../compiler/check/eval.ts';
 import { scheduleChoice } from '../compiler/check/schedule.ts';
 import type { ScheduleChoice } from '../compiler/check/spec.ts';
@@ -101,29 +100,4 @@ function parseSchedule(text: string): ScheduleChoice {
   const choice = scheduleChoice(entry.value, new Map(), ctx);
   if (!choice) throw new LoomError(ctx.diagnostics.map((d) => ({ ...d, file: undefined, span: undefined })));
   return choice;
-}
-
-// Until run and generate declare their options (cli/command.ts): their parsing as before.
-const COMMON = {
-  seq: { type: 'string' },
-  batch: { type: 'string' },
-  schedule: { type: 'string' },
-  seed: { type: 'string' },
-  weights: { type: 'string' },
-  'weights-format': { type: 'string' },
-  strict: { type: 'boolean' },
-} as const;
-export const WEIGHTS_DTYPE = { 'weights-dtype': { type: 'string' } } as const;
-type Extra = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-export function parseCommand<E extends Extra>(command: string, args: string[], extra: E) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { ...COMMON, ...extra }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw usageError(`${command}: ${(e as Error).message}`);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw usageError(`${command}: expected one spec file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
-  const v = values as Record<string, string | boolean | undefined>;
-  return { common: commonOptions(positionals[0], v), values: v };
 }

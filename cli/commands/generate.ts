@@ -17,7 +17,8 @@ import { checkpointTokenizer } from '../../runtime/checkpoint-dir.ts';
 import { join } from 'node:path';
 import { checkpointAt, processIo, readSpec, specWarnings, usageError, type Io } from '../io.ts';
 import { compileInMemory } from '../open-model.ts';
-import { parseCommand, weightsDtype, WEIGHTS_DTYPE } from '../options.ts';
+import type { CommandDef, Values } from '../command.ts';
+import { commonOptions, OPTION, weightsDtype } from '../options.ts';
 import { progressBar, showProgress } from '../progress.ts';
 
 function number(v: unknown, fallback: number, flag: string, ok: (x: number) => boolean, what: string): number {
@@ -27,15 +28,31 @@ function number(v: unknown, fallback: number, flag: string, ok: (x: number) => b
   return x;
 }
 
-export async function generateCommand(args: string[], io: Io): Promise<number> {
-  const { common, values } = parseCommand('generate', args, {
-    prompt: { type: 'string' },
-    'max-tokens': { type: 'string' },
-    temperature: { type: 'string' },
-    'top-k': { type: 'string' },
-    'top-p': { type: 'string' },
-    ...WEIGHTS_DTYPE,
-  });
+export const generateCommand: CommandDef = {
+  name: 'generate',
+  args: '<spec>',
+  summary: "text generation from a .loom spec (bytes) or a checkpoint directory (its tokenizer.json): prefill the prompt, then step; the text on stdout as it is decoded, statistics on stderr",
+  options: [
+    { flag: 'prompt', value: 'TEXT', help: 'the text to continue (required)' },
+    { flag: 'max-tokens', value: 'N', help: 'tokens to generate at most (default 64)' },
+    { flag: 'temperature', value: 'X', help: 'sampling temperature; 0: greedy, the most likely token each step (default 1)' },
+    { flag: 'top-k', value: 'K', help: 'sample among the K most likely tokens; 0: all (default 0)' },
+    { flag: 'top-p', value: 'P', help: 'sample among the most likely tokens whose probabilities sum to P, in (0, 1] (default 1)' },
+    OPTION.seed,
+    OPTION.weights,
+    OPTION.weightsFormat,
+    OPTION.weightsDtype,
+    { ...OPTION.seq, help: 'the prefill window T: the prompt runs in windows of T, then of powers of two (default 128)' },
+    { ...OPTION.batch, help: 'generate runs one sequence: 1 (default 1)' },
+    OPTION.schedule,
+    OPTION.strict,
+  ],
+  run: ([spec], v, io) => generateText(spec, v, io),
+};
+
+/** `loom generate SPEC` on its option values (by long name). */
+export async function generateText(spec: string, values: Values, io: Io): Promise<number> {
+  const common = commonOptions(spec, values);
   if (values.prompt === undefined) throw usageError('generate: --prompt TEXT is required');
   if (common.batch !== 1) throw usageError(`generate: runs one sequence; --batch must be 1, got ${common.batch}`);
   const maxTokens = number(values['max-tokens'], 64, '--max-tokens', (x) => Number.isInteger(x) && x >= 1, 'a positive integer');

@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { checkpointTokenizer } from '../../runtime/checkpoint-dir.ts';
 import { byteTokenizer, checkTokenizerVocab, encodePrompt, type Tokenizer } from '../../runtime/tokenizer.ts';
 import { checkpointAt, specWarnings, usageError, type Io } from '../io.ts';
-import { parseCommand, weightsDtype, WEIGHTS_DTYPE, type CommonOptions } from '../options.ts';
+import type { CommandDef, Values } from '../command.ts';
+import { commonOptions, OPTION, SPEC_OPTIONS, weightsDtype, type CommonOptions } from '../options.ts';
 import { storedWeights } from '../../runtime/f16.ts';
 import { commandProfile } from '../profile.ts';
 import { progressBar, showProgress } from '../progress.ts';
@@ -92,16 +93,31 @@ function f16Count(c: Compiled): string {
   return `${weights.filter((b) => b.elem === 'f16').length} of ${weights.length} weights`;
 }
 
-export async function runCommand(args: string[], io: Io): Promise<number> {
-  const { common, values } = parseCommand('run', args, {
-    check: { type: 'boolean' },
-    json: { type: 'boolean' },
-    ids: { type: 'string' },
-    text: { type: 'string' },
-    out: { type: 'string' },
-    'check-finite': { type: 'boolean' },
-    ...WEIGHTS_DTYPE,
-  });
+export const runCommand: CommandDef = {
+  name: 'run',
+  args: '<spec>',
+  summary: 'a forward pass of a .loom spec or a checkpoint directory (config.json and weights) on random token ids, --ids or --text',
+  details: `A checkpoint directory's config.json is imported in memory (as loom import does) and its weights and tokenizer.json are used.
+Exit status: 0 done; 1 an error; 2 a usage error, or --check found rms(out-ref)/rms(ref) over 1e-4.`,
+  options: [
+    ...SPEC_OPTIONS,
+    OPTION.weights,
+    OPTION.weightsFormat,
+    OPTION.seed,
+    OPTION.weightsDtype,
+    { flag: 'ids', value: 'FILE', help: 'token ids from a JSON file [[id, ...], ...], one list per sequence (sets --batch and --seq)' },
+    { flag: 'text', value: 'TEXT', help: "tokens of this text (the checkpoint's tokenizer.json, else bytes); prints the most likely next token" },
+    { flag: 'check', help: 'also run the float64 reference and report rms(out-ref)/rms(ref) (exit 2 over 1e-4)' },
+    { flag: 'check-finite', help: 'run kernel by kernel and stop at the first output with NaN or Inf, naming the layer, kernel and index (LOOM5006)' },
+    { flag: 'out', value: 'FILE', help: 'write the logits [B, T, vocab] (float32) to a .safetensors file' },
+    { ...OPTION.json, help: 'print exactly one JSON object on stdout: adapter, model, batch, seq, schedules, kernels, ms, relErr' },
+  ],
+  run: ([spec], v, io) => run(spec, v, io),
+};
+
+/** `loom run SPEC` on its option values (by long name). */
+export async function run(spec: string, values: Values, io: Io): Promise<number> {
+  const common = commonOptions(spec, values);
   const checkpoint = checkpointAt(common.spec);
   common.weights ??= checkpoint?.weights;
   if (values.ids !== undefined && values.text !== undefined) throw usageError('run: --ids and --text both give the tokens; use one');

@@ -40,14 +40,15 @@ async function loomBinEnv(env: Record<string, string>, ...argv: string[]): Promi
 }
 
 describe('loom (in process)', () => {
-  it('prints usage and rejects unknown commands and bad options with LOOM6001', async () => {
-    expect((await loom('--help')).out).toContain('loom compile SPEC -o DIR');
+  it('prints usage and rejects unknown commands and bad options with LOOM6001 (exit 2)', async () => {
+    expect((await loom('--help')).out).toContain('compile [options] <spec>');
     const bad = await loom('frobnicate');
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/error LOOM6001: unknown command 'frobnicate'/);
-    expect((await loom('run', 'models/linear-transformer.loom', '--seq', '0')).err).toMatch(/--seq must be a positive integer, got '0'/);
+    const seq = await loom('run', 'models/linear-transformer.loom', '--seq', '0');
+    expect([seq.code, seq.err]).toEqual([2, expect.stringMatching(/--seq must be a positive integer, got '0'/)]);
     expect((await loom('run', 'models/linear-transformer.loom', '--schedule', 'fastest')).err).toMatch(/'fastest' is not a schedule/);
-    expect((await loom('run', 'models/linear-transformer.loom', '--bogus')).err).toMatch(/LOOM6001: run: Unknown option '--bogus'/);
+    expect((await loom('run', 'models/linear-transformer.loom', '--bogus')).err).toMatch(/LOOM6001: run: unknown option '--bogus'/);
     expect((await loom('run', 'nope.loom')).err).toMatch(/LOOM6003: cannot read spec 'nope.loom': no such file/);
   });
 
