@@ -14,6 +14,13 @@ import { deltaRuleRef } from '../../runtime/reference/delta-rule.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
+/**
+ * Tolerance: outputs and states of the delta rule sum T corrections beta (v - S^T k) k^T, each a
+ * difference that shrinks as the state learns the values: up to 1.4e-6 measured (the state at
+ * T = 64, K = 64 with a fixed decay), 1.9e-7 at T = 1000 and with gates of 0 and -30, so 1e-5.
+ */
+const TOL = 1e-5;
+
 type DecayKind = 'none' | 'scalar' | 'fixed' | 'vector';
 
 interface Case {
@@ -122,7 +129,7 @@ async function runSchedule(c: Case, run: Run, d: Data): Promise<Result> {
   return { o: out.o as Float32Array, S: out.S as Float32Array };
 }
 
-function expectMatches(label: string, got: Result, want: { o: ArrayLike<number>; S: ArrayLike<number> }, tol?: number): void {
+function expectMatches(label: string, got: Result, want: { o: ArrayLike<number>; S: ArrayLike<number> }, tol = TOL): void {
   expectClose(`${label} o`, got.o, want.o, tol);
   expectClose(`${label} S`, got.S, want.S, tol);
 }
@@ -205,7 +212,7 @@ describe('delta rule resumes across schedules', () => {
     const second = await runSchedule({ ...c, T: c.T - T1 }, b, { ...part(T1, c.T), s0: first.S });
     const ref = reference(c, d, d.s0);
     const refO = Float32Array.from(ref.o);
-    expectClose(`${id} o[:T1]`, first.o, sliceT(refO, c, c.V, 0, T1));
+    expectClose(`${id} o[:T1]`, first.o, sliceT(refO, c, c.V, 0, T1), TOL);
     expectMatches(`${id} [T1:]`, second, { o: sliceT(refO, c, c.V, T1, c.T), S: ref.S });
   });
 });
