@@ -5,10 +5,10 @@
  * multiple of the chunk, K not a multiple of the K tile, V not a multiple of the value tile (and
  * not of 4), more than one token slab per chunk, and (one case) grids folded into 2D.
  *
- * Tolerance: 1e-4 on rms(out - ref) / rms(ref), MIXERS.md's bound for float32 kernels (T <= 2048).
- * The variant does the register variant's arithmetic in float32; only the summation order of
- * the scores and the state term changes (split over K tiles), so its error is the same size
- * (~1e-7 to 1e-6 here). Few distinct shapes: each is two cold lavapipe compiles.
+ * Tolerance: 2e-6 on rms(out - ref) / rms(ref). The variant does the register variant's arithmetic
+ * in float32; only the summation order of the scores and the state term changes (split over K
+ * tiles), so its error is the same size: 1.5e-7 at most here, measured on lavapipe. Few distinct
+ * shapes: each is two cold lavapipe compiles.
  */
 import { describe, expect, it } from 'vitest';
 import type { BufferDecl } from '../../compiler/codegen/program.ts';
@@ -19,6 +19,8 @@ import { Rng } from '../../runtime/random.ts';
 import { linearAttnRef } from '../../runtime/reference/linear-attn.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
+
+const TOL = 2e-6;
 
 type DecayKind = Decay['kind'];
 
@@ -113,9 +115,9 @@ async function check(c: Case): Promise<void> {
   const kn = knobs(c);
   const ref = linearAttnRef({ B, T, H, K, V, q: d.q, k: d.k, v: d.v, s0: d.s0, z0: d.z0 ?? undefined, g: gates, feature: kn.feature, normalize: kn.normalize, scale: kn.scale, eps: kn.eps, decay: kn.decay });
   const id = caseId(c);
-  expectClose(`${id} o`, out.o as Float32Array, ref.o);
-  expectClose(`${id} S`, out.S as Float32Array, ref.S);
-  if (c.normalize) expectClose(`${id} z`, out.z as Float32Array, ref.z!);
+  expectClose(`${id} o`, out.o as Float32Array, ref.o, TOL);
+  expectClose(`${id} S`, out.S as Float32Array, ref.S, TOL);
+  if (c.normalize) expectClose(`${id} z`, out.z as Float32Array, ref.z!, TOL);
 }
 
 describe('chunkwise workgroup variant vs the float64 reference', () => {
