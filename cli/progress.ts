@@ -53,3 +53,21 @@ export function progressBar(label: string, unit: 'bytes' | 'items', enabled: boo
 export function showProgress(io: Io, json: unknown): boolean {
   return io === processIo && process.stderr.isTTY === true && !json;
 }
+
+/**
+ * A `(done, total)` compile callback passed on to `bar` that also times the compilation:
+ * `pipelines` (the last total reported) and `ms` from the first report to the one completing it.
+ */
+export function compileTimer(bar: (done: number, total: number) => void): ((done: number, total: number) => void) & { pipelines: number; ms: number } {
+  let start: number | undefined;
+  const t = Object.assign(
+    (done: number, total: number) => {
+      start ??= performance.now();
+      t.pipelines = total;
+      if (done >= total) t.ms = performance.now() - start;
+      bar(done, total);
+    },
+    { pipelines: 0, ms: 0 },
+  );
+  return t;
+}

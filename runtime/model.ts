@@ -170,6 +170,19 @@ export class Model {
     return this.engine.step ? prefillWidths(n, this.dims.T, this.engine.source !== null) : [this.dims.T];
   }
 
+  /**
+   * Makes the window programs a prefill of n tokens runs (otherwise made on first use, inside
+   * `prefill`), so that a caller can time their compilation apart from the prefill; the number of
+   * pipelines compiled for them (0 when every one was made already).
+   */
+  async prepare(n: number): Promise<number> {
+    if (!this.engine.step) return 0;
+    const fresh = new Set(this.windowWidths(n).filter((w) => w !== this.dims.T && w !== 1 && !this.engine.windows.has(w)));
+    const widths = await this.plan((windows) => prefillWidths(n, this.dims.T, windows), (w) => w);
+    const made = await Promise.all([...new Set(widths)].filter((w) => fresh.has(w)).map((w) => this.program(w)));
+    return made.reduce((a, s) => a + (s?.layout.program.steps.length ?? 0), 0);
+  }
+
   /** One window `[B, T]` from zero state (or `states`); the carried state is left alone. */
   forward(tokens: Int32Array, states: Readonly<Record<string, Float32Array>> = {}): Promise<ForwardResult> {
     return this.engine.forward.forward(tokens, states);

@@ -19,7 +19,7 @@ import { checkpointAt, processIo, readSpec, specWarnings, usageError, type Io } 
 import { compileInMemory } from '../open-model.ts';
 import type { CommandDef, Values } from '../command.ts';
 import { commonOptions, OPTION, weightsDtype } from '../options.ts';
-import { progressBar, showProgress } from '../progress.ts';
+import { compileTimer, progressBar, showProgress } from '../progress.ts';
 
 function number(v: unknown, fallback: number, flag: string, ok: (x: number) => boolean, what: string): number {
   if (v === undefined) return fallback;
@@ -75,10 +75,17 @@ export async function generateText(spec: string, values: Values, io: Io): Promis
   const decls = pair.forward.graph.weights;
   // Loom's names or fla's / HF's, read tensor by tensor as the model uploads them.
   const weights = common.weights ? openCheckpoint(pair.forward.spec, decls, common.weights, common.weightsFormat) : seededWeights(decls, common.seed);
-  const [onCompile, onLoad] = [progressBar('compiling pipelines', 'items', showProgress(io, false)), progressBar('loading weights', 'bytes', showProgress(io, false))];
-  const model = await Model.create(gpu, artifacts, weights, { onCompile, onLoad }).finally(() => (onCompile.stop(), onLoad.stop(), weights instanceof Map || weights.close()));
+  const [bar, onLoad] = [progressBar('compiling pipelines', 'items', showProgress(io, false)), progressBar('loading weights', 'bytes', showProgress(io, false))];
+  const onCompile = compileTimer(bar);
+  const model = await Model.create(gpu, artifacts, weights, { onCompile, onLoad }).finally(() => (bar.stop(), onLoad.stop(), weights instanceof Map || weights.close()));
   const tty = io === processIo && process.stderr.isTTY;
   try {
+    // The prompt's window programs compile now, so that the prefill time is the prefill's alone.
+    const windows = progressBar('compiling window programs', 'items', showProgress(io, false));
+    const t0 = performance.now();
+    windows(0, 1);
+    const windowPipelines = await model.prepare(prompt.length).finally(() => (windows(1, 1), windows.stop()));
+    const compileMs = onCompile.ms + (performance.now() - t0);
     const r = await generate(model, prompt, {
       maxTokens, temperature, topK, topP, seed: common.seed, tokenizer,
       onText: (t) => io.out(t),
@@ -91,6 +98,7 @@ export async function generateText(spec: string, values: Values, io: Io): Promis
     io.err(
       [
         `model     ${artifacts.model}${checkpoint ? ` (${checkpoint.kind}, imported from ${checkpoint.configPath})` : ''}, ${common.weights ? `weights ${common.weights}` : `seeded weights (seed ${common.seed})`}`,
+        `compile   ${onCompile.pipelines + windowPipelines} pipelines in ${(compileMs / 1000).toFixed(2)} s`,
         `prompt    ${r.promptTokens} tokens (${tokenizer ? tokenizer.name : 'bytes'})`,
         `prefill   ${r.promptTokens} tokens in ${r.prefillMs.toFixed(1)} ms, ${rate(r.promptTokens, r.prefillMs)} (windows of ${model.windowWidths(r.promptTokens).join('+')}, T=${seq} [${[...new Set(schedules)].join(', ') || 'no mixer'}])`,
         `decode    ${steps} steps in ${r.decodeMs.toFixed(1)} ms, ${rate(steps, r.decodeMs)}`,

@@ -22,7 +22,7 @@ import type { CommandDef, Values } from '../command.ts';
 import { commonOptions, OPTION, SPEC_OPTIONS, weightsDtype, type CommonOptions } from '../options.ts';
 import { storedWeights } from '../../runtime/f16.ts';
 import { commandProfile } from '../profile.ts';
-import { progressBar, showProgress } from '../progress.ts';
+import { compileTimer, progressBar, showProgress } from '../progress.ts';
 
 /** rms(out - ref) / rms(ref); Infinity when out has a NaN or Inf. */
 export function relativeError(out: ArrayLike<number>, ref: ArrayLike<number>): number {
@@ -133,9 +133,10 @@ export async function run(spec: string, values: Values, io: Io): Promise<number>
   const source = weightsFor(compiled, common);
   const tokens = given?.ids ?? randomTokens(common.seed, common.batch * common.seq, compiled.spec.vocab);
   const bars = showProgress(io, values.json);
-  const [onCompile, onLoad] = [progressBar('compiling pipelines', 'items', bars), progressBar('loading weights', 'bytes', bars)];
+  const [bar, onLoad] = [progressBar('compiling pipelines', 'items', bars), progressBar('loading weights', 'bytes', bars)];
+  const onCompile = compileTimer(bar);
   const close = () => source instanceof Map || source.close();
-  const session = await Session.create(gpu, compiled, source, { onCompile, onLoad }).catch((e) => (close(), Promise.reject(e))).finally(() => (onCompile.stop(), onLoad.stop()));
+  const session = await Session.create(gpu, compiled, source, { onCompile, onLoad }).catch((e) => (close(), Promise.reject(e))).finally(() => (bar.stop(), onLoad.stop()));
   let result: ForwardResult;
   let weights = new Map<string, Float32Array>();
   try {
@@ -188,6 +189,7 @@ export async function run(spec: string, values: Values, io: Io): Promise<number>
       `adapter   ${adapter}`,
       `input     B=${common.batch} T=${common.seq}, ${common.weights ? `weights ${common.weights}` : `seeded weights (seed ${common.seed})`}${dtype === 'f16' ? `, ${f16Count(compiled)} stored f16` : ''}`,
       ...compiled.plan.mixers.map((m) => `layer ${m.layer}   ${m.label}: ${schedules[compiled.plan.mixers.indexOf(m)]}  (${m.why})`),
+      `compile   ${onCompile.pipelines} pipelines in ${(onCompile.ms / 1000).toFixed(2)} s`,
       `forward   ${result.ms.toFixed(2)} ms, ${compiled.program.steps.length} kernels in one submission`,
     ];
     if (next) lines.push(`next      token ${next.id} ${JSON.stringify(next.text)} (the most likely after the ${common.seq} tokens of --text, ${tokenizer!.name})`);

@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
+import { compileInMemory } from '../../cli/open-model.ts';
 import { compileSource } from '../../compiler/pipeline.ts';
+import { acquireGpu, deviceProfile } from '../../runtime/gpu.ts';
+import { Model } from '../../runtime/model.ts';
 import { interpretGraph } from '../../runtime/reference/interpret.ts';
 import { readSafetensors } from '../../runtime/safetensors.ts';
 import { saveWeights, seededWeights } from '../../runtime/weights.ts';
@@ -115,6 +118,40 @@ describe('loom (in process)', () => {
     expect(r.out).toMatch(/L0\.attn: \w+.* - auto: lowest estimate/);
     expect(r.out).toMatch(/chunkwise\(64\)\s+est\. [\d.e+-]+ ms/);
     expect(r.out).toContain('--- after fuse ---');
+  });
+});
+
+describe('compile time apart', () => {
+  it('run and generate report the pipelines compiled apart from the forward pass, prefill and decode', async () => {
+    const spec = 'models/gla.loom';
+    const r = await loom('run', spec, '--seq', '16');
+    expect(r.code, r.err).toBe(0);
+    const kernels = Number(/forward +[\d.]+ ms, (\d+) kernels/.exec(r.out)![1]);
+    expect(r.out).toMatch(new RegExp(`\\ncompile +${kernels} pipelines in \\d+\\.\\d\\d s\\nforward `));
+    // generate: the forward and step programs, and the window programs its prompt needs (16 + 4 + 2 + 1).
+    const device = deviceProfile(await acquireGpu());
+    const text = readFileSync(spec, 'utf8');
+    const { pair, artifacts } = compileInMemory(text, spec, { batch: 1, seq: 16, device });
+    const window = (w: number) => {
+      const c = compileSource(text, spec, { batch: 1, seq: w, device, mode: 'prefill' });
+      if (!c.ok) throw new Error(`window ${w}`);
+      return c.compiled.program.steps.length;
+    };
+    const base = pair.forward.program.steps.length + pair.step!.program.steps.length;
+    for (const [prompt, widths] of [['exactly sixteen!', []], ['Once upon a time, there', [4, 2]]] as const) {
+      const g = await loom('generate', spec, '--seq', '16', '--prompt', prompt, '--max-tokens', '2', '--temperature', '0');
+      expect(g.code, g.err).toBe(0);
+      const pipelines = base + widths.reduce((a, w) => a + window(w), 0);
+      expect(g.err).toMatch(new RegExp(`\\ncompile +${pipelines} pipelines in \\d+\\.\\d\\d s\\nprompt +${prompt.length} tokens \\(bytes\\)\\nprefill +${prompt.length} tokens`));
+    }
+    // Model.prepare makes a prompt's window programs once: the prefill then compiles nothing.
+    const model = await Model.create(await acquireGpu(), artifacts, seededWeights(pair.forward.graph.weights, 0));
+    try {
+      expect(await model.prepare(23)).toBe(window(4) + window(2));
+      expect([await model.prepare(23), await model.prepare(16), await model.prepare(22)]).toEqual([0, 0, 0]);
+    } finally {
+      model.destroy();
+    }
   });
 });
 
