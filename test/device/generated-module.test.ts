@@ -16,6 +16,12 @@ import { seededWeights } from '../../runtime/weights.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
+/**
+ * Tolerance of a whole model through the generated module: 1.1e-6 measured, so 1e-5; ReBased 1e-3,
+ * its quadratic features cancelling for nearly orthogonal q and k (4.7e-6 here; README "Accuracy").
+ */
+const tolerance = (file: string) => (file === 'rebased.loom' ? 1e-3 : 1e-5);
+
 const MODELS = readdirSync('models').filter((f) => f.endsWith('.loom')).sort();
 const [B, T, N, K] = [2, 8, 19, 3]; // prefill 19 = 2 windows of 8 + 3 steps, then 3 more steps
 const ROOT = join('test', '.tmp', `generated-${process.pid}`);
@@ -65,14 +71,14 @@ describe.each(MODELS)('models/%s', (file) => {
       const first = cols(0, T);
       const out = await model.forward(first);
       const refT = reference(path, T, weights, first);
-      expectClose('forward logits', out.logits, refT.logits);
-      for (const [name, v] of Object.entries(out.states)) expectClose(`forward ${name}`, v, refT[name]);
+      expectClose('forward logits', out.logits, refT.logits, tolerance(file));
+      for (const [name, v] of Object.entries(out.states)) expectClose(`forward ${name}`, v, refT[name], tolerance(file));
       const noDecode = (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { noDecode?: string }).noDecode;
       if (noDecode) {
         // A non-causal mixer: one window of T is a forward pass; anything that continues refuses.
         expect(noDecode).toMatch(/^mixer '\w+' \(\w+\) is not causal: decode is not defined$/);
         await expect(model.prefill(cols(0, N))).rejects.toThrow(`LOOM4020`);
-        expectClose('prefill(T) logits', await model.prefill(first), refT.logits);
+        expectClose('prefill(T) logits', await model.prefill(first), refT.logits, tolerance(file));
         await expect(model.prefill(first)).rejects.toThrow(`${noDecode}; prefill cannot continue a sequence`);
         await expect(model.step(cols(N, N + 1))).rejects.toThrow(`${noDecode}; there is no step program`);
         return;
@@ -81,11 +87,11 @@ describe.each(MODELS)('models/%s', (file) => {
       const ref = reference(path, N + K, weights, all).logits;
       const pre = await model.prefill(cols(0, N));
       const refPre = Float64Array.from({ length: B * N * V }, (_, i) => ref[Math.floor(i / (N * V)) * (N + K) * V + (i % (N * V))]);
-      expectClose(`prefill(${N}) logits`, pre, refPre);
+      expectClose(`prefill(${N}) logits`, pre, refPre, tolerance(file));
       for (let k = 0; k < K; k++) {
         const logits = await model.step(cols(N + k, N + k + 1));
         const refStep = Float64Array.from({ length: B * V }, (_, i) => ref[(Math.floor(i / V) * (N + K) + N + k) * V + (i % V)]);
-        expectClose(`step ${k} logits`, logits, refStep);
+        expectClose(`step ${k} logits`, logits, refStep, tolerance(file));
       }
     } finally {
       model.destroy();

@@ -14,6 +14,13 @@ import { linearAttnRef, type LinearAttnRefInput } from '../../runtime/reference/
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
+/**
+ * Tolerance: decayed sums over up to T = 1024 tokens of K <= 64-wide products: 1.9e-6 measured (a
+ * fixed decay's normaliser at T = 130, K = 64), 2e-7 at gate extremes and 1e-7 on the long strongly
+ * decayed sequences, so 1e-5.
+ */
+const TOL = 1e-5;
+
 type DecayKind = 'fixed' | 'scalar' | 'vector';
 /** How log-gates are drawn: logsigmoid of normals, all 0, all -30, 0/-30 at random, around -5. */
 type Gates = 'random' | 'zero' | 'strong' | 'mixed' | 'g5';
@@ -144,10 +151,10 @@ async function runSchedule(c: Case, run: Run, d: Data): Promise<Result> {
 }
 
 function expectMatches(label: string, got: Result, want: { o: ArrayLike<number>; S: ArrayLike<number>; z: ArrayLike<number> | null }): void {
-  expectClose(`${label} o`, got.o, want.o);
-  expectClose(`${label} S`, got.S, want.S);
+  expectClose(`${label} o`, got.o, want.o, TOL);
+  expectClose(`${label} S`, got.S, want.S, TOL);
   expect(got.z === null).toBe(want.z === null);
-  if (got.z && want.z) expectClose(`${label} z`, got.z, want.z);
+  if (got.z && want.z) expectClose(`${label} z`, got.z, want.z, TOL);
 }
 
 /**
@@ -215,7 +222,7 @@ describe('linear attention with decay resumes across schedules', () => {
     const second = await runSchedule({ ...c, T: c.T - T1 }, b, { ...part(T1, c.T), s0: first.S, z0: first.z });
     const ref = reference(c, d);
     const refO = Float32Array.from(ref.o);
-    expectClose(`${id} o[:T1]`, first.o, sliceT(refO, c, c.V, 0, T1));
+    expectClose(`${id} o[:T1]`, first.o, sliceT(refO, c, c.V, 0, T1), TOL);
     expectMatches(`${id} [T1:]`, second, { o: sliceT(refO, c, c.V, T1, c.T), S: ref.S, z: ref.z });
   });
 });
