@@ -6,7 +6,10 @@ import { join } from 'node:path';
 
 // compiler: raised from 6000 to 11000 when the mixer families beyond the linear recurrence landed
 // (attention, Fourier, MoE, Mamba, the feature maps, non-causal scans): about 250-500 lines per family.
-const BUDGET = { grammar: 2500, compiler: 11000, runtime: 4500 };
+// runtime: raised from 4500 to 5200 when real checkpoints became the unit (tokenizers, weights read and
+// uploaded tensor by tensor with bf16/f16 conversion, checkpoint directories, prefill window programs,
+// the state-space and hybrid checkpoint mappings): about 700 lines.
+const BUDGET = { grammar: 2500, compiler: 11000, runtime: 5200 };
 const FILE_LIMIT = 600;
 
 function files(dir) {
