@@ -44,7 +44,7 @@ const tps = (n: number, ms: number) => ((n * 1000) / ms).toFixed(n * 1000 / ms <
 
 export function realsizeMd(rows: RealRow[]): string[] {
   const out = ['## Real-size models', '',
-    'Checkpoint directories in fla\'s names with random weights (scripts/make-checkpoint.ts): GLA-340M\'s configuration (hidden 1024, 24 layers, 4 heads, vocab 32000) and a Gated DeltaNet of the same width (4 heads of 256, 24 layers), as f32 and bf16 files, opened with `openPretrained` (config imported in memory, weights uploaded tensor by tensor, `--weights-dtype auto`: f16 on the device for a bf16 file when the adapter has shader-f16). Each line is one process; prefill and decode after a warm-up call (window programs compiled).', '',
+    'Checkpoint directories in fla\'s names with random weights (scripts/make-checkpoint.ts): GLA-340M\'s configuration (hidden 1024, 24 layers, 4 heads, vocab 32000) and a Gated DeltaNet of the same width (4 heads of 256, 24 layers), as f32 and bf16 files, opened with `openPretrained` (config imported in memory, weights uploaded tensor by tensor, `--weights-dtype auto`: f16 on the device for a bf16 file when the adapter has shader-f16). Each line is one process; prefill of 17 and 100 tokens and decode after a warm-up call (lavapipe compiles a pipeline at its first dispatch), 1000 tokens on the first call after its window programs were made (most kernels then come from Mesa's shader cache).', '',
     '| checkpoint | file | on device | f16 weights | load | peak RSS (base) | RSS / device | prefill 17 | prefill 100 | prefill 1000 | decode | limit | decode / limit | prefill 100 / 100 steps |',
     '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
   for (const r of rows) {
