@@ -23,6 +23,13 @@ import { expectClose } from '../helpers/compare.ts';
 import { causalModels } from '../helpers/models.ts';
 import { gpu } from './gpu.ts';
 
+/**
+ * Tolerance of a whole model's logits over a prefill and steps: 1e-5, as the model tests (whole
+ * models measure 2e-7 to 1.5e-6); ReBased 1e-3, its quadratic features cancelling for nearly
+ * orthogonal q and k (README "Accuracy").
+ */
+const tol = (path: string) => (path.endsWith('/rebased.loom') ? 1e-3 : 1e-5);
+
 const T = 16;
 const tmp = mkdtempSync(join(tmpdir(), 'loom-state-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -71,7 +78,7 @@ describe('prefill then step equals a forward over the whole sequence', () => {
       const got = new Float32Array(22 * vocab);
       got.set(await model.prefill(seq.subarray(0, 19)));
       for (let t = 19; t < 22; t++) got.set(await model.step(seq.subarray(t, t + 1)), t * vocab);
-      expectClose(`${path} prefill + step`, got, ref);
+      expectClose(`${path} prefill + step`, got, ref, tol(path));
     } finally {
       model.destroy();
     }
@@ -166,7 +173,7 @@ describe('batched decode of sequences of different lengths', () => {
       }
       for (let b = 0; b < 2; b++) {
         const seq = new Int32Array([...prompts[b], ...next[b]]);
-        expectClose(`${path} sequence ${b}`, got[b], reference(path, weights, seq));
+        expectClose(`${path} sequence ${b}`, got[b], reference(path, weights, seq), tol(path));
       }
     } finally {
       model.destroy();

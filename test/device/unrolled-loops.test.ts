@@ -13,6 +13,9 @@ import { seededWeights } from '../../runtime/weights.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { gpu } from './gpu.ts';
 
+/** Tolerance of the one-layer model at K = 8, T = 12: 1.7e-7 measured, so 2e-6. */
+const TOL = 2e-6;
+
 const spec = (mixer: string) => `model small {
   vocab = 32
   dim = 16
@@ -53,8 +56,8 @@ describe('unrolled loops over K (GPU variant)', () => {
       const out = await s.forward(ids);
       s.destroy();
       const ref = interpretGraph(r.compiled.graph, w, ids).outputs;
-      expectClose(`${mixer} ${kind} logits`, out.logits, ref.logits);
-      expectClose(`${mixer} ${kind} state`, out.states['L0.m.S'], ref['L0.m.S']);
+      expectClose(`${mixer} ${kind} logits`, out.logits, ref.logits, TOL);
+      expectClose(`${mixer} ${kind} state`, out.states['L0.m.S'], ref['L0.m.S'], TOL);
     }
   });
 });
