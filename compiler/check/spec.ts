@@ -5,7 +5,7 @@
 import type { Span } from '../../grammar/ast.ts';
 import type { AttentionKnobs, FamilyAttrs, FeatureMapKind, LinearAttnKnobs, Schedule } from '../ir/graph.ts';
 
-/** A feature-map stage applied to q and k before the recurrence (MIXERS.md §1). */
+/** A feature-map stage applied to q and k before the recurrence (docs/mixers.md). */
 export type FeatureStage = 'identity' | 'elu1' | 'relu' | 'silu' | 'l2';
 
 /**
@@ -54,7 +54,7 @@ export interface LinearAttnMixer {
   /** Cottention: divide o_t by (t+1)^sigmoid(m_h), m learned per head. */
   lengthNorm: boolean;
   /**
-   * forward: causal. reverse: the recurrence from t = T-1 down. bidirectional: LION (MIXERS.md
+   * forward: causal. reverse: the recurrence from t = T-1 down. bidirectional: LION (docs/mixers.md
    * §1.4). Only forward mixers can decode.
    */
   direction: 'forward' | 'reverse' | 'bidirectional';
@@ -89,7 +89,7 @@ export interface AttentionMixer {
 }
 
 /**
- * Mamba (S6) as the vector-decay recurrence of MIXERS.md §1.3 (compiler/mixers/mamba): one head
+ * Mamba (S6) as the vector-decay recurrence of docs/mixers.md (compiler/mixers/mamba): one head
  * per inner channel with K = dState and V = 1.
  */
 export interface MambaMixer {

@@ -51,7 +51,7 @@ export function u32Lit(x: number): string {
 
 export interface KernelSource {
   name: string;
-  /** One sentence: what the kernel computes, in MIXERS.md notation. */
+  /** One sentence: what the kernel computes, in docs/mixers.md notation. */
   summary: string;
   bindings: KernelBinding[];
   /** Named sizes emitted as `const NAME: u32 = ...u;` in this order. */

@@ -5,7 +5,7 @@
  * immutable and created only through `GraphBuilder`, which interns them: two structurally equal
  * nodes are the same node (same id). Passes are pure functions `Graph -> Graph`.
  *
- * Conventions (design/MIXERS.md): activations are row-major `[B, T, D]`; per-head tensors are
+ * Conventions (docs/mixers.md): activations are row-major `[B, T, D]`; per-head tensors are
  * `[B, T, H, K]` viewed as `[B, T, H*K]`; recurrent state is `[B, H, K, V]`; matmul weights are
  * `[in, out]` (y = x · W) unless `transposeW` says the weight is stored `[out, in]`.
  */
@@ -42,11 +42,11 @@ export function broadcasts(inner: readonly number[], outer: readonly number[]): 
   return inner.every((d, i) => d === outer[off + i]);
 }
 
-/** Feature maps phi of the linear recurrence that this IR knows (MIXERS.md §1). */
+/** Feature maps phi of the linear recurrence that this IR knows (docs/mixers.md). */
 export type FeatureMap = 'identity' | 'elu1';
 
 /**
- * A per-head feature map that carries weights or changes the key width K -> K' (MIXERS.md §1),
+ * A per-head feature map that carries weights or changes the key width K -> K' (docs/mixers.md),
  * applied to each group of K consecutive elements of the last axis (one head of q or k):
  * - taylor (Based): [1, sqrt(c) x, c x_i^2 / sqrt2 (i), c x_i x_j (i < j)], K' = 1 + K + K(K+1)/2,
  *   so phi(q).phi(k) = 1 + c q.k + (c q.k)^2 / 2;
@@ -91,7 +91,7 @@ export function featureMapWeightShapes(map: FeatureMapKind, H: number, K: number
 }
 
 /**
- * How the state decays between tokens, D_t in MIXERS.md §1. Gates are in log space (the decay
+ * How the state decays between tokens, D_t in docs/mixers.md Gates are in log space (the decay
  * applied at step t is exp(g_t), g_t <= 0).
  */
 export type Decay =
@@ -128,7 +128,7 @@ export interface LinearAttnKnobs {
 }
 
 /**
- * Knobs of softmax attention (MIXERS.md §2), after the checker filled every default:
+ * Knobs of softmax attention (docs/mixers.md), after the checker filled every default:
  * `o_i = sum_j softmax_j(scale q_i . k_j + mask_ij) v_j` per head, query head h reading key/value
  * head `h / (heads / kvHeads)` (grouped-query attention). Causal: key j only when j <= i (absolute
  * positions), and with a window w also `i - j < w`. Non-causal with a window: `|i - j| < w`.
@@ -243,17 +243,17 @@ export type NodeOp =
   /**
    * x `[B, T, C]` read backwards along T, `shift` rows later: `out[b,u,:] = x[b, T-1-u+shift, :]`,
    * zeros where that index is past the end. `shift = 0` reverses; the reverse scan of a
-   * bidirectional mixer reads its log-gates with `shift = 1` (MIXERS.md §1.4).
+   * bidirectional mixer reads its log-gates with `shift = 1` (docs/mixers.md).
    */
   | { op: 'flip'; x: number; shift: number }
   /**
-   * cosFormer's re-weighting (MIXERS.md §1.2): per head, `[x cos(a), x sin(a)]` with
+   * cosFormer's re-weighting (docs/mixers.md): per head, `[x cos(a), x sin(a)]` with
    * `a = pi/2 * (pos[b] + t) / maxLen`, so that products of two such rows weigh q.k by
    * cos(pi/2 (i - j) / maxLen). x `[B, T, H*group]` -> `[B, T, H*2*group]`.
    */
   | { op: 'cos_reweight'; x: number; pos: number; group: number; maxLen: number }
   /**
-   * Selective RoPE's angles (MIXERS.md §2) in turns: `out[b,t,g,i] = fract(s0[b,0,g,i] +
+   * Selective RoPE's angles (docs/mixers.md) in turns: `out[b,t,g,i] = fract(s0[b,0,g,i] +
    * sum_{s<=t} x[b,s,g] * f_i)` with `f_i = theta^(-2i/D) / (2 pi)`, x `[B, T, G]` the per-token
    * steps (a constant 1 gives ordinary RoPE), s0 `[B, 1, G*D/2]` the angles carried in.
    */

@@ -1,5 +1,5 @@
 /**
- * Float64 reference of softmax attention with a KV cache and of RoPE (MIXERS.md §2): the
+ * Float64 reference of softmax attention with a KV cache and of RoPE (docs/mixers.md): the
  * definitions written loop by loop. Shares no code with the WGSL kernels.
  *
  * Attention, per batch b and query head h (key/value head hk = h / (H / Hkv)), for the query at

@@ -1,5 +1,5 @@
 /**
- * Float64 reference of the (gated) delta rule (MIXERS.md §1, update = delta): the definition
+ * Float64 reference of the (gated) delta rule (docs/mixers.md, update = delta): the definition
  * written loop by loop, one token at a time. Shares no code with the WGSL kernels.
  *
  * Per batch b and head h, with q~ = phi(q), k~ = phi(k) and the decay D_t:

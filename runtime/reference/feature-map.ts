@@ -1,6 +1,6 @@
 /**
  * Float64 reference of the per-head feature maps that carry weights or change the key width
- * (MIXERS.md §1; FeatureMapKind in compiler/ir/graph.ts), the definitions written loop by loop.
+ * (docs/mixers.md; FeatureMapKind in compiler/ir/graph.ts), the definitions written loop by loop.
  *
  * x is `[N, H, K]` (N = B*T tokens, row-major, one head = K consecutive values); the result is
  * `[N, H, K']`. Quadratic features use the symmetric half of x x^T: pairs (i, j) with i <= j in

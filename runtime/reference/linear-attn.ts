@@ -1,5 +1,5 @@
 /**
- * Float64 reference of causal linear attention (MIXERS.md §1, additive update, any decay): the
+ * Float64 reference of causal linear attention (docs/mixers.md, additive update, any decay): the
  * definition written loop by loop, one token at a time. Shares no code with the WGSL kernels.
  *
  * Per batch b and head h, with q~ = phi(q), k~ = phi(k) and the decay D_t (log space: the factor
@@ -158,7 +158,7 @@ export function linearAttnRef(inp: LinearAttnRefInput): LinearAttnRefOutput {
 }
 
 /**
- * The masked-attention form of the additive recurrence (MIXERS.md §1, §1.4), O(T^2), straight
+ * The masked-attention form of the additive recurrence (docs/mixers.md), O(T^2), straight
  * from the definition: `o_i = sum_j w_ij v_j` (normalised: divided by `sum_j w_ij + eps`) with
  * `w_ij = scale * sum_k phi(q)_ik phi(k)_jk M_ijk` and the decay mask M by direction:
  * forward `j <= i`, `prod_{s=j+1..i} lambda_s`; reverse `j >= i`, `prod_{s=i..j-1} lambda_s`;

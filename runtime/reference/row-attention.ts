@@ -1,5 +1,5 @@
 /**
- * The cache-free attention variants of MIXERS.md §2, as definitions in float64. q, k, v, o are
+ * The cache-free attention variants of docs/mixers.md, as definitions in float64. q, k, v, o are
  * `[B, T, H, D]` row-major; `s_ij = scale q_i . k_j`.
  *
  * softplus attention:  o_i = sum_{j in R_i} w_ij v_j / sum_{j in R_i} w_ij,  w_ij = softplus(lam_i s_ij),

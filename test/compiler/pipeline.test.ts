@@ -41,7 +41,7 @@ describe('check', () => {
 });
 
 describe('lower', () => {
-  it('produces a verified graph with the shapes of MIXERS.md', () => {
+  it('produces a verified graph with the shapes of docs/mixers.md', () => {
     const c = compiled(LT, { batch: 2, seq: 5 });
     const g = c.graph;
     verifyGraph(g, 'test');

@@ -276,7 +276,7 @@ describe('elementwise', () => {
     expectClose(id, out, elementwiseRef(expr, inputs, n), ELEMENTWISE_TOL);
   });
 
-  // Gate parameterisations (MIXERS.md §1): sigmoid beta, logsigmoid/softplus log-gates, a
+  // Gate parameterisations (docs/mixers.md): sigmoid beta, logsigmoid/softplus log-gates, a
   // per-head parameter broadcast over [B, T, H]: g = -exp(A_log) * softplus(x + dt_bias).
   const gates = [
     { id: 'sigmoid-n999', expr: fn('sigmoid', a), sizes: [999] },

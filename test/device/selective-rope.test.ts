@@ -1,5 +1,5 @@
 /**
- * Selective RoPE (MIXERS.md §2): angles that advance by a learned step per token. With the step
+ * Selective RoPE (docs/mixers.md): angles that advance by a learned step per token. With the step
  * fixed at 1 it must equal ordinary RoPE (float64, whole model); on the adapter it must match the
  * float64 reference and continue a sequence across calls (its angles are carried state).
  */

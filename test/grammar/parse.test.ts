@@ -100,7 +100,7 @@ describe('the first model (linear transformer)', () => {
   });
 });
 
-describe('the examples of LANGUAGE.md', () => {
+describe('the examples of docs/language.md', () => {
   it('parses the gated deltanet example', () => {
     const file = ok(fixture('gated-deltanet.loom'));
     expect(file.models[0].name.name).toBe('gated_deltanet_small');

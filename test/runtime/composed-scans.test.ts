@@ -1,6 +1,6 @@
 /**
  * The non-causal directions of the linear recurrence (`direction = reverse | bidirectional`,
- * MIXERS.md §1.4) are compositions of causal scans in the graph (flipped inputs, gates one token
+ * docs/mixers.md) are compositions of causal scans in the graph (flipped inputs, gates one token
  * later, the diagonal subtracted once). Their float64 interpretation must equal the masked
  * attention form computed straight from the definition.
  */

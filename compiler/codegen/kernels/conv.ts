@@ -1,5 +1,5 @@
 /**
- * Short causal convolution kernels (MIXERS.md §2): a depthwise conv1d of width W along T that reads
+ * Short causal convolution kernels (docs/mixers.md): a depthwise conv1d of width W along T that reads
  * its first W-1 rows from the previous call's tail, and the kernel that writes the next tail.
  * One invocation per output element; the W taps are a short loop, so no workgroup memory.
  */

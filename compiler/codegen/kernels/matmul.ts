@@ -2,8 +2,8 @@
  * Matrix multiply `out[M, N] = x[M, K] · W`, with W stored `[K, N]` or, when `transposeW`,
  * `[N, K]` (a tied LM head reading the embedding table `[V, D]`).
  *
- * Three variants for two device classes (design/ARCHITECTURE.md, "Kernels on very different
- * devices"):
+ * Three variants for two device classes (CPU adapters reward barrier-free register tiling, GPUs
+ * workgroup memory):
  * - `register4x4`: barrier-free; each invocation accumulates a 4x4 output tile in four vec4
  *   registers. Fastest on CPU adapters (lavapipe) and, measured, on an H200 too. Needs N % 4 == 0 for W [K, N] (whole vec4
  *   rows of W) or K % 4 == 0 for W [N, K] (vec4 dot products along K).

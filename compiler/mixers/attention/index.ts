@@ -1,5 +1,5 @@
 /**
- * Softmax attention (MIXERS.md §2) as kernels: one schedule per window length, several variants.
+ * Softmax attention (docs/mixers.md) as kernels: one schedule per window length, several variants.
  *   T > 1: `parallel`, variant `rows` (one invocation per query, online softmax over the keys).
  *   T = 1: `recurrent` (decode: one token against the KV cache), variant `decode` (keys split into
  *          blocks, partials merged) or `rows`.

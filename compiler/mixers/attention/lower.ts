@@ -36,7 +36,7 @@ function lowerLigerLinear(g: GraphBuilder, m: AttentionMixer, q: number, k: numb
 }
 
 /**
- * Selective RoPE (MIXERS.md §2): per token and kv head a step delta = softplus(x W + b) (weights
+ * Selective RoPE (docs/mixers.md): per token and kv head a step delta = softplus(x W + b) (weights
  * `rope_dt.weight` `[D, Hkv]`, `rope_dt_bias` `[Hkv]`); the angles of pair i advance by
  * delta * theta^(-2i/D) and are carried as state `L<i>.<mixer>.rope_angles` `[B, 1, Hkv*Dh/2]`
  * (in turns). With delta = 1 it is ordinary RoPE, one position per token.

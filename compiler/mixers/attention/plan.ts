@@ -14,7 +14,7 @@ import type { MixerPlan, PlanOptions } from '../../plan/plan.ts';
 import { planDiag, resolveChoice } from '../../plan/plan.ts';
 import { attentionCost, attentionSchedule, attentionSupports, attentionVariants } from './index.ts';
 
-/** Why the tiled variant is not used on CPU adapters (ARCHITECTURE.md's measurements). */
+/** Why the tiled variant is not used on CPU adapters (measured on lavapipe: its barriers and workgroup memory are slow). */
 export const CPU_TILES = 'on a CPU adapter workgroup barriers and workgroup memory are slow; one query per invocation in registers (rows) runs faster';
 
 export function planAttention(n: Node & { op: 'attention' }, g: Graph, spec: ScheduleSpec, device: DeviceProfile, opts: PlanOptions, diags: Diagnostic[]): MixerPlan | undefined {

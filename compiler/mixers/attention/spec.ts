@@ -1,5 +1,5 @@
 /**
- * Knobs and presets of softmax attention (MIXERS.md §2):
+ * Knobs and presets of softmax attention (docs/mixers.md):
  *
  *   heads, kv_heads (grouped-query attention; divides heads; default heads), head_dim (default
  *   dim / heads), value_dim (default head_dim), causal = true | false, window = w (sliding window:

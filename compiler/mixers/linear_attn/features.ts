@@ -1,5 +1,5 @@
 /**
- * Learned and expanding feature maps of the linear recurrence (MIXERS.md §1): the `feature` knob's
+ * Learned and expanding feature maps of the linear recurrence (docs/mixers.md): the `feature` knob's
  * `taylor` (Based), `rebased`, `hedgehog` and `t2r` stages, checked here and lowered to one
  * `feature_map` node per q and k (FeatureMapKind in ir/graph.ts).
  *

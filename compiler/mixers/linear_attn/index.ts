@@ -1,5 +1,5 @@
 /**
- * Causal linear attention (MIXERS.md §1: additive update, decay none / fixed / scalar / vector,
+ * Causal linear attention (docs/mixers.md: additive update, decay none / fixed / scalar / vector,
  * phi = identity or elu1, optionally normalized) in three barrier-free schedules: recurrent,
  * chunkwise(C), parallel; chunkwise also as a `workgroup` variant with tiles in workgroup memory
  * (GPUs). See README.md for the math, the kernels and their dispatch.

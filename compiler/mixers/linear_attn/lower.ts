@@ -74,7 +74,7 @@ export function shortConv(g: GraphBuilder, mb: MB, y: number, w: number, layer: 
   return g.add({ op: 'conv1d', x: y, weight, tail, activation: 'silu' }, mb.act(C), `${mb.label}.${which}_conv1d`, layer);
 }
 
-/** cosFormer: `[x cos a_t, x sin a_t]` per head, a_t = pi/2 (pos + t) / maxLen (MIXERS.md §1.2). */
+/** cosFormer: `[x cos a_t, x sin a_t]` per head, a_t = pi/2 (pos + t) / maxLen (docs/mixers.md). */
 function reweight(g: GraphBuilder, mb: MB, x: number, group: number, maxLen: number, layer: number, which: string): number {
   const width = g.node(x).type.shape[2] * 2;
   return g.add({ op: 'cos_reweight', x, pos: g.position(), group, maxLen }, mb.act(width), `${mb.label}.${which}_cos`, layer);
@@ -112,7 +112,7 @@ interface Scan {
 
 /**
  * One causal scan over `s` from zero state, no state carried out (the scans of non-causal mixers).
- * `flipped`: the inputs are read backwards (gates one token later, MIXERS.md §1.4, when `shiftGates`)
+ * `flipped`: the inputs are read backwards (gates one token later, docs/mixers.md, when `shiftGates`)
  * and the output is turned back, so token t sees t..T-1.
  */
 function scan(g: GraphBuilder, mb: MB, s: Scan, knobs: LinearAttnKnobs, layer: number, name: string, flipped: boolean, shiftGates: boolean): number {
@@ -133,7 +133,7 @@ function lowerReverse(g: GraphBuilder, mb: MB, m: LinearAttnMixer, s: Scan, laye
 }
 
 /**
- * `direction = bidirectional` (LION, MIXERS.md §1.4): a forward scan plus a reverse scan with the
+ * `direction = bidirectional` (LION, docs/mixers.md): a forward scan plus a reverse scan with the
  * gates one token later, minus the diagonal counted twice; normalised on the summed numerator and
  * denominator (the denominators are scans of a ones value column).
  */

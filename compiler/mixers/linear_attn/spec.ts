@@ -1,5 +1,5 @@
 /**
- * Knobs and presets of the gated linear recurrence (MIXERS.md §1). A preset is only a named set
+ * Knobs and presets of the gated linear recurrence (docs/mixers.md). A preset is only a named set
  * of knob values; every knob can be overridden in the spec:
  *
  *   feature   = identity | elu1 | relu | silu | l2, composed with `then` (`silu then l2`), and at

@@ -1,5 +1,5 @@
 /**
- * Lowers a Mamba mixer (MIXERS.md §1.3) to graph nodes over the layer input x `[B, T, D]`, with
+ * Lowers a Mamba mixer (docs/mixers.md) to graph nodes over the layer input x `[B, T, D]`, with
  * Di = inner channels, N = d_state, R = dt_rank:
  *   u  = silu(conv1d(x W_x))                     [B,T,Di]  (no conv when short_conv = none: silu only)
  *   z  = x W_z                                   [B,T,Di]

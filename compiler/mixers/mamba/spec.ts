@@ -1,6 +1,6 @@
 /**
  * Mamba (the selective SSM, S6; Gu and Dao 2023) as a member of the gated linear recurrence
- * (MIXERS.md §1.3). Knobs:
+ * (docs/mixers.md). Knobs:
  *
  *   d_state    = N, the state size per channel (default 16)
  *   expand     = E, the inner width is E * dim channels (default 2)

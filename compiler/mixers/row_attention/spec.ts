@@ -1,5 +1,5 @@
 /**
- * Knobs and lowering of the cache-free attention variants (MIXERS.md §2):
+ * Knobs and lowering of the cache-free attention variants (docs/mixers.md):
  *
  *   softplus_attention { causal = true, length_scale = T_train }   softplus weights, l1-normalised
  *   diag_attention { block_size = w, causal = true }                   softmax inside blocks of w tokens

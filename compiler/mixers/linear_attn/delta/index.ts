@@ -1,5 +1,5 @@
 /**
- * The delta rule and gated delta rule (MIXERS.md §1, update = delta; decay none, fixed or
+ * The delta rule and gated delta rule (docs/mixers.md, update = delta; decay none, fixed or
  * scalar, and vector in the recurrent schedule; phi = identity or elu1; never normalized) in
  * three barrier-free schedules:
  * recurrent, chunkwise(C) via the WY/UT transform, and parallel (the same kernels with one

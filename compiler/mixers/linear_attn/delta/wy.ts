@@ -1,5 +1,5 @@
 /**
- * The WY/UT factors of the chunkwise delta rule (MIXERS.md §1.1), per chunk of C tokens (the
+ * The WY/UT factors of the chunkwise delta rule (docs/mixers.md), per chunk of C tokens (the
  * parallel schedule is one chunk, C = T). With G_r the cumulative log-decay from the chunk start
  * to r (inclusive) and Gamma_rs = exp(G_r - G_s):
  *   kk:  L_rs = beta_r Gamma_rs (k~_r . k~_s) for s < r in r's chunk: the strict lower triangle

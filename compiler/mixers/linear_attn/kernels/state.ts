@@ -5,7 +5,7 @@
  * Chunked, it also writes the state before each chunk n: h[b, h, n, i, cols] and hz[b, h, n, i].
  * With decay the walk is the recurrence itself, S_t[i] = exp(g_t[i]) S_{t-1}[i] + k~_t[i] v_t:
  * every factor is <= 1, so no cumulative gate (and no exp of one) is ever formed. Over chunk n
- * this is h_{n+1} = exp(G_last) h_n + sum_t exp(G_last - G_t) k~_t v_t^T (MIXERS.md §1.1).
+ * this is h_{n+1} = exp(G_last) h_n + sum_t exp(G_last - G_t) k~_t v_t^T (docs/mixers.md).
  */
 import type { Kernel } from '../../../codegen/kernel.ts';
 import { buildKernel, type WgslBuilder } from '../../../codegen/wgsl.ts';
