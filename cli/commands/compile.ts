@@ -87,7 +87,7 @@ function few(names: readonly string[]): string {
  * Why writing `files` (the compile of `model` from the spec `source`, absolute) into a directory
  * holding `present` would lose a user's files, or null when it would not: the directory holds
  * another model's compile (its manifest names another model or spec), or files loom did not
- * write (dotfiles aside: loom neither writes nor removes those). Says what would be overwritten
+ * write (dotfiles aside: loom neither writes nor removes those; and the spec being compiled). Says what would be overwritten
  * and deleted, with counts and the first few names.
  */
 export function outputRefusal(dir: string, present: readonly string[], files: ReadonlySet<string>, previous: PreviousCompile | null, model: string, source: string): string | null {
@@ -100,7 +100,9 @@ export function outputRefusal(dir: string, present: readonly string[], files: Re
     const mine = present.filter((f) => ours.has(f));
     return `compile: ${dir} holds ${mine.length} compiled files of another model ('${previous.model}' from ${previous.source || 'an unknown spec'})${would}; use --force to replace them, or choose another directory`;
   }
-  const foreign = present.filter((f) => !ours.has(f) && !f.split('/').some((part) => part.startsWith('.')));
+  // The spec being compiled may live in its output directory: it is the user's input, never written over.
+  const spec = source ? relative(resolve(dir), source).split(sep).join('/') : '';
+  const foreign = present.filter((f) => !ours.has(f) && !(f === spec && !files.has(f)) && !f.split('/').some((part) => part.startsWith('.')));
   if (!foreign.length) return null;
   const clobber = foreign.filter((f) => files.has(f));
   const lost = clobber.length ? `; writing '${model}' there would overwrite ${clobber.length === foreign.length ? 'all of them' : `${clobber.length} of them (${few(clobber)})`}` : '';
