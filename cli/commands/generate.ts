@@ -30,7 +30,7 @@ function number(v: unknown, fallback: number, flag: string, ok: (x: number) => b
 
 export const generateCommand: CommandDef = {
   name: 'generate',
-  args: '<spec>',
+  args: '<spec-or-dir>',
   summary: "text generation from a .loom spec (bytes) or a checkpoint directory (its tokenizer.json): prefill the prompt, then step; the text on stdout as it is decoded, statistics on stderr",
   options: [
     { flag: 'prompt', value: 'TEXT', help: 'the text to continue (required)' },

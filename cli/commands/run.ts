@@ -95,7 +95,7 @@ function f16Count(c: Compiled): string {
 
 export const runCommand: CommandDef = {
   name: 'run',
-  args: '<spec>',
+  args: '<spec-or-dir>',
   summary: 'a forward pass of a .loom spec or a checkpoint directory (config.json and weights) on random token ids, --ids or --text',
   details: `A checkpoint directory's config.json is imported in memory (as loom import does) and its weights and tokenizer.json are used.
 Exit status: 0 done; 1 an error; 2 a usage error, or --check found rms(out-ref)/rms(ref) over 1e-4.`,
