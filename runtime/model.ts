@@ -124,20 +124,19 @@ export class Model {
 
   /**
    * Compiles both programs' pipelines and uploads the weights once (checked by name and shape).
-   * `keepActivations`: every intermediate buffer of the forward program keeps its value after a
-   * run (no memory reuse), for `readForwardBuffers`. `windows`: where the window programs come
+   * `windows`: where the window programs come
    * from (default `artifacts.windows`; null: none, so a prefill runs windows of T and single steps).
    * Both programs' pipelines are compiled first (`onCompile(done, total)` over both), then the
    * weights are uploaded tensor by tensor (`onLoad(doneBytes, totalBytes)`): from a provider, one
    * tensor is in host memory at a time. The caller closes a provider it opened.
    */
-  static async create(gpu: Gpu, artifacts: Artifacts, weights: Weights, opts: { keepActivations?: boolean; windows?: WindowSource | null } & LoadCallbacks = {}): Promise<Model> {
+  static async create(gpu: Gpu, artifacts: Artifacts, weights: Weights, opts: { windows?: WindowSource | null } & LoadCallbacks = {}): Promise<Model> {
     const provider = weightProvider(weights);
     checkProvided(artifacts.weights, provider, artifacts.model);
     const l = layouts(artifacts);
     const counts = [l.forward.program.steps.length, l.step?.program.steps.length ?? 0];
     const compiled = (from: number) => opts.onCompile && ((done: number) => opts.onCompile!(from + done, counts[0] + counts[1]));
-    const forward = await Session.open(gpu, l.forward, null, undefined, { keepActivations: opts.keepActivations, onCompile: compiled(0) });
+    const forward = await Session.open(gpu, l.forward, null, undefined, { onCompile: compiled(0) });
     let step: Session | null = null;
     try {
       step = l.step ? await Session.open(gpu, l.step, new Map(), forward, { onCompile: compiled(counts[0]) }) : null;
@@ -371,11 +370,6 @@ export class Model {
     m.positions = this.positions.slice();
     m.prefilled = this.prefilled;
     return m;
-  }
-
-  /** The named buffers of the forward program after its last run (every kernel's output is one). */
-  readForwardBuffers(names: readonly string[]): Promise<Record<string, Float32Array>> {
-    return this.engine.forward.readBuffers(names);
   }
 
   /** Releases this model's state; the programs go with the last of its forks. */

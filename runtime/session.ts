@@ -61,8 +61,6 @@ export function layoutOf(compiled: { program: ProgramSpec; graph: Graph }): Sess
 }
 
 export interface OpenOptions {
-  /** Every intermediate keeps its value after a run (Program.create). */
-  keepActivations?: boolean;
   /** `(done, total)` pipelines of this program compiled. */
   onCompile?: (done: number, total: number) => void;
   /** `(doneBytes, totalBytes)` of the weights uploaded. */
@@ -99,7 +97,7 @@ export class Session {
     let compiled = 0;
     opts.onCompile?.(0, layout.program.steps.length);
     const onPipeline = opts.onCompile && (() => opts.onCompile!(++compiled, layout.program.steps.length));
-    const program = await Program.create(gpu, layout.program, shared, { keepActivations: opts.keepActivations, onPipeline });
+    const program = await Program.create(gpu, layout.program, shared, { onPipeline });
     const session = new Session(program, layout);
     try {
       if (provider) await session.upload(provider, opts.onLoad);
@@ -157,12 +155,6 @@ export class Session {
 
   private writeStates(states: Readonly<Record<string, Float32Array>>): void {
     for (const [name, data] of this.stateWrites(states)) this.program.write(name, data);
-  }
-
-  /** Reads back the named buffers that exist in this program (after a run): intermediate values too. */
-  async readBuffers(names: readonly string[]): Promise<Record<string, Float32Array>> {
-    const present = names.filter((n) => this.program.has(n));
-    return (await this.program.readMany(present)) as Record<string, Float32Array>;
   }
 
   /** One window from `states` (zeros where absent), host to host: logits and every final state. */
