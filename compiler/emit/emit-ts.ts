@@ -110,7 +110,7 @@ function addClass(file: import('ts-morph').SourceFile, m: Manifest): void {
         ['tokens', 'Int32Array', `${bt} token ids`],
         ['states', `Readonly<Partial<Record<StateName, Float32Array>>>`, 'initial states (default zeros)', true],
       ], `logits [B=${B}, T=${T}, ${v}] and the final states`),
-      method('prefill', 'Promise<Float32Array>', `Runs any number n >= 1 of tokens from the carried state and carries it on: windows of T=${T} through the forward program, the rest one step at a time.`, [['tokens', 'Int32Array', `[B=${B}, n] token ids`]], `logits [B=${B}, n, ${v}]`),
+      method('prefill', 'Promise<Float32Array>', `Runs any number n >= 1 of tokens from the carried state and carries it on: windows of T=${T} through the forward program, then one window per binary digit of the rest (a window program of each power-of-two width, made on first use from the spec the artifacts name; without it, single steps).`, [['tokens', 'Int32Array', `[B=${B}, n] token ids`]], `logits [B=${B}, n, ${v}]`),
       method('step', 'Promise<Float32Array>', 'One token per sequence from the carried state; carries it on.', [['tokens', 'Int32Array', `[B=${B}] token ids`]], `logits [B=${B}, ${v}]`),
       { name: 'reset', returnType: 'void', statements: ['this.model.reset();'], docs: ['Sets the carried state to zeros.'] },
       { name: 'readState', isAsync: true, returnType: 'Promise<Record<StateName, Float32Array>>', statements: ['return (await this.model.readState()) as Record<StateName, Float32Array>;'], docs: ['A copy of the carried state (read back from the device), shapes as in STATE_SHAPES.'] },

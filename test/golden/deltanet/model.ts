@@ -69,7 +69,7 @@ export class DeltanetSmall {
   }
 
   /**
-   * Runs any number n >= 1 of tokens from the carried state and carries it on: windows of T=16 through the forward program, the rest one step at a time.
+   * Runs any number n >= 1 of tokens from the carried state and carries it on: windows of T=16 through the forward program, then one window per binary digit of the rest (a window program of each power-of-two width, made on first use from the spec the artifacts name; without it, single steps).
    * @param tokens [B=1, n] token ids
    * @returns logits [B=1, n, vocab=256]
    */
