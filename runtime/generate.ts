@@ -64,7 +64,7 @@ export function sampleToken(logits: ArrayLike<number>, n: number, o: SamplingOpt
   return top[keep - 1];
 }
 
-export interface GenerateOptions extends SamplingOptions, PrefillOptions {
+export interface GenerateOptions extends SamplingOptions, Pick<PrefillOptions, 'onProgress'> {
   maxTokens: number;
   seed: number;
   /** Called with each piece of decoded text as soon as it forms complete characters. */
@@ -109,8 +109,7 @@ export async function generate(model: Model, prompt: Int32Array, o: GenerateOpti
   const n = Math.min(vocab, tok.vocabSize);
   model.reset();
   const t0 = performance.now();
-  const all = await model.prefill(prompt, o);
-  let logits = all.subarray((prompt.length - 1) * vocab);
+  let logits = await model.prefill(prompt, { onProgress: o.onProgress, logits: 'last' });
   const prefillMs = performance.now() - t0;
   // A global KV cache holds max_len positions: the prompt and every token fed back must fit.
   const maxLen = Math.min(...model.artifacts.states.map((s) => s.maxPositions ?? Infinity));

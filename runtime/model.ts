@@ -103,6 +103,11 @@ export interface LoadCallbacks {
 export interface PrefillOptions {
   /** Called after each window or step with the calls done and the calls in all. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * `last`: only the logits of each sequence's last position, `[B, vocab]` (what generation
+   * needs): the calls before the last skip the final norm and LM head. Default `all`: `[B, n, vocab]`.
+   */
+  logits?: 'all' | 'last';
 }
 
 /** The state holding each sequence's absolute position (GraphBuilder.position). */
@@ -222,9 +227,9 @@ export class Model {
   }
 
   /** One call of a program on the carried state; `width` tokens per sequence. */
-  private async run(tokens: Int32Array, width: number): Promise<Float32Array> {
+  private async run(tokens: Int32Array, width: number, logits = true): Promise<Float32Array> {
     const session = (await this.program(width)) ?? this.engine.forward;
-    const r = await session.carry(tokens, this.carried, this.positions);
+    const r = await session.carry(tokens, this.carried, this.positions, logits);
     for (let b = 0; b < this.positions.length; b++) this.positions[b] += width;
     return r.logits;
   }
@@ -233,8 +238,8 @@ export class Model {
    * Token ids `[B, n]` (row-major, any n >= 1) from the carried state: full windows of T through
    * the forward program, the remainder as windows of powers of two (the window programs, made on
    * first use) ending with the step program, one call each (`prefillWidths`); without a window
-   * source the remainder runs as single steps. Returns logits `[B, n, vocab]` and carries the
-   * state on.
+   * source the remainder runs as single steps. Returns logits `[B, n, vocab]` (`logits: 'last'`:
+   * `[B, vocab]`) and carries the state on.
    */
   async prefill(tokens: Int32Array, o: PrefillOptions = {}): Promise<Float32Array> {
     const { B, T, vocab } = this.dims;
@@ -246,11 +251,16 @@ export class Model {
     }
     const widths = this.engine.step ? await this.plan((windows) => prefillWidths(n, T, windows), (w) => w) : this.windowWidths(n);
     this.prefilled = true;
-    const logits = new Float32Array(B * n * vocab);
+    const last = o.logits === 'last';
+    const logits = new Float32Array(B * (last ? 1 : n) * vocab);
     for (let i = 0, pos = 0; i < widths.length; pos += widths[i++]) {
       const width = widths[i];
-      const out = await this.run(columns(tokens, B, n, pos, width), width);
-      for (let b = 0; b < B; b++) logits.set(out.subarray(b * width * vocab, (b + 1) * width * vocab), (b * n + pos) * vocab);
+      const final = i === widths.length - 1;
+      const out = await this.run(columns(tokens, B, n, pos, width), width, !last || final);
+      for (let b = 0; b < B; b++) {
+        if (!last) logits.set(out.subarray(b * width * vocab, (b + 1) * width * vocab), (b * n + pos) * vocab);
+        else if (final) logits.set(out.subarray(((b + 1) * width - 1) * vocab, (b + 1) * width * vocab), b * vocab);
+      }
       o.onProgress?.(i + 1, widths.length);
     }
     return logits;

@@ -400,7 +400,8 @@ export class Program {
       await scoped(device, what, () => {
         for (const [name, data] of o.writes ?? []) this.write(name, data);
         const encoder = device.createCommandEncoder();
-        this.encodePasses(encoder, o.binding?.passes ?? this.passes);
+        const passes = o.binding?.passes ?? this.passes;
+        this.encodePasses(encoder, o.only ? passes.filter((_, i) => o.only![i]) : passes);
         for (const name of o.read ?? []) staging.push(encodeRead(device, encoder, name, this.buffer(name)));
         device.queue.submit([encoder.finish()]);
       });
@@ -483,6 +484,29 @@ export interface Submission {
   /** Run the steps over these bind groups instead of the program's own. */
   binding?: Binding;
   read?: string[];
+  /** Run only the steps marked true (`neededSteps`); absent: every step. */
+  only?: readonly boolean[];
+}
+
+/**
+ * Which steps of `spec` the buffers `outputs` depend on: walking back from the last step, a step
+ * is needed when it writes (binds read_write) a needed buffer, and then everything it binds is
+ * needed. The rest (a forward program's final norm and LM head, for a window whose logits nobody
+ * reads) can be left out of a submission. Pure.
+ */
+export function neededSteps(spec: ProgramSpec, outputs: readonly string[]): boolean[] {
+  const needed = new Set(outputs);
+  const alias = new Map(spec.buffers.filter((b) => b.alias).map((b) => [b.name, b.alias!]));
+  const root = (name: string) => alias.get(name) ?? name;
+  for (const o of outputs) needed.add(root(o));
+  const out = new Array<boolean>(spec.steps.length).fill(false);
+  for (let i = spec.steps.length - 1; i >= 0; i--) {
+    const { kernel, args } = spec.steps[i];
+    if (!args.some((a, j) => kernel.bindings[j].access === 'read_write' && needed.has(root(a)))) continue;
+    out[i] = true;
+    for (const a of args) needed.add(root(a));
+  }
+  return out;
 }
 
 interface Staging {

@@ -10,7 +10,7 @@ import type { Graph } from '../compiler/ir/graph.ts';
 import { diag, LoomError, LoomInternalError } from '../grammar/diagnostics.ts';
 import { findNonFinite, type NonFinite } from './check-finite.ts';
 import type { Gpu } from './gpu.ts';
-import { Program, type HostArray } from './program.ts';
+import { neededSteps, Program, type HostArray } from './program.ts';
 import type { DeviceState } from './state.ts';
 import { checkProvided, uploadWeights, weightProvider, type WeightProvider, type Weights } from './weights.ts';
 
@@ -170,6 +170,8 @@ export class Session {
   }
 
   private swappedNames?: string[];
+  /** The steps the carried states depend on (a window whose logits are not read runs only these). */
+  private stateSteps?: boolean[];
 
   /** The states this program writes apart from their inputs (not updated in place): two buffers each when carried. */
   private get swapped(): string[] {
@@ -184,9 +186,10 @@ export class Session {
    * once per state and kept by it): a state updated in place is read and written in its buffer;
    * any other is read from its buffer and written to its spare, and the two swap roles after
    * the call. `positions`: each sequence's position before the window, to refuse a KV-cache
-   * overflow before any dispatch.
+   * overflow before any dispatch. `logits` false: only the steps the states depend on run (not
+   * the LM head) and no logits come back (an empty array).
    */
-  async carry(tokens: Int32Array, state: DeviceState, positions: ArrayLike<number>): Promise<{ logits: Float32Array; ms: number }> {
+  async carry(tokens: Int32Array, state: DeviceState, positions: ArrayLike<number>, logits = true): Promise<{ logits: Float32Array; ms: number }> {
     this.checkTokens(tokens);
     checkPositions(this.layout.states, positions, this.layout.dims);
     const p = this.program;
@@ -199,9 +202,10 @@ export class Session {
       return p.bind(replace);
     });
     const t0 = performance.now();
-    const read = await p.submit({ writes: [['tokens', tokens]], binding, read: ['logits'] });
+    const only = logits ? undefined : (this.stateSteps ??= neededSteps(this.layout.program, this.layout.states.map((s) => s.output)));
+    const read = await p.submit({ writes: [['tokens', tokens]], binding, read: logits ? ['logits'] : [], only });
     state.swap(swapped);
-    return { logits: read.logits as Float32Array, ms: performance.now() - t0 };
+    return { logits: logits ? (read.logits as Float32Array) : new Float32Array(0), ms: performance.now() - t0 };
   }
 
   /**

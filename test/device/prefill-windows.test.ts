@@ -5,7 +5,8 @@
  * of the step-by-step path, and the logits of the prompt and of two more steps the float64
  * reference over the whole sequence: linear attention, a chunkwise delta rule with a short
  * convolution at widths below its chunk, a hybrid with KV caches and positions, a sliding-window
- * ring cache. Batched prompts of different lengths, and artifact directories (window programs from
+ * ring cache; a prefill that returns only the last position's logits (the calls before the last
+ * skip the LM head) leaves the same state and gives the same last row. Batched prompts of different lengths, and artifact directories (window programs from
  * the spec the manifest names, or windows of T and steps when it cannot be read or has changed).
  *
  * Tolerances: 1e-4 relative rms (the suite's, compare.ts) between paths that differ only in f32
@@ -94,6 +95,14 @@ describe('prefill in windows of powers of two', () => {
           expectClose(`${path} n=${n} ${name}: windows against the reference`, v, ref[name]);
         }
         expectClose(`${path} n=${n} prefill and 2 steps against the reference`, got, reference(path, weights, seq).logits);
+
+        // Only the last position's logits: the calls before the last skip the LM head, the state is the same.
+        model.reset();
+        const last = await model.prefill(prompt, { logits: 'last' });
+        expect(last.length).toBe(V);
+        expectClose(`${path} n=${n} logits 'last' against the full prefill's last row`, last, got.subarray((n - 1) * V, n * V));
+        const lastState = await model.readState();
+        for (const [name, v] of Object.entries(windowed)) expectClose(`${path} n=${n} ${name}: logits 'last' against all`, lastState[name], v);
       }
     } finally {
       model.destroy();
