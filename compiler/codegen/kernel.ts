@@ -19,6 +19,12 @@ export interface KernelBinding {
   elem: ElemType;
   /** Number of elements the kernel expects in the bound buffer. */
   elements: number;
+  /**
+   * The WGSL element type the kernel reads the buffer as, when not `elem` itself: `vec4<f32>` (four
+   * f32 per load), `vec2<u32>` (four f16 packed, unpacked with unpack2x16float). `elements` still
+   * counts `elem` values.
+   */
+  view?: string;
 }
 
 export interface Kernel {

@@ -77,21 +77,17 @@ const BUILTIN_DECL: Record<'gid' | 'lid' | 'wid', string> = {
 
 function storageDecl(i: number, b: KernelBinding): string {
   const access = b.access === 'read' ? 'read' : 'read_write';
-  return `@group(0) @binding(${i}) var<storage, ${access}> ${b.name}: array<${elemWgsl(b.elem)}>;`;
-}
-
-function elemWgsl(e: ElemType): string {
-  return e;
+  return `@group(0) @binding(${i}) var<storage, ${access}> ${b.name}: array<${b.view ?? b.elem}>;`;
 }
 
 /** Renders a kernel: header comment, bindings, constants, helpers, entry point. */
 export function buildKernel(src: KernelSource): Kernel {
   const b = new WgslBuilder();
   // f16 storage (weights stored half precision) needs the extension; the device must have shader-f16.
-  if (src.bindings.some((bd) => bd.elem === 'f16')) b.line('enable f16;');
+  if (src.bindings.some((bd) => bd.elem === 'f16' && !bd.view)) b.line('enable f16;');
   b.line(`// ${src.name}: ${src.summary}`);
   for (const [i, bd] of src.bindings.entries()) {
-    b.line(`//   @binding(${i}) ${bd.name}: ${bd.access === 'read' ? 'in ' : 'out'} ${bd.elem}[${bd.elements}]`);
+    b.line(`//   @binding(${i}) ${bd.name}: ${bd.access === 'read' ? 'in ' : 'out'} ${bd.elem}[${bd.elements}]${bd.view ? ` read as ${bd.view}` : ''}`);
   }
   b.line(`// dispatch: ${src.dispatchFormula} = (${src.dispatch.join(', ')}) workgroups of ${src.workgroupSize.join('x')}`);
   b.line();

@@ -44,6 +44,8 @@ describe('matmul variants with f16 weights', () => {
     ...(['naive', 'register4x4'] as const).map((variant) => ({ id: `M5-K64-N12-F-${variant}`, d: { M: 5, K: 64, N: 12, transposeW: false }, variant })),
     { id: 'M5-K16-N12-F-workgroup16', d: { M: 5, K: 16, N: 12, transposeW: false }, variant: 'workgroup16' },
     { id: 'M9-K64-N8-T-register4x4', d: { M: 9, K: 64, N: 8, transposeW: true }, variant: 'register4x4' },
+    { id: 'M1-K64-N8-T-register4x4', d: { M: 1, K: 64, N: 8, transposeW: true }, variant: 'register4x4' },
+    { id: 'M2-K64-N12-F-register4x4', d: { M: 2, K: 64, N: 12, transposeW: false }, variant: 'register4x4' },
     { id: 'M7-K68-fused-naive', d: fused(68), variant: 'naive' },
     { id: 'M7-K68-fused-register4x4', d: fused(68), variant: 'register4x4' },
     { id: 'M7-K12-fused-workgroup16', d: fused(12), variant: 'workgroup16' },

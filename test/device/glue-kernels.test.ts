@@ -54,6 +54,9 @@ describe('matmul', () => {
   const cases: MatmulDims[] = [
     { M: 1, K: 1, N: 1, transposeW: false },
     { M: 1, K: 1, N: 1, transposeW: true },
+    { M: 1, K: 64, N: 8, transposeW: false }, // a decode step: M = B < 4 rows per tile
+    { M: 1, K: 64, N: 8, transposeW: true },
+    { M: 3, K: 64, N: 12, transposeW: true },
     { M: 7, K: 33, N: 5, transposeW: false },
     { M: 7, K: 33, N: 5, transposeW: true },
     { M: 7, K: 33, N: 8, transposeW: false },
@@ -150,6 +153,8 @@ describe('matmul with a fused norm, a second product and sibling parts', () => {
     },
     { tag: 'M33-K128-T', d: { M: 33, K: 128, N: 20, transposeW: true, norm: { eps: 1e-5 }, parts: [{ N: 8, w2: true, epilogue: { expr: fn('mul', inp(0), inp(1)), inputElements: [] } }] }, variants: ['register4x4'] },
     { tag: 'M33-K16-T', d: { M: 33, K: 16, N: 20, transposeW: true, norm: { eps: 1e-5 }, parts: [{ N: 8, w2: true, epilogue: { expr: fn('mul', inp(0), inp(1)), inputElements: [] } }] }, variants: ['workgroup16'] },
+    { tag: 'M2-K64-T', d: { M: 2, K: 64, N: 8, transposeW: true, norm: { eps: 1e-5 }, w2: true, epilogue: { ...swiglu, inputElements: [8] } }, variants: ['register4x4'] },
+    { tag: 'M1-K68-F', d: { M: 1, K: 68, N: 8, transposeW: false, norm: { eps: 1e-5 }, w2: true, epilogue: { ...swiglu, inputElements: [8] }, parts: [{ N: 4, epilogue: { ...residual, inputElements: [4] } }] }, variants: ['register4x4'] },
     { tag: 'M5-K64-F-nonorm', d: { M: 5, K: 64, N: 12, transposeW: false, w2: true, epilogue: { expr: fn('mul', fn('silu', inp(0)), inp(1)), inputElements: [] } }, variants: ['register4x4'] },
   ];
   const rows = shapes.flatMap(({ tag, d, variants }) => variants.map((variant) => ({ id: `${tag}-${variant}`, d, variant })));

@@ -4,8 +4,8 @@
  *
  * Three variants for two device classes (CPU adapters reward barrier-free register tiling, GPUs
  * workgroup memory):
- * - `register4x4`: barrier-free; each invocation accumulates a 4x4 output tile in four vec4
- *   registers. Fastest on CPU adapters (lavapipe) and, measured, on an H200 too. Needs N % 4 == 0 for W [K, N] (whole vec4
+ * - `register4x4`: barrier-free; each invocation accumulates a 4x4 output tile (min(4, M) rows)
+ *   in one vec4 register per row. Fastest on CPU adapters (lavapipe) and, measured, on an H200 too. Needs N % 4 == 0 for W [K, N] (whole vec4
  *   rows of W) or K % 4 == 0 for W [N, K] (vec4 dot products along K).
  * - `naive`: one invocation per output, any size.
  * - `workgroup16`: 16x16 output tiles staged through workgroup memory with barriers; any size
@@ -20,9 +20,11 @@
  * SwiGLU), and further products of the same x into their own outputs (`parts`, merged q/k/v
  * projections: the tiles of every product in one dispatch, each part's code in its own function).
  *
- * With `weights: 'f16'` every weight binding (`w`, `w2` of each product) is `array<f16>` (half the
- * bytes to read; `enable f16;`, the device needs shader-f16): each load is converted to f32 and
- * the products accumulate in f32 as before. x, the norm weight, epilogue inputs and outputs stay f32.
+ * With `weights: 'f16'` every weight binding (`w`, `w2` of each product) holds f16 values (half the
+ * bytes to read): naive and workgroup16 read them as `array<f16>` (`enable f16;`, the device needs
+ * shader-f16) converted to f32; register4x4 reads four at a time packed in a `vec2<u32>` and
+ * unpacks them with unpack2x16float (f32 weights: one `vec4<f32>` load). The products accumulate
+ * in f32 as before. x, the norm weight, epilogue inputs and outputs stay f32.
  */
 import { LoomInternalError } from '../../../grammar/diagnostics.ts';
 import type { DeviceLimits } from '../../plan/device.ts';
@@ -167,8 +169,14 @@ function checkDims(name: string, d: MatmulDims): void {
   }
 }
 
-function matmulBindings(d: MatmulDims): KernelBinding[] {
-  const weight = (name: string, elements: number) => input(name, elements, d.weights ?? 'f32');
+/** register4x4 reads W four values at a time: vec4<f32>, or four f16 packed in a vec2<u32>. */
+function weightView(d: MatmulDims): string {
+  return d.weights === 'f16' ? 'vec2<u32>' : 'vec4<f32>';
+}
+
+function matmulBindings(d: MatmulDims, variant?: MatmulVariant): KernelBinding[] {
+  const view = variant === 'register4x4' ? { view: weightView(d) } : {};
+  const weight = (name: string, elements: number) => ({ ...input(name, elements, d.weights ?? 'f32'), ...view });
   const products = productsOf(d).flatMap((p, k): KernelBinding[] => {
     const sfx = d.parts?.length ? (k ? `_${k}` : '_0') : '';
     const base = firstInput(p);
@@ -311,7 +319,8 @@ function matmulSource(
   const index = flatIndex(dispatch, variant === 'workgroup16' ? 'wid' : 'gid', perGroup);
   const item = variant === 'naive' ? 'i_el' : 'i_tile';
   const guard = needsGuard(dispatch, perGroup, total);
-  const helpers = [...(variant === 'workgroup16' ? [workgroupArrays(d)] : []), ...new Set(products.flatMap(({ p }) => (p.epilogue ? ewHelpers(p.epilogue.expr) : [])))];
+  const unpack = variant === 'register4x4' && d.weights === 'f16' ? [UNPACK_W] : [];
+  const helpers = [...unpack, ...(variant === 'workgroup16' ? [workgroupArrays(d)] : []), ...new Set(products.flatMap(({ p }) => (p.epilogue ? ewHelpers(p.epilogue.expr) : [])))];
   const consts: [string, number][] = [['M', d.M], ['K', d.K]];
   const localConsts = (p: MatmulProduct, c: { tilesN: number; tiles: number }, ts: boolean): [string, number][] => [
     ['N', p.N],
@@ -338,7 +347,7 @@ function matmulSource(
   return buildKernel({
     name,
     summary: summary(d, d.weights === 'f16' ? `${how}; f16 weights read as f32, f32 accumulation` : how),
-    bindings: matmulBindings(d),
+    bindings: matmulBindings(d, variant),
     consts,
     ...(d.norm ? { fconsts: [['EPS', d.norm.eps]] as [string, number][] } : {}),
     helpers,
@@ -468,10 +477,9 @@ function workgroup16Body(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names:
 const R4 = [0, 1, 2, 3];
 const LANES = ['x', 'y', 'z', 'w'];
 
-/** `vec4<f32>(a[o], a[o + 1u], a[o + 2u], a[o + 3u])`; with `f16`, the f16 vector converted to f32. */
-function vec4Load(arr: string, offset: string, f16 = false): string {
-  const lanes = R4.map((j) => `${arr}[${offset}${j ? ` + ${j}u` : ''}]`).join(', ');
-  return f16 ? `vec4<f32>(vec4<f16>(${lanes}))` : `vec4<f32>(${lanes})`;
+/** `vec4<f32>(a[o], a[o + 1u], a[o + 2u], a[o + 3u])`. */
+function vec4Load(arr: string, offset: string): string {
+  return `vec4<f32>(${R4.map((j) => `${arr}[${offset}${j ? ` + ${j}u` : ''}]`).join(', ')})`;
 }
 
 /** `base + r`, clamped to `limit - 1` when the tile can run past the edge (r = 0 never does). */
@@ -480,55 +488,69 @@ function clamped(base: string, r: number, edge: boolean, limit: string): string 
   return edge ? `min(${base} + ${r}u, ${limit} - 1u)` : `(${base} + ${r}u)`;
 }
 
-/** Accumulates the 4x4 tile at (i_m, i_n) into b_acc0..3 (one vec4 per row) and stores it. */
+const UNPACK_W = 'fn unpackW(p: vec2<u32>) -> vec4<f32> {\n  return vec4<f32>(unpack2x16float(p.x), unpack2x16float(p.y));\n}';
+
+/**
+ * W's four values at vec4 index `at` as vec4<f32>: one load of a vec4<f32>, or of a vec2<u32>
+ * holding four f16 unpacked (fewer, wider loads: on lavapipe each load is a gather across lanes).
+ */
+function wVec(d: MatmulDims, w: string, at: string): string {
+  return d.weights === 'f16' ? `unpackW(${w}[${at}])` : `${w}[${at}]`;
+}
+
+/**
+ * Accumulates the tile at (i_m, i_n), 4 columns by min(4, M) rows (a decode step's M = B < 4 rows
+ * compute no clamped copies), in one vec4 register per row, and stores it.
+ */
 function register4x4Body(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names: Names): void {
   const { sfx } = names;
-  const edgeM = d.M % 4 !== 0;
+  const rows = R4.filter((r) => r < d.M);
+  const edgeM = d.M > 4 && d.M % 4 !== 0;
   const edgeN = p.N % 4 !== 0;
   b.line('let i_m = (i_tile / TILES_N) * 4u;');
   b.line('let i_n = (i_tile % TILES_N) * 4u;');
   if (edgeM || edgeN) b.line('// Rows and columns past the edge load clamped (valid) data and are not stored.');
-  for (const r of R4) b.line(`let o_x${r} = ${clamped('i_m', r, edgeM, 'M')} * K;`);
-  if (d.transposeW) for (const c of R4) b.line(`let o_w${c} = ${clamped('i_n', c, edgeN, 'N')} * K;`);
-  for (const r of R4) b.line(`var b_acc${r} = vec4<f32>();`);
-  if (p.w2) for (const r of R4) b.line(`var b_sec${r} = vec4<f32>();`);
+  for (const r of rows) b.line(`let o_x${r} = ${clamped('i_m', r, edgeM, 'M')} * K;`);
+  if (d.transposeW) for (const c of R4) b.line(`let o_w${c} = ${clamped('i_n', c, edgeN, 'N')} * (K / 4u);`);
+  for (const r of rows) b.line(`var b_acc${r} = vec4<f32>();`);
+  if (p.w2) for (const r of rows) b.line(`var b_sec${r} = vec4<f32>();`);
   if (d.norm) b.line('var b_ss = vec4<f32>();');
   if (d.transposeW) {
     b.block('for (var i_k = 0u; i_k < K; i_k += 4u)', () => {
-      for (const r of R4) b.line(`let b_x${r} = ${vec4Load('x', `o_x${r} + i_k`)};`);
+      for (const r of rows) b.line(`let b_x${r} = ${vec4Load('x', `o_x${r} + i_k`)};`);
       if (d.norm) {
-        b.line(`b_ss += vec4<f32>(${R4.map((r) => `dot(b_x${r}, b_x${r})`).join(', ')});`);
+        b.line(`b_ss += vec4<f32>(${R4.map((r) => (r < d.M ? `dot(b_x${r}, b_x${r})` : '0.0')).join(', ')});`);
         b.line(`let b_g = ${vec4Load('g', 'i_k')};`);
       }
       const dots = (w: string, acc: string) => {
-        for (const c of R4) b.line(`let b_${w}${c} = ${vec4Load(`${w}${sfx}`, `o_w${c} + i_k`, d.weights === 'f16')}${d.norm ? ' * b_g' : ''};`);
-        for (const r of R4) b.line(`${acc}${r} += vec4<f32>(${R4.map((c) => `dot(b_x${r}, b_${w}${c})`).join(', ')});`);
+        for (const c of R4) b.line(`let b_${w}${c} = ${wVec(d, `${w}${sfx}`, `o_w${c} + i_k / 4u`)}${d.norm ? ' * b_g' : ''};`);
+        for (const r of rows) b.line(`${acc}${r} += vec4<f32>(${R4.map((c) => `dot(b_x${r}, b_${w}${c})`).join(', ')});`);
       };
       dots('w', 'b_acc');
       if (p.w2) dots('w2', 'b_sec');
     });
   } else {
     b.block('for (var i_k = 0u; i_k < K; i_k++)', () => {
-      b.line('let o_w = i_k * N + i_n;');
-      b.line(`let b_w = ${vec4Load(`w${sfx}`, 'o_w', d.weights === 'f16')};`);
-      if (p.w2) b.line(`let b_w2 = ${vec4Load(`w2${sfx}`, 'o_w', d.weights === 'f16')};`);
+      b.line('let o_w = (i_k * N + i_n) / 4u;');
+      b.line(`let b_w = ${wVec(d, `w${sfx}`, 'o_w')};`);
+      if (p.w2) b.line(`let b_w2 = ${wVec(d, `w2${sfx}`, 'o_w')};`);
       if (d.norm || p.w2) {
-        b.line(`let b_x = vec4<f32>(${R4.map((r) => `x[o_x${r} + i_k]`).join(', ')});`);
+        b.line(`let b_x = vec4<f32>(${R4.map((r) => (r < d.M ? `x[o_x${r} + i_k]` : '0.0')).join(', ')});`);
         // The norm weight scales x's column k once for the 4 rows, whatever the number of weights.
         if (d.norm) b.line('b_ss += b_x * b_x;');
         if (d.norm) b.line('let b_xg = b_x * g[i_k];');
         const xv = d.norm ? 'b_xg' : 'b_x';
-        for (const r of R4) b.line(`b_acc${r} += ${xv}.${LANES[r]} * b_w;`);
-        if (p.w2) for (const r of R4) b.line(`b_sec${r} += ${xv}.${LANES[r]} * b_w2;`);
-      } else for (const r of R4) b.line(`b_acc${r} += x[o_x${r} + i_k] * b_w;`);
+        for (const r of rows) b.line(`b_acc${r} += ${xv}.${LANES[r]} * b_w;`);
+        if (p.w2) for (const r of rows) b.line(`b_sec${r} += ${xv}.${LANES[r]} * b_w2;`);
+      } else for (const r of rows) b.line(`b_acc${r} += x[o_x${r} + i_k] * b_w;`);
     });
   }
   if (d.norm) b.line('let b_rs = inverseSqrt(b_ss / f32(K) + EPS);');
-  storeTile(b, d, p, names, edgeM, edgeN);
+  storeTile(b, d, p, names, rows, edgeM, edgeN);
 }
 
-function storeTile(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names: Names, edgeM: boolean, edgeN: boolean): void {
-  for (const r of R4) {
+function storeTile(b: WgslBuilder, d: MatmulDims, p: MatmulProduct, names: Names, rows: readonly number[], edgeM: boolean, edgeN: boolean): void {
+  for (const r of rows) {
     const row = () => {
       b.line(`let o_out${r} = ${r ? `(i_m + ${r}u)` : 'i_m'} * N + i_n;`);
       for (const c of R4) {

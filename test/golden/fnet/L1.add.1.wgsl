@@ -1,12 +1,12 @@
 // L1.add.1: out[M, N] = epilogue(x[M, K] · w[K, N]); one invocation per 4x4 output tile, vec4 register accumulators, no barriers; epilogue x1 + x0 with x0 the product
 //   @binding(0) x: in  f32[4096]
-//   @binding(1) w: in  f32[16384]
+//   @binding(1) w: in  f32[16384] read as vec4<f32>
 //   @binding(2) in1: in  f32[1024]
 //   @binding(3) out: out f32[1024]
 // dispatch: ceil(ceil(M/4)*ceil(N/4)/64) = (1, 1, 1) workgroups of 64x1x1
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> in1: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
@@ -36,8 +36,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var b_acc2 = vec4<f32>();
   var b_acc3 = vec4<f32>();
   for (var i_k = 0u; i_k < K; i_k++) {
-    let o_w = i_k * N + i_n;
-    let b_w = vec4<f32>(w[o_w], w[o_w + 1u], w[o_w + 2u], w[o_w + 3u]);
+    let o_w = (i_k * N + i_n) / 4u;
+    let b_w = w[o_w];
     b_acc0 += x[o_x0 + i_k] * b_w;
     b_acc1 += x[o_x1 + i_k] * b_w;
     b_acc2 += x[o_x2 + i_k] * b_w;

@@ -1,15 +1,15 @@
 // L0.mlp0.act: out[M, N] = epilogue(rmsnorm(x[M, K], g) · w[K, N] and rmsnorm(x[M, K], g) · w2[K, N]); one invocation per 4x4 output tile, vec4 register accumulators, no barriers; epilogue silu(x0) * x1 with x0 the product, x1 the second
 //   @binding(0) x: in  f32[1024]
 //   @binding(1) g: in  f32[64]
-//   @binding(2) w: in  f32[8192]
-//   @binding(3) w2: in  f32[8192]
+//   @binding(2) w: in  f32[8192] read as vec4<f32>
+//   @binding(3) w2: in  f32[8192] read as vec4<f32>
 //   @binding(4) out: out f32[2048]
 // dispatch: ceil(ceil(M/4)*ceil(N/4)/64) = (2, 1, 1) workgroups of 64x1x1
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> w2: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> w2: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 const M: u32 = 16u;
@@ -48,9 +48,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var b_sec3 = vec4<f32>();
   var b_ss = vec4<f32>();
   for (var i_k = 0u; i_k < K; i_k++) {
-    let o_w = i_k * N + i_n;
-    let b_w = vec4<f32>(w[o_w], w[o_w + 1u], w[o_w + 2u], w[o_w + 3u]);
-    let b_w2 = vec4<f32>(w2[o_w], w2[o_w + 1u], w2[o_w + 2u], w2[o_w + 3u]);
+    let o_w = (i_k * N + i_n) / 4u;
+    let b_w = w[o_w];
+    let b_w2 = w2[o_w];
     let b_x = vec4<f32>(x[o_x0 + i_k], x[o_x1 + i_k], x[o_x2 + i_k], x[o_x3 + i_k]);
     b_ss += b_x * b_x;
     let b_xg = b_x * g[i_k];

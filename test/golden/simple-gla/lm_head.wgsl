@@ -1,13 +1,13 @@
 // lm_head: out[M, N] = rmsnorm(x[M, K], g) · transpose(w[N, K]); one invocation per 4x4 output tile, vec4 register accumulators, no barriers
 //   @binding(0) x: in  f32[1024]
 //   @binding(1) g: in  f32[64]
-//   @binding(2) w: in  f32[16384]
+//   @binding(2) w: in  f32[16384] read as vec4<f32>
 //   @binding(3) out: out f32[4096]
 // dispatch: ceil(ceil(M/4)*ceil(N/4)/64) = (4, 1, 1) workgroups of 64x1x1
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 const M: u32 = 16u;
@@ -26,10 +26,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o_x1 = (i_m + 1u) * K;
   let o_x2 = (i_m + 2u) * K;
   let o_x3 = (i_m + 3u) * K;
-  let o_w0 = i_n * K;
-  let o_w1 = (i_n + 1u) * K;
-  let o_w2 = (i_n + 2u) * K;
-  let o_w3 = (i_n + 3u) * K;
+  let o_w0 = i_n * (K / 4u);
+  let o_w1 = (i_n + 1u) * (K / 4u);
+  let o_w2 = (i_n + 2u) * (K / 4u);
+  let o_w3 = (i_n + 3u) * (K / 4u);
   var b_acc0 = vec4<f32>();
   var b_acc1 = vec4<f32>();
   var b_acc2 = vec4<f32>();
@@ -42,10 +42,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let b_x3 = vec4<f32>(x[o_x3 + i_k], x[o_x3 + i_k + 1u], x[o_x3 + i_k + 2u], x[o_x3 + i_k + 3u]);
     b_ss += vec4<f32>(dot(b_x0, b_x0), dot(b_x1, b_x1), dot(b_x2, b_x2), dot(b_x3, b_x3));
     let b_g = vec4<f32>(g[i_k], g[i_k + 1u], g[i_k + 2u], g[i_k + 3u]);
-    let b_w0 = vec4<f32>(w[o_w0 + i_k], w[o_w0 + i_k + 1u], w[o_w0 + i_k + 2u], w[o_w0 + i_k + 3u]) * b_g;
-    let b_w1 = vec4<f32>(w[o_w1 + i_k], w[o_w1 + i_k + 1u], w[o_w1 + i_k + 2u], w[o_w1 + i_k + 3u]) * b_g;
-    let b_w2 = vec4<f32>(w[o_w2 + i_k], w[o_w2 + i_k + 1u], w[o_w2 + i_k + 2u], w[o_w2 + i_k + 3u]) * b_g;
-    let b_w3 = vec4<f32>(w[o_w3 + i_k], w[o_w3 + i_k + 1u], w[o_w3 + i_k + 2u], w[o_w3 + i_k + 3u]) * b_g;
+    let b_w0 = w[o_w0 + i_k / 4u] * b_g;
+    let b_w1 = w[o_w1 + i_k / 4u] * b_g;
+    let b_w2 = w[o_w2 + i_k / 4u] * b_g;
+    let b_w3 = w[o_w3 + i_k / 4u] * b_g;
     b_acc0 += vec4<f32>(dot(b_x0, b_w0), dot(b_x0, b_w1), dot(b_x0, b_w2), dot(b_x0, b_w3));
     b_acc1 += vec4<f32>(dot(b_x1, b_w0), dot(b_x1, b_w1), dot(b_x1, b_w2), dot(b_x1, b_w3));
     b_acc2 += vec4<f32>(dot(b_x2, b_w0), dot(b_x2, b_w1), dot(b_x2, b_w2), dot(b_x2, b_w3));

@@ -1,21 +1,21 @@
 // L0.attn.q: out_0[M, N] = rmsnorm(x[M, K], g) · w_0[K, N]; out_1[M, N] = rmsnorm(x[M, K], g) · w_1[K, N]; out_2[M, N] = rmsnorm(x[M, K], g) · w_2[K, N]; one invocation per 4x4 output tile, vec4 register accumulators, no barriers
 //   @binding(0) x: in  f32[1024]
 //   @binding(1) g: in  f32[64]
-//   @binding(2) w_0: in  f32[4096]
+//   @binding(2) w_0: in  f32[4096] read as vec4<f32>
 //   @binding(3) out_0: out f32[1024]
-//   @binding(4) w_1: in  f32[4096]
+//   @binding(4) w_1: in  f32[4096] read as vec4<f32>
 //   @binding(5) out_1: out f32[1024]
-//   @binding(6) w_2: in  f32[4096]
+//   @binding(6) w_2: in  f32[4096] read as vec4<f32>
 //   @binding(7) out_2: out f32[1024]
 // dispatch: ceil(sum over 3 products of ceil(M/4)*ceil(N/4)/64) = (3, 1, 1) workgroups of 64x1x1
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> w_0: array<f32>;
+@group(0) @binding(2) var<storage, read> w_0: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out_0: array<f32>;
-@group(0) @binding(4) var<storage, read> w_1: array<f32>;
+@group(0) @binding(4) var<storage, read> w_1: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> out_1: array<f32>;
-@group(0) @binding(6) var<storage, read> w_2: array<f32>;
+@group(0) @binding(6) var<storage, read> w_2: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> out_2: array<f32>;
 
 const M: u32 = 16u;
@@ -39,8 +39,8 @@ fn product_0(i_tile: u32) {
   var b_acc3 = vec4<f32>();
   var b_ss = vec4<f32>();
   for (var i_k = 0u; i_k < K; i_k++) {
-    let o_w = i_k * N + i_n;
-    let b_w = vec4<f32>(w_0[o_w], w_0[o_w + 1u], w_0[o_w + 2u], w_0[o_w + 3u]);
+    let o_w = (i_k * N + i_n) / 4u;
+    let b_w = w_0[o_w];
     let b_x = vec4<f32>(x[o_x0 + i_k], x[o_x1 + i_k], x[o_x2 + i_k], x[o_x3 + i_k]);
     b_ss += b_x * b_x;
     let b_xg = b_x * g[i_k];
@@ -88,8 +88,8 @@ fn product_1(i_tile: u32) {
   var b_acc3 = vec4<f32>();
   var b_ss = vec4<f32>();
   for (var i_k = 0u; i_k < K; i_k++) {
-    let o_w = i_k * N + i_n;
-    let b_w = vec4<f32>(w_1[o_w], w_1[o_w + 1u], w_1[o_w + 2u], w_1[o_w + 3u]);
+    let o_w = (i_k * N + i_n) / 4u;
+    let b_w = w_1[o_w];
     let b_x = vec4<f32>(x[o_x0 + i_k], x[o_x1 + i_k], x[o_x2 + i_k], x[o_x3 + i_k]);
     b_ss += b_x * b_x;
     let b_xg = b_x * g[i_k];
@@ -137,8 +137,8 @@ fn product_2(i_tile: u32) {
   var b_acc3 = vec4<f32>();
   var b_ss = vec4<f32>();
   for (var i_k = 0u; i_k < K; i_k++) {
-    let o_w = i_k * N + i_n;
-    let b_w = vec4<f32>(w_2[o_w], w_2[o_w + 1u], w_2[o_w + 2u], w_2[o_w + 3u]);
+    let o_w = (i_k * N + i_n) / 4u;
+    let b_w = w_2[o_w];
     let b_x = vec4<f32>(x[o_x0 + i_k], x[o_x1 + i_k], x[o_x2 + i_k], x[o_x3 + i_k]);
     b_ss += b_x * b_x;
     let b_xg = b_x * g[i_k];

@@ -1,12 +1,12 @@
 // L1.add.1: out[M, N] = epilogue(x[M, K] · w[K, N]); one invocation per 4x4 output tile, vec4 register accumulators, no barriers; epilogue x1 + x0 with x0 the product
 //   @binding(0) x: in  f32[128]
-//   @binding(1) w: in  f32[8192]
+//   @binding(1) w: in  f32[8192] read as vec4<f32>
 //   @binding(2) in1: in  f32[64]
 //   @binding(3) out: out f32[64]
 // dispatch: ceil(ceil(M/4)*ceil(N/4)/64) = (1, 1, 1) workgroups of 64x1x1
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> in1: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
@@ -28,47 +28,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (i_tile >= TILES) { return; }
   let i_m = (i_tile / TILES_N) * 4u;
   let i_n = (i_tile % TILES_N) * 4u;
-  // Rows and columns past the edge load clamped (valid) data and are not stored.
   let o_x0 = i_m * K;
-  let o_x1 = min(i_m + 1u, M - 1u) * K;
-  let o_x2 = min(i_m + 2u, M - 1u) * K;
-  let o_x3 = min(i_m + 3u, M - 1u) * K;
   var b_acc0 = vec4<f32>();
-  var b_acc1 = vec4<f32>();
-  var b_acc2 = vec4<f32>();
-  var b_acc3 = vec4<f32>();
   for (var i_k = 0u; i_k < K; i_k++) {
-    let o_w = i_k * N + i_n;
-    let b_w = vec4<f32>(w[o_w], w[o_w + 1u], w[o_w + 2u], w[o_w + 3u]);
+    let o_w = (i_k * N + i_n) / 4u;
+    let b_w = w[o_w];
     b_acc0 += x[o_x0 + i_k] * b_w;
-    b_acc1 += x[o_x1 + i_k] * b_w;
-    b_acc2 += x[o_x2 + i_k] * b_w;
-    b_acc3 += x[o_x3 + i_k] * b_w;
   }
   let o_out0 = i_m * N + i_n;
   out[o_out0] = epilogue(o_out0, b_acc0.x);
   out[o_out0 + 1u] = epilogue(o_out0 + 1u, b_acc0.y);
   out[o_out0 + 2u] = epilogue(o_out0 + 2u, b_acc0.z);
   out[o_out0 + 3u] = epilogue(o_out0 + 3u, b_acc0.w);
-  if (i_m + 1u < M) {
-    let o_out1 = (i_m + 1u) * N + i_n;
-    out[o_out1] = epilogue(o_out1, b_acc1.x);
-    out[o_out1 + 1u] = epilogue(o_out1 + 1u, b_acc1.y);
-    out[o_out1 + 2u] = epilogue(o_out1 + 2u, b_acc1.z);
-    out[o_out1 + 3u] = epilogue(o_out1 + 3u, b_acc1.w);
-  }
-  if (i_m + 2u < M) {
-    let o_out2 = (i_m + 2u) * N + i_n;
-    out[o_out2] = epilogue(o_out2, b_acc2.x);
-    out[o_out2 + 1u] = epilogue(o_out2 + 1u, b_acc2.y);
-    out[o_out2 + 2u] = epilogue(o_out2 + 2u, b_acc2.z);
-    out[o_out2 + 3u] = epilogue(o_out2 + 3u, b_acc2.w);
-  }
-  if (i_m + 3u < M) {
-    let o_out3 = (i_m + 3u) * N + i_n;
-    out[o_out3] = epilogue(o_out3, b_acc3.x);
-    out[o_out3 + 1u] = epilogue(o_out3 + 1u, b_acc3.y);
-    out[o_out3 + 2u] = epilogue(o_out3 + 2u, b_acc3.z);
-    out[o_out3 + 3u] = epilogue(o_out3 + 3u, b_acc3.w);
-  }
 }
