@@ -38,7 +38,7 @@ export interface DplrRefOutput {
 function check(inp: DplrRefInput): void {
   const { B, T, H, K, V } = inp;
   for (const [n, d] of Object.entries({ B, T, H, K, V })) if (!Number.isInteger(d) || d < 0) throw new Error(`dplrRef: ${n} = ${d} is not a non-negative integer`);
-  const want: [string, ArrayLike<number> | undefined, number, string][] = [
+  const want: [string, ArrayLike<number>, number, string][] = [
     ...(['q', 'k', 'a', 'b', 'gk'] as const).map((n): [string, ArrayLike<number>, number, string] => [n, inp[n], B * T * H * K, '[B, T, H, K]']),
     ['v', inp.v, B * T * H * V, '[B, T, H, V]'],
   ];

@@ -120,7 +120,7 @@ describe('dplr reference', () => {
 
   it('names a tensor of the wrong length', () => {
     const inp = kdaInput(6, logsig);
-    expect(() => kdaRef({ ...inp, beta: inp.beta.slice(1) })).toThrow(/beta has 91 elements, expected 92 = \[B, T, H\]/);
+    expect(() => kdaRef({ ...inp, beta: Array.from(inp.beta).slice(1) })).toThrow(/beta has 91 elements, expected 92 = \[B, T, H\]/);
     const z = new Float64Array(nK);
     expect(() => dplrRef({ ...D, q: z, k: z, v: new Float64Array(nV), a: z, b: z, gk: z.slice(1) })).toThrow(/gk has 459 elements, expected 460/);
   });

@@ -1,0 +1,113 @@
+/**
+ * `loom op dplr_delta_rule` and `loom op kda` with flash-linear-attention's names and layouts: which
+ * tensors each op reads, their shape checks, and the op as a program. Pure.
+ *
+ * dplr_delta_rule (fla chunk_dplr_delta_rule): q, k, a, b, gk `[B,T,H,K]`, v `[B,T,H,V]`, optional
+ * initial_state `[B,H,K,V]`; S_t = Diag(exp(gk_t)) S_{t-1} + b_t (a_t^T S_{t-1}) + k_t v_t^T.
+ * kda (fla chunk_kda, Kimi Delta Attention): q, k, g `[B,T,H,K]` (log per-channel decay), v, beta
+ * `[B,T,H]`, initial_state; S' = Diag(exp(g_t)) S_{t-1}; S_t = S' + beta_t k_t (v_t - S'^T k_t)^T,
+ * run as the DPLR case a = exp(g) k, b = -beta k, v <- beta v (an elementwise kernel `op.kda_prep`
+ * first). Both: o_t = S_t^T (scale q_t), scale K^-1/2 by default; outputs o and final_state.
+ */
+import type { Kernel } from '../../../codegen/kernel.ts';
+import type { BufferDecl, Step } from '../../../codegen/program.ts';
+import { buildKernel } from '../../../codegen/wgsl.ts';
+import type { ScheduleChoice } from '../../../check/spec.ts';
+import { chooseCheapest, estimateMs, type Candidate } from '../../../plan/cost.ts';
+import type { DeviceProfile } from '../../../plan/device.ts';
+import { autoCandidates, DEFAULT_CHUNK } from '../../../plan/plan.ts';
+import { emitThreadIndex, input, output, threadGrid, WG } from '../kernels/common.ts';
+import type { OpProgram } from '../op-program.ts';
+import type { OpDims } from '../ops.ts';
+import { dplrCost, dplrProgram, dplrSupports, type DplrBuffers } from './index.ts';
+
+export interface DplrOpDef {
+  summary: string;
+  /** The tensors the op reads besides q, k, v (and the optional initial_state). */
+  inputs: string[];
+}
+
+export const DPLR_OPS: Record<string, DplrOpDef> = {
+  dplr_delta_rule: { summary: 'diagonal plus low rank: S = Diag(exp(gk)) S + b (a^T S) + k v^T (fla chunk_dplr_delta_rule)', inputs: ['a', 'b', 'gk'] },
+  kda: { summary: 'Kimi Delta Attention: per-channel decay g, delta rule with beta (fla chunk_kda)', inputs: ['g', 'beta'] },
+};
+
+/**
+ * Checks the given tensors against an op: infers B, T, H, K, V from q and v, then requires every
+ * tensor the op reads with its exact shape, and nothing else. Returns the dims or the problems.
+ */
+export function checkDplrTensors(name: string, def: DplrOpDef, shapes: ReadonlyMap<string, readonly number[]>): { dims?: OpDims; problems: string[] } {
+  const q = shapes.get('q');
+  const v = shapes.get('v');
+  const problems: string[] = [];
+  if (!q || q.length !== 4) problems.push(q ? `q has shape [${q.join(', ')}], expected [B, T, H, K]` : 'missing tensor q [B, T, H, K]');
+  if (!v || v.length !== 4) problems.push(v ? `v has shape [${v.join(', ')}], expected [B, T, H, V]` : 'missing tensor v [B, T, H, V]');
+  if (problems.length) return { problems };
+  const [B, T, H, K] = q!;
+  const dims: OpDims = { B, T, H, K, V: v![3] };
+  const keyed = [B, T, H, K];
+  const want: Record<string, number[]> = { q: keyed, k: keyed, a: keyed, b: keyed, gk: keyed, g: keyed, v: [B, T, H, dims.V], beta: [B, T, H], initial_state: [B, H, K, dims.V] };
+  const needed = ['q', 'k', 'v', ...def.inputs];
+  for (const t of needed) {
+    const got = shapes.get(t);
+    if (!got) problems.push(`missing tensor ${t} [${want[t].join(', ')}] (op ${name} reads ${needed.join(', ')})`);
+    else if (got.join() !== want[t].join()) problems.push(`tensor ${t} has shape [${got.join(', ')}], expected [${want[t].join(', ')}]`);
+  }
+  const init = shapes.get('initial_state');
+  if (init && init.join() !== want.initial_state.join()) problems.push(`tensor initial_state has shape [${init.join(', ')}], expected [${want.initial_state.join(', ')}]`);
+  for (const t of shapes.keys()) if (!needed.includes(t) && t !== 'initial_state') problems.push(`tensor ${t} is not read by op ${name} (it reads ${[...needed, 'initial_state'].join(', ')})`);
+  return problems.length ? { problems } : { dims, problems };
+}
+
+/** `op.kda_prep`: per token (b, t, h), a = exp(g) k, b = -beta k (over K) and vb = beta v (over V). */
+export function kdaPrepKernel(name: string, d: OpDims, maxGroupsPerDim = 65535): Kernel {
+  const { B, T, H, K, V } = d;
+  const grid = threadGrid(B * T * H, 'B*T*H', maxGroupsPerDim);
+  const tk = B * T * H * K;
+  return buildKernel({
+    name,
+    summary: 'KDA as DPLR: a = exp(g) * k, b = -beta * k, vb = beta * v',
+    bindings: [input('k', tk), input('g', tk), input('v', B * T * H * V), input('beta', B * T * H), output('a', tk), output('b', tk), output('vb', B * T * H * V)],
+    consts: [['K', K], ['V', V], ...grid.consts],
+    workgroupSize: [WG, 1, 1],
+    dispatch: grid.dispatch,
+    dispatchFormula: grid.formula,
+    body: (b) => {
+      emitThreadIndex(b, grid);
+      b.line('let b_beta = beta[i_thread];');
+      b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
+        b.line('let o_k = i_thread * K + i_i;');
+        b.line('a[o_k] = exp(g[o_k]) * k[o_k];');
+        b.line('b[o_k] = -b_beta * k[o_k];');
+      });
+      b.block('for (var i_j = 0u; i_j < V; i_j++)', () => b.line('vb[i_thread * V + i_j] = b_beta * v[i_thread * V + i_j];'));
+    },
+  });
+}
+
+/** The op in the chosen schedule (auto: the cheapest estimate) with its buffers; fla names for inputs, `s0` for initial_state. */
+export function dplrOpProgram(name: string, d: OpDims, o: { scale?: number; schedule?: ScheduleChoice }, device: DeviceProfile): OpProgram | { error: string } {
+  const dims = { ...d, scale: o.scale ?? 1 / Math.sqrt(d.K) };
+  const choice = o.schedule ?? { kind: 'auto' };
+  const wanted = choice.kind === 'auto' ? autoCandidates(d.T) : [{ schedule: choice.kind, chunk: choice.kind === 'chunkwise' ? (choice.chunk ?? DEFAULT_CHUNK) : 0 }];
+  const candidates: Candidate[] = wanted.map(({ schedule, chunk }) => {
+    const s = dplrSupports(schedule, { ...dims, chunk }, device.limits);
+    return s.ok ? { schedule, chunk, ok: true, estimateMs: estimateMs(dplrCost(schedule, { ...dims, chunk }), device) } : { schedule, chunk, ok: false, reason: s.reason };
+  });
+  const pick = choice.kind === 'auto' ? chooseCheapest(candidates) : candidates[0].ok ? candidates[0] : undefined;
+  if (!pick) return { error: candidates.map((c) => `${c.schedule}: ${c.reason}`).join('; ') };
+  const kda = name === 'kda';
+  const buf: DplrBuffers = { q: 'q', k: 'k', v: kda ? 'kda.v' : 'v', a: kda ? 'kda.a' : 'a', b: kda ? 'kda.b' : 'b', gk: kda ? 'g' : 'gk', s0: 's0', o: 'o', S: 'S' };
+  const prog = dplrProgram('op', pick.schedule, { ...dims, chunk: pick.chunk }, buf, { maxWorkgroupsPerDim: device.limits.maxComputeWorkgroupsPerDimension });
+  const { B, T, H, K, V } = d;
+  const io = (name: string, elements: number, role: BufferDecl['role']): BufferDecl => ({ name, elem: 'f32', elements, role });
+  const buffers = [io('q', B * T * H * K, 'input'), io('k', B * T * H * K, 'input'), io('v', B * T * H * V, 'input'), io('s0', B * H * K * V, 'state_in')];
+  buffers.push(io('o', B * T * H * V, 'output'), io('S', B * H * K * V, 'state_out'));
+  const steps: Step[] = [];
+  if (kda) {
+    buffers.push(io('g', B * T * H * K, 'input'), io('beta', B * T * H, 'input'), io('kda.a', B * T * H * K, 'activation'), io('kda.b', B * T * H * K, 'activation'), io('kda.v', B * T * H * V, 'activation'));
+    steps.push({ kernel: kdaPrepKernel('op.kda_prep', d, device.limits.maxComputeWorkgroupsPerDimension), args: ['k', 'g', 'v', 'beta', 'kda.a', 'kda.b', 'kda.v'] });
+  } else buffers.push(...['a', 'b', 'gk'].map((n) => io(n, B * T * H * K, 'input')));
+  const spec = { buffers: [...buffers, ...prog.buffers], steps: [...steps, ...prog.steps] };
+  return { spec, schedule: pick.schedule, chunk: pick.chunk, candidates, keyDim: K };
+}
