@@ -4,6 +4,7 @@
  */
 import { opProgram } from '../../compiler/mixers/linear_attn/op-program.ts';
 import { checkOpTensors, FLA_OPS } from '../../compiler/mixers/linear_attn/ops.ts';
+import { checkDplrTensors, DPLR_OPS, dplrOpProgram } from '../../compiler/mixers/linear_attn/dplr/ops.ts';
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { suggest } from '../../grammar/suggest.ts';
 import { acquireGpu, deviceProfile } from '../../runtime/gpu.ts';
@@ -14,13 +15,14 @@ import { usageError, type Io } from '../io.ts';
 import { commonOptions, OPTION } from '../options.ts';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const OPS = [...Object.keys(FLA_OPS), ...Object.keys(DPLR_OPS)];
 
 export const opCommand: CommandDef = {
   name: 'op',
   args: '<name>',
-  summary: `one mixer op on tensors in flash-linear-attention's layout and names; ops: ${Object.keys(FLA_OPS).join(', ')}`,
+  summary: `one mixer op on tensors in flash-linear-attention's layout and names; ops: ${OPS.join(', ')}`,
   details:
-    'Reads q, k [B,T,H,K], v [B,T,H,V], g [B,T,H] (log-space scalar decay), gk [B,T,H,K], beta [B,T,H] and an optional initial_state [B,H,K,V] from --in; writes o [B,T,H,V] and final_state [B,H,K,V] (based, rebased: [B,H,K\',V]) to --out.',
+    'Reads q, k [B,T,H,K], v [B,T,H,V], g [B,T,H] (log-space scalar decay), gk [B,T,H,K], beta [B,T,H] (dplr_delta_rule: a, b, gk [B,T,H,K]; kda: g [B,T,H,K], beta) and an optional initial_state [B,H,K,V] from --in; writes o [B,T,H,V] and final_state [B,H,K,V] (based, rebased: [B,H,K\',V]) to --out.',
   options: [
     { flag: 'in', value: 'FILE', help: 'the input tensors (.safetensors, fla names)' },
     { flag: 'out', value: 'FILE', help: 'where to write o and final_state (.safetensors)' },
@@ -38,12 +40,13 @@ export const opCommand: CommandDef = {
 export async function op(name: string, values: Values, io: Io): Promise<number> {
   const common = commonOptions(name, { schedule: values.schedule });
   const def = FLA_OPS[name];
-  if (!def) {
-    const s = suggest(name, Object.keys(FLA_OPS));
-    throw usageError(`op: unknown op '${name}'${s ? `, did you mean '${s}'?` : ''}; ops: ${Object.keys(FLA_OPS).join(', ')}`);
+  const dplr = DPLR_OPS[name];
+  if (!def && !dplr) {
+    const s = suggest(name, OPS);
+    throw usageError(`op: unknown op '${name}'${s ? `, did you mean '${s}'?` : ''}; ops: ${OPS.join(', ')}`);
   }
   if (!values.in || !values.out) throw usageError('op: needs --in IN.safetensors and --out OUT.safetensors');
-  if (values.normalize && !def.normalizable) {
+  if (values.normalize && !def?.normalizable) {
     const always = Object.keys(FLA_OPS).filter((k) => FLA_OPS[k].feature);
     throw usageError(`op: --normalize is only defined for ${Object.keys(FLA_OPS).filter((k) => FLA_OPS[k].normalizable).join(', ')} (${always.join(' and ')} always normalise)`);
   }
@@ -61,12 +64,12 @@ export async function op(name: string, values: Values, io: Io): Promise<number> 
 
   const file = readSafetensors(String(values.in));
   const shapes = new Map([...file.tensors].map(([k, t]) => [k, t.shape]));
-  const checked = checkOpTensors(name, def, shapes);
+  const checked = dplr ? checkDplrTensors(name, dplr, shapes) : checkOpTensors(name, def, shapes);
   if (!checked.dims) throw new LoomError(checked.problems.map((message) => diag('bad-weights', { message: `${values.in}: ${message}` })));
   for (const [k, t] of file.tensors) if (!(t.data instanceof Float32Array)) throw new LoomError([diag('bad-weights', { message: `${values.in}: tensor ${k} must be float (F32, F16, BF16), got ${t.dtype}` })]);
 
   const gpu = await acquireGpu();
-  const built = opProgram(def, checked.dims, { scale, normalize: !!values.normalize, schedule }, deviceProfile(gpu));
+  const built = dplr ? dplrOpProgram(name, checked.dims, { scale, schedule }, deviceProfile(gpu)) : opProgram(def, checked.dims, { scale, normalize: !!values.normalize, schedule }, deviceProfile(gpu));
   if ('error' in built) throw new LoomError([diag('schedule-not-supported', { layer: 0, mixer: name, schedule: schedule?.kind ?? 'auto', reason: built.error })]);
   const program = await Program.create(gpu, built.spec);
   try {
