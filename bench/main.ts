@@ -12,7 +12,9 @@
  * 6. windows: prompts of 17, 100 and 1000 tokens prefilled in windows of powers of two against
  *    windows of T and single steps (bench/prefill-windows.ts);
  * 7. realsize: GLA-340M- and Gated-DeltaNet-400M-shaped checkpoints, f32 and bf16: load, peak RSS,
- *    prefill and decode against their limits (bench/realsize.ts).
+ *    prefill and decode against their limits (bench/realsize.ts);
+ * 8. dplr: the DPLR recurrence (dplr_delta_rule, kda) recurrent against chunkwise at T = 1024 and 4096
+ *    (bench/dplr.ts).
  * `--only` runs some sections and keeps the others' last results. Points whose estimate is hopeless
  * are skipped and say so.
  */
@@ -34,6 +36,7 @@ import { Rng } from '../runtime/random.ts';
 import { Session } from '../runtime/session.ts';
 import { loadProfile } from '../runtime/tune-cache.ts';
 import { seededWeights } from '../runtime/weights.ts';
+import { dplrBench, dplrMd } from './dplr.ts';
 import { windowsBench, windowsMd } from './prefill-windows.ts';
 import { realsizeBench, realsizeMd } from './realsize.ts';
 import { scheduleBench, type SchedulePoint } from './schedules.ts';
@@ -41,7 +44,7 @@ import { logLogSvg, type Series } from './svg.ts';
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.indexOf('--only');
-const SECTIONS = ['schedules', 'prefill', 'decode', 'kernels', 'compile', 'windows', 'realsize'] as const;
+const SECTIONS = ['schedules', 'prefill', 'decode', 'kernels', 'compile', 'windows', 'realsize', 'dplr'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = onlyArg >= 0 ? (process.argv[onlyArg + 1] ?? '').split(',') : [...SECTIONS];
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -353,6 +356,7 @@ const runners: Record<Section, () => Promise<unknown>> = {
   compile: () => compileBench(device),
   windows: () => windowsBench(gpu, device, { quick, log }),
   realsize: () => realsizeBench(device, { quick, log }),
+  dplr: () => dplrBench(gpu, device, { quick, log }),
 };
 for (const s of SECTIONS) {
   if (!only.includes(s)) continue;
@@ -367,7 +371,7 @@ const md = ['# Benchmark results', '', `Adapter: ${device.name}${device.isCpu ? 
   'The machine was shared with other jobs while these ran (the load average when each section started is given); ratios within one table come from the same run, side by side.', ''];
 const cal = device.calibration;
 if (cal) md.push(`Latest calibration (${cal.at}): matmul ${cal.matmulShape} ${Object.entries(cal.matmulGflops).map(([v, g]) => `${v} ${g.toFixed(2)}`).join(', ')} GFLOP/s; copy ${(cal.bytesPerSec / 1e9).toFixed(2)} GB/s; ${(cal.dispatchSec * 1e3).toFixed(3)} ms per dispatch.`, '');
-const render: Record<Section, (d: any) => string[]> = { schedules: schedulesMd, prefill: prefillMd, decode: decodeMd, kernels: kernelsMd, compile: compileMd, windows: windowsMd, realsize: realsizeMd };
+const render: Record<Section, (d: any) => string[]> = { schedules: schedulesMd, prefill: prefillMd, decode: decodeMd, kernels: kernelsMd, compile: compileMd, windows: windowsMd, realsize: realsizeMd, dplr: dplrMd };
 for (const s of SECTIONS) {
   const r = results[s];
   if (!r) continue;
