@@ -17,13 +17,14 @@ import { fmtCommand } from './commands/fmt.ts';
 import { generateCommand } from './commands/generate.ts';
 import { importCommand } from './commands/import.ts';
 import { opCommand } from './commands/op.ts';
+import { playgroundCommand } from './commands/playground.ts';
 import { runCommand } from './commands/run.ts';
 import { tuneCommand } from './commands/tune.ts';
 import { ShaderCompileError } from '../runtime/program.ts';
 import { printDiagnostics, processIo, usageError, type Io } from './io.ts';
 
 /** Every command, in the order `loom help` lists them. */
-export const COMMANDS: readonly CommandDef[] = [doctorCommand, compileCommand, runCommand, generateCommand, explainCommand, tuneCommand, checkCommand, importCommand, fmtCommand, opCommand];
+export const COMMANDS: readonly CommandDef[] = [doctorCommand, compileCommand, runCommand, generateCommand, explainCommand, tuneCommand, checkCommand, importCommand, fmtCommand, opCommand, playgroundCommand];
 
 const ABOUT = {
   description: 'loom: compile .loom model specs to WGSL and run them on WebGPU (Dawn)',

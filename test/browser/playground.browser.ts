@@ -1,0 +1,186 @@
+/**
+ * The playground (web/) in a real browser: Chromium as the system installs it
+ * (scripts/setup-browser.sh), headless with WebGPU on its SwiftShader adapter, driven with
+ * puppeteer-core. The page compiles every example model, runs forward passes checked against the
+ * float64 reference, places a syntax error's diagnostic, streams generated text, and opens a
+ * checkpoint through its file input with the logits `loom run` gives on the same files. It also
+ * measures the bundle (kB gzip) and the time from opening the page to the first compiled model
+ * (bench/playground.json) and writes a screenshot after a run (bench/playground.png).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { playgroundSite, servePlayground } from '../../cli/commands/playground.ts';
+import { readSafetensors } from '../../runtime/safetensors.ts';
+import { relativeError } from '../../cli/commands/run.ts';
+import { CONFIGS, synthesize, writeCheckpoint } from '../helpers/fla-checkpoint.ts';
+import { BL_SPECIAL, byteLevelFiles } from '../helpers/tokenizers.ts';
+
+/** Debian's chromium package; LOOM_CHROMIUM names another binary. */
+const CHROMIUM = process.env.LOOM_CHROMIUM ?? '/usr/bin/chromium';
+/** Chromium's WebGPU on its own Vulkan-on-the-CPU adapter (no GPU on the CI machine). */
+const FLAGS = ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--window-size=1400,900'];
+const MODELS = readdirSync('models').filter((f) => f.endsWith('.loom')).sort();
+
+type PageState = {
+  compiles: number; lints: number; firstCompileMs?: number; diagnostics: string[]; gpu: string; adapter: string; error: string; busy: boolean;
+  compiled?: { file: string; name: string; kernels: number; decodes: boolean };
+  run?: { model: string; relErr: number; kernels: number; times: { name: string; ms: number }[]; timing: string };
+  runs: number; streamed: string[]; streamedAt: number[]; generated?: { tokens: number; stop: string };
+  checkpoint?: { name: string; vocab: number }; logits?: { ids: number[]; logits: Record<string, number> };
+};
+const state = (page: Page) => page.evaluate(() => (window as unknown as { playground: PageState }).playground) as Promise<PageState>;
+
+let browser: Browser;
+let page: Page;
+let server: Awaited<ReturnType<typeof servePlayground>>;
+let site: string;
+
+beforeAll(async () => {
+  // No skipping: without the browser the suite fails, saying how to install it.
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/setup-browser.sh\` (installs Debian's chromium) or set LOOM_CHROMIUM`);
+  site = await playgroundSite({ out: () => {}, err: () => {} }, true); // the page as the sources are now
+  server = await servePlayground(site, 0);
+  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS, defaultViewport: { width: 1400, height: 900 } });
+  page = await browser.newPage();
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Loads a model of the menu and waits for the compile worker's result for it. */
+async function select(file: string): Promise<PageState> {
+  const before = (await state(page)).lints;
+  await page.select('#models', file);
+  await page.waitForFunction((f, n) => {
+    const s = (window as unknown as { playground: PageState }).playground;
+    return s.lints > n && (s.compiled?.file === f || s.diagnostics.length > 0);
+  }, { timeout: 60_000 }, file, before);
+  return state(page);
+}
+
+/** Clicks a GPU button and waits until the worker is done with it. */
+async function gpuWork(button: string): Promise<PageState> {
+  await page.click(button);
+  await page.waitForFunction(() => !(window as unknown as { playground: PageState }).playground.busy, { timeout: 120_000, polling: 100 });
+  return state(page);
+}
+
+describe('the playground in Chromium', () => {
+  it('opens, compiles the default model in its worker and finds the WebGPU adapter', async () => {
+    const t0 = performance.now();
+    await page.goto(server.url);
+    await page.waitForFunction(() => (window as unknown as { playground?: PageState }).playground?.compiles! > 0, { timeout: 60_000 });
+    const openToCompileMs = performance.now() - t0;
+    await page.waitForFunction(() => (window as unknown as { playground: PageState }).playground.gpu !== 'pending', { timeout: 60_000 });
+    const s = await state(page);
+    expect(s.gpu, s.error).toBe('ready');
+    expect(s.compiled?.name).toBe('gla_small');
+    // The bundle: every file of the built site, gzipped one by one (as a server would send them).
+    const files = (function walk(d: string): string[] {
+      return readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
+    })(site);
+    const gzipKb = files.reduce((a, f) => a + gzipSync(readFileSync(f)).length, 0) / 1024;
+    const rawKb = files.reduce((a, f) => a + statSync(f).size, 0) / 1024;
+    const numbers = { adapter: s.adapter, bundleGzipKb: Math.round(gzipKb), bundleKb: Math.round(rawKb), openToFirstCompileMs: Math.round(openToCompileMs), pageFirstCompileMs: Math.round(s.firstCompileMs!), date: new Date().toISOString() };
+    mkdirSync('bench', { recursive: true });
+    writeFileSync('bench/playground.json', JSON.stringify(numbers, null, 2) + '\n');
+    console.log(`playground: ${JSON.stringify(numbers)}`);
+  });
+
+  it('compiles every model of models/ in the page, and each forward pass on the GPU is within 1e-4 of the float64 reference', async () => {
+    await page.click('[data-tab=run]');
+    await page.$eval('#run-time', (e) => ((e as HTMLInputElement).checked = false)); // kernel timing: once, for the screenshot
+    const failures: string[] = [];
+    for (const file of MODELS) {
+      const s = await select(file);
+      if (s.compiled?.file !== file || s.diagnostics.some((d) => / error /.test(d))) {
+        failures.push(`${file}: does not compile: ${s.diagnostics.join('; ')}`);
+        continue;
+      }
+      const r = await gpuWork('#run');
+      if (r.error || !r.run || r.run.model !== s.compiled.name) failures.push(`${file}: run failed: ${r.error}`);
+      // 1e-4: the contract of `loom run --check`; the device tests hold each kernel to 1e-5 or better.
+      else if (!(r.run.relErr < 1e-4)) failures.push(`${file}: rms(out-ref)/rms(ref) = ${r.run.relErr}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('times each kernel of a run (as a chart) and writes the screenshot', async () => {
+    await select('gla.loom');
+    await page.$eval('#run-time', (e) => ((e as HTMLInputElement).checked = true));
+    const s = await gpuWork('#run');
+    expect(s.error).toBe('');
+    expect(s.run!.times.map((t) => t.name)).toHaveLength(s.run!.kernels);
+    expect(s.run!.times.every((t) => t.ms > 0)).toBe(true);
+    expect(await page.$$eval('#chart rect', (r) => r.length)).toBe(s.run!.kernels);
+    await page.screenshot({ path: 'bench/playground.png' });
+  });
+
+  it('shows a syntax error typed into the editor as a located diagnostic', async () => {
+    await select('gla.loom');
+    const before = (await state(page)).lints;
+    await page.click('.cm-content');
+    await page.keyboard.down('Control');
+    await page.keyboard.press('Home');
+    await page.keyboard.up('Control');
+    await page.keyboard.type('model broken { dim = }\n');
+    await page.waitForFunction((n) => {
+      const s = (window as unknown as { playground: PageState }).playground;
+      return s.lints > n && s.diagnostics.length > 0;
+    }, { timeout: 30_000 }, before);
+    const s = await state(page);
+    // `model broken { dim = }`: the value is missing where `}` stands, line 1 column 22.
+    expect(s.diagnostics[0]).toBe("gla.loom:1:22: error LOOM1002 expected an expression but found '}'");
+    expect(await page.$eval('#diagnostics', (e) => e.textContent)).toContain('LOOM1');
+    expect(await page.$$eval('.cm-lintRange-error', (r) => r.length)).toBeGreaterThan(0);
+  });
+
+  it('streams generated text token by token', async () => {
+    await select('gla.loom');
+    await page.click('[data-tab=generate]');
+    await page.$eval('#gen-max', (e) => ((e as HTMLInputElement).value = '12'));
+    await page.$eval('#gen-temp', (e) => ((e as HTMLInputElement).value = '0'));
+    const s = await gpuWork('#generate');
+    expect(s.error).toBe('');
+    expect(s.generated?.tokens).toBe(12);
+    // Pieces arrive as they decode: more than one message, at different times.
+    expect(s.streamed.length).toBeGreaterThan(1);
+    expect(s.streamedAt[s.streamedAt.length - 1]).toBeGreaterThan(s.streamedAt[0]);
+    expect(await page.$eval('#gen-out', (e) => e.textContent)).toBe('The ' + s.streamed.join(''));
+  });
+
+  it('opens a checkpoint chosen through the file input, with the logits loom run gives on the same files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-browser-ck-'));
+    const config = { ...CONFIGS.gla, vocab_size: 320, bos_token_id: BL_SPECIAL.begin, eos_token_id: BL_SPECIAL.end };
+    const tok = byteLevelFiles();
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    writeFileSync(join(dir, 'tokenizer.json'), tok.tokenizerJson);
+    writeFileSync(join(dir, 'tokenizer_config.json'), tok.tokenizerConfig!);
+    writeCheckpoint(join(dir, 'model.safetensors'), synthesize('gla', 5, false, config));
+    const prompt = 'hello world, hello';
+    execFileSync(process.execPath, ['bin/loom.js', 'run', dir, '--text', prompt, '--out', join(dir, 'logits.safetensors')], { stdio: 'pipe' });
+    const all = readSafetensors(join(dir, 'logits.safetensors')).tensors.get('logits')!;
+    const ref = (all.data as Float32Array).subarray(all.data.length - config.vocab_size);
+
+    const input = await page.$('#ckpt-files');
+    await input!.uploadFile(...['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'].map((f) => join(dir, f)));
+    await page.waitForFunction(() => { const s = (window as unknown as { playground: PageState }).playground; return !s.busy && (s.checkpoint || s.error); }, { timeout: 120_000 });
+    expect((await state(page)).error).toBe('');
+    await page.$eval('#prompt', (e, p) => ((e as HTMLTextAreaElement).value = p), prompt);
+    const s = await gpuWork('#logits');
+    expect(s.error).toBe('');
+    const logits = Float32Array.from(Object.values(s.logits!.logits));
+    expect(logits).toHaveLength(config.vocab_size);
+    // Both are within 1e-5 of the float64 reference (the checkpoint device tests' tolerance), so
+    // they differ by well under 1e-4, `loom run --check`'s contract.
+    expect(relativeError(logits, ref)).toBeLessThan(1e-4);
+  });
+});
