@@ -10,6 +10,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
+    // The runtime's host on Node (runtime/host.ts: the disk, Dawn), as its entry points set it.
+    setupFiles: ['runtime/node/host.ts'],
     maxWorkers: 1,
     testTimeout: 120_000,
     hookTimeout: 120_000,

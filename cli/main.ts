@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
+import '../runtime/node/host.ts'; // the runtime's files and adapter on Node (runtime/host.ts)
 import { diag, LoomError, LoomInternalError } from '../grammar/diagnostics.ts';
 import { cli, nearest, usageFromCommander, USAGE_EXIT, type CommandDef } from './command.ts';
 import { checkCommand } from './commands/check.ts';

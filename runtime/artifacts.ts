@@ -4,14 +4,12 @@
  * in. Every problem is a LoomError (LOOM5005) naming the file and the field. Prefill windows of
  * other widths come from the spec the manifest names, compiled again on first use (`specWindows`).
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ScheduleChoice } from '../compiler/check/spec.ts';
 import type { ProgramSpec, Step } from '../compiler/codegen/program.ts';
 import type { Manifest, ManifestProgram } from '../compiler/emit/manifest.ts';
 import type { DeviceProfile } from '../compiler/plan/device.ts';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
+import { errorCode, hostFiles, type Files } from './host.ts';
 import { layoutOf, type SessionLayout, type StateDecl } from './session.ts';
 
 const MANIFEST_NAME = 'manifest.json';
@@ -74,13 +72,13 @@ const programKey = (p: ProgramSpec) => JSON.stringify([p.buffers.map((b) => [b.n
  * the directory's own T to exactly its forward program (a spec edited since, or planned with a
  * device profile the manifest does not record, gives null: windows of T and steps).
  */
-function specWindows(dir: string, m: Manifest, forward: ProgramSpec): WindowSource {
+function specWindows(dir: string, m: Manifest, forward: ProgramSpec, files: Files): WindowSource {
   let checked: Promise<((width: number) => Promise<SessionLayout>) | null> | undefined;
   const check = async () => {
-    const path = resolve(dir, m.source);
+    const path = files.resolve(dir, m.source);
     let text: string;
     try {
-      text = readFileSync(path, 'utf8');
+      text = files.readText(path);
     } catch {
       return null;
     }
@@ -132,7 +130,7 @@ function validate(m: unknown, file: string): Manifest {
 /** Reads a file of the artifact directory by its relative path (from disk, or from memory). */
 type Reader = (relative: string) => string;
 
-function kernelsOf(dir: string, file: string, m: ManifestProgram, which: string, readFile: Reader): Step[] {
+function kernelsOf(dir: string, file: string, m: ManifestProgram, which: string, readFile: Reader, files: Files): Step[] {
   const buffers = new Map(m.buffers.map((b) => [b.name, b]));
   return m.kernels.map((k, i) => {
     const where = `programs.${which}.kernels[${i}]`;
@@ -144,7 +142,7 @@ function kernelsOf(dir: string, file: string, m: ManifestProgram, which: string,
     try {
       wgsl = readFile(k.file);
     } catch (e) {
-      fail(join(dir, k.file), `cannot read kernel '${k.name}' (${where}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      fail(files.join(dir, k.file), `cannot read kernel '${k.name}' (${where}): ${errorCode(e)}`);
     }
     for (const b of k.bindings) {
       if (!buffers.has(b.buffer)) fail(file, `${where} (${k.name}) binds '${b.buffer}', which is not a buffer of programs.${which}`);
@@ -156,7 +154,7 @@ function kernelsOf(dir: string, file: string, m: ManifestProgram, which: string,
   });
 }
 
-function programOf(dir: string, file: string, m: ManifestProgram, which: string, readFile: Reader): ProgramSpec {
+function programOf(dir: string, file: string, m: ManifestProgram, which: string, readFile: Reader, files: Files): ProgramSpec {
   for (const need of ['tokens', 'logits']) if (!m.buffers.some((b) => b.name === need)) fail(file, `programs.${which} has no '${need}' buffer`);
   const buffers = new Map(m.buffers.map((b) => [b.name, b]));
   for (const b of m.buffers) {
@@ -164,34 +162,34 @@ function programOf(dir: string, file: string, m: ManifestProgram, which: string,
       fail(file, `buffer '${b.name}' of programs.${which} aliases '${b.alias}', which is not a buffer of the same size`);
     }
   }
-  return { buffers: m.buffers.map((b) => ({ name: b.name, elem: b.elem, elements: b.elements, role: b.role, ...(b.alias ? { alias: b.alias } : {}) })), steps: kernelsOf(dir, file, m, which, readFile) };
+  return { buffers: m.buffers.map((b) => ({ name: b.name, elem: b.elem, elements: b.elements, role: b.role, ...(b.alias ? { alias: b.alias } : {}) })), steps: kernelsOf(dir, file, m, which, readFile, files) };
 }
 
 /** Reads and validates an artifact directory (a path, or a `file:` URL such as `new URL('.', import.meta.url)`). */
-export function loadArtifacts(where: string | URL): Artifacts {
-  const dir = resolve(typeof where === 'string' ? where : fileURLToPath(where));
-  return parseArtifacts(dir, (relative) => readFileSync(join(dir, relative), 'utf8'), true);
+export function loadArtifacts(where: string | URL, files: Files = hostFiles()): Artifacts {
+  const dir = files.resolve(typeof where === 'string' ? where : files.fromUrl(where));
+  return parseArtifacts(dir, (relative) => files.readText(files.join(dir, relative)), true, files);
 }
 
 /**
  * The artifacts of an in-memory directory: the files `emitArtifacts` returns, by relative path
  * (`loom generate` compiles a spec and runs it without writing a directory).
  */
-export function artifactsFromFiles(files: ReadonlyMap<string, string>, dir = '(in memory)'): Artifacts {
+export function artifactsFromFiles(texts: ReadonlyMap<string, string>, dir = '(in memory)'): Artifacts {
   return parseArtifacts(dir, (relative) => {
-    const text = files.get(relative);
+    const text = texts.get(relative);
     if (text === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
     return text;
-  }, false);
+  }, false, hostFiles());
 }
 
-function parseArtifacts(dir: string, readFile: Reader, onDisk: boolean): Artifacts {
-  const file = join(dir, MANIFEST_NAME);
+function parseArtifacts(dir: string, readFile: Reader, onDisk: boolean, files: Files): Artifacts {
+  const file = files.join(dir, MANIFEST_NAME);
   let text: string;
   try {
     text = readFile(MANIFEST_NAME);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = (e as { code?: string }).code;
     fail(file, code === 'ENOENT' ? `no such file${onDisk ? ': is this a directory written by `loom compile`?' : ''}` : (e as Error).message);
   }
   let json: unknown;
@@ -202,11 +200,11 @@ function parseArtifacts(dir: string, readFile: Reader, onDisk: boolean): Artifac
   }
   const manifest = validate(json, file);
   const { programs } = manifest;
-  const forward = programOf(dir, file, programs.forward, 'forward', readFile);
-  const step = programs.step ? programOf(dir, file, programs.step, 'step', readFile) : null;
+  const forward = programOf(dir, file, programs.forward, 'forward', readFile, files);
+  const step = programs.step ? programOf(dir, file, programs.step, 'step', readFile, files) : null;
   if (programs.step && (programs.step.dims.T !== 1 || programs.step.dims.B !== programs.forward.dims.B)) fail(file, `programs.step.dims must be { B: ${programs.forward.dims.B}, T: 1 }`);
   const { model, vocab, weights, states } = manifest;
-  const windows = onDisk && step && typeof manifest.source === 'string' && manifest.options?.device ? { windows: specWindows(dir, manifest, forward) } : {};
+  const windows = onDisk && step && typeof manifest.source === 'string' && manifest.options?.device ? { windows: specWindows(dir, manifest, forward, files) } : {};
   return { dir, manifest, model, vocab, dims: { ...programs.forward.dims }, weights, states, forward, step, noDecode: manifest.noDecode ?? null, ...windows };
 }
 

@@ -8,10 +8,9 @@
  * directory; no tensor data is read. Every problem is a LoomError (LOOM6011 bad-checkpoint, or
  * LOOM6010 from the config's translation) naming the directory or file.
  */
-import * as fs from 'node:fs';
-import { basename, join, resolve } from 'node:path';
 import { importConfig } from '../compiler/import/config.ts';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
+import { errorCode, hostFiles, type Files } from './host.ts';
 import { INDEX_SUFFIX } from './safetensors-index.ts';
 import { tokenizerFromFiles, type Tokenizer } from './tokenizer.ts';
 
@@ -41,27 +40,28 @@ function fail(dir: string, message: string, file?: string): never {
 }
 
 /** Whether `path` is a directory (false for files and missing paths). */
-export function isDirectory(path: string): boolean {
+export function isDirectory(path: string, files: Files = hostFiles()): boolean {
   try {
-    return fs.statSync(path).isDirectory();
+    return files.stat(path).isDirectory;
   } catch {
     return false;
   }
 }
 
-function readText(dir: string, path: string, limit: number): string {
+function readText(dir: string, path: string, limit: number, files: Files): string {
   let size: number;
   try {
-    size = fs.statSync(path).size;
+    size = files.stat(path).size;
   } catch (e) {
-    return fail(dir, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, path);
+    return fail(dir, `cannot read (${errorCode(e)})`, path);
   }
   if (size > limit) fail(dir, `${size} bytes, over the ${limit}-byte limit for this file`, path);
-  return fs.readFileSync(path, 'utf8');
+  return files.readText(path);
 }
 
 /** The weights of a checkpoint directory: the index if there is one, else its one safetensors file. */
-export function findWeights(dir: string, names: readonly string[]): string {
+export function findWeights(dir: string, names: readonly string[], paths: Files = hostFiles()): string {
+  const join = paths.join;
   const indexes = names.filter((n) => n.endsWith(`.safetensors${INDEX_SUFFIX}`));
   if (indexes.length === 1) return join(dir, indexes[0]);
   if (indexes.length > 1) fail(dir, `several sharded-checkpoint indexes (${indexes.join(', ')}); keep one`);
@@ -74,12 +74,13 @@ export function findWeights(dir: string, names: readonly string[]): string {
 }
 
 /** Reads a checkpoint directory's config (as a spec), finds its weights and reads its tokenizer files. */
-export function readCheckpointDir(dir: string): CheckpointDir {
+export function readCheckpointDir(dir: string, files: Files = hostFiles()): CheckpointDir {
+  const join = files.join;
   let names: string[];
   try {
-    names = fs.readdirSync(dir);
+    names = files.list(dir);
   } catch (e) {
-    return fail(dir, `cannot list the directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    return fail(dir, `cannot list the directory (${errorCode(e)})`);
   }
   if (!names.includes('config.json')) {
     const spec = names.filter((n) => n.endsWith('.loom'));
@@ -87,21 +88,21 @@ export function readCheckpointDir(dir: string): CheckpointDir {
     fail(dir, `not a checkpoint directory: it has no config.json (a Hugging Face / fla model directory has config.json, model.safetensors and tokenizer.json)${hint}`);
   }
   const configPath = join(dir, 'config.json');
-  const configText = readText(dir, configPath, MAX_SMALL_FILE);
-  const name = basename(resolve(dir));
+  const configText = readText(dir, configPath, MAX_SMALL_FILE, files);
+  const name = files.basename(files.resolve(dir));
   const imported = importConfig(configText, configPath, `${name}.loom`);
-  const weights = findWeights(dir, names);
+  const weights = findWeights(dir, names, files);
   const tokenizerFiles = new Map<string, string>();
-  for (const f of TOKENIZER_FILES) if (names.includes(f)) tokenizerFiles.set(f, readText(dir, join(dir, f), f === 'tokenizer.json' ? MAX_TOKENIZER_FILE : MAX_SMALL_FILE));
+  for (const f of TOKENIZER_FILES) if (names.includes(f)) tokenizerFiles.set(f, readText(dir, join(dir, f), f === 'tokenizer.json' ? MAX_TOKENIZER_FILE : MAX_SMALL_FILE, files));
   return { dir, configPath, configText, specText: imported.text, kind: imported.kind, weights, tokenizerFiles };
 }
 
 /** The checkpoint's tokenizer (tokenizer.json with its configs), or undefined when it has none. */
-export function checkpointTokenizer(cp: CheckpointDir): Tokenizer | undefined {
+export function checkpointTokenizer(cp: CheckpointDir, files: Files = hostFiles()): Tokenizer | undefined {
   const f = cp.tokenizerFiles;
   const json = f.get('tokenizer.json');
   if (json === undefined) return undefined;
-  const at = (name: string) => join(cp.dir, name);
+  const at = (name: string) => files.join(cp.dir, name);
   return tokenizerFromFiles(
     { tokenizerJson: json, tokenizerConfig: f.get('tokenizer_config.json'), generationConfig: f.get('generation_config.json'), config: cp.configText, specialTokensMap: f.get('special_tokens_map.json') },
     { tokenizerJson: at('tokenizer.json'), tokenizerConfig: at('tokenizer_config.json'), generationConfig: at('generation_config.json'), config: cp.configPath, specialTokensMap: at('special_tokens_map.json') },

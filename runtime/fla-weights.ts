@@ -25,6 +25,7 @@ import type { WeightDecl } from '../compiler/ir/graph.ts';
 import { diag, LoomError, type Diagnostic } from '../grammar/diagnostics.ts';
 import { f16Bits, f16Value } from './f16.ts';
 import { openWeights, type WeightSource } from './safetensors-index.ts';
+import { hostFiles, type Files } from './host.ts';
 import { openLoomWeights, readAll, summarizeWeightErrors, type WeightProvider } from './weights.ts';
 
 export type Transform = 'none' | 'transpose' | 'conv';
@@ -330,6 +331,10 @@ export function mappedProvider(map: readonly MappedWeight[], src: WeightSource):
     names: map.map((w) => w.loom),
     shape: (loom) => entry(loom).w.shape,
     dtype: (loom) => src.entries.get(entry(loom).name)?.dtype ?? 'F32',
+    prefetch: async (loom) => {
+      const { name } = entry(loom);
+      if (name !== undefined) await src.prefetch(name);
+    },
     read: (loom, as) => {
       const { w, name } = entry(loom);
       // A weight the checkpoint leaves out as zeros (zerosIfAbsent) reads as zeros of its shape.
@@ -350,9 +355,9 @@ export function loadMapped(map: readonly MappedWeight[], src: WeightSource): Map
  * the names unless `format` says) as a provider: names and shapes checked from the headers, each
  * tensor read and converted to Loom's layout when asked for. Close it when done.
  */
-export function openCheckpoint(spec: ModelSpec, decls: readonly WeightDecl[], path: string, format: WeightsFormat = 'auto'): WeightProvider {
-  if (format === 'loom') return openLoomWeights(decls, path);
-  const src = openWeights(path);
+export function openCheckpoint(spec: ModelSpec, decls: readonly WeightDecl[], path: string, format: WeightsFormat = 'auto', files: Files = hostFiles()): WeightProvider {
+  if (format === 'loom') return openLoomWeights(decls, path, files);
+  const src = openWeights(path, files);
   try {
     const naming = detectNaming(src.entries.keys());
     if (naming !== 'loom') return mappedProvider(checkpointMap(spec, decls, naming), src);
@@ -362,12 +367,12 @@ export function openCheckpoint(spec: ModelSpec, decls: readonly WeightDecl[], pa
   }
   src.close();
   if (format === 'fla') throw new LoomError([diag('bad-weights', { message: `${path}: --weights-format fla, but the checkpoint has Loom's 'embed.weight'` }, { file: path })]);
-  return openLoomWeights(decls, path);
+  return openLoomWeights(decls, path, files);
 }
 
 /** `openCheckpoint`'s weights all read into memory as f32. */
-export function loadCheckpoint(spec: ModelSpec, decls: readonly WeightDecl[], path: string, format: WeightsFormat = 'auto'): Map<string, Float32Array> {
-  const p = openCheckpoint(spec, decls, path, format);
+export function loadCheckpoint(spec: ModelSpec, decls: readonly WeightDecl[], path: string, format: WeightsFormat = 'auto', files: Files = hostFiles()): Map<string, Float32Array> {
+  const p = openCheckpoint(spec, decls, path, format, files);
   try {
     return readAll(p);
   } finally {

@@ -1,11 +1,12 @@
 /**
- * Device acquisition through Dawn (the npm package `webgpu`), with errors that say what to
- * install instead of failing inside the native layer.
+ * Device acquisition: the host's adapter (Dawn, the npm package `webgpu`, in Node:
+ * runtime/node/dawn.ts; navigator.gpu in a browser), with errors that say what to install instead
+ * of failing inside the native layer, and the planner's view of the device.
  */
-import { createRequire } from 'node:module';
 import type { DeviceLimits, DeviceProfile } from '../compiler/plan/device.ts';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 import { lostReason, watchDevice } from './device-health.ts';
+import { host } from './host.ts';
 
 export type { DeviceLimits } from '../compiler/plan/device.ts';
 
@@ -44,56 +45,9 @@ export const INSTALL_HINT =
   'bookworm-backports and runs `apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`); ' +
   'elsewhere install your GPU vendor\'s Vulkan driver.';
 
-type DawnModule = { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
-
-let dawn: DawnModule | undefined;
-const instances = new Map<string, GPU>();
-
-function loadDawn(): DawnModule {
-  if (!dawn) {
-    const require = createRequire(import.meta.url);
-    try {
-      dawn = require('webgpu') as DawnModule;
-    } catch (e) {
-      throw new LoomError([
-        diag('no-adapter', {
-          message: `cannot load Dawn (the npm package 'webgpu'): ${(e as Error).message}. Run \`npm ci\` in the Loom checkout.`,
-        }),
-      ]);
-    }
-    // Dawn's classes (GPUBufferUsage, GPUShaderStage, ...) as globals, as in a browser.
-    for (const [k, v] of Object.entries(dawn.globals)) {
-      if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-    }
-  }
-  return dawn;
-}
-
-/** One Dawn instance per backend ('' = Dawn's default choice, Vulkan on Linux). */
-function gpuInstance(backend: string): GPU {
-  let g = instances.get(backend);
-  if (!g) {
-    // The GLES backend needs a display; headless Mesa offers a surfaceless one.
-    if (backend === 'opengles') process.env.EGL_PLATFORM ??= 'surfaceless';
-    g = loadDawn().create(backend ? [`backend=${backend}`] : []);
-    instances.set(backend, g);
-  }
-  return g;
-}
-
-/**
- * Backends to try, in order: `LOOM_BACKEND` when set (vulkan, opengles, ...), else Dawn's default
- * and then OpenGL ES in compatibility mode (works with Mesa's llvmpipe where Vulkan is missing).
- */
-function backendsToTry(): { backend: string; featureLevel?: 'compatibility' }[] {
-  const forced = process.env.LOOM_BACKEND;
-  if (forced) return [{ backend: forced, featureLevel: forced === 'opengles' || forced === 'opengl' ? 'compatibility' : undefined }];
-  return [{ backend: '' }, { backend: 'opengles', featureLevel: 'compatibility' }];
-}
-
 const CPU_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
 
-function describe(adapter: GPUAdapter): AdapterDescription {
+export function describe(adapter: GPUAdapter): AdapterDescription {
   const info = adapter.info;
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
   return {
@@ -106,13 +60,9 @@ function describe(adapter: GPUAdapter): AdapterDescription {
   };
 }
 
-/** Finds an adapter and describes it, or returns null when there is none. */
+/** Finds an adapter and describes it, or returns null when there is none (the host's: Dawn in Node, navigator.gpu in a browser). */
 export async function probeAdapter(): Promise<{ adapter: GPUAdapter; info: AdapterDescription } | null> {
-  for (const { backend, featureLevel } of backendsToTry()) {
-    const adapter = await gpuInstance(backend).requestAdapter({ powerPreference: 'high-performance', featureLevel });
-    if (adapter) return { adapter, info: { ...describe(adapter), backend: backend || describe(adapter).backend || 'vulkan' } };
-  }
-  return null;
+  return host().probeAdapter();
 }
 
 let shared: Promise<Gpu> | undefined;
@@ -132,8 +82,12 @@ export async function acquireGpu(): Promise<Gpu> {
 /** A device of its own (not the process-wide one), e.g. to isolate a session or to test faults. */
 export async function createGpu(): Promise<Gpu> {
   const found = await probeAdapter();
-  if (!found) throw new LoomError([diag('no-adapter', { message: INSTALL_HINT })]);
-  const { adapter, info } = found;
+  if (!found) throw new LoomError([diag('no-adapter', { message: host().noAdapter })]);
+  return openDevice(found.adapter, found.info);
+}
+
+/** A device of `adapter` with its full storage limits, and shader-f16 and timestamp-query when it has them. */
+export async function openDevice(adapter: GPUAdapter, info: AdapterDescription): Promise<Gpu> {
   const requiredLimits: Record<string, number> = {};
   for (const name of LIMIT_NAMES) requiredLimits[name] = adapter.limits[name];
   const features = [...adapter.features] as string[];

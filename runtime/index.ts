@@ -6,6 +6,7 @@
  */
 // The declarations use WebGPU's global types (GPUDevice, ...): kept in dist/runtime/index.d.ts for users.
 /// <reference types="@webgpu/types" preserve="true" />
+import './node/host.ts'; // Node's host: the disk, Dawn (runtime/host.ts)
 import type { Weights } from './model.ts';
 export { acquireGpu, probeAdapter } from './gpu.ts';
 export type { Gpu, AdapterDescription } from './gpu.ts';

@@ -5,7 +5,7 @@
  * generate`, the benchmarks and the typed API use these.
  */
 import type { ScheduleChoice } from '../compiler/check/spec.ts';
-import { compileArtifacts, DEFAULT_RUNTIME_IMPORT, emitArtifacts, type CompiledPair } from '../compiler/emit/emit.ts';
+import { compileArtifacts, DEFAULT_RUNTIME_IMPORT, emitFiles, type CompiledPair } from '../compiler/emit/emit-files.ts';
 import type { DeviceProfile } from '../compiler/plan/device.ts';
 import { chooseWeightDtype, type WeightDtype, type WeightDtypeRequest } from '../compiler/plan/weight-dtype.ts';
 import { LoomError } from '../grammar/diagnostics.ts';
@@ -13,6 +13,7 @@ import { artifactsFromFiles, compileWindows, type Artifacts } from './artifacts.
 import { checkpointTokenizer, readCheckpointDir, type CheckpointDir } from './checkpoint-dir.ts';
 import { openCheckpoint } from './fla-weights.ts';
 import { deviceProfile, type Gpu } from './gpu.ts';
+import { hostFiles, type Files } from './host.ts';
 import { Model, type LoadCallbacks } from './model.ts';
 import { checkpointDtypes } from './safetensors-index.ts';
 import { byteTokenizer, checkTokenizerVocab, type Tokenizer } from './tokenizer.ts';
@@ -35,7 +36,7 @@ export function compileInMemory(text: string, path: string, o: OpenOptions): { p
   const options = { ...o, emit: ['wgsl'] as const, runtimeImport: DEFAULT_RUNTIME_IMPORT, source: path };
   const r = compileArtifacts(text, path, options);
   if (!r.ok) throw new LoomError(r.diagnostics.map((d) => ({ ...d, file: d.file ?? (d.span ? path : undefined) })));
-  const artifacts = artifactsFromFiles(emitArtifacts(r.pair, options));
+  const artifacts = artifactsFromFiles(emitFiles(r.pair, options));
   if (!r.pair.step) return { pair: r.pair, artifacts };
   const windows = compileWindows({ text, path, batch: o.batch, schedule: o.schedule, device: o.device, ...(o.weights === 'f16' ? { weights: 'f16' as const } : {}) });
   return { pair: r.pair, artifacts: { ...artifacts, windows } };
@@ -62,17 +63,18 @@ export interface Pretrained {
  * A Hugging Face / fla checkpoint directory opened as a Model on `gpu`: config.json imported into
  * a spec and compiled, the weights uploaded tensor by tensor, the tokenizer checked against the
  * model's vocabulary. Errors are LoomErrors naming the file (LOOM6011, LOOM6010, LOOM5xxx).
+ * `files`: where `dir` is (default: the host's; in a browser, the files chosen from disk).
  */
-export async function openPretrained(gpu: Gpu, dir: string, o: PretrainedOptions = {}): Promise<Pretrained> {
-  const checkpoint = readCheckpointDir(dir);
+export async function openPretrained(gpu: Gpu, dir: string, o: PretrainedOptions = {}, files: Files = hostFiles()): Promise<Pretrained> {
+  const checkpoint = readCheckpointDir(dir, files);
   const device = deviceProfile(gpu);
-  const { dtype } = chooseWeightDtype(o.weightsDtype ?? 'auto', checkpointDtypes(checkpoint.weights), device.shaderF16);
+  const { dtype } = chooseWeightDtype(o.weightsDtype ?? 'auto', checkpointDtypes(checkpoint.weights, files), device.shaderF16);
   const { pair, artifacts } = compileInMemory(checkpoint.specText, checkpoint.configPath, {
     batch: o.batch ?? 1, seq: o.seq ?? 128, schedule: o.schedule, device, ...(dtype === 'f16' ? { weights: dtype } : {}),
   });
-  const tokenizer = checkpointTokenizer(checkpoint) ?? byteTokenizer();
+  const tokenizer = checkpointTokenizer(checkpoint, files) ?? byteTokenizer();
   checkTokenizerVocab(tokenizer, artifacts.vocab, `${dir}/tokenizer.json`);
-  const weights = openCheckpoint(pair.forward.spec, pair.forward.graph.weights, checkpoint.weights);
+  const weights = openCheckpoint(pair.forward.spec, pair.forward.graph.weights, checkpoint.weights, 'auto', files);
   try {
     const model = await Model.create(gpu, artifacts, weights, { onLoad: o.onLoad, onCompile: o.onCompile });
     return { model, tokenizer, checkpoint, pair };

@@ -9,9 +9,8 @@
  * shard the map does not name (or names in another shard) are errors naming the index, the shard
  * and the tensors. Every problem is a LoomError (LOOM5001 bad-weights).
  */
-import * as fs from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
+import { errorCode, hostFiles, type Files } from './host.ts';
 import { duplicateKey, openSafetensors, type FloatElem, type SafetensorsReader, type SafetensorsTensor, type TensorInfo } from './safetensors.ts';
 
 /** How a sharded checkpoint's index file name ends. */
@@ -30,6 +29,8 @@ export interface WeightSource {
   read(name: string): SafetensorsTensor;
   /** A float tensor as f32 values or f16 bit patterns (SafetensorsReader.readFloat). */
   readFloat(name: string, as: FloatElem): Float32Array | Uint16Array;
+  /** Makes a tensor readable where reading is asynchronous (a Blob outside a worker). */
+  prefetch(name: string): Promise<void>;
   close(): void;
 }
 
@@ -43,22 +44,22 @@ function listed(names: readonly string[]): string {
 }
 
 /** The index text, read with a size check first. */
-function readIndexText(path: string): string {
+function readIndexText(path: string, files: Files): string {
   let size: number;
   try {
-    const st = fs.statSync(path);
-    if (!st.isFile()) fail(`${path}: not a regular file`);
+    const st = files.stat(path);
+    if (!st.isFile) fail(`${path}: not a regular file`);
     size = st.size;
   } catch (e) {
     if (e instanceof LoomError) throw e;
-    fail(`${path}: cannot open the weights index (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    fail(`${path}: cannot open the weights index (${errorCode(e)})`);
   }
   if (size > MAX_INDEX_BYTES) fail(`${path}: the index is ${size} bytes, over the ${MAX_INDEX_BYTES}-byte limit`);
-  return fs.readFileSync(path, 'utf8');
+  return files.readText(path);
 }
 
 /** The weight map of an index: tensor name -> shard file name, validated. */
-export function parseIndex(path: string, text: string): Map<string, string> {
+export function parseIndex(path: string, text: string, files: Files = hostFiles()): Map<string, string> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -74,7 +75,7 @@ export function parseIndex(path: string, text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const [name, shard] of Object.entries(map)) {
     if (typeof shard !== 'string' || shard === '') fail(`${path}: tensor '${name}' maps to ${JSON.stringify(shard)}, not a shard file name`);
-    if (isAbsolute(shard) || shard.split(/[\\/]/).includes('..') || shard.includes('\0')) {
+    if (files.isAbsolute(shard) || shard.split(/[\\/]/).includes('..') || shard.includes('\0')) {
       fail(`${path}: tensor '${name}' maps to shard '${shard}', which is outside the index's directory`);
     }
     out.set(name, shard);
@@ -84,22 +85,31 @@ export function parseIndex(path: string, text: string): Map<string, string> {
 }
 
 /** Every shard of the map opened (headers only); a missing shard names the tensors it should hold. */
-function openShards(path: string, map: ReadonlyMap<string, string>): Map<string, SafetensorsReader> {
+function openShards(path: string, map: ReadonlyMap<string, string>, files: Files): Map<string, SafetensorsReader> {
   const shards = new Map<string, SafetensorsReader>();
   try {
     for (const shard of [...new Set(map.values())].sort()) {
-      const file = join(dirname(path), shard);
-      if (!fs.existsSync(file)) {
+      const file = files.join(files.dirname(path), shard);
+      if (!exists(files, file)) {
         const wanted = [...map].filter(([, s]) => s === shard).map(([n]) => n);
         fail(`${path}: shard '${shard}' (${file}) does not exist; it should hold ${listed(wanted)}`);
       }
-      shards.set(shard, openSafetensors(file));
+      shards.set(shard, openSafetensors(file, files));
     }
   } catch (e) {
     for (const r of shards.values()) r.close();
     throw e;
   }
   return shards;
+}
+
+function exists(files: Files, path: string): boolean {
+  try {
+    files.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The map and the shards' own headers must agree tensor by tensor. */
@@ -117,9 +127,9 @@ function checkAgreement(path: string, map: ReadonlyMap<string, string>, shards: 
 }
 
 /** Opens a sharded checkpoint from its index: every shard's header read and checked, no data. */
-export function openShardedSafetensors(path: string): WeightSource {
-  const map = parseIndex(path, readIndexText(path));
-  const shards = openShards(path, map);
+export function openShardedSafetensors(path: string, files: Files = hostFiles()): WeightSource {
+  const map = parseIndex(path, readIndexText(path, files), files);
+  const shards = openShards(path, map, files);
   try {
     checkAgreement(path, map, shards);
   } catch (e) {
@@ -140,16 +150,17 @@ export function openShardedSafetensors(path: string): WeightSource {
     entries,
     read: (name) => shardOf(name).read(name),
     readFloat: (name, as) => shardOf(name).readFloat(name, as),
+    prefetch: (name) => shardOf(name).prefetch(name),
     close: () => shards.forEach((r) => r.close()),
   };
 }
 
 /** A single `.safetensors` file, or a sharded checkpoint when `path` ends with `.index.json`. */
-export function openWeights(path: string): WeightSource {
-  if (path.endsWith(INDEX_SUFFIX)) return openShardedSafetensors(path);
-  const reader = openSafetensors(path);
+export function openWeights(path: string, files: Files = hostFiles()): WeightSource {
+  if (path.endsWith(INDEX_SUFFIX)) return openShardedSafetensors(path, files);
+  const reader = openSafetensors(path, files);
   const entries = new Map([...reader.entries].map(([n, info]) => [n, { ...info, file: path }]));
-  return { path, entries, read: (name) => reader.read(name), readFloat: (name, as) => reader.readFloat(name, as), close: () => reader.close() };
+  return { path, entries, read: (name) => reader.read(name), readFloat: (name, as) => reader.readFloat(name, as), prefetch: (name) => reader.prefetch(name), close: () => reader.close() };
 }
 
 /**
@@ -157,8 +168,8 @@ export function openWeights(path: string): WeightSource {
  * leaving out RoPE's inverse frequencies (`*.inv_freq`, derived buffers some checkpoints keep in
  * F32 beside 16-bit weights).
  */
-export function checkpointDtypes(path: string): string[] {
-  const src = openWeights(path);
+export function checkpointDtypes(path: string, files: Files = hostFiles()): string[] {
+  const src = openWeights(path, files);
   try {
     return [...new Set([...src.entries].filter(([n]) => !n.endsWith('.inv_freq')).map(([, e]) => e.dtype).filter((d) => d.startsWith('F') || d === 'BF16'))].sort();
   } finally {

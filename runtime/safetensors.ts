@@ -14,9 +14,9 @@
  * is read; each tensor is then read on its own at its offset, so a file is never loaded whole.
  * Sharded checkpoints (`model.safetensors.index.json`) are read by safetensors-index.ts.
  */
-import * as fs from 'node:fs';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 import { beyondF16, bf16ToF16, f16NonFinite, f16Value, fromF16, toF16Checked } from './f16.ts';
+import { errorCode, hostFiles, type ByteSource, type Files } from './host.ts';
 
 export type TensorData = Float32Array | Int32Array;
 
@@ -116,42 +116,24 @@ function headerBytes(names: string[], tensors: Record<string, WriteTensor | Lazy
   return padded;
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
-}
-
 /**
- * Writes `tensors` (names sorted, data in that order) to `path`. The file is written to
- * `path.tmp-<pid>` and renamed over `path`, so an interrupted write leaves the old file intact.
- * Data given as arrays is checked before anything is written; data given as a function is
- * produced (and checked) as its tensor is written, so a large file never needs all in memory.
+ * Writes `tensors` (names sorted, data in that order) to `path`, replacing it whole or not at all
+ * (on disk: written to `path.tmp-<pid>` and renamed). Data given as arrays is checked before
+ * anything is written; data given as a function is produced (and checked) as its tensor is
+ * written, so a large file never needs all in memory.
  */
-export function writeSafetensors(path: string, tensors: Record<string, WriteTensor | LazyTensor>, metadata?: Record<string, string>): void {
+export function writeSafetensors(path: string, tensors: Record<string, WriteTensor | LazyTensor>, metadata?: Record<string, string>, files: Files = hostFiles()): void {
   const names = Object.keys(tensors).sort();
   for (const name of names) checkWriteTensor(path, name, tensors[name]);
   for (const name of names) if (typeof tensors[name].data !== 'function') writeData(path, name, tensors[name]);
   const header = headerBytes(names, tensors, metadata);
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, BigInt(header.length), true);
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    writeAll(fd, prefix);
-    writeAll(fd, header);
-    for (const name of names) writeAll(fd, tensorBytes(writeData(path, name, tensors[name])));
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, path);
-  } catch (e) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // already closed
-    }
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  files.write(path, (function* () {
+    yield prefix;
+    yield header;
+    for (const name of names) yield tensorBytes(writeData(path, name, tensors[name]));
+  })());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,15 +247,9 @@ function checkOverlaps(path: string, entries: Entry[]): void {
 // ---------------------------------------------------------------------------------------------
 // Reading: the data
 
-function readExact(fd: number, path: string, length: number, position: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const chunk = Math.min(length - done, 1 << 30);
-    const n = fs.readSync(fd, out, done, chunk, position + done);
-    if (n === 0) fail(`${path}: the file ended early (wanted ${length} bytes at offset ${position})`);
-    done += n;
-  }
+function readExact(src: ByteSource, path: string, length: number, position: number): Uint8Array {
+  const out = src.read(position, length);
+  if (out.length < length) fail(`${path}: the file ended early (wanted ${length} bytes at offset ${position})`);
   return out;
 }
 
@@ -351,15 +327,15 @@ function notSafetensors(path: string, prefix: Uint8Array, why: string): string {
   return `${path} is not a safetensors file: its first 8 bytes${shown} are not a header length (${why})`;
 }
 
-function readHeader(fd: number, path: string, fileBytes: number): { header: Record<string, unknown>; dataStart: number } {
+function readHeader(src: ByteSource, path: string, fileBytes: number): { header: Record<string, unknown>; dataStart: number } {
   if (fileBytes < 8) fail(`${path}: the file is ${fileBytes} bytes, shorter than the 8-byte header length`);
-  const prefix = readExact(fd, path, 8, 0);
+  const prefix = readExact(src, path, 8, 0);
   const n = new DataView(prefix.buffer).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) fail(notSafetensors(path, prefix, `the header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit`));
   if (n > BigInt(fileBytes - 8)) fail(notSafetensors(path, prefix, `the header length ${n} is larger than the rest of the file (${fileBytes - 8} bytes)`));
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(readExact(fd, path, Number(n), 8));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(readExact(src, path, Number(n), 8));
   } catch (e) {
     if (e instanceof LoomError) throw e;
     fail(`${path}: the header is not valid UTF-8`);
@@ -384,25 +360,19 @@ export interface SafetensorsReader {
   read(name: string): SafetensorsTensor;
   /** A float tensor as f32 values or f16 bit patterns (see decodeFloat); an integer one is refused. */
   readFloat(name: string, as: FloatElem): Float32Array | Uint16Array;
+  /** Makes a tensor's bytes readable where reading is asynchronous (ByteSource.prefetch). */
+  prefetch(name: string): Promise<void>;
   close(): void;
 }
 
-function openFd(path: string): number {
-  try {
-    return fs.openSync(path, 'r');
-  } catch (e) {
-    fail(`${path}: cannot open the weights file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-}
-
-function readerOf(fd: number, path: string): SafetensorsReader {
-  const stat = fs.fstatSync(fd);
-  if (!stat.isFile()) fail(`${path}: not a regular file`);
-  const fileBytes = stat.size;
+/** The reader of a safetensors file's bytes (its header read and validated now); `path` names it in errors. */
+export function safetensorsReader(src: ByteSource, path: string): SafetensorsReader {
+  if (!src.isFile) fail(`${path}: not a regular file`);
+  const fileBytes = src.size;
   if (fileBytes > MAX_FILE_BYTES) {
     fail(`${path}: the file is ${fileBytes} bytes, over the ${MAX_FILE_BYTES}-byte (8 GiB) limit; refusing to read it`);
   }
-  const { header, dataStart } = readHeader(fd, path, fileBytes);
+  const { header, dataStart } = readHeader(src, path, fileBytes);
   const metadata = parseMetadata(path, header[METADATA_KEY]);
   const list = Object.entries(header)
     .filter(([name]) => name !== METADATA_KEY)
@@ -417,7 +387,7 @@ function readerOf(fd: number, path: string): SafetensorsReader {
     const where = `${path}: tensor '${e.name}'`;
     const isInt = e.dtype === 'I32' || e.dtype === 'I64';
     if (float && isInt) fail(`${where} is ${e.dtype}, not a float tensor`);
-    const bytes = readExact(fd, where, e.end - e.begin, dataStart + e.begin); // names the tensor if the file shrank
+    const bytes = readExact(src, where, e.end - e.begin, dataStart + e.begin); // names the tensor if the file shrank
     return { e, where, bytes, n: numelOf(e.shape), isInt };
   };
   return {
@@ -433,8 +403,12 @@ function readerOf(fd: number, path: string): SafetensorsReader {
       const { e, where, bytes, n } = raw(name, true);
       return decodeFloat(where, e.dtype, bytes, n, as);
     },
+    async prefetch(name: string): Promise<void> {
+      const e = byName.get(name);
+      if (e && src.prefetch) await src.prefetch(dataStart + e.begin, e.end - e.begin);
+    },
     close(): void {
-      if (open) fs.closeSync(fd);
+      if (open) src.close();
       open = false;
     },
   };
@@ -444,12 +418,17 @@ function readerOf(fd: number, path: string): SafetensorsReader {
  * Opens a safetensors file and validates its header: at most 8 + MAX_HEADER_BYTES bytes are read
  * (with positioned reads on a file handle), no tensor data until `read(name)`.
  */
-export function openSafetensors(path: string): SafetensorsReader {
-  const fd = openFd(path);
+export function openSafetensors(path: string, files: Files = hostFiles()): SafetensorsReader {
+  let src: ByteSource;
   try {
-    return readerOf(fd, path);
+    src = files.open(path);
   } catch (e) {
-    fs.closeSync(fd);
+    fail(`${path}: cannot open the weights file (${errorCode(e)})`);
+  }
+  try {
+    return safetensorsReader(src, path);
+  } catch (e) {
+    src.close();
     throw e;
   }
 }
@@ -458,8 +437,8 @@ export function openSafetensors(path: string): SafetensorsReader {
  * Reads and validates a safetensors file. Float tensors come back as Float32Array (from F32,
  * F16, BF16, F64; NaN and Inf are rejected), integer tensors as Int32Array (from I32, I64).
  */
-export function readSafetensors(path: string): SafetensorsFile {
-  const reader = openSafetensors(path);
+export function readSafetensors(path: string, files: Files = hostFiles()): SafetensorsFile {
+  const reader = openSafetensors(path, files);
   try {
     const tensors = new Map<string, SafetensorsTensor>();
     for (const name of reader.entries.keys()) tensors.set(name, reader.read(name));

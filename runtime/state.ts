@@ -11,11 +11,12 @@
  * State files are safetensors: one F32 tensor per state, by name, and metadata naming the format,
  * the model and a hash of the compiled layout (model, batch, states and weights with their shapes).
  */
-import { createHash } from 'node:crypto';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 import type { Gpu } from './gpu.ts';
 import { bufferBytes, createBuffer, destroyBuffer, readBack } from './program.ts';
+import { hostFiles, type Files } from './host.ts';
 import { openSafetensors, writeSafetensors } from './safetensors.ts';
+import { sha256Hex } from './sha256.ts';
 import { scoped } from './device-health.ts';
 import type { StateDecl } from './session.ts';
 
@@ -46,7 +47,7 @@ export function layoutHash(a: { model: string; dims: { B: number }; states: read
     states: a.states.map((s) => [s.name, [...s.shape]]),
     weights: a.weights.map((w) => [w.name, [...w.shape]]),
   });
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return sha256Hex(text).slice(0, 16);
 }
 
 /** The buffers of one state: `buffers[now]` holds its value; `buffers[1 - now]`, when there are two, is the spare. */
@@ -195,17 +196,17 @@ function stateBuffer(device: GPUDevice, s: StateDecl): GPUBuffer {
 }
 
 /** Writes a state file: one F32 tensor per state, and the identity it belongs to. */
-export function saveStateFile(path: string, decls: readonly StateDecl[], values: Readonly<Record<string, Float32Array>>, id: StateIdentity): void {
+export function saveStateFile(path: string, decls: readonly StateDecl[], values: Readonly<Record<string, Float32Array>>, id: StateIdentity, files: Files = hostFiles()): void {
   const tensors = Object.fromEntries(decls.map((s) => [s.name, { dtype: 'F32' as const, shape: [...s.shape], data: values[s.name] }]));
-  writeSafetensors(path, tensors, { format: STATE_FORMAT, model: id.model, layout: id.layout });
+  writeSafetensors(path, tensors, { format: STATE_FORMAT, model: id.model, layout: id.layout }, files);
 }
 
 /**
  * Reads a state file written by `saveStateFile` for the model `id`: a file of another format,
  * model or layout is refused naming both, as is a missing, extra or mis-shaped state.
  */
-export function loadStateFile(path: string, decls: readonly StateDecl[], id: StateIdentity): Record<string, Float32Array> {
-  const reader = openSafetensors(path);
+export function loadStateFile(path: string, decls: readonly StateDecl[], id: StateIdentity, files: Files = hostFiles()): Record<string, Float32Array> {
+  const reader = openSafetensors(path, files);
   try {
     const m = reader.metadata;
     if (m.format !== STATE_FORMAT) throw stateError(`${path}: not a Loom state file (metadata format is ${m.format === undefined ? 'missing' : `'${m.format}'`}, expected '${STATE_FORMAT}')`);

@@ -13,10 +13,9 @@
  * sequence) comes out once, whole. Problems are LoomErrors naming the file: LOOM5020 (unreadable
  * or unsupported tokenizer files), LOOM5021 (`checkTokenizerVocab`), LOOM5022 (`encodePrompt`).
  */
-import * as fs from 'node:fs';
-import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
+import { errorCode, hostFiles, type Files } from './host.ts';
 
 export const BYTE_VOCAB = 256;
 
@@ -237,16 +236,16 @@ export function encodePrompt(tok: Tokenizer, text: string): Int32Array {
  * Reads a checkpoint directory's tokenizer.json and, when present, tokenizer_config.json,
  * generation_config.json, config.json and special_tokens_map.json.
  */
-export function loadTokenizer(dir: string): Tokenizer {
+export function loadTokenizer(dir: string, files: Files = hostFiles()): Tokenizer {
   const texts: Partial<TokenizerFiles> = {};
   const names: Partial<Record<keyof TokenizerFiles, string>> = {};
   for (const [k, f] of Object.entries(FILE_NAMES) as [keyof TokenizerFiles, string][]) {
-    const path = (names[k] = join(dir, f));
-    if (k !== 'tokenizerJson' && !fs.existsSync(path)) continue;
+    const path = (names[k] = files.join(dir, f));
     try {
-      texts[k] = fs.readFileSync(path, 'utf8');
+      texts[k] = files.readText(path);
     } catch (e) {
-      fail('bad-tokenizer', path, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      if (k !== 'tokenizerJson' && (e as { code?: string }).code === 'ENOENT') continue;
+      fail('bad-tokenizer', path, `cannot read (${errorCode(e)})`);
     }
   }
   return tokenizerFromFiles(texts as TokenizerFiles, names);

@@ -3,14 +3,12 @@
  * `$LOOM_CACHE_DIR/<adapter-hash>.json`, by default `$XDG_CACHE_HOME/loom` or `~/.cache/loom`.
  * A missing file is an empty cache; a malformed one is reported and replaced on the next write.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { DeviceProfile } from '../compiler/plan/device.ts';
 import type { Calibration, MeasuredTable } from '../compiler/plan/tuning.ts';
 import { calibrate } from './calibrate.ts';
 import { deviceProfile, type AdapterDescription, type Gpu } from './gpu.ts';
+import { host, hostFiles, type Files } from './host.ts';
+import { sha256Hex } from './sha256.ts';
 
 export const CACHE_VERSION = 1;
 
@@ -22,19 +20,21 @@ export interface TuneCache {
   measured: MeasuredTable;
 }
 
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function cacheDir(env: Env = host().env, files: Files = hostFiles()): string {
   if (env.LOOM_CACHE_DIR) return env.LOOM_CACHE_DIR;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'loom');
+  return files.join(env.XDG_CACHE_HOME || files.join(host().home(), '.cache'), 'loom');
 }
 
 /** Adapter identity: everything the adapter says about itself, hashed. Pure. */
 export function adapterHash(a: AdapterDescription): string {
   const text = [a.vendor, a.architecture, a.device, a.description, a.backend].join('\n');
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return sha256Hex(text).slice(0, 16);
 }
 
-export function cachePath(gpu: Gpu, env: NodeJS.ProcessEnv = process.env): string {
-  return join(cacheDir(env), `${adapterHash(gpu.adapter)}.json`);
+export function cachePath(gpu: Gpu, env: Env = host().env, files: Files = hostFiles()): string {
+  return files.join(cacheDir(env, files), `${adapterHash(gpu.adapter)}.json`);
 }
 
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
@@ -63,10 +63,10 @@ export function parseCache(text: string, adapter: string): { cache: TuneCache; p
   return { cache: { version: CACHE_VERSION, adapter, calibration, measured } };
 }
 
-export function readCache(path: string, adapter: string): { cache: TuneCache; problem?: string } {
+export function readCache(path: string, adapter: string, files: Files = hostFiles()): { cache: TuneCache; problem?: string } {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = files.readText(path);
   } catch {
     return { cache: { version: CACHE_VERSION, adapter, measured: {} } };
   }
@@ -74,11 +74,9 @@ export function readCache(path: string, adapter: string): { cache: TuneCache; pr
 }
 
 /** Writes atomically (a temporary file renamed over the old one). */
-export function writeCache(path: string, cache: TuneCache): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(cache, null, 1) + '\n');
-  renameSync(tmp, path);
+export function writeCache(path: string, cache: TuneCache, files: Files = hostFiles()): void {
+  files.mkdir(files.join(path, '..'));
+  files.write(path, [new TextEncoder().encode(JSON.stringify(cache, null, 1) + '\n')]);
 }
 
 export interface LoadOptions {

@@ -18,6 +18,7 @@ import { Rng } from './random.ts';
 import { openWeights } from './safetensors-index.ts';
 import { writeSafetensors, type FloatElem, type WriteTensor } from './safetensors.ts';
 import { toF16Checked } from './f16.ts';
+import { hostFiles, type Files } from './host.ts';
 
 /** Tensors one at a time, in Loom's names and layouts. */
 export interface WeightProvider {
@@ -32,6 +33,8 @@ export interface WeightProvider {
    * refused, LOOM5001). From a file it is a new array, which the caller drops after use.
    */
   read(name: string, as: FloatElem): Float32Array | Uint16Array;
+  /** Makes a tensor readable by `read` where files are read asynchronously (a browser's Blobs); absent in memory. */
+  prefetch?(name: string): Promise<void>;
   /** Closes the files it reads (a no-op in memory). */
   close(): void;
 }
@@ -109,6 +112,7 @@ export async function uploadWeights(
   let pending = 0;
   onProgress?.(0, total);
   for (const t of targets) {
+    await p.prefetch?.(t.name);
     sink.write(t.name, p.read(t.name, t.elem));
     done += bytes(t);
     pending += bytes(t);
@@ -187,8 +191,8 @@ export function summarizeWeightErrors(errors: Diagnostic[], path: string, naming
   return [diag('bad-weights', { message }, { file: path })];
 }
 
-export function openLoomWeights(decls: readonly WeightDecl[], path: string): WeightProvider {
-  const source = openWeights(path);
+export function openLoomWeights(decls: readonly WeightDecl[], path: string, files: Files = hostFiles()): WeightProvider {
+  const source = openWeights(path, files);
   try {
     const errors: Diagnostic[] = [];
     for (const d of decls) {
@@ -214,12 +218,12 @@ export function openLoomWeights(decls: readonly WeightDecl[], path: string): Wei
     throw e;
   }
   const entry = (name: string) => source.entries.get(name) ?? fail(`${path}: no tensor '${name}'`);
-  return { names: decls.map((d) => d.name), shape: (n) => entry(n).shape, dtype: (n) => entry(n).dtype, read: (n, as) => source.readFloat(n, as), close: () => source.close() };
+  return { names: decls.map((d) => d.name), shape: (n) => entry(n).shape, dtype: (n) => entry(n).dtype, read: (n, as) => source.readFloat(n, as), prefetch: (n) => source.prefetch(n), close: () => source.close() };
 }
 
 /** The declared weights of a safetensors file or sharded checkpoint, all read into memory as f32 (`openLoomWeights`). */
-export function loadWeights(decls: readonly WeightDecl[], path: string): Map<string, Float32Array> {
-  const p = openLoomWeights(decls, path);
+export function loadWeights(decls: readonly WeightDecl[], path: string, files: Files = hostFiles()): Map<string, Float32Array> {
+  const p = openLoomWeights(decls, path, files);
   try {
     return readAll(p);
   } finally {
@@ -233,6 +237,7 @@ export function saveWeights(
   decls: readonly WeightDecl[],
   weights: ReadonlyMap<string, Float32Array>,
   metadata?: Record<string, string>,
+  files: Files = hostFiles(),
 ): void {
   const tensors: Record<string, WriteTensor> = {};
   for (const d of decls) {
@@ -244,5 +249,5 @@ export function saveWeights(
     }
     tensors[d.name] = { dtype: 'F32', shape: [...d.shape], data: w };
   }
-  writeSafetensors(path, tensors, metadata);
+  writeSafetensors(path, tensors, metadata, files);
 }

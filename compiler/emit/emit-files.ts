@@ -1,9 +1,11 @@
 /**
  * compileArtifacts(spec text, options) -> the two programs of an artifact directory, and
- * emitArtifacts(programs, options) -> its files: one `.wgsl` per kernel (the step program's under
- * `step/`), `manifest.json` (format `loom-manifest/2`, see manifest.ts) and, with `--emit ts`, the
- * typed module `model.ts`. Pure and deterministic: the same spec and options give byte-identical
- * files (no timestamps, no absolute paths; the device profile is an option, not a probe).
+ * emitFiles(programs, options, module) -> its files: one `.wgsl` per kernel (the step program's
+ * under `step/`), `manifest.json` (format `loom-manifest/2`, see manifest.ts) and, with `--emit ts`,
+ * the typed module `model.ts` that `module` writes (emit.ts's emitArtifacts passes emit-ts.ts's,
+ * which needs ts-morph: the browser's compiler leaves it out). Pure and deterministic: the same
+ * spec and options give byte-identical files (no timestamps, no absolute paths; the device profile
+ * is an option, not a probe).
  */
 import { LoomInternalError, type Diagnostic } from '../../grammar/diagnostics.ts';
 import type { ScheduleChoice } from '../check/spec.ts';
@@ -12,7 +14,6 @@ import { compileSource, type Compiled } from '../pipeline.ts';
 import type { DeviceProfile } from '../plan/device.ts';
 import type { WeightDtype } from '../plan/weight-dtype.ts';
 import { elemBytes } from '../codegen/kernel.ts';
-import { emitModule } from './emit-ts.ts';
 import {
   MANIFEST,
   MANIFEST_FORMAT,
@@ -135,7 +136,7 @@ export function manifestText(m: Manifest): string {
   return JSON.stringify(m, null, 2).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, body: string) => `[${body.split(/,\s*/).join(', ')}]`) + '\n';
 }
 
-export function emitArtifacts(pair: CompiledPair, o: EmitOptions): Map<string, string> {
+export function emitFiles(pair: CompiledPair, o: EmitOptions, module?: (m: Manifest) => string): Map<string, string> {
   const files = new Map<string, string>();
   const { forward, step } = pair;
   const programs = { forward: programEntry(forward, '', files), step: step ? programEntry(step, STEP_DIR, files) : null };
@@ -160,7 +161,8 @@ export function emitArtifacts(pair: CompiledPair, o: EmitOptions): Map<string, s
     ...(pair.noDecode ? { noDecode: pair.noDecode } : {}),
     files: [],
   };
-  if (ts) files.set(MODULE_FILE, emitModule(manifest));
+  if (ts && !module) throw new LoomInternalError('emit', '--emit ts needs the module writer (compiler/emit/emit.ts)');
+  if (ts) files.set(MODULE_FILE, module!(manifest));
   manifest.files = [...files.keys()].sort();
   files.set(MANIFEST, manifestText(manifest));
   return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
