@@ -67,13 +67,15 @@ function reference(op: Op, d: OpDims, x: Tensors) {
   return op === 'kda' ? kdaRef({ ...d, q: x.q, k: x.k, v: x.v, g: x.g, beta: x.beta, s0 }) : dplrRef({ ...d, q: x.q, k: x.k, v: x.v, a: x.a, b: x.b, gk: x.gk, s0 });
 }
 
-async function run(op: string, d: OpDims, x: Tensors, schedule: ScheduleChoice): Promise<{ o: Float32Array; S: Float32Array; used: string }> {
+async function run(op: string, d: OpDims, x: Tensors, schedule: ScheduleChoice, maxGroupsPerDim?: number): Promise<{ o: Float32Array; S: Float32Array; used: string; folded: boolean }> {
   const g = await gpu();
-  const built = op in FLA_OPS ? opProgram(FLA_OPS[op], d, { normalize: false, schedule }, deviceProfile(g)) : dplrOpProgram(op, d, { schedule }, deviceProfile(g));
+  const device = deviceProfile(g);
+  if (maxGroupsPerDim) device.limits = { ...device.limits, maxComputeWorkgroupsPerDimension: maxGroupsPerDim };
+  const built = op in FLA_OPS ? opProgram(FLA_OPS[op], d, { normalize: false, schedule }, device) : dplrOpProgram(op, d, { schedule }, device);
   if ('error' in built) throw new Error(built.error);
   const ins: Tensors = { ...x, s0: x.initial_state };
   const out = await runOnce(g, built.spec, Object.fromEntries(Object.entries(ins).filter(([n]) => built.spec.buffers.some((b) => b.name === n))), ['o', 'S']);
-  return { o: out.o as Float32Array, S: out.S as Float32Array, used: built.schedule === 'chunkwise' ? `chunkwise(${built.chunk})` : built.schedule };
+  return { o: out.o as Float32Array, S: out.S as Float32Array, used: built.schedule === 'chunkwise' ? `chunkwise(${built.chunk})` : built.schedule, folded: built.spec.steps.some((st) => st.kernel.dispatch[1] > 1) };
 }
 
 const SCHEDULES: { id: string; choice: ScheduleChoice }[] = [
@@ -109,6 +111,19 @@ describe('dplr ops at other widths and chunk sizes', () => {
     const x = inputs(op, d, decay, id);
     const ref = reference(op, d, x);
     const got = await run(op, d, x, s.choice);
+    expectClose(`${id} o`, got.o, ref.o, TOL);
+    expectClose(`${id} final_state`, got.S, ref.S, TOL);
+  });
+});
+
+describe('dplr ops with grids folded into 2D', () => {
+  // At most 2 workgroups per dimension: the 200 invocations of chunk_a, chunk_o and kda_prep fold into 2 x 2.
+  const d: OpDims = { B: 1, T: 100, H: 2, K: 16, V: 16 };
+  it.each((['dplr_delta_rule', 'kda'] as Op[]).flatMap((op) => SCHEDULES.map((s) => ({ op, s, id: `${op} ${s.id}` }))))('$id', async ({ op, s, id }) => {
+    const x = inputs(op, d, 'weak', `folded ${id}`);
+    const ref = reference(op, d, x);
+    const got = await run(op, d, x, s.choice, 2);
+    expect(got.folded).toBe(s.id !== 'recurrent' || op === 'kda');
     expectClose(`${id} o`, got.o, ref.o, TOL);
     expectClose(`${id} final_state`, got.S, ref.S, TOL);
   });
