@@ -132,7 +132,8 @@ describe('dplr ops with grids folded into 2D', () => {
 describe('dplr ops over T = 1000', () => {
   const long = [
     { op: 'dplr_delta_rule' as Op, d: { B: 2, T: 1000, H: 2, K: 16, V: 16 }, decay: 'weak' as Decay, s: SCHEDULES[1] },
-    { op: 'kda' as Op, d: { B: 1, T: 1000, H: 2, K: 16, V: 16 }, decay: 'strong' as Decay, s: SCHEDULES[0] },
+    { op: 'dplr_delta_rule' as Op, d: { B: 1, T: 1000, H: 2, K: 16, V: 16 }, decay: 'strong' as Decay, s: SCHEDULES[0] },
+    { op: 'kda' as Op, d: { B: 2, T: 1000, H: 2, K: 16, V: 16 }, decay: 'strong' as Decay, s: SCHEDULES[0] },
     { op: 'kda' as Op, d: { B: 1, T: 1000, H: 2, K: 16, V: 16 }, decay: 'weak' as Decay, s: { id: 'chunkwise(64)', choice: { kind: 'chunkwise', chunk: 64 } as ScheduleChoice } },
   ].map((c) => ({ ...c, id: `${c.op} B${c.d.B}-T1000 ${c.decay} ${c.s.id}` }));
   it.each(long)('$id', async ({ op, d, decay, s, id }) => {
