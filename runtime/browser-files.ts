@@ -56,15 +56,15 @@ function bytesSource(bytes: Uint8Array): ByteSource {
 
 const missing = (path: string) => Object.assign(new Error(`no such file: ${path}`), { code: 'ENOENT' });
 
-/** `a/./b/../c` -> `a/c`; absolute paths keep their leading `/`. */
+/** `a/./b/../c` -> `a/c`, as node:path's POSIX `normalize` (without a trailing `/`). */
 function normalize(path: string): string {
+  const abs = path.startsWith('/');
   const out: string[] = [];
   for (const s of path.split('/')) {
-    if (s === '..') out.pop();
-    else if (s && s !== '.') out.push(s);
+    if (s === '..' && out.length && out[out.length - 1] !== '..') out.pop();
+    else if (s === '..' ? !abs : s && s !== '.') out.push(s);
   }
-  const p = out.join('/');
-  return path.startsWith('/') ? `/${p}` : p || '.';
+  return abs ? `/${out.join('/')}` : out.join('/') || '.';
 }
 
 /** Files in memory by path (written ones included): a browser's host files, or a chosen directory. */
@@ -74,7 +74,7 @@ export function memoryFiles(entries: Map<string, Entry> = new Map()): Files {
     const prefix = normalize(dir) === '.' ? '' : `${normalize(dir)}/`;
     return [...new Set([...entries.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length).split('/')[0]))];
   };
-  const join = (...parts: string[]) => normalize(parts.join('/'));
+  const join = (...parts: string[]) => normalize(parts.filter(Boolean).join('/'));
   return {
     readText(path) {
       const e = get(path);
@@ -100,7 +100,7 @@ export function memoryFiles(entries: Map<string, Entry> = new Map()): Files {
     },
     mkdir: () => {},
     join,
-    dirname: (path) => normalize(`${path}/..`),
+    dirname: (path) => normalize(path).replace(/\/?[^/]*$/, '') || (path.startsWith('/') ? '/' : '.'),
     basename: (path) => normalize(path).split('/').pop() ?? '',
     resolve: (...parts) => normalize(`/${parts.slice(Math.max(0, parts.map((p) => p.startsWith('/')).lastIndexOf(true))).join('/')}`),
     isAbsolute: (path) => path.startsWith('/'),
