@@ -19,6 +19,8 @@ import { readSafetensors } from '../../runtime/safetensors.ts';
 import { relativeError } from '../../cli/commands/run.ts';
 import { CONFIGS, synthesize, writeCheckpoint } from '../helpers/fla-checkpoint.ts';
 import { BL_SPECIAL, byteLevelFiles } from '../helpers/tokenizers.ts';
+import { format } from '../../grammar/format.ts';
+import { encodeSpec } from '../../web/src/share.ts';
 
 /** Debian's chromium package; LOOM_CHROMIUM names another binary. */
 const CHROMIUM = process.env.LOOM_CHROMIUM ?? '/usr/bin/chromium';
@@ -33,21 +35,26 @@ type PageState = {
   runs: number; streamed: string[]; streamedAt: number[]; generated?: { tokens: number; stop: string };
   checkpoint?: { name: string; vocab: number }; logits?: { ids: number[]; logits: Record<string, number> };
 };
-const state = (page: Page) => page.evaluate(() => (window as unknown as { playground: PageState }).playground) as Promise<PageState>;
+const state = (page: Page) => page.evaluate(() => (globalThis as unknown as { playground: PageState }).playground) as Promise<PageState>;
 
 let browser: Browser;
 let page: Page;
 let server: Awaited<ReturnType<typeof servePlayground>>;
 let site: string;
 
-beforeAll(async () => {
-  // No skipping: without the browser the suite fails, saying how to install it.
+/** Builds the site, serves it and opens Chromium; a test awaiting it fails (not skips) when that failed. */
+async function start(): Promise<void> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/setup-browser.sh\` (installs Debian's chromium) or set LOOM_CHROMIUM`);
   site = await playgroundSite({ out: () => {}, err: () => {} }, true); // the page as the sources are now
   server = await servePlayground(site, 0);
   browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS, defaultViewport: { width: 1400, height: 900 } });
   page = await browser.newPage();
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  page.on('pageerror', (e: unknown) => console.error(`page error: ${(e as Error).message}`));
+}
+let started: Promise<void>;
+beforeAll(async () => {
+  started = start();
+  await started.catch(() => {}); // reported by each test
 });
 
 afterAll(async () => {
@@ -60,7 +67,7 @@ async function select(file: string): Promise<PageState> {
   const before = (await state(page)).lints;
   await page.select('#models', file);
   await page.waitForFunction((f, n) => {
-    const s = (window as unknown as { playground: PageState }).playground;
+    const s = (globalThis as unknown as { playground: PageState }).playground;
     return s.lints > n && (s.compiled?.file === f || s.diagnostics.length > 0);
   }, { timeout: 60_000 }, file, before);
   return state(page);
@@ -69,17 +76,18 @@ async function select(file: string): Promise<PageState> {
 /** Clicks a GPU button and waits until the worker is done with it. */
 async function gpuWork(button: string): Promise<PageState> {
   await page.click(button);
-  await page.waitForFunction(() => !(window as unknown as { playground: PageState }).playground.busy, { timeout: 120_000, polling: 100 });
+  await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.busy, { timeout: 120_000, polling: 100 });
   return state(page);
 }
 
 describe('the playground in Chromium', () => {
   it('opens, compiles the default model in its worker and finds the WebGPU adapter', async () => {
+    await started;
     const t0 = performance.now();
     await page.goto(server.url);
-    await page.waitForFunction(() => (window as unknown as { playground?: PageState }).playground?.compiles! > 0, { timeout: 60_000 });
+    await page.waitForFunction(() => (globalThis as unknown as { playground?: PageState }).playground?.compiles! > 0, { timeout: 60_000 });
     const openToCompileMs = performance.now() - t0;
-    await page.waitForFunction(() => (window as unknown as { playground: PageState }).playground.gpu !== 'pending', { timeout: 60_000 });
+    await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.gpu !== 'pending', { timeout: 60_000 });
     const s = await state(page);
     expect(s.gpu, s.error).toBe('ready');
     expect(s.compiled?.name).toBe('gla_small');
@@ -87,17 +95,21 @@ describe('the playground in Chromium', () => {
     const files = (function walk(d: string): string[] {
       return readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
     })(site);
-    const gzipKb = files.reduce((a, f) => a + gzipSync(readFileSync(f)).length, 0) / 1024;
+    const gz = (f: string) => gzipSync(readFileSync(f)).length / 1024;
+    const part = (re: RegExp) => Math.round(files.filter((f) => re.test(f)).reduce((a, f) => a + gz(f), 0));
+    const gzipKb = files.reduce((a, f) => a + gz(f), 0);
     const rawKb = files.reduce((a, f) => a + statSync(f).size, 0) / 1024;
-    const numbers = { adapter: s.adapter, bundleGzipKb: Math.round(gzipKb), bundleKb: Math.round(rawKb), openToFirstCompileMs: Math.round(openToCompileMs), pageFirstCompileMs: Math.round(s.firstCompileMs!), date: new Date().toISOString() };
+    const parts = { compileWorkerGzipKb: part(/compile-worker/), gpuWorkerGzipKb: part(/gpu-worker/), pageGzipKb: part(/^(?!.*-worker).*/) };
+    const numbers = { adapter: s.adapter, bundleGzipKb: Math.round(gzipKb), bundleKb: Math.round(rawKb), ...parts, openToFirstCompileMs: Math.round(openToCompileMs), pageFirstCompileMs: Math.round(s.firstCompileMs!), date: new Date().toISOString() };
     mkdirSync('bench', { recursive: true });
     writeFileSync('bench/playground.json', JSON.stringify(numbers, null, 2) + '\n');
     console.log(`playground: ${JSON.stringify(numbers)}`);
   });
 
   it('compiles every model of models/ in the page, and each forward pass on the GPU is within 1e-4 of the float64 reference', async () => {
+    await started;
     await page.click('[data-tab=run]');
-    await page.$eval('#run-time', (e) => ((e as HTMLInputElement).checked = false)); // kernel timing: once, for the screenshot
+    await page.$eval('#run-time', (e) => ((e as unknown as { value: string; checked: boolean }).checked = false)); // kernel timing: once, for the screenshot
     const failures: string[] = [];
     for (const file of MODELS) {
       const s = await select(file);
@@ -114,8 +126,9 @@ describe('the playground in Chromium', () => {
   });
 
   it('times each kernel of a run (as a chart) and writes the screenshot', async () => {
+    await started;
     await select('gla.loom');
-    await page.$eval('#run-time', (e) => ((e as HTMLInputElement).checked = true));
+    await page.$eval('#run-time', (e) => ((e as unknown as { value: string; checked: boolean }).checked = true));
     const s = await gpuWork('#run');
     expect(s.error).toBe('');
     expect(s.run!.times.map((t) => t.name)).toHaveLength(s.run!.kernels);
@@ -125,6 +138,7 @@ describe('the playground in Chromium', () => {
   });
 
   it('shows a syntax error typed into the editor as a located diagnostic', async () => {
+    await started;
     await select('gla.loom');
     const before = (await state(page)).lints;
     await page.click('.cm-content');
@@ -133,7 +147,7 @@ describe('the playground in Chromium', () => {
     await page.keyboard.up('Control');
     await page.keyboard.type('model broken { dim = }\n');
     await page.waitForFunction((n) => {
-      const s = (window as unknown as { playground: PageState }).playground;
+      const s = (globalThis as unknown as { playground: PageState }).playground;
       return s.lints > n && s.diagnostics.length > 0;
     }, { timeout: 30_000 }, before);
     const s = await state(page);
@@ -144,10 +158,11 @@ describe('the playground in Chromium', () => {
   });
 
   it('streams generated text token by token', async () => {
+    await started;
     await select('gla.loom');
     await page.click('[data-tab=generate]');
-    await page.$eval('#gen-max', (e) => ((e as HTMLInputElement).value = '12'));
-    await page.$eval('#gen-temp', (e) => ((e as HTMLInputElement).value = '0'));
+    await page.$eval('#gen-max', (e) => ((e as unknown as { value: string; checked: boolean }).value = '12'));
+    await page.$eval('#gen-temp', (e) => ((e as unknown as { value: string; checked: boolean }).value = '0'));
     const s = await gpuWork('#generate');
     expect(s.error).toBe('');
     expect(s.generated?.tokens).toBe(12);
@@ -158,6 +173,7 @@ describe('the playground in Chromium', () => {
   });
 
   it('opens a checkpoint chosen through the file input, with the logits loom run gives on the same files', async () => {
+    await started;
     const dir = mkdtempSync(join(tmpdir(), 'loom-browser-ck-'));
     const config = { ...CONFIGS.gla, vocab_size: 320, bos_token_id: BL_SPECIAL.begin, eos_token_id: BL_SPECIAL.end };
     const tok = byteLevelFiles();
@@ -172,9 +188,9 @@ describe('the playground in Chromium', () => {
 
     const input = await page.$('#ckpt-files');
     await input!.uploadFile(...['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'].map((f) => join(dir, f)));
-    await page.waitForFunction(() => { const s = (window as unknown as { playground: PageState }).playground; return !s.busy && (s.checkpoint || s.error); }, { timeout: 120_000 });
+    await page.waitForFunction(() => { const s = (globalThis as unknown as { playground: PageState }).playground; return !s.busy && (s.checkpoint || s.error); }, { timeout: 120_000 });
     expect((await state(page)).error).toBe('');
-    await page.$eval('#prompt', (e, p) => ((e as HTMLTextAreaElement).value = p), prompt);
+    await page.$eval('#prompt', (e, p) => ((e as unknown as { value: string }).value = p), prompt);
     const s = await gpuWork('#logits');
     expect(s.error).toBe('');
     const logits = Float32Array.from(Object.values(s.logits!.logits));
@@ -182,5 +198,41 @@ describe('the playground in Chromium', () => {
     // Both are within 1e-5 of the float64 reference (the checkpoint device tests' tolerance), so
     // they differ by well under 1e-4, `loom run --check`'s contract.
     expect(relativeError(logits, ref)).toBeLessThan(1e-4);
+  });
+
+  it('opens a spec carried in the URL, and Format rewrites it as loom fmt does', async () => {
+    await started;
+    const messy = 'model  shared{vocab=256\ndim=32 heads=2 layers=1\nmixer a=linear_attn{}\nblock{x=x+a(rmsnorm(x))}}\n';
+    const other = await browser.newPage();
+    await other.goto(`${server.url}#spec=${await encodeSpec(messy)}`);
+    await other.waitForFunction(() => (globalThis as unknown as { playground?: PageState }).playground?.compiles! > 0, { timeout: 60_000 });
+    const s = await state(other);
+    expect(s.compiled?.name).toBe('shared');
+    await other.click('#fmt');
+    await other.waitForFunction((k) => (globalThis as unknown as { playground: PageState }).playground.lints > k, { timeout: 30_000 }, s.lints);
+    const text = await other.evaluate(() => (globalThis as unknown as { editorText(): string }).editorText());
+    expect(text).toBe(format(messy, 'shared.loom').text);
+    expect(text).not.toBe(messy);
+    await other.close();
+  });
+
+  it('says so when the GPU device is lost, and offers a reload', async () => {
+    await started;
+    await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.gpu === 'ready', { timeout: 60_000 });
+    await page.evaluate(() => (globalThis as unknown as { loseDevice(): void }).loseDevice());
+    await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.gpu === 'lost', { timeout: 30_000 });
+    expect(await page.$eval('#banner', (e) => e.textContent)).toMatch(/GPU device was lost.*Reload the page/);
+    expect(await page.$eval('#run', (e) => (e as unknown as { disabled: boolean }).disabled)).toBe(true);
+  });
+
+  it('says so in a browser without WebGPU, and still compiles', async () => {
+    await started;
+    const other = await browser.newPage();
+    await other.evaluateOnNewDocument(() => delete (globalThis as unknown as { Navigator: { prototype: { gpu?: unknown } } }).Navigator.prototype.gpu);
+    await other.goto(server.url);
+    await other.waitForFunction(() => (globalThis as unknown as { playground?: PageState }).playground?.compiles! > 0, { timeout: 60_000 });
+    expect(await other.evaluate(() => (globalThis as unknown as { playground: PageState }).playground.gpu)).toBe('none');
+    expect(await other.$eval('#banner', (e) => e.textContent)).toMatch(/no WebGPU/);
+    await other.close();
   });
 });

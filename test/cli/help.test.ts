@@ -37,7 +37,7 @@ const WARNINGS = ['Uniform', 'Storage'].map((k) => `Warning: maxDynamic${k}Buffe
 
 describe('help and version', () => {
   it('every command lists each of its options with its description, under --help and help CMD', async () => {
-    expect(COMMANDS.map((c) => c.name).sort()).toEqual(['check', 'compile', 'doctor', 'explain', 'fmt', 'generate', 'import', 'op', 'run', 'tune']);
+    expect(COMMANDS.map((c) => c.name).sort()).toEqual(['check', 'compile', 'doctor', 'explain', 'fmt', 'generate', 'import', 'op', 'playground', 'run', 'tune']);
     for (const def of COMMANDS) {
       const r = await loom(def.name, '--help');
       expect([r.code, r.err], def.name).toEqual([0, '']);

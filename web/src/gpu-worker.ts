@@ -46,7 +46,8 @@ async function init(): Promise<void> {
     return post({ kind: 'no-gpu', message: e instanceof LoomError ? e.diagnostics.map((d) => d.message).join('\n') : String(e) });
   }
   profile = deviceProfile(g);
-  void g.device.lost.then((info) => info.reason !== 'destroyed' && post({ kind: 'lost', message: info.message || String(info.reason) }));
+  // The worker never destroys its device itself: any loss (a driver reset, a GPU process crash) is news.
+  void g.device.lost.then((info) => post({ kind: 'lost', message: info.message || String(info.reason) }));
   const a = g.adapter;
   post({ kind: 'ready', adapter: [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ') || 'unnamed adapter', profile, timestamps: hasTimestamps(g), f16: g.features.includes('shader-f16') });
 }
@@ -142,6 +143,7 @@ scope.onmessage = async (e) => {
     if (r.kind === 'generate') return await gen(r);
     if (r.kind === 'open-checkpoint') return await openCheckpoint(r.files);
     if (r.kind === 'checkpoint-logits') return await logits(r.prompt);
+    if (r.kind === 'lose-device') return gpu?.device.destroy();
   } catch (err) {
     post({ kind: 'error', message: message(err) });
   }

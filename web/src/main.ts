@@ -40,7 +40,13 @@ const state = {
   logits: undefined as Extract<GpuReply, { kind: 'logits' }> | undefined,
   busy: false,
 };
-(window as unknown as { playground: typeof state }).playground = state;
+Object.assign(window, {
+  playground: state,
+  /** Loses the GPU worker's device (its `destroy()`), as a driver reset would: for the browser tests. */
+  loseDevice: () => gpu.postMessage({ kind: 'lose-device' } satisfies GpuRequest),
+  /** The editor's text. */
+  editorText: () => editor.state.doc.toString(),
+});
 
 // --- the compile worker -------------------------------------------------------------------------
 const compiler = new Worker(new URL('./compile-worker.ts', import.meta.url), { type: 'module' });
@@ -143,6 +149,7 @@ const history_ = window.history;
 
 function load(name: string, text: string): void {
   currentFile = name;
+  models.value = MODELS[name] === text ? name : '';
   editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: text } });
 }
 
@@ -232,7 +239,6 @@ gpu.onmessage = (e: MessageEvent<GpuReply>) => {
       $('ckpt').textContent = `checkpoint ${m.name}: vocab ${m.vocab}, tokenizer ${m.tokenizer}; its spec (from config.json) is in the editor`;
       $('ckpt-clear').hidden = false;
       load(`${m.name}/config.json`, m.spec);
-      models.value = '';
       $('progress').textContent = '';
       return setBusy(false);
     case 'logits':
@@ -257,7 +263,9 @@ function showRun(m: Extract<GpuReply, { kind: 'run' }>): void {
   out.dataset.relErr = String(m.relErr);
   out.dataset.model = m.model;
   $('progress').textContent = '';
-  $('chart').replaceChildren(m.times.length ? chart(m.times) : '');
+  const total = m.times.reduce((a, t) => a + t.ms, 0);
+  const title = Object.assign(document.createElement('p'), { textContent: `GPU time per kernel, each timed alone: ${total.toFixed(2)} ms in all` });
+  $('chart').replaceChildren(...(m.times.length ? [title, chart(m.times)] : []));
   setBusy(false);
 }
 
@@ -311,7 +319,6 @@ $('ckpt-clear').onclick = () => {
   state.checkpoint = undefined;
   $('ckpt').textContent = '';
   $('ckpt-clear').hidden = true;
-  models.value = DEFAULT_MODEL;
   load(DEFAULT_MODEL, MODELS[DEFAULT_MODEL]);
 };
 
@@ -323,9 +330,11 @@ if (!('gpu' in navigator)) {
   banner('This browser has no WebGPU (navigator.gpu is missing): editing, the plan, the IR and the WGSL work here, but running a model needs a browser with WebGPU (Chrome or Edge 113+, Safari 26+, Firefox 141+ on Windows) served over https or localhost.', 'nogpu');
 } else gpu.postMessage({ kind: 'init' } satisfies GpuRequest);
 
+// A shared link opened in this tab (the hash changed by hand or by a link): its spec.
+window.addEventListener('hashchange', async () => {
+  const text = await decodeSpec(location.hash);
+  if (text !== undefined && text !== editor.state.doc.toString()) load('shared.loom', text);
+});
 const shared = await decodeSpec(location.hash);
 if (shared !== undefined) load('shared.loom', shared);
-else {
-  models.value = DEFAULT_MODEL;
-  load(DEFAULT_MODEL, MODELS[DEFAULT_MODEL]);
-}
+else load(DEFAULT_MODEL, MODELS[DEFAULT_MODEL]);

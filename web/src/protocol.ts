@@ -39,7 +39,9 @@ export type GpuRequest =
   | { kind: 'run'; text: string; path: string; batch: number; seq: number; seed: number; timeKernels: boolean }
   | { kind: 'generate'; text?: string; path: string; prompt: string; maxTokens: number; temperature: number; seed: number }
   | { kind: 'open-checkpoint'; files: File[] }
-  | { kind: 'checkpoint-logits'; prompt: string };
+  | { kind: 'checkpoint-logits'; prompt: string }
+  /** Destroys the device, as a driver reset would lose it (the browser tests check the page's message). */
+  | { kind: 'lose-device' };
 
 export type GpuReply =
   | { kind: 'ready'; adapter: string; profile: DeviceProfile; timestamps: boolean; f16: boolean }

@@ -1,7 +1,7 @@
 /** The spec carried in the URL's hash (`#spec=`), deflated and base64url-encoded, for sharing. */
 
 async function pipe(bytes: Uint8Array, stream: CompressionStream | DecompressionStream): Promise<Uint8Array> {
-  const out = new Response(new Blob([bytes as BlobPart]).stream().pipeThrough(stream));
+  const out = new Response(new Blob([new Uint8Array(bytes)]).stream().pipeThrough(stream));
   return new Uint8Array(await out.arrayBuffer());
 }
 
