@@ -56,7 +56,7 @@ function bytesSource(bytes: Uint8Array): ByteSource {
 
 const missing = (path: string) => Object.assign(new Error(`no such file: ${path}`), { code: 'ENOENT' });
 
-/** `a/./b/../c` -> `a/c`, as node:path's POSIX `normalize` (without a trailing `/`). */
+/** `a/./b/../c` -> `a/c`, as Node's `path.posix.normalize` (without a trailing `/`). */
 function normalize(path: string): string {
   const abs = path.startsWith('/');
   const out: string[] = [];
