@@ -8,6 +8,7 @@
  *
  * Section `dplr` of `npm run bench` (`npm run bench -- --only dplr`).
  */
+import { loadavg } from 'node:os';
 import type { ScheduleChoice } from '../compiler/check/spec.ts';
 import { dplrOpProgram } from '../compiler/mixers/linear_attn/dplr/ops.ts';
 import { opProgram, type OpProgram } from '../compiler/mixers/linear_attn/op-program.ts';
@@ -49,7 +50,7 @@ function fillPair(program: Program, d: OpDims, rng: Rng, names: string[]): void 
   program.write('k', names.includes('a') ? rng.normals(n, 1 / Math.sqrt(d.K)) : a);
 }
 
-export async function dplrBench(gpu: Gpu, device: DeviceProfile, o: { quick: boolean; log: (line: string) => void }): Promise<{ rows: DplrRow[]; dims: OpDims }> {
+export async function dplrBench(gpu: Gpu, device: DeviceProfile, o: { quick: boolean; log: (line: string) => void }): Promise<{ rows: DplrRow[]; dims: OpDims; loadEnd: number[] }> {
   const base = { B: 1, H: 4, K: 64, V: 64 };
   const rows: DplrRow[] = [];
   const time = { targetMs: o.quick ? 30 : 80, rounds: 2 };
@@ -85,10 +86,10 @@ export async function dplrBench(gpu: Gpu, device: DeviceProfile, o: { quick: boo
       rows.push({ op, T, ms, est, auto: key(auto) });
     }
   }
-  return { rows, dims: { ...base, T: 0 } };
+  return { rows, dims: { ...base, T: 0 }, loadEnd: loadavg().map((x) => Math.round(x * 100) / 100) };
 }
 
-export function dplrMd(r: { rows: DplrRow[]; dims: OpDims }): string[] {
+export function dplrMd(r: { rows: DplrRow[]; dims: OpDims; loadEnd?: number[] }): string[] {
   const fmt = (x: number | undefined) => (x === undefined ? 'n/a' : x < 10 ? x.toFixed(2) : x.toFixed(1));
   const out = ['## DPLR recurrence', '', `One op alone (\`loom op\`'s programs), B=${r.dims.B}, H=${r.dims.H}, K=V=${r.dims.K}; milliseconds per call (GPU timestamps over repeated dispatches). dplr_delta_rule is the general diagonal-plus-low-rank transition (a, b, gk given); kda adds its elementwise kernel (a = exp(g) k, b = -beta k, beta v); gla (a = b = 0, its own kernels) is measured in the same run for scale. auto is the cost model's pick (estimate in brackets).`, ''];
   out.push('| op | T | recurrent | chunkwise(16) | chunkwise(64) | chunkwise(64) / recurrent | auto picks |', '|---|---:|---:|---:|---:|---:|---|');
@@ -96,6 +97,6 @@ export function dplrMd(r: { rows: DplrRow[]; dims: OpDims }): string[] {
     const ratio = x.ms['chunkwise(64)'] / x.ms.recurrent;
     out.push(`| ${x.op} | ${x.T} | ${fmt(x.ms.recurrent)} | ${fmt(x.ms['chunkwise(16)'])} | ${fmt(x.ms['chunkwise(64)'])} | ${ratio.toFixed(2)} | ${x.auto} (est. ${fmt(x.est[x.auto])}) |`);
   }
-  out.push('');
+  out.push('', `Load average when the section ended: ${r.loadEnd?.join(' / ') ?? 'n/a'} (1 / 5 / 15 min; the machine has 2 cores).`, '');
   return out;
 }
