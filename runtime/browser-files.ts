@@ -69,7 +69,11 @@ function normalize(path: string): string {
 
 /** Files in memory by path (written ones included): a browser's host files, or a chosen directory. */
 export function memoryFiles(entries: Map<string, Entry> = new Map()): Files {
-  const get = (path: string) => entries.get(normalize(path)) ?? (() => { throw missing(path); })();
+  const get = (path: string): Entry => {
+    const e = entries.get(normalize(path));
+    if (!e) throw missing(path);
+    return e;
+  };
   const children = (dir: string) => {
     const prefix = normalize(dir) === '.' ? '' : `${normalize(dir)}/`;
     return [...new Set([...entries.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length).split('/')[0]))];
@@ -87,7 +91,11 @@ export function memoryFiles(entries: Map<string, Entry> = new Map()): Files {
       if (children(path).length) return { size: 0, isFile: false, isDirectory: true };
       throw missing(path);
     },
-    list: (dir) => children(dir),
+    list(dir) {
+      const names = children(dir);
+      if (!names.length) throw missing(dir);
+      return names;
+    },
     open(path) {
       const e = get(path);
       return e instanceof Uint8Array ? bytesSource(e) : blobSource(e.blob, path, e.head);
