@@ -10,6 +10,7 @@ import type { Manifest, ManifestProgram } from '../compiler/emit/manifest.ts';
 import type { DeviceProfile } from '../compiler/plan/device.ts';
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 import { errorCode, hostFiles, type Files } from './host.ts';
+import { memoryFiles } from './memory-files.ts';
 import { layoutOf, type SessionLayout, type StateDecl } from './session.ts';
 
 const MANIFEST_NAME = 'manifest.json';
@@ -180,7 +181,7 @@ export function artifactsFromFiles(texts: ReadonlyMap<string, string>, dir = '(i
     const text = texts.get(relative);
     if (text === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
     return text;
-  }, false, hostFiles());
+  }, false, memoryFiles());
 }
 
 function parseArtifacts(dir: string, readFile: Reader, onDisk: boolean, files: Files): Artifacts {

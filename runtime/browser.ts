@@ -1,6 +1,6 @@
 /**
  * The runtime in a browser (or a worker): the device from `navigator.gpu`, files chosen from disk
- * read tensor by tensor (runtime/browser-files.ts), the tune cache and state files in memory.
+ * read tensor by tensor (runtime/memory-files.ts), the tune cache and state files in memory.
  * Importing this module sets the browser's host (runtime/host.ts); it imports nothing of Node's.
  * Everything runtime/index.ts exports that needs no file path is here too, and the float64
  * reference `loom run --check` compares with.
@@ -8,7 +8,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import { acquireGpu, describe, type Gpu } from './gpu.ts';
 import { setHost } from './host.ts';
-import { filesFromBlobs, memoryFiles, type ChosenFile } from './browser-files.ts';
+import { filesFromBlobs, memoryFiles, type ChosenFile } from './memory-files.ts';
 import { openPretrained, type Pretrained, type PretrainedOptions } from './open.ts';
 
 const gpuOf = () => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
@@ -54,7 +54,7 @@ export async function openPretrainedFromFiles(files: ArrayLike<ChosenFile>, opti
 }
 
 export { acquireGpu, createGpu, deviceProfile, openDevice, probeAdapter, type AdapterDescription, type Gpu } from './gpu.ts';
-export { blobSource, filesFromBlobs, memoryFiles, type BlobLike, type ChosenFile } from './browser-files.ts';
+export { blobSource, filesFromBlobs, memoryFiles, type BlobLike, type ChosenFile } from './memory-files.ts';
 export type { ByteSource, Files, Host } from './host.ts';
 export { compileInMemory, openPretrained, type OpenOptions, type Pretrained, type PretrainedOptions } from './open.ts';
 export { artifactsFromFiles, type Artifacts, type WindowSource } from './artifacts.ts';

@@ -5,7 +5,7 @@
  * Node entry points (runtime/index.ts, compiler/index.ts, the CLI, bin/run-ts.js, the test setup),
  * the browser's (runtime/browser.ts: navigator.gpu, files in memory) by the browser entry. The
  * functions that take a path also take a `Files` (default: the host's); a browser passes the
- * files chosen from disk (runtime/browser-files.ts).
+ * files chosen from disk (runtime/memory-files.ts).
  */
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 import type { AdapterDescription } from './gpu.ts';

@@ -1,6 +1,6 @@
 /**
  * The browser's files against Node's: a safetensors file read from disk (runtime/node/files.ts)
- * and read from a Blob (runtime/browser-files.ts, ranges prefetched as a browser reads a File) give
+ * and read from a Blob (runtime/memory-files.ts, ranges prefetched as a browser reads a File) give
  * the same bytes for any range and the same tensors; a checkpoint directory chosen as Files reads
  * as the same directory on disk; the in-memory paths follow node:path's POSIX rules; the SHA-256
  * of runtime/sha256.ts is node:crypto's (the hashes in state files and tune-cache names).
@@ -12,7 +12,7 @@ import * as nodePath from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LoomError } from '../../grammar/diagnostics.ts';
-import { blobSource, filesFromBlobs, memoryFiles } from '../../runtime/browser-files.ts';
+import { blobSource, filesFromBlobs, memoryFiles } from '../../runtime/memory-files.ts';
 import { readCheckpointDir } from '../../runtime/checkpoint-dir.ts';
 import { openCheckpoint } from '../../runtime/fla-weights.ts';
 import { nodeFiles } from '../../runtime/node/files.ts';

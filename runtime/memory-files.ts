@@ -1,8 +1,9 @@
 /**
- * The runtime's `Files` in a browser: files in memory, by POSIX-style path. A checkpoint directory
- * chosen from disk (`filesFromBlobs`) keeps its safetensors as `File`s, read tensor by tensor with
- * `slice()`: each range is read ahead asynchronously (ByteSource.prefetch, which weight uploads
- * await) or, in a worker, synchronously with FileReaderSync. Nothing here needs a DOM.
+ * `Files` in memory, by POSIX-style path: a browser's host files (the tune cache, state files), an
+ * artifact directory compiled in memory, or a checkpoint directory chosen from disk
+ * (`filesFromBlobs`), whose safetensors stay `File`s read tensor by tensor with `slice()`: each
+ * range read ahead asynchronously (ByteSource.prefetch, which weight uploads await) or, in a
+ * worker, synchronously with FileReaderSync. Nothing here needs a DOM.
  */
 import { diag, LoomError } from '../grammar/diagnostics.ts';
 import type { ByteSource, Files } from './host.ts';
