@@ -37,18 +37,14 @@ export function acquireBrowserGpu(): Promise<Gpu> {
   return acquireGpu();
 }
 
-export interface FilesOptions extends PretrainedOptions {
-  /** The device (default: acquireBrowserGpu()). */
-  gpu?: Gpu;
-}
-
 /**
  * A checkpoint directory chosen from disk (config.json, one or more .safetensors with their
  * index, tokenizer.json and its configs when present) opened as `openPretrained` opens one on
  * disk: the config imported and compiled in memory, the weights read and uploaded tensor by tensor
- * (each a `slice()` of its File), the tokenizer checked against the vocabulary.
+ * (each a `slice()` of its File), the tokenizer checked against the vocabulary. `options.gpu`:
+ * the device (default: acquireBrowserGpu()).
  */
-export async function openPretrainedFromFiles(files: ArrayLike<ChosenFile>, options: FilesOptions = {}): Promise<Pretrained> {
+export async function openPretrainedFromFiles(files: ArrayLike<ChosenFile>, options: PretrainedOptions & { gpu?: Gpu } = {}): Promise<Pretrained> {
   const chosen = await filesFromBlobs(files);
   return openPretrained(options.gpu ?? (await acquireBrowserGpu()), chosen.dir, options, chosen.files);
 }

@@ -18,27 +18,25 @@ export interface BlobLike {
 /** A file in memory: its bytes, or a Blob with the bytes read ahead (`head`: its first bytes). */
 export type Entry = Uint8Array | { blob: BlobLike; head?: Uint8Array };
 
-type Range = { offset: number; bytes: Uint8Array };
 type SyncReader = new () => { readAsArrayBuffer(b: unknown): ArrayBuffer };
 
 /**
- * A Blob read at any offset: from the ranges read ahead (its first bytes, kept; then the last
- * range prefetched), else with FileReaderSync where there is one (a worker).
+ * A Blob read at any offset: from its first bytes read ahead (`head`, kept) or the last range
+ * prefetched, else with FileReaderSync where there is one (a worker).
  */
-export function blobSource(blob: BlobLike, name: string, head?: Uint8Array): ByteSource {
-  const kept: Range[] = head ? [{ offset: 0, bytes: head }] : [];
-  let ahead: Range | undefined;
+export function blobSource(blob: BlobLike, name: string, head: Uint8Array = new Uint8Array(0)): ByteSource {
+  let ahead: { offset: number; bytes: Uint8Array } = { offset: 0, bytes: new Uint8Array(0) };
   return {
     size: blob.size,
     isFile: true,
     read(offset, length) {
       const end = Math.min(offset + length, blob.size);
-      if (ahead && ahead.offset === offset && ahead.bytes.length === end - offset) {
+      if (ahead.offset === offset && ahead.bytes.length === end - offset) {
         const bytes = ahead.bytes; // handed over whole: a tensor is read once
-        ahead = undefined;
+        ahead = { offset: 0, bytes: new Uint8Array(0) };
         return bytes;
       }
-      const r = [...kept, ...(ahead ? [ahead] : [])].find((r) => r.offset <= offset && end <= r.offset + r.bytes.length);
+      const r = [{ offset: 0, bytes: head }, ahead].find((r) => r.offset <= offset && end <= r.offset + r.bytes.length);
       if (r) return r.bytes.slice(offset - r.offset, end - r.offset);
       const Sync = (globalThis as { FileReaderSync?: SyncReader }).FileReaderSync;
       if (Sync) return new Uint8Array(new Sync().readAsArrayBuffer(blob.slice(offset, end)));
@@ -47,7 +45,7 @@ export function blobSource(blob: BlobLike, name: string, head?: Uint8Array): Byt
     async prefetch(offset, length) {
       ahead = { offset, bytes: new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer()) };
     },
-    close: () => void (ahead = undefined),
+    close: () => void (ahead = { offset: 0, bytes: new Uint8Array(0) }),
   };
 }
 
