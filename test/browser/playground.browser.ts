@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -83,14 +83,22 @@ async function gpuWork(button: string): Promise<PageState> {
 describe('the playground in Chromium', () => {
   it('opens, compiles the default model in its worker and finds the WebGPU adapter', async () => {
     await started;
-    const t0 = performance.now();
-    await page.goto(server.url);
-    await page.waitForFunction(() => (globalThis as unknown as { playground?: PageState }).playground?.compiles! > 0, { timeout: 60_000 });
-    const openToCompileMs = performance.now() - t0;
+    // Opened three times (the first with a cold HTTP cache): the median, as the machine is shared.
+    const opens: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await page.goto(server.url);
+      await page.waitForFunction(() => (globalThis as unknown as { playground?: PageState }).playground?.compiles! > 0, { timeout: 60_000 });
+      opens.push(Math.round(performance.now() - t0));
+    }
+    const openToCompileMs = [...opens].sort((a, b) => a - b)[1];
     await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.gpu !== 'pending', { timeout: 60_000 });
     const s = await state(page);
     expect(s.gpu, s.error).toBe('ready');
     expect(s.compiled?.name).toBe('gla_small');
+    // Once the GPU worker has its adapter, the plan is compiled again for it (`loom explain`'s text):
+    // SwiftShader is a CPU-class adapter, which the default profile (webgpu-defaults) is not.
+    await page.waitForSelector('xpath///pre[@id="plan"][starts-with(., "plan for gla_small, B=1 T=16, mode prefill, device ")][contains(., " (CPU class); ")]', { timeout: 30_000 });
     // The bundle: every file of the built site, gzipped one by one (as a server would send them).
     const files = (function walk(d: string): string[] {
       return readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
@@ -100,7 +108,7 @@ describe('the playground in Chromium', () => {
     const gzipKb = files.reduce((a, f) => a + gz(f), 0);
     const rawKb = files.reduce((a, f) => a + statSync(f).size, 0) / 1024;
     const parts = { compileWorkerGzipKb: part(/compile-worker/), gpuWorkerGzipKb: part(/gpu-worker/), pageGzipKb: part(/^(?!.*-worker).*/) };
-    const numbers = { adapter: s.adapter, bundleGzipKb: Math.round(gzipKb), bundleKb: Math.round(rawKb), ...parts, openToFirstCompileMs: Math.round(openToCompileMs), pageFirstCompileMs: Math.round(s.firstCompileMs!), date: new Date().toISOString() };
+    const numbers = { adapter: s.adapter, bundleGzipKb: Math.round(gzipKb), bundleKb: Math.round(rawKb), ...parts, openToFirstCompileMs: openToCompileMs, opensMs: opens, pageFirstCompileMs: Math.round(s.firstCompileMs!), loadAverage: Number(loadavg()[0].toFixed(1)), date: new Date().toISOString() };
     mkdirSync('bench', { recursive: true });
     writeFileSync('bench/playground.json', JSON.stringify(numbers, null, 2) + '\n');
     console.log(`playground: ${JSON.stringify(numbers)}`);
@@ -120,6 +128,7 @@ describe('the playground in Chromium', () => {
       const r = await gpuWork('#run');
       if (r.error || !r.run || r.run.model !== s.compiled.name) failures.push(`${file}: run failed: ${r.error}`);
       // 1e-4: the contract of `loom run --check`; the device tests hold each kernel to 1e-5 or better.
+      else if (r.run.kernels !== s.compiled.kernels) failures.push(`${file}: ran ${r.run.kernels} kernels, the page's plan has ${s.compiled.kernels}`)
       else if (!(r.run.relErr < 1e-4)) failures.push(`${file}: rms(out-ref)/rms(ref) = ${r.run.relErr}`);
     }
     expect(failures).toEqual([]);
@@ -169,7 +178,9 @@ describe('the playground in Chromium', () => {
     // Pieces arrive as they decode: more than one message, at different times.
     expect(s.streamed.length).toBeGreaterThan(1);
     expect(s.streamedAt[s.streamedAt.length - 1]).toBeGreaterThan(s.streamedAt[0]);
-    expect(await page.$eval('#gen-out', (e) => e.textContent)).toBe('The ' + s.streamed.join(''));
+    // Shown as it came, control characters as \u{..} (the page's visible()).
+    const shown = s.streamed.join('').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+    expect(await page.$eval('#gen-out', (e) => e.textContent)).toBe('The ' + shown);
   });
 
   it('opens a checkpoint chosen through the file input, with the logits loom run gives on the same files', async () => {

@@ -4,7 +4,7 @@
  * pass checked against the float64 reference and text generation in the GPU worker.
  */
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
-import { forceLinting, linter, lintGutter, type Diagnostic as CmDiagnostic } from '@codemirror/lint';
+import { linter, lintGutter, setDiagnostics, type Diagnostic as CmDiagnostic } from '@codemirror/lint';
 import { EditorState } from '@codemirror/state';
 import { EditorView, highlightActiveLine, keymap, lineNumbers } from '@codemirror/view';
 import type { DeviceProfile } from '../../compiler/plan/device.ts';
@@ -78,6 +78,12 @@ async function lint(ev: EditorView): Promise<CmDiagnostic[]> {
   return r.diagnostics.map((d) => ({ from: Math.min(d.from, len), to: Math.min(Math.max(d.to, d.from), len), severity: d.severity, message: `${d.line}:${d.col} ${d.message}` }));
 }
 
+/** Compiles the text again (for another adapter or T) and places its diagnostics. */
+async function relint(): Promise<void> {
+  const d = await lint(editor);
+  editor.dispatch(setDiagnostics(editor.state, d));
+}
+
 function showCompile(r: Extract<CompileReply, { kind: 'compile' }>): void {
   state.lints++;
   state.diagnostics = r.diagnostics.map((d) => `${currentFile}:${d.line}:${d.col}: ${d.severity} ${d.message}`);
@@ -112,7 +118,7 @@ function showKernel(): void {
   $('dispatch').textContent = k ? `dispatch ${k.dispatch}` : '';
 }
 $('passes').onchange = showPass;
-$('run-seq').onchange = () => forceLinting(editor); // the plan for this T
+$('run-seq').onchange = () => void relint(); // the plan for this T
 $('kernels').onchange = showKernel;
 
 // --- the editor ---------------------------------------------------------------------------------
@@ -204,7 +210,7 @@ gpu.onmessage = (e: MessageEvent<GpuReply>) => {
       device = m.profile;
       $('adapter').textContent = `WebGPU: ${m.adapter}${m.timestamps ? '' : ' (no timestamp queries: kernel times by the wall clock)'}`;
       setBusy(false);
-      forceLinting(editor); // the plan for this adapter
+      void relint(); // the plan for this adapter
       return;
     case 'no-gpu':
       state.gpu = 'none';
@@ -228,7 +234,7 @@ gpu.onmessage = (e: MessageEvent<GpuReply>) => {
     case 'token':
       state.streamed.push(m.text);
       state.streamedAt.push(performance.now());
-      $('gen-out').textContent += m.text;
+      $('gen-out').textContent += visible(m.text);
       return;
     case 'generated':
       state.generated = m;
@@ -248,6 +254,11 @@ gpu.onmessage = (e: MessageEvent<GpuReply>) => {
       return setBusy(false);
   }
 };
+
+/** Text with its control characters shown as `\u{..}` (a byte-level model's random bytes are often control codes). */
+function visible(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+}
 
 function showRun(m: Extract<GpuReply, { kind: 'run' }>): void {
   state.run = m;
