@@ -8,7 +8,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'vite';
 import { describe, expect, it } from 'vitest';
-import { acquireBrowserGpu, createGpu, LoomError } from '../../runtime/browser.ts';
+import { acquireBrowserGpu, createGpu, LoomError, type Gpu } from '../../runtime/browser.ts';
+import { hostFiles } from '../../runtime/host.ts';
+import { cachePath, readCache, writeCache } from '../../runtime/tune-cache.ts';
 
 /** `import ... from 'x'`, `import('x')`, `require('x')` and `export ... from 'x'` specifiers of a JS/TS text. */
 function specifiers(code: string): string[] {
@@ -51,6 +53,17 @@ describe('browser entry points', () => {
     expect(offenders).toEqual([]);
     // ...and they do use it: the check would notice an import there.
     expect(specifiers(readFileSync('runtime/node/files.ts', 'utf8'))).toContain('node:fs');
+  });
+
+  it('keep the tune cache and state files in memory (no file system in a page)', () => {
+    const gpu = { adapter: { vendor: 'v', architecture: 'a', device: 'd', description: 'SwiftShader', backend: '', isCpu: true } } as Gpu;
+    const path = cachePath(gpu);
+    expect(path).toMatch(/^\/\.cache\/loom\/[0-9a-f]{16}\.json$/);
+    expect(readCache(path, 'SwiftShader').cache.measured).toEqual({});
+    const cache = { version: 1, adapter: 'SwiftShader', measured: { 'gla/64': { 'chunkwise(16)': { ms: 1.5, reps: 3 } } } };
+    writeCache(path, cache);
+    expect(readCache(path, 'SwiftShader')).toEqual({ cache: { ...cache, calibration: undefined } });
+    expect(hostFiles().list('/.cache/loom')).toEqual([path.split('/').pop()]);
   });
 
   it('say that WebGPU is missing, or that it offers no adapter, as LOOM6002', async () => {
