@@ -146,6 +146,22 @@ describe('the playground in Chromium', () => {
     await page.screenshot({ path: 'bench/playground.png' });
   });
 
+  it("shows the decode step's plan (loom explain --mode decode) with each carried state's size", async () => {
+    await started;
+    await select('gla.loom');
+    await page.click('[data-tab=plan]');
+    await page.select('#mode', 'decode');
+    await page.waitForSelector('xpath///pre[@id="plan"][starts-with(., "plan for gla_small, B=1 T=1, mode decode")]', { timeout: 30_000 });
+    // The carried states' report is the command line's (the kernels' lines depend on the adapter).
+    const states = (text: string) => text.split('\n').filter((l) => /^\s+(layer \d|L\d|total )/.test(l));
+    const cli = execFileSync(process.execPath, ['bin/loom.js', 'explain', 'models/gla.loom', '--mode', 'decode'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(states(cli).length).toBeGreaterThan(2);
+    expect(states((await page.$eval('#plan', (e) => e.textContent))!)).toEqual(states(cli));
+    await select('fnet.loom');
+    expect(await page.$eval('#plan', (e) => e.textContent)).toMatch(/^mixer 'fourier' \(fnet\) is not causal.*no step program; its forward program:\n\nplan for fnet/s);
+    await page.select('#mode', 'prefill');
+  });
+
   it('shows a syntax error typed into the editor as a located diagnostic', async () => {
     await started;
     await select('gla.loom');
@@ -181,6 +197,9 @@ describe('the playground in Chromium', () => {
     // Shown as it came, control characters as \u{..} (the page's visible()).
     const shown = s.streamed.join('').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
     expect(await page.$eval('#gen-out', (e) => e.textContent)).toBe('The ' + shown);
+    // Greedy decoding of the same seeded weights: the text `loom generate` prints on this machine's Dawn.
+    const cli = execFileSync(process.execPath, ['bin/loom.js', 'generate', 'models/gla.loom', '--prompt', 'The ', '--max-tokens', '12', '--temperature', '0', '--seed', '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(s.streamed.join('')).toBe(cli);
   });
 
   it('opens a checkpoint chosen through the file input, with the logits loom run gives on the same files', async () => {
@@ -209,6 +228,15 @@ describe('the playground in Chromium', () => {
     // Both are within 1e-5 of the float64 reference (the checkpoint device tests' tolerance), so
     // they differ by well under 1e-4, `loom run --check`'s contract.
     expect(relativeError(logits, ref)).toBeLessThan(1e-4);
+    // Greedy generation from the checkpoint with its tokenizer: the text `loom generate DIR` prints.
+    // (Random weights: the top two logits of a step are far apart next to a 1e-4 relative error.)
+    await page.$eval('#gen-max', (e) => ((e as unknown as { value: string }).value = '10'));
+    await page.$eval('#gen-temp', (e) => ((e as unknown as { value: string }).value = '0'));
+    const g = await gpuWork('#generate');
+    expect(g.error).toBe('');
+    const cli = execFileSync(process.execPath, ['bin/loom.js', 'generate', dir, '--prompt', prompt, '--max-tokens', '10', '--temperature', '0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(g.streamed.join('')).toBe(cli);
+    expect(g.generated!.tokens).toBeGreaterThan(0);
   });
 
   it('opens a spec carried in the URL, and Format rewrites it as loom fmt does', async () => {

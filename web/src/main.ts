@@ -71,7 +71,8 @@ const seq = () => Math.max(1, Number(($('run-seq') as HTMLInputElement).value) |
 
 async function lint(ev: EditorView): Promise<CmDiagnostic[]> {
   const text = ev.state.doc.toString();
-  const r = await ask<'compile'>({ kind: 'compile', text, path: currentFile, batch: 1, seq: seq(), device });
+  const mode = ($('mode') as HTMLSelectElement).value === 'decode' ? 'decode' : 'prefill';
+  const r = await ask<'compile'>({ kind: 'compile', text, path: currentFile, batch: 1, seq: seq(), device, mode });
   if (ev.state.doc.toString() !== text) return []; // typed on meanwhile: the next lint places them
   showCompile(r);
   const len = ev.state.doc.length;
@@ -119,6 +120,7 @@ function showKernel(): void {
 }
 $('passes').onchange = showPass;
 $('run-seq').onchange = () => void relint(); // the plan for this T
+$('mode').onchange = () => void relint();
 $('kernels').onchange = showKernel;
 
 // --- the editor ---------------------------------------------------------------------------------
@@ -202,6 +204,11 @@ function send(r: GpuRequest): void {
   gpu.postMessage(r);
 }
 
+gpu.onerror = (e) => {
+  state.error = `the GPU worker failed: ${e.message}`;
+  $('progress').textContent = state.error;
+  setBusy(false);
+};
 gpu.onmessage = (e: MessageEvent<GpuReply>) => {
   const m = e.data;
   switch (m.kind) {

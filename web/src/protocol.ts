@@ -25,7 +25,7 @@ export interface CompileView {
 }
 
 export type CompileRequest =
-  | { id: number; kind: 'compile'; text: string; path: string; batch: number; seq: number; device?: DeviceProfile }
+  | { id: number; kind: 'compile'; text: string; path: string; batch: number; seq: number; device?: DeviceProfile; mode: 'prefill' | 'decode' }
   | { id: number; kind: 'fmt'; text: string; path: string };
 
 export type CompileReply =
