@@ -60,7 +60,7 @@ describe('browser entry points', () => {
     const path = cachePath(gpu);
     expect(path).toMatch(/^\/\.cache\/loom\/[0-9a-f]{16}\.json$/);
     expect(readCache(path, 'SwiftShader').cache.measured).toEqual({});
-    const cache = { version: 1, adapter: 'SwiftShader', measured: { 'gla/64': { 'chunkwise(16)': { ms: 1.5, reps: 3 } } } };
+    const cache = { version: 1, adapter: 'SwiftShader', measured: { 'gla/64': { 'chunkwise(16)': { ms: 1.5, reps: 3, method: 'wall' as const, at: '2026-12-08T00:00:00Z' } } } };
     writeCache(path, cache);
     expect(readCache(path, 'SwiftShader')).toEqual({ cache: { ...cache, calibration: undefined } });
     expect(hostFiles().list('/.cache/loom')).toEqual([path.split('/').pop()]);
