@@ -141,7 +141,7 @@ const editor = new EditorView({
       lineNumbers(),
       history(),
       highlightActiveLine(),
-      keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab, { key: 'Shift-Alt-f', run: () => (void formatDoc(), true) }]),
+      keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab, { key: 'Shift-Alt-f', run: () => (void formatDoc(), true) }, { key: 'Mod-Enter', run: () => ($('run').click(), true) }]),
       loomHighlight,
       lintGutter(),
       linter(lint, { delay: 150 }),
