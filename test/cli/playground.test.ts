@@ -4,6 +4,7 @@
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -81,6 +82,32 @@ describe('loom playground: the static server', () => {
       expect((await fetch(s.url, { method: 'POST' })).status).toBe(405);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('loom playground', () => {
+  it('serves the built site (building it first in a checkout without one), prints its URL and stops on SIGINT', async () => {
+    const proc = spawn(process.execPath, ['bin/loom.js', 'playground', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        proc.stdout.on('data', (d: Buffer) => {
+          out += d;
+          const m = /Loom playground: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        proc.on('exit', (code) => reject(new Error(`exited ${code} before printing a URL: ${out}`)));
+      });
+      const page = await (await fetch(url)).text();
+      expect(page).toContain('<title>Loom playground</title>');
+      const script = /src="\.\/(assets\/index-[^"]+\.js)"/.exec(page)![1];
+      expect((await fetch(new URL(script, url))).status).toBe(200);
+      const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+      proc.kill('SIGINT');
+      expect(await exit).toBe(0);
+    } finally {
+      proc.kill();
     }
   });
 });
