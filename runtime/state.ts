@@ -149,7 +149,7 @@ export class DeviceState {
   /** Replaces every state (checked first: nothing is written when one is wrong). */
   write(values: Readonly<Record<string, Float32Array>>): void {
     this.check(values);
-    for (const s of this.decls) this.gpu.device.queue.writeBuffer(this.buffer(s.name), 0, values[s.name]);
+    for (const s of this.decls) this.gpu.device.queue.writeBuffer(this.buffer(s.name), 0, values[s.name] as Float32Array<ArrayBuffer>);
   }
 
   zero(): void {
