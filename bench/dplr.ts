@@ -2,7 +2,7 @@
  * The DPLR recurrence's schedules: `dplr_delta_rule` (the general form) and `kda` alone, B=1, H=4,
  * K=V=64, recurrent against chunkwise(C) at T = 1024 and 4096, with GLA's two schedules at the same
  * sizes measured in the same run for scale, and auto's pick from the cost model. Each time is the
- * fastest of three rounds that alternate the schedules' order. Inputs in range: a
+ * fastest of five rounds that alternate the schedules' order. Inputs in range: a
  * unit, b = -a r with r in (0, 1), k and unit keys (kda) as the device tests use them, log-gates
  * -0.1 |N(0, 0.5)|.
  *
@@ -61,7 +61,7 @@ export async function dplrBench(gpu: Gpu, device: DeviceProfile, o: { quick: boo
       const est = Object.fromEntries(auto.candidates.filter((c) => c.ok).map((c) => [key(c), c.estimateMs!]));
       const choices: ScheduleChoice[] = [{ kind: 'recurrent' }, { kind: 'chunkwise', chunk: 64 }];
       if (op !== 'gla') choices.push({ kind: 'chunkwise', chunk: 16 });
-      // Every schedule's program made first, then timed in three rounds in alternating order; the
+      // Every schedule's program made first, then timed in five rounds in alternating order; the
       // fastest round of each counts (other jobs on the machine only ever add time).
       const ms: Record<string, number> = {};
       const programs: { key: string; program: Program }[] = [];
@@ -73,7 +73,7 @@ export async function dplrBench(gpu: Gpu, device: DeviceProfile, o: { quick: boo
           fillPair(program, d, new Rng(T), p.spec.buffers.map((b) => b.name));
           programs.push({ key: key(p), program });
         }
-        for (let round = 0; round < 3; round++) {
+        for (let round = 0; round < 5; round++) {
           for (const { key: k, program } of round % 2 ? [...programs].reverse() : programs) {
             const t = (await timeProgram(gpu, program, { ...time, warm: round === 0 })).ms;
             ms[k] = Math.min(ms[k] ?? Infinity, t);
