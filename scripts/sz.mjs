@@ -9,7 +9,13 @@ import { join } from 'node:path';
 // runtime: raised from 4500 to 5200 when real checkpoints became the unit (tokenizers, weights read and
 // uploaded tensor by tensor with bf16/f16 conversion, checkpoint directories, prefill window programs,
 // the state-space and hybrid checkpoint mappings): about 700 lines.
-const BUDGET = { grammar: 2500, compiler: 11000, runtime: 5200 };
+// compiler: raised from 11000 to 11700 for the diagonal-plus-low-rank recurrence (linear_attn/dplr:
+// recurrent and chunkwise kernels, `loom op dplr_delta_rule` / `kda`), about 640 lines; issue 15's
+// single mixer protocol is to pay lines back. runtime: raised from 5200 to 5500 when the runtime
+// stopped depending on Node (runtime/host.ts interfaces, runtime/node/, in-memory and Blob files,
+// SHA-256, the browser entry) and gained the DPLR float64 reference: about 430 lines.
+// grammar + compiler + runtime stay under 19.1k lines.
+const BUDGET = { grammar: 2500, compiler: 11700, runtime: 5500 };
 const FILE_LIMIT = 600;
 
 function files(dir) {
