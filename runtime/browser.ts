@@ -66,4 +66,5 @@ export { hasTimestamps, timeProgram, timeSpec, type Timed } from './measure.ts';
 export { loadProfile } from './tune-cache.ts';
 export { Rng } from './random.ts';
 export { interpretGraph, type InterpretResult } from './reference/index.ts';
+export { relativeError } from './check-finite.ts';
 export { LoomError, type Diagnostic } from '../grammar/diagnostics.ts';

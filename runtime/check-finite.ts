@@ -63,3 +63,15 @@ export function nonFiniteError(n: NonFinite): LoomError {
     `the first non-finite value of the run (${n.count} of ${n.elements} values in that buffer are NaN or Inf)`;
   return new LoomError([diag('non-finite', { message })]);
 }
+
+/** rms(out - ref) / rms(ref), as `loom run --check` reports it; Infinity when out has a NaN or Inf. */
+export function relativeError(out: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i])) return Infinity;
+    num += (out[i] - ref[i]) ** 2;
+    den += ref[i] ** 2;
+  }
+  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+}

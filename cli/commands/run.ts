@@ -8,7 +8,7 @@ import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { acquireGpu } from '../../runtime/gpu.ts';
 import { Rng } from '../../runtime/random.ts';
 import { interpretGraph } from '../../runtime/reference/interpret.ts';
-import { nonFiniteError } from '../../runtime/check-finite.ts';
+import { nonFiniteError, relativeError } from '../../runtime/check-finite.ts';
 import { Session, type ForwardResult } from '../../runtime/session.ts';
 import { writeSafetensors } from '../../runtime/safetensors.ts';
 import { readAll, seededWeights, type WeightProvider } from '../../runtime/weights.ts';
@@ -24,17 +24,8 @@ import { storedWeights } from '../../runtime/f16.ts';
 import { commandProfile } from '../profile.ts';
 import { compileTimer, progressBar, showProgress } from '../progress.ts';
 
-/** rms(out - ref) / rms(ref); Infinity when out has a NaN or Inf. */
-export function relativeError(out: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < out.length; i++) {
-    if (!Number.isFinite(out[i])) return Infinity;
-    num += (out[i] - ref[i]) ** 2;
-    den += ref[i] ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
+/** Re-exported for `loom check` and the benchmarks. */
+export { relativeError };
 
 export function randomTokens(seed: number, n: number, vocab: number): Int32Array {
   const rng = Rng.forName(seed, 'tokens');

@@ -6,7 +6,7 @@
 import { compileSource, diag, LoomError, renderDiagnostics, type Compiled, type DeviceProfile } from '../../compiler/browser.ts';
 import {
   acquireBrowserGpu, byteTokenizer, compileInMemory, deviceProfile, encodePrompt, generate, hasTimestamps, interpretGraph, Model, openPretrainedFromFiles,
-  Rng, seededWeights, Session, timeSpec, type Gpu, type Tokenizer,
+  relativeError, Rng, seededWeights, Session, timeSpec, type Gpu, type Tokenizer,
 } from '../../runtime/browser.ts';
 import type { GpuReply, GpuRequest, KernelTime } from './protocol.ts';
 
@@ -19,18 +19,6 @@ let profile: DeviceProfile | undefined;
 /** The editor's spec opened for generation (kept while the text is the same), or a checkpoint. */
 let specModel: { text: string; model: Model } | undefined;
 let checkpoint: { model: Model; tokenizer: Tokenizer } | undefined;
-
-/** rms(out - ref) / rms(ref), as `loom run --check` reports it; Infinity for a NaN or Inf. */
-function relativeError(out: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < out.length; i++) {
-    if (!Number.isFinite(out[i])) return Infinity;
-    num += (out[i] - ref[i]) ** 2;
-    den += ref[i] ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
 
 function compile(text: string, path: string, batch: number, seq: number): Compiled {
   const r = compileSource(text, path, { batch, seq, device: profile });
