@@ -114,7 +114,8 @@ describe('delta rule supports', () => {
       return r.ok ? 'ok' : r.reason;
     };
     expect(reason('recurrent', dims(8, { normalize: true }))).toMatch(/normalize = true is not defined for the delta rule/);
-    expect(reason('chunkwise', dims(8, { decay: { kind: 'vector' } }))).toMatch(/vector decay with the delta rule runs in the recurrent schedule only/);
+    expect(reason('parallel', dims(8, { decay: { kind: 'vector' } }))).toMatch(/vector decay with the delta rule runs in the recurrent and chunkwise schedules/);
+    expect(reason('chunkwise', dims(8, { decay: { kind: 'vector' } }))).toBe('ok'); // as the DPLR recurrence
     expect(reason('recurrent', dims(8, { decay: { kind: 'vector' } }))).toBe('ok');
     expect(reason('parallel', dims(1025))).toMatch(/T = 1025 > 1024: the parallel delta rule solves a T x T triangular system/);
     expect(reason('parallel', dims(1024))).toBe('ok');

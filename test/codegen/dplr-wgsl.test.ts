@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Schedule } from '../../compiler/ir/graph.ts';
 import { dplrCost, dplrProgram, dplrSupports, type DplrDims } from '../../compiler/mixers/linear_attn/dplr/index.ts';
-import { checkDplrTensors, DPLR_OPS, kdaPrepKernel } from '../../compiler/mixers/linear_attn/dplr/ops.ts';
+import { checkDplrTensors, DPLR_OPS } from '../../compiler/mixers/linear_attn/dplr/ops.ts';
+import { kdaPrepKernel } from '../../compiler/mixers/linear_attn/dplr/kda.ts';
 import { DEFAULT_LIMITS } from '../../compiler/plan/device.ts';
 
 const BUF = { q: 'q', k: 'k', v: 'v', a: 'a', b: 'b', gk: 'gk', s0: 's0', o: 'o', S: 'S' };

@@ -165,13 +165,30 @@ describe('delta rule with vector decay (per-key gates)', () => {
     const d = makeData(c, caseId(c), state);
     expectMatches(caseId(c), await runSchedule(c, { schedule: 'recurrent', chunk: 1 }, d), reference(c, d, d.s0));
   });
-  it('chunkwise and parallel are refused with the reason', async () => {
+  // Chunkwise runs as Kimi Delta Attention through the DPLR kernels (kda_prep, then chunk_a .. chunk_o):
+  // weak gates (-softplus(randn)) and strong ones (-5 |randn|, per-key decays down to e^-15 a token).
+  const strong = (r: Rng) => -5 * Math.abs(r.normal());
+  it.each([
+    { c: { ...SHAPES[1], decay: 'vector' as const }, chunk: 16, state: true, strong: false },
+    { c: { T: 130, B: 1, H: 2, K: 32, V: 16, decay: 'vector' as const }, chunk: 64, state: false, strong: true },
+    { c: { T: 70, B: 2, H: 1, K: 16, V: 8, decay: 'vector' as const }, chunk: 16, state: true, strong: true },
+  ])('chunkwise($chunk) as the DPLR recurrence B$c.B-T$c.T-H$c.H-K$c.K-V$c.V, strong gates $strong', async ({ c, chunk, state, strong: s }) => {
+    const r = Rng.forName(13, `${caseId(c)}-dplr`);
+    const s0 = state ? Float32Array.from(reference({ ...c, T: 5 }, tokens(c, 5, r)).S) : new Float32Array(c.B * c.H * c.K * c.V);
+    const d = { ...tokens(c, c.T, r, s ? strong : undefined), s0 };
+    const got = await runSchedule(c, { schedule: 'chunkwise', chunk }, d);
+    expectMatches(`${caseId(c)}-c${chunk}`, got, reference(c, d, d.s0));
+  });
+  it('parallel is refused with the reason; chunkwise with a feature map too', async () => {
     const c: Case = { B: 1, T: 16, H: 1, K: 16, V: 16, decay: 'vector' };
-    for (const schedule of ['chunkwise', 'parallel'] as const) {
-      const call = { label: 'x', B: 1, T: 16, knobs: knobs(c), schedule, chunk: 16 };
-      const r = linearAttnSupports(schedule, call, (await gpu()).limits);
-      expect(r.ok ? '' : r.reason).toMatch(/vector decay with the delta rule runs in the recurrent schedule only/);
-    }
+    const limits = (await gpu()).limits;
+    const call = (schedule: 'parallel' | 'chunkwise', feature: 'identity' | 'elu1') => ({ label: 'x', B: 1, T: 16, knobs: { ...knobs(c), feature }, schedule, chunk: 16 });
+    const why = (schedule: 'parallel' | 'chunkwise', feature: 'identity' | 'elu1') => {
+      const r = linearAttnSupports(schedule, call(schedule, feature), limits);
+      return r.ok ? '' : r.reason;
+    };
+    expect(why('parallel', 'identity')).toMatch(/vector decay with the delta rule runs in the recurrent and chunkwise schedules/);
+    expect(why('chunkwise', 'elu1')).toMatch(/runs chunkwise as the DPLR recurrence, which takes q and k as they are \(feature elu1/);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * The delta rule and gated delta rule (docs/mixers.md, update = delta; decay none, fixed or
- * scalar, and vector in the recurrent schedule; phi = identity or elu1; never normalized) in
- * three barrier-free schedules:
+ * scalar, and vector in the recurrent schedule or chunkwise through the DPLR kernels as Kimi Delta
+ * Attention (../dplr/kda.ts); phi = identity or elu1; never normalized) in three barrier-free schedules:
  * recurrent, chunkwise(C) via the WY/UT transform, and parallel (the same kernels with one
  * chunk of C = T). See README.md for the math, the kernels and their dispatch.
  *
@@ -21,6 +21,8 @@ import { deltaOutputThreads } from './output.ts';
 import { deltaRecurrentProgram, deltaRecurrentThreads } from './recurrent.ts';
 import type { DeltaShape } from './shape.ts';
 import { walkThreads } from './state.ts';
+import { dplrCost, dplrSupports, type DplrDims } from '../dplr/index.ts';
+import { kdaProgram } from '../dplr/kda.ts';
 import { kkThreads, solveThreads } from './wy.ts';
 
 /** Largest K: every kernel keeps K registers (state rows of S, or q~_t / k~_t) per invocation. */
@@ -45,8 +47,9 @@ function callProblem(schedule: Schedule, d: LinearAttnDims): string | null {
   for (const [name, x] of dims) if (!Number.isInteger(x) || x < 1) return `${name} = ${x} must be a positive integer`;
   if (!Number.isFinite(kn.scale)) return `scale = ${kn.scale} must be finite`;
   if (kn.normalize) return 'normalize = true is not defined for the delta rule (it has no normalizer z)';
-  if (kn.decay.kind === 'vector' && schedule !== 'recurrent') {
-    return 'vector decay with the delta rule runs in the recurrent schedule only (per-key gates inside the chunkwise WY transform are not implemented)';
+  if (kn.decay.kind === 'vector' && schedule === 'parallel') return 'vector decay with the delta rule runs in the recurrent and chunkwise schedules (chunkwise as the DPLR recurrence)';
+  if (kn.decay.kind === 'vector' && schedule === 'chunkwise' && kn.feature !== 'identity') {
+    return `vector decay with the delta rule runs chunkwise as the DPLR recurrence, which takes q and k as they are (feature ${kn.feature}: use the recurrent schedule)`;
   }
   if (kn.decay.kind === 'fixed') {
     const ld = kn.decay.logDecay;
@@ -85,9 +88,18 @@ function chunkOf(schedule: Schedule, d: LinearAttnDims): number {
 }
 
 /** Whether a schedule can run these dims on this device, and why not. Pure. */
+/** The delta rule with a vector decay in the chunkwise schedule: Kimi Delta Attention through the DPLR kernels. */
+function viaDplr(schedule: Schedule, call: LinearAttnDims): DplrDims | null {
+  const kn = call.knobs;
+  if (schedule !== 'chunkwise' || kn.decay.kind !== 'vector') return null;
+  return { B: call.B, T: call.T, H: kn.heads, K: kn.keyDim, V: kn.valueDim, scale: kn.scale, chunk: call.chunk };
+}
+
 export function deltaSupports(schedule: Schedule, call: LinearAttnDims, limits: DeviceLimits): { ok: true } | { ok: false; reason: string } {
   const bad = callProblem(schedule, call);
   if (bad) return { ok: false, reason: bad };
+  const dplr = viaDplr(schedule, call);
+  if (dplr) return dplrSupports(schedule, dplr, limits);
   const s = shapeOf(call, limits.maxComputeWorkgroupsPerDimension);
   const C = chunkOf(schedule, call);
   const bindings = bindingCount(schedule, s);
@@ -123,6 +135,8 @@ export function deltaProgram(call: LinearAttnCall, opts: { maxWorkgroupsPerDim?:
   validateCall(call);
   const s = { ...shapeOf(call, opts.maxWorkgroupsPerDim ?? MAX_GROUPS_PER_DIM), unrollK: opts.unrollK === true };
   const { q, k, v, beta, g, s0, o, S } = call.buffers;
+  const dplr = viaDplr(call.schedule, call);
+  if (dplr) return kdaProgram(call.label, 'chunkwise', { ...dplr, unrollK: opts.unrollK === true }, { q, k, v, g: g!, beta: beta!, s0, o, S }, opts);
   const buf = { q, k, v, beta: beta ?? '', g, s0, o, S };
   switch (call.schedule) {
     case 'recurrent':
@@ -136,5 +150,7 @@ export function deltaProgram(call: LinearAttnCall, opts: { maxWorkgroupsPerDim?:
 
 /** Rough operation and memory-traffic counts of a schedule, for the planner. Pure. */
 export function deltaCost(schedule: Schedule, call: LinearAttnDims): LinearAttnCost {
+  const dplr = viaDplr(schedule, call);
+  if (dplr) return dplrCost(schedule, dplr);
   return deltaScheduleCost(schedule, shapeOf(call, MAX_GROUPS_PER_DIM), call.chunk);
 }

@@ -9,17 +9,15 @@
  * run as the DPLR case a = exp(g) k, b = -beta k, v <- beta v (an elementwise kernel `op.kda_prep`
  * first). Both: o_t = S_t^T (scale q_t), scale K^-1/2 by default; outputs o and final_state.
  */
-import type { Kernel } from '../../../codegen/kernel.ts';
 import type { BufferDecl, Step } from '../../../codegen/program.ts';
-import { buildKernel } from '../../../codegen/wgsl.ts';
 import type { ScheduleChoice } from '../../../check/spec.ts';
 import { chooseCheapest, estimateMs, type Candidate } from '../../../plan/cost.ts';
 import type { DeviceProfile } from '../../../plan/device.ts';
 import { autoCandidates, DEFAULT_CHUNK } from '../../../plan/plan.ts';
-import { emitThreadIndex, input, output, threadGrid, WG } from '../kernels/common.ts';
 import type { OpProgram } from '../op-program.ts';
 import type { OpDims } from '../ops.ts';
-import { dplrCost, dplrProgram, dplrSupports, type DplrBuffers } from './index.ts';
+import { dplrCost, dplrProgram, dplrSupports } from './index.ts';
+import { kdaProgram } from './kda.ts';
 
 export interface DplrOpDef {
   summary: string;
@@ -59,32 +57,6 @@ export function checkDplrTensors(name: string, def: DplrOpDef, shapes: ReadonlyM
   return problems.length ? { problems } : { dims, problems };
 }
 
-/** `op.kda_prep`: per token (b, t, h), a = exp(g) k, b = -beta k (over K) and vb = beta v (over V). */
-export function kdaPrepKernel(name: string, d: OpDims, maxGroupsPerDim = 65535): Kernel {
-  const { B, T, H, K, V } = d;
-  const grid = threadGrid(B * T * H, 'B*T*H', maxGroupsPerDim);
-  const tk = B * T * H * K;
-  return buildKernel({
-    name,
-    summary: 'KDA as DPLR: a = exp(g) * k, b = -beta * k, vb = beta * v',
-    bindings: [input('k', tk), input('g', tk), input('v', B * T * H * V), input('beta', B * T * H), output('a', tk), output('b', tk), output('vb', B * T * H * V)],
-    consts: [['K', K], ['V', V], ...grid.consts],
-    workgroupSize: [WG, 1, 1],
-    dispatch: grid.dispatch,
-    dispatchFormula: grid.formula,
-    body: (b) => {
-      emitThreadIndex(b, grid);
-      b.line('let b_beta = beta[i_thread];');
-      b.block('for (var i_i = 0u; i_i < n_K; i_i++)', () => {
-        b.line('let o_k = i_thread * K + i_i;');
-        b.line('a[o_k] = exp(g[o_k]) * k[o_k];');
-        b.line('b[o_k] = -b_beta * k[o_k];');
-      });
-      b.block('for (var i_j = 0u; i_j < V; i_j++)', () => b.line('vb[i_thread * V + i_j] = b_beta * v[i_thread * V + i_j];'));
-    },
-  });
-}
-
 /** The op in the chosen schedule (auto: the cheapest estimate) with its buffers; fla names for inputs, `s0` for initial_state. */
 export function dplrOpProgram(name: string, d: OpDims, o: { scale?: number; schedule?: ScheduleChoice }, device: DeviceProfile): OpProgram | { error: string } {
   const dims = { ...d, scale: o.scale ?? 1 / Math.sqrt(d.K) };
@@ -96,18 +68,20 @@ export function dplrOpProgram(name: string, d: OpDims, o: { scale?: number; sche
   });
   const pick = choice.kind === 'auto' ? chooseCheapest(candidates) : candidates[0].ok ? candidates[0] : undefined;
   if (!pick) return { error: candidates.map((c) => `${c.schedule}: ${c.reason}`).join('; ') };
-  const kda = name === 'kda';
-  const buf: DplrBuffers = { q: 'q', k: 'k', v: kda ? 'kda.v' : 'v', a: kda ? 'kda.a' : 'a', b: kda ? 'kda.b' : 'b', gk: kda ? 'g' : 'gk', s0: 's0', o: 'o', S: 'S' };
-  const prog = dplrProgram('op', pick.schedule, { ...dims, chunk: pick.chunk }, buf, { maxWorkgroupsPerDim: device.limits.maxComputeWorkgroupsPerDimension });
   const { B, T, H, K, V } = d;
   const io = (name: string, elements: number, role: BufferDecl['role']): BufferDecl => ({ name, elem: 'f32', elements, role });
   const buffers = [io('q', B * T * H * K, 'input'), io('k', B * T * H * K, 'input'), io('v', B * T * H * V, 'input'), io('s0', B * H * K * V, 'state_in')];
   buffers.push(io('o', B * T * H * V, 'output'), io('S', B * H * K * V, 'state_out'));
-  const steps: Step[] = [];
-  if (kda) {
-    buffers.push(io('g', B * T * H * K, 'input'), io('beta', B * T * H, 'input'), io('kda.a', B * T * H * K, 'activation'), io('kda.b', B * T * H * K, 'activation'), io('kda.v', B * T * H * V, 'activation'));
-    steps.push({ kernel: kdaPrepKernel('op.kda_prep', d, device.limits.maxComputeWorkgroupsPerDimension), args: ['k', 'g', 'v', 'beta', 'kda.a', 'kda.b', 'kda.v'] });
-  } else buffers.push(...['a', 'b', 'gk'].map((n) => io(n, B * T * H * K, 'input')));
-  const spec = { buffers: [...buffers, ...prog.buffers], steps: [...steps, ...prog.steps] };
+  const opts = { maxWorkgroupsPerDim: device.limits.maxComputeWorkgroupsPerDimension };
+  const call = { ...dims, chunk: pick.chunk };
+  let prog: { buffers: BufferDecl[]; steps: Step[] };
+  if (name === 'kda') {
+    buffers.push(io('g', B * T * H * K, 'input'), io('beta', B * T * H, 'input'));
+    prog = kdaProgram('op', pick.schedule, call, { q: 'q', k: 'k', v: 'v', g: 'g', beta: 'beta', s0: 's0', o: 'o', S: 'S' }, opts);
+  } else {
+    buffers.push(...['a', 'b', 'gk'].map((n) => io(n, B * T * H * K, 'input')));
+    prog = dplrProgram('op', pick.schedule, call, { q: 'q', k: 'k', v: 'v', a: 'a', b: 'b', gk: 'gk', s0: 's0', o: 'o', S: 'S' }, opts);
+  }
+  const spec = { buffers: [...buffers, ...prog.buffers], steps: prog.steps };
   return { spec, schedule: pick.schedule, chunk: pick.chunk, candidates, keyDim: K };
 }
