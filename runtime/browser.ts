@@ -64,7 +64,7 @@ export { safetensorsReader, type SafetensorsReader } from './safetensors.ts';
 export { storedWeights } from './f16.ts';
 export { hasTimestamps, timeProgram, timeSpec, type Timed } from './measure.ts';
 export { loadProfile } from './tune-cache.ts';
-export { Rng } from './random.ts';
+export { randomTokens, Rng } from './random.ts';
 export { interpretGraph, type InterpretResult } from './reference/index.ts';
 export { relativeError } from './check-finite.ts';
 export { LoomError, type Diagnostic } from '../grammar/diagnostics.ts';

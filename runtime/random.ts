@@ -45,3 +45,9 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
 }
+
+/** The token ids `loom run` draws when it is given none: `n` ids below `vocab` from the seed. */
+export function randomTokens(seed: number, n: number, vocab: number): Int32Array {
+  const rng = Rng.forName(seed, 'tokens');
+  return Int32Array.from({ length: n }, () => rng.int(vocab));
+}

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Compiled } from '../../compiler/pipeline.ts';
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import { acquireGpu } from '../../runtime/gpu.ts';
-import { Rng } from '../../runtime/random.ts';
+import { randomTokens } from '../../runtime/random.ts';
 import { interpretGraph } from '../../runtime/reference/interpret.ts';
 import { nonFiniteError, relativeError } from '../../runtime/check-finite.ts';
 import { Session, type ForwardResult } from '../../runtime/session.ts';
@@ -24,13 +24,9 @@ import { storedWeights } from '../../runtime/f16.ts';
 import { commandProfile } from '../profile.ts';
 import { compileTimer, progressBar, showProgress } from '../progress.ts';
 
-/** Re-exported for `loom check` and the benchmarks. */
-export { relativeError };
+/** Re-exported for `loom check`, the benchmarks and tests. */
+export { randomTokens, relativeError };
 
-export function randomTokens(seed: number, n: number, vocab: number): Int32Array {
-  const rng = Rng.forName(seed, 'tokens');
-  return Int32Array.from({ length: n }, () => rng.int(vocab));
-}
 
 /**
  * Token ids from `IDS.json`: `[[id, ...], ...]`, one list per sequence, equal lengths. Ids are

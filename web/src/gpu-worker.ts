@@ -6,7 +6,7 @@
 import { compileSource, diag, LoomError, renderDiagnostics, type Compiled, type DeviceProfile } from '../../compiler/browser.ts';
 import {
   acquireBrowserGpu, byteTokenizer, compileInMemory, deviceProfile, encodePrompt, generate, hasTimestamps, interpretGraph, Model, openPretrainedFromFiles,
-  relativeError, Rng, seededWeights, Session, timeSpec, type Gpu, type Tokenizer,
+  randomTokens, relativeError, seededWeights, Session, timeSpec, type Gpu, type Tokenizer,
 } from '../../runtime/browser.ts';
 import type { GpuReply, GpuRequest, KernelTime } from './protocol.ts';
 
@@ -43,8 +43,7 @@ async function init(): Promise<void> {
 async function run(r: Extract<GpuRequest, { kind: 'run' }>): Promise<void> {
   const c = compile(r.text, r.path, r.batch, r.seq);
   const weights = seededWeights(c.graph.weights, r.seed);
-  const rng = Rng.forName(r.seed, 'tokens');
-  const tokens = Int32Array.from({ length: r.batch * r.seq }, () => rng.int(c.spec.vocab));
+  const tokens = randomTokens(r.seed, r.batch * r.seq, c.spec.vocab);
   progress(`compiling ${c.program.steps.length} pipelines…`);
   const session = await Session.create(gpu!, c, weights, { onCompile: (d, n) => progress(`compiling pipelines ${d}/${n}`) });
   let result;

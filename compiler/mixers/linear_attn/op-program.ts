@@ -6,7 +6,7 @@
 import { featureMapKernel } from '../../codegen/kernels/feature-map.ts';
 import type { ProgramSpec, Step } from '../../codegen/program.ts';
 import type { Schedule } from '../../ir/graph.ts';
-import { chooseCheapest, estimateMs, type Candidate } from '../../plan/cost.ts';
+import { chooseCheapest, estimateMs, type Candidate, type ScheduleCost } from '../../plan/cost.ts';
 import { gpuClass, type DeviceProfile } from '../../plan/device.ts';
 import { autoCandidates, DEFAULT_CHUNK } from '../../plan/plan.ts';
 import type { ScheduleChoice } from '../../check/spec.ts';
@@ -24,20 +24,33 @@ export interface OpProgram {
   keyDim: number;
 }
 
+/**
+ * The schedule of an op: the one asked for, or (auto) the cheapest estimate among the auto
+ * candidates the op supports on this device; every candidate with its estimate or refusal. Pure.
+ */
+export function pickOpSchedule(
+  choice: ScheduleChoice,
+  T: number,
+  device: DeviceProfile,
+  supports: (schedule: Schedule, chunk: number) => { ok: true } | { ok: false; reason: string },
+  cost: (schedule: Schedule, chunk: number) => ScheduleCost,
+): { pick: Candidate; candidates: Candidate[] } | { error: string } {
+  const wanted =
+    choice.kind === 'auto' ? autoCandidates(T) : [{ schedule: choice.kind, chunk: choice.kind === 'chunkwise' ? (choice.chunk ?? DEFAULT_CHUNK) : 0 }];
+  const candidates: Candidate[] = wanted.map(({ schedule, chunk }) => {
+    const s = supports(schedule, chunk);
+    return s.ok ? { schedule, chunk, ok: true, estimateMs: estimateMs(cost(schedule, chunk), device) } : { schedule, chunk, ok: false, reason: s.reason };
+  });
+  const pick = choice.kind === 'auto' ? chooseCheapest(candidates) : candidates[0].ok ? candidates[0] : undefined;
+  return pick ? { pick, candidates } : { error: candidates.map((c) => `${c.schedule}: ${c.reason}`).join('; ') };
+}
+
 export function opProgram(def: OpDef, d: OpDims, o: { scale?: number; normalize: boolean; schedule?: ScheduleChoice }, device: DeviceProfile): OpProgram | { error: string } {
   const knobs = opKnobs(def, d, o);
   const dims = { B: d.B, T: d.T, knobs };
-  const choice = o.schedule ?? { kind: 'auto' };
-  const wanted =
-    choice.kind === 'auto' ? autoCandidates(d.T) : [{ schedule: choice.kind, chunk: choice.kind === 'chunkwise' ? (choice.chunk ?? DEFAULT_CHUNK) : 0 }];
-  const candidates: Candidate[] = wanted.map(({ schedule, chunk }) => {
-    const s = linearAttnSupports(schedule, { ...dims, chunk }, device.limits);
-    return s.ok
-      ? { schedule, chunk, ok: true, estimateMs: estimateMs(linearAttnCost(schedule, { ...dims, chunk }), device) }
-      : { schedule, chunk, ok: false, reason: s.reason };
-  });
-  const pick = choice.kind === 'auto' ? chooseCheapest(candidates) : candidates[0].ok ? candidates[0] : undefined;
-  if (!pick) return { error: candidates.map((c) => `${c.schedule}: ${c.reason}`).join('; ') };
+  const picked = pickOpSchedule(o.schedule ?? { kind: 'auto' }, d.T, device, (schedule, chunk) => linearAttnSupports(schedule, { ...dims, chunk }, device.limits), (schedule, chunk) => linearAttnCost(schedule, { ...dims, chunk }));
+  if ('error' in picked) return picked;
+  const { pick, candidates } = picked;
   // The chunkwise kernel variant by device class, as the planner chooses it (compiler/plan/chunk-variant.ts).
   const wg = pick.schedule === 'chunkwise' && gpuClass(device) && linearAttnSupports('chunkwise', { ...dims, chunk: pick.chunk, variant: 'workgroup' }, device.limits).ok;
   const variant = wg ? { variant: 'workgroup' } : {};

@@ -11,10 +11,8 @@
  */
 import type { BufferDecl, Step } from '../../../codegen/program.ts';
 import type { ScheduleChoice } from '../../../check/spec.ts';
-import { chooseCheapest, estimateMs, type Candidate } from '../../../plan/cost.ts';
 import type { DeviceProfile } from '../../../plan/device.ts';
-import { autoCandidates, DEFAULT_CHUNK } from '../../../plan/plan.ts';
-import type { OpProgram } from '../op-program.ts';
+import { pickOpSchedule, type OpProgram } from '../op-program.ts';
 import type { OpDims } from '../ops.ts';
 import { dplrCost, dplrProgram, dplrSupports } from './index.ts';
 import { kdaProgram } from './kda.ts';
@@ -60,14 +58,9 @@ export function checkDplrTensors(name: string, def: DplrOpDef, shapes: ReadonlyM
 /** The op in the chosen schedule (auto: the cheapest estimate) with its buffers; fla names for inputs, `s0` for initial_state. */
 export function dplrOpProgram(name: string, d: OpDims, o: { scale?: number; schedule?: ScheduleChoice }, device: DeviceProfile): OpProgram | { error: string } {
   const dims = { ...d, scale: o.scale ?? 1 / Math.sqrt(d.K) };
-  const choice = o.schedule ?? { kind: 'auto' };
-  const wanted = choice.kind === 'auto' ? autoCandidates(d.T) : [{ schedule: choice.kind, chunk: choice.kind === 'chunkwise' ? (choice.chunk ?? DEFAULT_CHUNK) : 0 }];
-  const candidates: Candidate[] = wanted.map(({ schedule, chunk }) => {
-    const s = dplrSupports(schedule, { ...dims, chunk }, device.limits);
-    return s.ok ? { schedule, chunk, ok: true, estimateMs: estimateMs(dplrCost(schedule, { ...dims, chunk }), device) } : { schedule, chunk, ok: false, reason: s.reason };
-  });
-  const pick = choice.kind === 'auto' ? chooseCheapest(candidates) : candidates[0].ok ? candidates[0] : undefined;
-  if (!pick) return { error: candidates.map((c) => `${c.schedule}: ${c.reason}`).join('; ') };
+  const picked = pickOpSchedule(o.schedule ?? { kind: 'auto' }, d.T, device, (schedule, chunk) => dplrSupports(schedule, { ...dims, chunk }, device.limits), (schedule, chunk) => dplrCost(schedule, { ...dims, chunk }));
+  if ('error' in picked) return picked;
+  const { pick, candidates } = picked;
   const { B, T, H, K, V } = d;
   const io = (name: string, elements: number, role: BufferDecl['role']): BufferDecl => ({ name, elem: 'f32', elements, role });
   const buffers = [io('q', B * T * H * K, 'input'), io('k', B * T * H * K, 'input'), io('v', B * T * H * V, 'input'), io('s0', B * H * K * V, 'state_in')];
