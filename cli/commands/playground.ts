@@ -8,7 +8,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { diag, LoomError } from '../../grammar/diagnostics.ts';
 import type { CommandDef } from '../command.ts';
-import type { Io } from '../io.ts';
+import { usageError, type Io } from '../io.ts';
 import { nonNegativeInt } from '../options.ts';
 
 export const playgroundCommand: CommandDef = {
@@ -23,7 +23,9 @@ export const playgroundCommand: CommandDef = {
   ],
   run: async (_, v, io) => {
     const site = await playgroundSite(io, v.build === true);
-    const server = await servePlayground(site, nonNegativeInt(v.port, 5178, '--port'), typeof v.host === 'string' ? v.host : '127.0.0.1');
+    const port = nonNegativeInt(v.port, 5178, '--port');
+    if (port > 65535) throw usageError(`--port must be a TCP port in [0, 65535], got ${port}`);
+    const server = await servePlayground(site, port, typeof v.host === 'string' ? v.host : '127.0.0.1');
     io.out(`Loom playground: ${server.url}\n(serving ${site}; Ctrl-C stops it)\n`);
     await new Promise<void>((resolve) => process.once('SIGINT', () => server.close().then(resolve)));
     return 0;

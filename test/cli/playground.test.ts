@@ -87,6 +87,15 @@ describe('loom playground: the static server', () => {
 });
 
 describe('loom playground', () => {
+  it('refuses a port outside [0, 65535] as a usage error (exit 2), without a stack trace', async () => {
+    const proc = spawn(process.execPath, ['bin/loom.js', 'playground', '--port', '70000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    proc.stderr.on('data', (d: Buffer) => (err += d));
+    const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(err).toContain('error LOOM6001: --port must be a TCP port in [0, 65535], got 70000');
+    expect(err).not.toMatch(/internal error|\n\s+at /);
+  });
   it('serves the built site (building it first in a checkout without one), prints its URL and stops on SIGINT', async () => {
     const proc = spawn(process.execPath, ['bin/loom.js', 'playground', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
